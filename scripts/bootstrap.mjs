@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// Bootstrap for `npm start`, `npm test`, `npm run worker|bench|vocalis`.
+// Dependency-free on purpose: it must run on any Node >= 20 before anything is installed.
+// It makes sure of Node 24, the system packages and the npm dependencies, then runs the task
+// with Node 24, forwarding signals so Ctrl-C stops the service (and its Redis child) cleanly.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync, realpathSync, mkdirSync } from 'node:fs';
+import { dirname, join, delimiter } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const NODE_MAJOR = 24;
+const TOOLS_NODE = join(ROOT, '.tools', 'node');
+/** Binaries the service calls as child processes, and the Debian packages that carry them. */
+const SYSTEM_PACKAGES = [
+  { bin: 'redis-server', pkg: 'redis-server' },
+  { bin: 'ffmpeg', pkg: 'ffmpeg' },
+  { bin: 'ffprobe', pkg: 'ffmpeg' },
+  { bin: 'flite', pkg: 'flite' },
+  { bin: 'espeak-ng', pkg: 'espeak-ng' },
+];
+const NODE_FLAGS = ['--disable-warning=ExperimentalWarning'];
+
+const TASKS = {
+  start: () => [[...NODE_FLAGS, 'src/main.ts']],
+  worker: () => [[...NODE_FLAGS, 'src/worker-main.ts']],
+  vocalis: (args) => [[...NODE_FLAGS, 'src/cli/main.ts', ...args]],
+  bench: (args) => [[...NODE_FLAGS, 'bench/run.ts', ...args]],
+  // Type-check first: a type error fails the test command like a failing test does.
+  test: (args) => [
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
+    [...NODE_FLAGS, '--test', '--test-concurrency=2', '--test-timeout=600000',
+      ...(args.length ? args : ['test/**/*.test.ts'])],
+  ],
+};
+
+function log(message) {
+  process.stderr.write(`[bootstrap] ${message}\n`);
+}
+
+function fail(message) {
+  process.stderr.write(`\n[bootstrap] ${message}\n\n`);
+  process.exit(1);
+}
+
+function commandExists(bin) {
+  return spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
+}
+
+function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { stdio: 'inherit', cwd: ROOT, ...options });
+  if (result.error) fail(`could not run ${cmd}: ${result.error.message}`);
+  return result.status ?? 1;
+}
+
+/** Returns the path of a Node >= 24 binary, installing the registry package `node@24` if needed. */
+function ensureNode() {
+  if (Number(process.versions.node.split('.')[0]) >= NODE_MAJOR) return process.execPath;
+  const bin = join(TOOLS_NODE, 'node_modules', 'node', 'bin', 'node');
+  if (!existsSync(bin)) {
+    log(`Node ${process.versions.node} is older than ${NODE_MAJOR}; installing node@${NODE_MAJOR} from the npm registry into .tools/node`);
+    mkdirSync(TOOLS_NODE, { recursive: true });
+    const status = run('npm', ['install', '--prefix', TOOLS_NODE, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', `node@${NODE_MAJOR}`]);
+    if (status !== 0 || !existsSync(bin)) fail(`installing node@${NODE_MAJOR} failed; install Node ${NODE_MAJOR} yourself and run again`);
+  }
+  return bin;
+}
+
+function ensureSystemPackages() {
+  const missing = [...new Set(SYSTEM_PACKAGES.filter((p) => !commandExists(p.bin)).map((p) => p.pkg))];
+  if (missing.length === 0) return;
+  const install = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0 || !commandExists('apt-get')) {
+    fail(`missing system packages: ${missing.join(', ')}.\nInstall them, then run again:\n\n    sudo apt-get update && sudo ${install}`);
+  }
+  log(`installing system packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (run('apt-get', ['update'], { env }) !== 0 || run('sh', ['-c', install], { env }) !== 0) {
+    fail(`apt-get could not install ${missing.join(' ')}; run: apt-get update && ${install}`);
+  }
+}
+
+/** Where node-gyp finds headers for the Node we run on (no header download is possible here). */
+function nodeHeadersDir(nodeBin) {
+  const prefix = dirname(dirname(realpathSync(nodeBin)));
+  return existsSync(join(prefix, 'include', 'node', 'node_version.h')) ? prefix : undefined;
+}
+
+function ensureDependencies(nodeBin, env) {
+  const lock = readFileSync(join(ROOT, 'package-lock.json'));
+  const stamp = createHash('sha256').update(lock).update(process.platform + nodeBin).digest('hex');
+  const stampFile = join(ROOT, 'node_modules', '.vocalis-install-stamp');
+  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return;
+  log('installing npm dependencies');
+  const headers = nodeHeadersDir(nodeBin);
+  const installEnv = {
+    ...env,
+    // CPU-only onnxruntime; `cuda12` opts into CUDA on GPU hosts (REFERENCE §1).
+    ONNXRUNTIME_NODE_INSTALL: process.env.ONNXRUNTIME_NODE_INSTALL ?? 'skip',
+    ...(headers ? { npm_config_nodedir: headers } : {}),
+  };
+  if (run('npm', ['install', '--no-audit', '--no-fund'], { env: installEnv }) !== 0) fail('npm install failed; see the output above');
+  writeFileSync(stampFile, stamp);
+}
+
+function runTask(nodeBin, steps, env) {
+  let child;
+  const forward = (signal) => child?.kill(signal);
+  process.on('SIGINT', () => forward('SIGINT'));
+  process.on('SIGTERM', () => forward('SIGTERM'));
+  const next = (index) => {
+    if (index >= steps.length) process.exit(0);
+    child = spawn(nodeBin, steps[index], { stdio: 'inherit', cwd: ROOT, env });
+    child.on('exit', (code, signal) => {
+      if (code === 0) next(index + 1);
+      else process.exit(code ?? (signal === 'SIGINT' ? 130 : 1));
+    });
+  };
+  next(0);
+}
+
+function main() {
+  const [task, ...args] = process.argv.slice(2);
+  const makeSteps = TASKS[task];
+  if (!makeSteps) fail(`unknown task "${task}"; one of: ${Object.keys(TASKS).join(', ')}`);
+  const nodeBin = ensureNode();
+  // Children (npm, node-gyp, tests spawning `node`) must find Node 24 first.
+  const env = { ...process.env, PATH: `${dirname(nodeBin)}${delimiter}${process.env.PATH ?? ''}` };
+  ensureSystemPackages();
+  ensureDependencies(nodeBin, env);
+  runTask(nodeBin, makeSteps(args), env);
+}
+
+main();
