@@ -1,0 +1,232 @@
+import { mkdir } from 'node:fs/promises';
+import type { DatabaseSync } from 'node:sqlite';
+import type { Config } from '../config/config.ts';
+import { ConsentGate } from '../consent/consent-gate.ts';
+import { ConsentService } from '../consent/consent-service.ts';
+import { ConsentStore } from '../consent/consent-store.ts';
+import { AuditLedger } from '../consent/ledger.ts';
+import { RetentionSweeper } from '../consent/retention.ts';
+import { Revocation } from '../consent/revocation.ts';
+import { createFineTuneProcessor } from '../core/finetune-processor.ts';
+import type { CloneQueue } from '../core/ports.ts';
+import { AudioSampleIntake } from '../core/audio-sample-intake.ts';
+import { Vocalis } from '../core/vocalis.ts';
+import { VocalisError } from '../core/user-facing-error.ts';
+import type { VoiceBackend } from '../engine/backend.ts';
+import { BackendRegistry } from '../engine/registry.ts';
+import { SpeechEngine } from '../engine/speech-engine.ts';
+import { VoiceCache } from '../engine/voice-cache.ts';
+import { EmbeddedRedis } from '../jobs/embedded-redis.ts';
+import { CloneInProgressError, FineTuneQueue } from '../jobs/finetune-queue.ts';
+import { FineTuneWorker } from '../jobs/finetune-worker.ts';
+import { redactRedisUrl, waitForRedis } from '../jobs/redis-connection.ts';
+import type { Logger } from '../observability/logger.ts';
+import { ClipAudioFiles, VoiceFileFolders } from '../storage/clip-audio-files.ts';
+import { DataKeyStore } from '../storage/data-keys.ts';
+import { DataPaths } from '../storage/data-paths.ts';
+import { openDatabase } from '../storage/database.ts';
+import { systemClock, type Clock } from '../storage/ids.ts';
+import { JobHistory } from '../storage/job-history.ts';
+import { loadMasterKey } from '../storage/master-key.ts';
+import { SampleClipIndex } from '../storage/sample-clips.ts';
+import { ScratchDir, sweepStaleScratch } from '../storage/scratch-dir.ts';
+import { eraseUserFiles } from '../storage/user-erasure.ts';
+import { UserDirectory } from '../storage/user-directory.ts';
+import { VoiceCatalog } from '../storage/voice-catalog.ts';
+import { createBackends } from './backends.ts';
+
+export interface RuntimeNeeds {
+  /** Connect to (or start) Redis and the fine-tune queue. */
+  readonly queue: boolean;
+  /** Run a fine-tune worker in this process (implies queue). */
+  readonly worker?: boolean;
+  readonly role?: 'service' | 'worker' | 'cli';
+}
+
+export interface RuntimeOverrides {
+  /** Tests pass their own backends; the service builds them from config. */
+  readonly backends?: readonly VoiceBackend[];
+  readonly clock?: Clock;
+  /** BullMQ timings for tests (short stall detection). */
+  readonly workerTimings?: { lockDurationMs?: number; stalledIntervalMs?: number; backoffMs?: number };
+}
+
+/** Everything one process needs, built from `Config` in one place. */
+export interface Runtime {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly db: DatabaseSync;
+  readonly paths: DataPaths;
+  readonly clock: Clock;
+  readonly users: UserDirectory;
+  readonly ledger: AuditLedger;
+  readonly consents: ConsentService;
+  readonly gate: ConsentGate;
+  readonly voices: VoiceCatalog;
+  readonly jobs: JobHistory;
+  readonly backends: BackendRegistry;
+  readonly speech: SpeechEngine;
+  readonly vocalis: Vocalis;
+  readonly retention: RetentionSweeper;
+  readonly queue: FineTuneQueue | null;
+  readonly worker: FineTuneWorker | null;
+  readonly redisUrl: string | null;
+  close(): Promise<void>;
+}
+
+const VOICE_CACHE_BYTES = 512 * 1024 * 1024;
+
+export async function openRuntime(config: Config, logger: Logger, needs: RuntimeNeeds, overrides: RuntimeOverrides = {}): Promise<Runtime> {
+  const clock = overrides.clock ?? systemClock;
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const paths = new DataPaths(config.dataDir);
+  await sweepStaleScratch(paths);
+  const master = await loadMasterKey({ env: config.masterKey, keyFile: paths.masterKeyFile });
+  const db = openDatabase(paths.databaseFile);
+  const closers: Array<() => Promise<void> | void> = [() => db.close()];
+  try {
+    const ledger = new AuditLedger(db, { seal: (message) => master.hmac(message) }, clock);
+    const keys = new DataKeyStore(db, master, clock);
+    const users = new UserDirectory(db, clock);
+    const store = new ConsentStore(db);
+    const policy = {
+      offerMinutes: config.retention.consentOfferMinutes,
+      rawSampleRetentionDays: config.retention.rawSampleDays,
+      voiceInactivityDays: config.retention.voiceInactivityDays,
+    };
+    const consents = new ConsentService({ db, store, ledger, clock, policy });
+    const gate = new ConsentGate({ store, users, clock });
+    const clips = new SampleClipIndex(db, clock);
+    const clipAudio = new ClipAudioFiles(paths, keys);
+    const voices = new VoiceCatalog(db, clock);
+    const voiceFiles = new VoiceFileFolders(paths, keys);
+    const jobs = new JobHistory(db, clock);
+    const backends = new BackendRegistry(overrides.backends ?? (await createBackends(config, logger)), config.backend);
+    const cache = new VoiceCache(VOICE_CACHE_BYTES);
+    const speech = new SpeechEngine({ backends, cache, filesFor: (t) => voiceFiles.files(t.userId, t.voiceId, t.version) });
+
+    const wantQueue = needs.queue || needs.worker === true;
+    const redisUrl = wantQueue ? await connectRedis(config, paths, logger, closers) : null;
+    const queue = redisUrl ? new FineTuneQueue({ url: redisUrl, attempts: config.jobAttempts, ...(overrides.workerTimings?.backoffMs ? { backoffMs: overrides.workerTimings.backoffMs } : {}) }) : null;
+    if (queue) closers.unshift(() => queue.close());
+
+    const cloneQueue: CloneQueue = queue ? queuePort(queue) : {
+      enqueue: () => Promise.reject(new VocalisError('queue_unavailable', 'this process runs without the job queue')),
+      position: () => Promise.resolve(null),
+    };
+    const revocation = new Revocation({
+      db, users, consents, gate, keys, voices, clips, jobs, ledger, clock,
+      hooks: {
+        cancelJobs: async (voiceIds) => {
+          if (!queue) return;
+          for (const id of voiceIds) {
+            await queue.cancel(id);
+            await queue.purgeVoice(id);
+          }
+        },
+        evictVoices: (voiceIds) => cache.evict(voiceIds),
+        eraseFiles: (userId) => eraseUserFiles(paths, userId),
+      },
+    });
+    const vocalis = new Vocalis({
+      db, clock, users, consents, gate, ledger, clips, clipAudio, voices, voiceFiles, jobs, backends, speech, revocation,
+      keys: { issue: (userId) => void keys.getOrCreate(userId) },
+      queue: cloneQueue,
+      intake: new AudioSampleIntake(),
+    });
+    const retention = new RetentionSweeper({
+      store, clips, revocation, ledger, clock,
+      policy: { rawSampleDays: config.retention.rawSampleDays, voiceInactivityDays: config.retention.voiceInactivityDays },
+      deleteClipFiles: (userId, ids) => clipAudio.delete(userId, ids),
+    });
+
+    let worker: FineTuneWorker | null = null;
+    if (needs.worker && redisUrl) {
+      const process = createFineTuneProcessor({
+        db, gate, consents, ledger, voices, voiceFiles, jobs, backends, vocalis,
+        scratch: (jobId) => ScratchDir.create(paths, jobId),
+      });
+      worker = new FineTuneWorker({
+        url: redisUrl,
+        concurrency: config.workerConcurrency,
+        ...(overrides.workerTimings?.lockDurationMs ? { lockDuration: overrides.workerTimings.lockDurationMs } : {}),
+        ...(overrides.workerTimings?.stalledIntervalMs ? { stalledInterval: overrides.workerTimings.stalledIntervalMs } : {}),
+        processor: (data, ctx) => process(data, ctx),
+      });
+      worker.on('failed', (ref, failure) => {
+        // A retried attempt stays active in the history; only the final failure is recorded.
+        const job = jobs.get(ref.jobId);
+        if (!failure.willRetry && (job?.state === 'queued' || job?.state === 'active')) {
+          jobs.finished(ref.jobId, { state: 'failed', errorCode: 'failed', error: failure.message });
+        }
+        logger.warn({ jobId: ref.jobId, voiceId: ref.voiceId, attempt: failure.attempt, willRetry: failure.willRetry }, 'fine-tune attempt failed');
+      });
+      worker.on('cancelled', (ref) => {
+        const job = jobs.get(ref.jobId);
+        if (job?.state === 'queued' || job?.state === 'active') jobs.finished(ref.jobId, { state: 'cancelled', errorCode: 'cancelled', error: 'the fine-tune was cancelled' });
+        logger.info({ jobId: ref.jobId, voiceId: ref.voiceId }, 'fine-tune cancelled');
+      });
+      worker.on('completed', (ref) => logger.info({ jobId: ref.jobId, voiceId: ref.voiceId }, 'fine-tune completed'));
+      worker.on('error', (error) => logger.error({ err: error }, 'fine-tune worker error'));
+      const started = worker;
+      closers.unshift(() => started.close());
+    }
+
+    return {
+      config, logger, db, paths, clock, users, ledger, consents, gate, voices, jobs, backends, speech, vocalis, retention, queue, worker, redisUrl,
+      async close() {
+        for (const close of closers.splice(0)) {
+          try {
+            await close();
+          } catch (error) {
+            logger.warn({ err: error }, 'error while shutting down');
+          }
+        }
+      },
+    };
+  } catch (error) {
+    for (const close of closers.splice(0)) await Promise.resolve(close()).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The queue as the core sees it: a position number instead of BullMQ's states. */
+function queuePort(queue: FineTuneQueue): CloneQueue {
+  return {
+    enqueue: async (job) => {
+      try {
+        await queue.enqueue(job);
+      } catch (error) {
+        if (error instanceof CloneInProgressError) throw new VocalisError('clone_in_progress', error.message);
+        throw error;
+      }
+    },
+    position: async (voiceId) => {
+      const position = await queue.position(voiceId);
+      if (!position) return null;
+      return position.state === 'waiting' ? position.position : 0;
+    },
+  };
+}
+
+/**
+ * REDIS_URL when set; else the Redis a running Vocalis already started for this data
+ * directory; else our own embedded redis-server, stopped when this runtime closes.
+ */
+async function connectRedis(config: Config, paths: DataPaths, logger: Logger, closers: Array<() => Promise<void> | void>): Promise<string> {
+  if (config.redisUrl) {
+    await waitForRedis(config.redisUrl);
+    logger.info({ redis: redactRedisUrl(config.redisUrl) }, 'using the configured Redis');
+    return config.redisUrl;
+  }
+  const running = await EmbeddedRedis.findRunning(paths.redisDir);
+  if (running) {
+    logger.info('using the Redis of the Vocalis service already running on this data directory');
+    return running;
+  }
+  const redis = new EmbeddedRedis({ dir: paths.redisDir });
+  await redis.start();
+  closers.push(() => redis.stop());
+  logger.info({ pid: redis.pid }, 'started the embedded redis-server');
+  return redis.url;
+}

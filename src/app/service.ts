@@ -1,0 +1,90 @@
+import type { Config } from '../config/config.ts';
+import { OperatorHttpServer } from '../observability/http-server.ts';
+import type { Logger } from '../observability/logger.ts';
+import { ServiceMetrics } from '../observability/metrics.ts';
+import { openRuntime, type Runtime, type RuntimeOverrides } from './runtime.ts';
+import { startPlatformAdapters, type PlatformAdapter } from './platform-adapters.ts';
+
+/** How often retention rules run. Hourly is plenty for day-scale deadlines. */
+const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+
+export interface RunningService {
+  readonly runtime: Runtime;
+  readonly httpPort: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * `npm start`: the engine, the embedded worker (unless disabled), the operator HTTP
+ * endpoints, retention, and the platform adapters whose tokens are configured.
+ */
+export async function startService(config: Config, logger: Logger, overrides: RuntimeOverrides = {}): Promise<RunningService> {
+  const runtime = await openRuntime(config, logger, { queue: true, worker: config.runWorker, role: 'service' }, overrides);
+  const stops: Array<() => Promise<void>> = [() => runtime.close()];
+  try {
+    const metrics = new ServiceMetrics({
+      queueCounts: async () => (runtime.queue ? { ...(await runtime.queue.counts()) } : {}),
+      activeStreams: () => runtime.speech.activeStreams,
+    });
+    // Job durations are measured from the attempt's start, per job id.
+    const startedAt = new Map<string, number>();
+    const finish = (jobId: string, outcome: string) => {
+      const started = startedAt.get(jobId);
+      startedAt.delete(jobId);
+      metrics.jobsFinished.inc({ outcome });
+      const backend = runtime.jobs.get(jobId)?.backend ?? 'unknown';
+      if (started !== undefined) metrics.jobDuration.observe({ backend, outcome }, (performance.now() - started) / 1000);
+    };
+    runtime.worker?.on('active', (ref) => startedAt.set(ref.jobId, performance.now()));
+    runtime.worker?.on('completed', (ref) => finish(ref.jobId, 'completed'));
+    runtime.worker?.on('failed', (ref, failure) => finish(ref.jobId, failure.willRetry ? 'retried' : 'failed'));
+    runtime.worker?.on('cancelled', (ref) => finish(ref.jobId, 'cancelled'));
+
+    const http = new OperatorHttpServer(metrics.registry, {
+      checks: async () => ({
+        database: runtime.db.isOpen,
+        queue: runtime.queue ? await runtime.queue.counts().then(() => true, () => false) : false,
+      }),
+    });
+    const httpPort = await http.listen(config.http.port, config.http.host);
+    stops.unshift(() => http.close());
+
+    const adapters: PlatformAdapter[] = await startPlatformAdapters(config, runtime, logger);
+    for (const adapter of adapters) stops.unshift(() => adapter.stop());
+
+    const sweep = () => {
+      runtime.retention.sweep().then(
+        (report) => {
+          const total = report.offersExpired + report.rawSamplesDeleted + report.voicesExpired;
+          if (total > 0) {
+            metrics.revocations.inc({ outcome: 'expired' }, report.voicesExpired + report.offersExpired);
+            logger.info(report, 'retention applied');
+          }
+        },
+        (error: unknown) => logger.error({ err: error }, 'retention sweep failed'),
+      );
+    };
+    sweep();
+    const timer = setInterval(sweep, RETENTION_INTERVAL_MS);
+    timer.unref();
+    stops.unshift(async () => clearInterval(timer));
+
+    logger.info({
+      httpPort,
+      backend: runtime.backends.defaultName,
+      backends: runtime.backends.names(),
+      worker: runtime.worker ? 'embedded' : 'external',
+      adapters: adapters.map((a) => a.name),
+    }, 'Vocalis is running');
+    return {
+      runtime,
+      httpPort,
+      async stop() {
+        for (const stop of stops.splice(0)) await stop();
+      },
+    };
+  } catch (error) {
+    for (const stop of stops.splice(0)) await stop().catch(() => undefined);
+    throw error;
+  }
+}

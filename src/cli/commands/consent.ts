@@ -1,0 +1,63 @@
+import type { CliContext } from '../cli-context.ts';
+import { ok, refused, UsageError, type CommandResult } from '../cli-io.ts';
+import { isConsentLanguage } from '../../consent/consent-texts.ts';
+import type { SpeakerPolicy } from '../../consent/consent-record.ts';
+
+/** `vocalis consent grant|show|revoke --user ID` */
+export async function consentCommand(ctx: CliContext, action: string | undefined): Promise<CommandResult> {
+  const identity = ctx.identity();
+  const { vocalis } = await ctx.runtime({ queue: false });
+  switch (action) {
+    case 'grant': {
+      const language = ctx.option('language') ?? 'en';
+      if (!isConsentLanguage(language)) throw new UsageError('--language must be en or zh');
+      const speakers = parseSpeakers(ctx.option('speakers'));
+      const offer = vocalis.offerConsent({ identity, language, context: { platform: identity.platform, contextId: ctx.option('scope') ?? '*' }, speakers });
+      const receipt = vocalis.acceptConsent({ identity, consentId: offer.consent.id });
+      return ok(
+        { receipt, challenge: offer.consent.challenge, script: offer.script.sentences, consentText: offer.text.body },
+        [
+          `Consent ${receipt.consentId} granted at ${receipt.grantedAt}`,
+          `Text ${receipt.textId} sha256 ${receipt.textSha256}`,
+          `Scope: ${receipt.scope.platform} / ${receipt.scope.context}, speakers: ${receipt.scope.speakers.mode}`,
+          `Challenge phrase: ${offer.consent.challenge}`,
+          '',
+          'Reading script (read it aloud, starting with the statement):',
+          ...offer.script.sentences.map((s, i) => `  ${i + 1}. ${s}`),
+        ].join('\n'),
+      );
+    }
+    case 'show': {
+      const status = vocalis.status(identity);
+      if (!status.consent) return refused({ consent: null }, `No active consent for ${identity.platform}:${identity.platformUserId}.`);
+      const c = status.consent;
+      return ok(
+        { consent: c, sample: status.sample, voice: status.voice, job: status.job },
+        [
+          `Consent ${c.id}: ${c.state}`,
+          `Text ${c.textId} sha256 ${c.textSha256}; granted ${c.grantedAt ?? 'not yet'}`,
+          `Scope: ${c.scope.platform} / ${c.scope.context}, speakers: ${c.scope.speakers.mode}; banked ${c.banked}, keep raw ${c.keepRaw}`,
+          `Sample: ${status.sample.clips} clip(s), ${status.sample.speechSeconds.toFixed(1)} of ${status.sample.targetSeconds} s of speech`,
+          `Voice: ${status.voice ? `${status.voice.id} ${status.voice.state} (version ${status.voice.currentVersion ?? '-'}, ${status.voice.backend})` : 'none'}`,
+        ].join('\n'),
+      );
+    }
+    case 'revoke': {
+      const receipt = await vocalis.revoke({ target: identity, actor: { kind: 'operator' }, reason: ctx.option('reason') ?? 'revoked by the operator' });
+      return ok({ receipt }, [
+        `Consent ${receipt.consentId} ${receipt.outcome} at ${receipt.at} by ${receipt.by}.`,
+        `Deleted: ${receipt.deleted.voices} voice(s), ${receipt.deleted.clips} clip(s), ${receipt.deleted.files} file(s) (${receipt.deleted.bytes} bytes); ${receipt.deleted.jobsCancelled} job(s) cancelled.`,
+      ].join('\n'));
+    }
+    default:
+      throw new UsageError('consent needs one of: grant, show, revoke');
+  }
+}
+
+function parseSpeakers(value: string | undefined): SpeakerPolicy {
+  if (value === undefined || value === 'owner') return { mode: 'owner' };
+  if (value === 'context') return { mode: 'context' };
+  const listed = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (listed.length === 0) throw new UsageError('--speakers is owner, context, or a comma-separated list of user ids');
+  return { mode: 'listed', platformUserIds: listed };
+}

@@ -1,0 +1,97 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting Vocalis reads, validated once at start. All problems are reported
+ * together in one message; values are never echoed (tokens and keys live here).
+ */
+const duration = z.coerce.number().positive();
+const optionalString = z.string().trim().min(1).optional();
+const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const schema = z.object({
+  VOCALIS_DATA_DIR: z.string().min(1).default('./data'),
+  VOCALIS_MASTER_KEY: optionalString,
+  VOCALIS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  VOCALIS_HTTP_HOST: z.string().default('127.0.0.1'),
+  VOCALIS_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  VOCALIS_BACKEND: z.string().min(1).default('classic'),
+  VOCALIS_RUN_WORKER: flag.default(true),
+  VOCALIS_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  VOCALIS_JOB_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  VOCALIS_RAW_SAMPLE_RETENTION_DAYS: duration.default(7),
+  VOCALIS_VOICE_INACTIVITY_DAYS: duration.default(365),
+  VOCALIS_CONSENT_OFFER_TTL_MINUTES: duration.default(15),
+  VOCALIS_STREAM_LEAD_MS: z.coerce.number().int().min(20).max(5000).default(200),
+  DISCORD_TOKEN: optionalString,
+  DISCORD_APPLICATION_ID: optionalString,
+  DISCORD_GUILD_ID: optionalString,
+  DISCORD_ADMIN_ROLE: optionalString,
+  TELEGRAM_TOKEN: optionalString,
+  TELEGRAM_WEBHOOK_URL: z.url().optional(),
+  TELEGRAM_OPERATOR_IDS: z.string().default('').transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
+  GPT_SOVITS_MODELS_DIR: optionalString,
+});
+
+export type Config = Readonly<{
+  dataDir: string;
+  masterKey: string | undefined;
+  logLevel: z.infer<typeof schema>['VOCALIS_LOG_LEVEL'];
+  http: { host: string; port: number };
+  backend: string;
+  runWorker: boolean;
+  workerConcurrency: number;
+  jobAttempts: number;
+  redisUrl: string | undefined;
+  retention: { rawSampleDays: number; voiceInactivityDays: number; consentOfferMinutes: number };
+  streamLeadMs: number;
+  discord: { token: string; applicationId: string | undefined; guildId: string | undefined; adminRole: string | undefined } | undefined;
+  telegram: { token: string; webhookUrl: string | undefined; operatorIds: readonly string[] } | undefined;
+  gptSovitsModelsDir: string | undefined;
+}>;
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every variable.`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Builds the configuration from an environment (process.env after dotenv). */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, cwd = process.cwd()): Config {
+  // Empty strings mean "unset": .env files often carry `KEY=` lines.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    // Name the variable and the rule, never the value.
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  return {
+    dataDir: resolve(cwd, e.VOCALIS_DATA_DIR),
+    masterKey: e.VOCALIS_MASTER_KEY,
+    logLevel: e.VOCALIS_LOG_LEVEL,
+    http: { host: e.VOCALIS_HTTP_HOST, port: e.VOCALIS_HTTP_PORT },
+    backend: e.VOCALIS_BACKEND,
+    runWorker: e.VOCALIS_RUN_WORKER,
+    workerConcurrency: e.VOCALIS_WORKER_CONCURRENCY,
+    jobAttempts: e.VOCALIS_JOB_ATTEMPTS,
+    redisUrl: e.REDIS_URL,
+    retention: {
+      rawSampleDays: e.VOCALIS_RAW_SAMPLE_RETENTION_DAYS,
+      voiceInactivityDays: e.VOCALIS_VOICE_INACTIVITY_DAYS,
+      consentOfferMinutes: e.VOCALIS_CONSENT_OFFER_TTL_MINUTES,
+    },
+    streamLeadMs: e.VOCALIS_STREAM_LEAD_MS,
+    discord: e.DISCORD_TOKEN
+      ? { token: e.DISCORD_TOKEN, applicationId: e.DISCORD_APPLICATION_ID, guildId: e.DISCORD_GUILD_ID, adminRole: e.DISCORD_ADMIN_ROLE }
+      : undefined,
+    telegram: e.TELEGRAM_TOKEN
+      ? { token: e.TELEGRAM_TOKEN, webhookUrl: e.TELEGRAM_WEBHOOK_URL, operatorIds: e.TELEGRAM_OPERATOR_IDS }
+      : undefined,
+    gptSovitsModelsDir: e.GPT_SOVITS_MODELS_DIR,
+  };
+}

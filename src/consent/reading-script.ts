@@ -1,0 +1,59 @@
+import type { ReadingScript } from '../engine/backend.ts';
+import type { ConsentLanguage } from './consent-texts.ts';
+
+/**
+ * What the user reads into the microphone: first the consent statement with the
+ * challenge (it proves a live, willing speaker), then phonetically varied sentences
+ * that together take about a minute. Backends that know the text (parallel training)
+ * render the same sentences with their base voice.
+ */
+const STATEMENTS: Readonly<Record<ConsentLanguage, (challenge: string) => string>> = {
+  en: (challenge) =>
+    `I am aware that recordings of my voice will be used by Vocalis to create and use a synthetic version of my voice. My confirmation phrase is ${challenge}.`,
+  zh: (challenge) => `我知道我的声音录音将被 Vocalis 用于制作和使用我声音的合成版本。我的确认短语是${challenge}。`,
+};
+
+/** Phonetically rich sentences (the English ones follow the public-domain Harvard lists' style). */
+const SENTENCES: Readonly<Record<ConsentLanguage, readonly string[]>> = {
+  en: [
+    'The birch canoe slid on the smooth planks.',
+    'Glue the sheet to the dark blue background.',
+    'It is easy to tell the depth of a well.',
+    'These days a chicken leg is a rare dish.',
+    'Rice is often served in round bowls.',
+    'The juice of lemons makes fine punch.',
+    'The box was thrown beside the parked truck.',
+    'Four hours of steady work faced us.',
+    'A large size in stockings is hard to sell.',
+    'The boy was there when the sun rose.',
+    'A rod is used to catch pink salmon.',
+    'The source of the huge river is the clear spring.',
+    'Kick the ball straight and follow through.',
+    'Help the woman get back to her feet.',
+    'A pot of tea helps to pass the evening.',
+    'Smoky fires lack flame and heat.',
+  ],
+  zh: [
+    '今天早上天气晴朗，我们一起去公园散步。',
+    '小明把红色的书包放在了窗户旁边的桌子上。',
+    '春天来了，河边的柳树长出了嫩绿的新芽。',
+    '请把这封信寄到北京市海淀区的邮局。',
+    '他每天坚持跑步三公里，身体越来越健康。',
+    '奶奶做的饺子又香又好吃，大家都很喜欢。',
+    '火车在晚上八点半准时离开了上海站。',
+    '老师耐心地回答了同学们提出的每一个问题。',
+    '秋天的果园里挂满了金黄的梨和红红的苹果。',
+    '我们应该节约用水，保护我们共同的家园。',
+    '雨停了，天空中出现了一道美丽的彩虹。',
+    '这家小店的咖啡很浓，价格也很便宜。',
+  ],
+};
+
+export function readingScript(language: ConsentLanguage, challenge: string): ReadingScript {
+  return { language, sentences: [STATEMENTS[language](challenge), ...SENTENCES[language]] };
+}
+
+/** The fixed parts of every consent statement, for the guard that stops a clone from consenting. */
+export function statementTemplates(): ReadonlyArray<{ language: ConsentLanguage; text: string }> {
+  return (Object.keys(STATEMENTS) as ConsentLanguage[]).map((language) => ({ language, text: STATEMENTS[language]('') }));
+}

@@ -1,0 +1,142 @@
+import type { DatabaseSync } from 'node:sqlite';
+import { transaction } from '../storage/database.ts';
+import type { Clock } from '../storage/ids.ts';
+import type { JobHistory } from '../storage/job-history.ts';
+import type { SampleClipIndex } from '../storage/sample-clips.ts';
+import type { VoiceCatalog } from '../storage/voice-catalog.ts';
+import type { UserDirectory } from '../storage/user-directory.ts';
+import type { ConsentGate } from './consent-gate.ts';
+import type { ConsentRecord } from './consent-record.ts';
+import type { ConsentService } from './consent-service.ts';
+import type { AuditLedger } from './ledger.ts';
+
+/** Who asks for a revocation decides what they may revoke. */
+export type RevocationActor =
+  | { readonly kind: 'user'; readonly platform: string; readonly platformUserId: string }
+  | { readonly kind: 'admin'; readonly platform: string; readonly context: string; readonly platformUserId: string }
+  | { readonly kind: 'operator' }
+  | { readonly kind: 'system' };
+
+/** The parts outside SQLite that hold something derived from a voice. */
+export interface ErasureHooks {
+  /** Cancels queued and running jobs for these voices and purges their payloads from the queue. */
+  cancelJobs(voiceIds: readonly string[]): Promise<void>;
+  /** Drops loaded models from every in-process cache. */
+  evictVoices(voiceIds: readonly string[]): void;
+  /** Deletes the user's folder; returns what was removed. */
+  eraseFiles(userId: string): Promise<{ files: number; bytes: number }>;
+}
+
+export interface DataKeyShredder {
+  destroy(userId: string): void;
+}
+
+export interface DeletionReceipt {
+  readonly consentId: string;
+  readonly outcome: 'revoked' | 'expired';
+  readonly at: string;
+  readonly by: string;
+  readonly deleted: { readonly voices: number; readonly clips: number; readonly files: number; readonly bytes: number; readonly jobsCancelled: number; readonly streamsStopped: number };
+}
+
+export class RevocationError extends Error {
+  readonly code: 'no_consent' | 'not_permitted';
+  constructor(code: RevocationError['code'], message: string) {
+    super(message);
+    this.name = 'RevocationError';
+    this.code = code;
+  }
+}
+
+export interface RevocationDeps {
+  readonly db: DatabaseSync;
+  readonly users: UserDirectory;
+  readonly consents: ConsentService;
+  readonly gate: ConsentGate;
+  readonly keys: DataKeyShredder;
+  readonly voices: VoiceCatalog;
+  readonly clips: SampleClipIndex;
+  readonly jobs: JobHistory;
+  readonly ledger: AuditLedger;
+  readonly hooks: ErasureHooks;
+  readonly clock: Clock;
+}
+
+/**
+ * Revocation, in the order that makes it safe: the consent ends and the user's data
+ * key is destroyed in one transaction (from then on every encrypted copy anywhere is
+ * unreadable), streams and jobs stop, then files, caches and queue payloads go.
+ */
+export class Revocation {
+  readonly #deps: RevocationDeps;
+
+  constructor(deps: RevocationDeps) {
+    this.#deps = deps;
+  }
+
+  /** Throws unless `actor` may revoke this consent. */
+  authorize(consent: ConsentRecord, actor: RevocationActor): void {
+    const { users } = this.#deps;
+    switch (actor.kind) {
+      case 'operator':
+      case 'system':
+        return;
+      case 'user': {
+        const owner = users.get(consent.userId);
+        if (owner?.platform === actor.platform && owner.platformUserId === actor.platformUserId) return;
+        throw new RevocationError('not_permitted', 'only the owner, an admin of its community or the operator can revoke this voice');
+      }
+      case 'admin':
+        if (consent.scope.platform === actor.platform && consent.scope.context === actor.context) return;
+        throw new RevocationError('not_permitted', 'this voice was not given for your community');
+    }
+  }
+
+  async revoke(userId: string, actor: RevocationActor, reason: string, outcome: 'revoked' | 'expired' = 'revoked'): Promise<DeletionReceipt> {
+    const d = this.#deps;
+    const consent = d.consents.store.live(userId);
+    if (!consent) throw new RevocationError('no_consent', 'there is no active consent to revoke');
+    this.authorize(consent, actor);
+    const by = actorLabel(actor);
+
+    const { voiceIds, clips, jobVoices } = transaction(d.db, () => {
+      d.consents.end(consent.id, outcome, reason, by);
+      d.keys.destroy(userId);
+      return {
+        voiceIds: d.voices.markDeletedForUser(userId),
+        clips: d.clips.deleteForUser(userId),
+        jobVoices: d.jobs.cancelForUser(userId, `consent ${outcome}`),
+      };
+    });
+    const streamsStopped = d.gate.abortAll(userId, `consent ${outcome}`);
+    const affected = [...new Set([...voiceIds, ...jobVoices])];
+    await d.hooks.cancelJobs(affected);
+    d.hooks.evictVoices(affected);
+    const erased = await d.hooks.eraseFiles(userId);
+    // Fold the WAL back so deleted rows and the shredded key leave no copy in the log file.
+    d.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+
+    const receipt: DeletionReceipt = {
+      consentId: consent.id,
+      outcome,
+      at: d.clock().toISOString(),
+      by,
+      deleted: { voices: voiceIds.length, clips, files: erased.files, bytes: erased.bytes, jobsCancelled: jobVoices.length, streamsStopped },
+    };
+    d.ledger.append({ type: 'deletion.receipt', actor: by, subject: userId, data: { consentId: consent.id, outcome, ...receipt.deleted } });
+    return receipt;
+  }
+}
+
+export function actorLabel(actor: RevocationActor): string {
+  switch (actor.kind) {
+    case 'user':
+      return `user:${actor.platform}:${actor.platformUserId}`;
+    case 'admin':
+      return `admin:${actor.platform}:${actor.context}:${actor.platformUserId}`;
+    case 'operator':
+      return 'operator';
+    case 'system':
+      return 'system';
+  }
+}

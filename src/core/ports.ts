@@ -1,0 +1,26 @@
+import type { VoiceFiles } from '../engine/backend.ts';
+import type { PcmChunk } from '../engine/pcm.ts';
+
+/** Encrypted audio of sample clips, per user. Implemented over src/storage's encrypted files. */
+export interface ClipAudioStore {
+  write(userId: string, clipId: string, pcm: PcmChunk): Promise<void>;
+  read(userId: string, clipId: string): Promise<PcmChunk>;
+  delete(userId: string, clipIds: readonly string[]): Promise<void>;
+}
+
+/** Encrypted model files of one voice version, and removal of a version that never published. */
+export interface VoiceFileAccess {
+  files(userId: string, voiceId: string, version: number): VoiceFiles;
+  discard(userId: string, voiceId: string, version: number): Promise<void>;
+}
+
+/** The producer side of the fine-tune queue, as the core needs it. */
+export interface CloneQueue {
+  enqueue(job: { jobId: string; voiceId: string; userId: string; backend: string; sampleId: string }): Promise<void>;
+  position(voiceId: string): Promise<number | null>;
+}
+
+/** The user's data key must exist before anything of theirs is written. */
+export interface DataKeyIssuer {
+  issue(userId: string): void;
+}

@@ -1,0 +1,305 @@
+import type { DatabaseSync } from 'node:sqlite';
+import type { ConsentGate, PlatformIdentity } from '../consent/consent-gate.ts';
+import type { ConsentReceipt, ConsentRecord, SpeakerPolicy } from '../consent/consent-record.ts';
+import type { ConsentOffer, ConsentService } from '../consent/consent-service.ts';
+import type { ConsentLanguage } from '../consent/consent-texts.ts';
+import type { AuditLedger } from '../consent/ledger.ts';
+import { readingScript } from '../consent/reading-script.ts';
+import type { DeletionReceipt, Revocation, RevocationActor } from '../consent/revocation.ts';
+import type { BackendInfo, SampleSource } from '../engine/backend.ts';
+import type { PcmChunk } from '../engine/pcm.ts';
+import type { BackendRegistry } from '../engine/registry.ts';
+import type { SpeechEngine } from '../engine/speech-engine.ts';
+import { transaction } from '../storage/database.ts';
+import { newId, type Clock } from '../storage/ids.ts';
+import type { JobHistory, JobRecord } from '../storage/job-history.ts';
+import type { SampleClipIndex } from '../storage/sample-clips.ts';
+import type { UserDirectory, UserRef } from '../storage/user-directory.ts';
+import type { VoiceCatalog, VoiceRecord } from '../storage/voice-catalog.ts';
+import type { ClipAudioStore, CloneQueue, DataKeyIssuer, VoiceFileAccess } from './ports.ts';
+import type { SampleIntake, SampleVerdict } from './sample-intake.ts';
+import { VocalisError } from './user-facing-error.ts';
+
+export interface VocalisDeps {
+  readonly db: DatabaseSync;
+  readonly clock: Clock;
+  readonly users: UserDirectory;
+  readonly consents: ConsentService;
+  readonly gate: ConsentGate;
+  readonly ledger: AuditLedger;
+  readonly keys: DataKeyIssuer;
+  readonly clips: SampleClipIndex;
+  readonly clipAudio: ClipAudioStore;
+  readonly voices: VoiceCatalog;
+  readonly voiceFiles: VoiceFileAccess;
+  readonly jobs: JobHistory;
+  readonly backends: BackendRegistry;
+  readonly speech: SpeechEngine;
+  readonly queue: CloneQueue;
+  readonly revocation: Revocation;
+  readonly intake: SampleIntake;
+}
+
+/** Where a request happens: the platform and the guild/chat (or `*`, e.g. the CLI). */
+export interface RequestContext {
+  readonly platform: string;
+  readonly contextId: string;
+}
+
+export type ClipOutcome =
+  | { readonly kind: 'refused'; readonly verdict: SampleVerdict }
+  | { readonly kind: 'stored'; readonly clipId: string; readonly verdict: SampleVerdict; readonly complete: boolean; readonly clone?: CloneStarted };
+
+export interface CloneStarted {
+  readonly voiceId: string;
+  readonly jobId: string;
+  readonly position: number | null;
+}
+
+export interface VoiceStatus {
+  readonly user: UserRef;
+  readonly consent: ConsentRecord | null;
+  readonly sample: { readonly clips: number; readonly speechSeconds: number; readonly targetSeconds: number };
+  readonly voice: VoiceRecord | null;
+  readonly job: JobRecord | null;
+}
+
+export interface SpeakRequest {
+  readonly requester: PlatformIdentity;
+  /** Whose voice; defaults to the requester's own. */
+  readonly owner?: PlatformIdentity;
+  readonly context: RequestContext;
+  readonly text: string;
+  readonly language?: string;
+  readonly speed?: number;
+  readonly variability?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface SpeechStream {
+  readonly owner: UserRef;
+  readonly voice: VoiceRecord;
+  readonly audio: AsyncIterable<PcmChunk>;
+}
+
+/**
+ * The platform-agnostic core: the consent, clone and speak flows, written once.
+ * Bots and the CLI translate their platform's events into these calls and the
+ * results back into messages; none of them touches consent, storage or the engine
+ * directly.
+ */
+export class Vocalis {
+  readonly #d: VocalisDeps;
+
+  constructor(deps: VocalisDeps) {
+    this.#d = deps;
+  }
+
+  get backends(): BackendRegistry {
+    return this.#d.backends;
+  }
+
+  identify(identity: PlatformIdentity): UserRef {
+    return this.#d.users.resolve(identity.platform, identity.platformUserId);
+  }
+
+  /** Step 1 of a clone: show the consent notice, challenge and reading script. Nothing is recorded yet. */
+  offerConsent(input: { identity: PlatformIdentity; language: ConsentLanguage; context: RequestContext; speakers?: SpeakerPolicy }): ConsentOffer {
+    const user = this.identify(input.identity);
+    return this.#d.consents.offer({
+      userId: user.id,
+      language: input.language,
+      scope: { platform: input.context.platform, context: input.context.contextId, speakers: input.speakers ?? { mode: 'owner' } },
+      actor: userActor(input.identity),
+    });
+  }
+
+  /** Step 2: the person agreed. Their data key is created now, before any audio of theirs exists. */
+  acceptConsent(input: { identity: PlatformIdentity; consentId: string }): ConsentReceipt {
+    const user = this.identify(input.identity);
+    const consent = this.#d.consents.store.get(input.consentId);
+    if (!consent || consent.userId !== user.id) throw new VocalisError('not_your_consent', 'this consent belongs to someone else');
+    const receipt = this.#d.consents.accept(input.consentId, userActor(input.identity));
+    this.#d.keys.issue(user.id);
+    return receipt;
+  }
+
+  declineConsent(input: { identity: PlatformIdentity; consentId: string }): void {
+    const user = this.identify(input.identity);
+    const consent = this.#d.consents.store.get(input.consentId);
+    if (!consent || consent.userId !== user.id) throw new VocalisError('not_your_consent', 'this consent belongs to someone else');
+    this.#d.consents.decline(input.consentId, userActor(input.identity));
+  }
+
+  status(identity: PlatformIdentity): VoiceStatus {
+    const user = this.identify(identity);
+    const consent = this.#d.consents.store.live(user.id);
+    const voice = consent ? this.#d.voices.forConsent(consent.id) : null;
+    const totals = consent ? this.#d.clips.totals(consent.id) : { clips: 0, speechSeconds: 0 };
+    const job = voice ? (this.#d.jobs.list({ userId: user.id, limit: 1 })[0] ?? null) : null;
+    const backend = this.#d.backends.get(voice?.backend).info;
+    return { user, consent, sample: { clips: totals.clips, speechSeconds: totals.speechSeconds, targetSeconds: backend.targetSpeechSeconds }, voice, job };
+  }
+
+  /**
+   * Adds one recording to the sample. A clip with a quality problem is refused and not
+   * kept; the verdict says why and what to do. When the sample reaches its target the
+   * consent moves on, a preview voice is prepared, and (by default) the fine-tune is queued.
+   */
+  async addClip(input: { identity: PlatformIdentity; audio: Uint8Array; backend?: string; cloneWhenComplete?: boolean; signal?: AbortSignal }): Promise<ClipOutcome> {
+    const d = this.#d;
+    const user = this.identify(input.identity);
+    const ticket = d.gate.authorize({ purpose: 'record', userId: user.id });
+    try {
+      const backend = d.backends.get(input.backend);
+      const consentId = ticket.consentId;
+      const before = d.clips.totals(consentId);
+      const clip = await d.intake.analyseClip(input.audio, backend.info, before.speechSeconds, input.signal);
+      if (!clip.accepted) return { kind: 'refused', verdict: clip.verdict };
+      ticket.check();
+      const clipId = d.clips.newClipId();
+      await d.clipAudio.write(user.id, clipId, clip.pcm);
+      ticket.check();
+      d.clips.insert({ id: clipId, consentId, userId: user.id, durationSeconds: clip.durationSeconds, speechSeconds: clip.speechSeconds, sourceRate: clip.sourceRate });
+      d.ledger.append({ type: 'sample.clip_added', actor: userActor(input.identity), subject: user.id, data: { consentId, clipId, speechSeconds: round(clip.speechSeconds) } });
+
+      const verdict = await d.intake.judgeSample(await this.#loadClips(user.id, consentId), backend.info);
+      if (!verdict.accepted) return { kind: 'stored', clipId, verdict, complete: false };
+
+      const consent = d.consents.store.get(consentId);
+      if (consent?.state === 'granted') {
+        d.consents.sampleCollected(consentId);
+        await this.#preparePreview(user.id, consentId, backend.info.name, input.signal);
+      }
+      const clone = input.cloneWhenComplete === false ? undefined : await this.startClone({ identity: input.identity, backend: backend.info.name });
+      return { kind: 'stored', clipId, verdict, complete: true, ...(clone ? { clone } : {}) };
+    } finally {
+      ticket.release();
+    }
+  }
+
+  /** Queues the fine-tune. At most one runs per voice; a second request is refused with `clone_in_progress`. */
+  async startClone(input: { identity: PlatformIdentity; backend?: string }): Promise<CloneStarted> {
+    const d = this.#d;
+    const user = this.identify(input.identity);
+    const ticket = d.gate.authorize({ purpose: 'train', userId: user.id });
+    try {
+      const backend = d.backends.get(input.backend).info.name;
+      const voice = d.voices.ensure(user.id, ticket.consentId, backend);
+      const active = d.jobs.list({ userId: user.id, limit: 5 }).find((j) => j.voiceId === voice.id && (j.state === 'queued' || j.state === 'active'));
+      if (active) throw new VocalisError('clone_in_progress', 'a fine-tune for this voice is already queued or running', { jobId: active.id });
+      const jobId = newId('job');
+      transaction(d.db, () => {
+        if (voice.backend !== backend) d.voices.setBackend(voice.id, backend);
+        d.jobs.create({ id: jobId, voiceId: voice.id, userId: user.id, kind: 'finetune', backend });
+      });
+      try {
+        await d.queue.enqueue({ jobId, voiceId: voice.id, userId: user.id, backend, sampleId: ticket.consentId });
+      } catch (error) {
+        d.jobs.finished(jobId, { state: 'failed', errorCode: 'queue_unavailable', error: 'the job queue refused the job' });
+        throw error;
+      }
+      d.ledger.append({ type: 'voice.finetune_queued', actor: userActor(input.identity), subject: user.id, data: { voiceId: voice.id, jobId, backend } });
+      return { voiceId: voice.id, jobId, position: await d.queue.position(voice.id) };
+    } finally {
+      ticket.release();
+    }
+  }
+
+  /**
+   * Starts synthesis with the owner's voice. The consent gate is asked now (who, where,
+   * what text) and again before every chunk; the stream ends when consent ends.
+   */
+  speak(request: SpeakRequest): SpeechStream {
+    const d = this.#d;
+    const ownerIdentity = request.owner ?? request.requester;
+    const owner = d.users.find(ownerIdentity.platform, ownerIdentity.platformUserId);
+    if (!owner) throw new VocalisError('no_voice', 'this person has no voice here');
+    const text = request.text.trim();
+    if (text.length === 0) throw new VocalisError('empty_text', 'there is no text to speak');
+    const ticket = d.gate.authorize({ purpose: 'speak', ownerUserId: owner.id, requester: request.requester, context: request.context, text });
+    try {
+      const voice = d.voices.forConsent(ticket.consentId);
+      if (!voice || voice.currentVersion === null) throw new VocalisError('no_voice', 'the voice is not ready yet');
+      const consent = d.consents.store.get(ticket.consentId);
+      const audio = d.speech.stream(
+        { userId: owner.id, voiceId: voice.id, version: voice.currentVersion, backend: voice.backend },
+        {
+          text,
+          language: request.language ?? consent?.language ?? 'en',
+          speed: request.speed ?? 1,
+          variability: request.variability ?? 0.5,
+          ...(request.signal ? { signal: request.signal } : {}),
+        },
+        ticket,
+      );
+      return { owner, voice, audio };
+    } catch (error) {
+      ticket.release();
+      throw error;
+    }
+  }
+
+  /** Revokes and deletes everything derived from the voice. See Revocation for the order. */
+  async revoke(input: { target: PlatformIdentity; actor: RevocationActor; reason?: string }): Promise<DeletionReceipt> {
+    const user = this.#d.users.find(input.target.platform, input.target.platformUserId);
+    if (!user) throw new VocalisError('no_consent', 'there is no active consent to revoke');
+    return this.#d.revocation.revoke(user.id, input.actor, input.reason ?? 'revoked on request');
+  }
+
+  setVoiceOptions(input: { identity: PlatformIdentity; banked?: boolean; keepRaw?: boolean; speakers?: SpeakerPolicy }): ConsentRecord {
+    const user = this.identify(input.identity);
+    const consent = this.#d.consents.store.live(user.id);
+    if (!consent) throw new VocalisError('no_consent', 'there is no active consent');
+    return this.#d.consents.setOptions(consent.id, {
+      ...(input.banked === undefined ? {} : { banked: input.banked }),
+      ...(input.keepRaw === undefined ? {} : { keepRaw: input.keepRaw }),
+      ...(input.speakers === undefined ? {} : { speakers: input.speakers }),
+    }, userActor(input.identity));
+  }
+
+  /** The decrypted sample of a consent as backends see it (also used by the fine-tune worker). */
+  sampleSource(userId: string, consentId: string): SampleSource {
+    const consent = this.#d.consents.store.get(consentId);
+    const script = consent ? readingScript(consent.language, consent.challenge) : null;
+    return {
+      script,
+      read: async (sampleRate: number) => this.#d.intake.assemble(await this.#loadClips(userId, consentId), sampleRate),
+    };
+  }
+
+  async #loadClips(userId: string, consentId: string): Promise<PcmChunk[]> {
+    const clips = this.#d.clips.forConsent(consentId);
+    return Promise.all(clips.map((clip) => this.#d.clipAudio.read(userId, clip.id)));
+  }
+
+  async #preparePreview(userId: string, consentId: string, backendName: string, signal?: AbortSignal): Promise<void> {
+    const d = this.#d;
+    const voice = d.voices.ensure(userId, consentId, backendName);
+    const version = d.voices.nextVersion(voice.id);
+    const backend = d.backends.get(backendName);
+    await d.voiceFiles.discard(userId, voice.id, version);
+    try {
+      const prepared = await backend.prepareSample(this.sampleSource(userId, consentId), d.voiceFiles.files(userId, voice.id, version), signal ?? new AbortController().signal);
+      if (prepared.zeroShot) {
+        d.voices.publish(voice.id, version, 'preview', {});
+        d.ledger.append({ type: 'voice.preview_ready', actor: 'system', subject: userId, data: { voiceId: voice.id, version } });
+      } else {
+        await d.voiceFiles.discard(userId, voice.id, version);
+      }
+    } catch (error) {
+      await d.voiceFiles.discard(userId, voice.id, version);
+      throw error;
+    }
+  }
+}
+
+export function userActor(identity: PlatformIdentity): string {
+  return `user:${identity.platform}:${identity.platformUserId}`;
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+export type { BackendInfo };

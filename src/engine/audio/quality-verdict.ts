@@ -1,0 +1,76 @@
+import type { SampleAnalysis } from './sample-analysis.ts';
+
+export type SampleProblemCode =
+  | 'not_enough_speech'
+  | 'clipping'
+  | 'too_quiet'
+  | 'noisy'
+  | 'mostly_non_speech'
+  | 'low_sample_rate';
+
+/** One reason a sample falls short, with the figures its message shows. Wording lives in src/i18n. */
+export interface SampleProblem {
+  readonly code: SampleProblemCode;
+  readonly figures: Readonly<Record<string, number>>;
+}
+
+export interface SampleVerdict {
+  readonly accepted: boolean;
+  readonly netSpeechSeconds: number;
+  readonly targetSpeechSeconds: number;
+  readonly problems: SampleProblem[];
+}
+
+export interface VerdictOptions {
+  readonly targetSpeechSeconds: number;
+  readonly minSampleRate: number;
+}
+
+/** Thresholds, each chosen so clean read speech from a phone passes with margin. */
+export const VERDICT_THRESHOLDS = {
+  /** More than 0.1 % of samples in clipped runs is audible distortion. */
+  maxClippedFraction: 0.001,
+  /** Speech RMS below −40 dBFS: mic too far or gain too low. */
+  minSpeechLevelDb: -40,
+  /** Speech less than 15 dB above the noise floor trains the noise into the voice. */
+  minSnrDb: 15,
+  /** Under 40 % speech: mostly music, silence or background. */
+  minSpeechFraction: 0.4,
+} as const;
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+export function judgeSample(analysis: SampleAnalysis, options: VerdictOptions): SampleVerdict {
+  const t = VERDICT_THRESHOLDS;
+  const problems: SampleProblem[] = [];
+  const net = Math.floor(analysis.netSpeechSeconds);
+  if (analysis.netSpeechSeconds < options.targetSpeechSeconds) {
+    problems.push({ code: 'not_enough_speech', figures: { netSpeechSeconds: net, targetSpeechSeconds: options.targetSpeechSeconds } });
+  }
+  if (analysis.sourceSampleRate > 0 && analysis.sourceSampleRate < options.minSampleRate) {
+    problems.push({ code: 'low_sample_rate', figures: { sampleRate: analysis.sourceSampleRate, minSampleRate: options.minSampleRate } });
+  }
+  if (analysis.clippedFraction > t.maxClippedFraction) {
+    problems.push({ code: 'clipping', figures: { clippedPercent: round1(analysis.clippedFraction * 100) } });
+  }
+  if (analysis.speechFraction < t.minSpeechFraction) {
+    problems.push({ code: 'mostly_non_speech', figures: { speechPercent: Math.round(analysis.speechFraction * 100) } });
+  }
+  // Level and SNR mean something only where there is speech to measure.
+  if (analysis.netSpeechSeconds > 0) {
+    if (analysis.speechLevelDb < t.minSpeechLevelDb) {
+      problems.push({ code: 'too_quiet', figures: { levelDb: round1(analysis.speechLevelDb), minLevelDb: t.minSpeechLevelDb } });
+    }
+    if (analysis.snrDb < t.minSnrDb) {
+      problems.push({ code: 'noisy', figures: { snrDb: round1(analysis.snrDb), minSnrDb: t.minSnrDb } });
+    }
+  }
+  return {
+    accepted: problems.length === 0,
+    netSpeechSeconds: analysis.netSpeechSeconds,
+    targetSpeechSeconds: options.targetSpeechSeconds,
+    problems,
+  };
+}

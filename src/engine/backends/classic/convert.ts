@@ -1,0 +1,53 @@
+import type { Features } from './analysis.ts';
+import { MCEP_ORDER } from './constants.ts';
+import { convertWithGmm } from './convert-gmm.ts';
+import { withDeltas } from './deltas.ts';
+import type { JointComponent, JointGmm } from './gmm.ts';
+import type { ClassicModel } from './model.ts';
+import { convertByStats, convertF0, type VoiceStats } from './stats.ts';
+
+/** The trained mapping in the form conversion needs (typed arrays, not JSON). */
+export interface Conversion {
+  readonly source: VoiceStats;
+  readonly target: VoiceStats;
+  readonly gmm: JointGmm | null;
+}
+
+export function conversionOf(model: ClassicModel): Conversion {
+  const gmm = model.gmm
+    ? {
+        components: model.gmm.components.map(
+          (c): JointComponent => ({
+            weight: c.weight,
+            mx: Float64Array.from(c.mx),
+            my: Float64Array.from(c.my),
+            sxx: Float64Array.from(c.sxx),
+            sxy: Float64Array.from(c.sxy),
+            syy: Float64Array.from(c.syy),
+          }),
+        ),
+      }
+    : null;
+  return { source: model.source, target: model.target, gmm };
+}
+
+/**
+ * Base-voice features -> the user's: spectrum by the GMM (c1..c24, with MLPG)
+ * or by statistics; c0 (level) and log F0 by mean and variance; aperiodicity
+ * is the base voice's.
+ */
+export function convertFeatures(features: Features, conversion: Conversion): Features {
+  const f0 = convertF0(features.f0, conversion.source, conversion.target);
+  if (!conversion.gmm) {
+    return { f0, aperiodicity: features.aperiodicity, mcep: convertByStats(features.mcep, conversion.source, conversion.target, 0, MCEP_ORDER + 1) };
+  }
+  const levels = convertByStats(features.mcep, conversion.source, conversion.target, 0, 1);
+  const converted = convertWithGmm(conversion.gmm, withDeltas(features.mcep, 1, MCEP_ORDER + 1));
+  const mcep = levels.map((c, t) => {
+    const out = new Float64Array(MCEP_ORDER + 1);
+    out[0] = c[0]!;
+    out.set(converted[t]!, 1);
+    return out;
+  });
+  return { f0, aperiodicity: features.aperiodicity, mcep };
+}

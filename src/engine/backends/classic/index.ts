@@ -1,0 +1,85 @@
+import type {
+  BackendInfo,
+  FineTuneContext,
+  FineTuneResult,
+  LoadedVoice,
+  PreparedSample,
+  SampleSource,
+  VoiceBackend,
+  VoiceFiles,
+} from '../../backend.ts';
+import { analyse } from './analysis.ts';
+import { BaseVoiceCatalog } from './catalog.ts';
+import { SAMPLE_RATE } from './constants.ts';
+import { decodeModel, encodeModel, MODEL_FILE } from './model.ts';
+import { sampleLanguage, trainModel, trainStatistics } from './train.ts';
+import { ClassicVoice } from './voice.ts';
+
+/**
+ * The classic backend: statistical voice conversion on CPU. A base synthesiser
+ * (flite / espeak-ng) speaks, and a per-user mapping (joint-density GMM with
+ * MLPG on mel-cepstra, plus log-F0, level and rate transforms) pushes its voice
+ * towards the user's. Far below neural quality, but needs no GPU and no downloads.
+ */
+export interface ClassicBackendOptions {
+  /** Restrict the base voices (ids from render.ts, e.g. ['flite-slt']); default: all. */
+  readonly baseVoices?: readonly string[];
+  /** Candidate GMM sizes, chosen by validation MCD; default 1, 2, 4, 8, 16. */
+  readonly mixtures?: readonly number[];
+  /** Override the script-match threshold (see train.ts). */
+  readonly matchThreshold?: number;
+}
+
+export { MODEL_FILE } from './model.ts';
+
+export function createClassicBackend(options: ClassicBackendOptions = {}): VoiceBackend {
+  const catalog = new BaseVoiceCatalog(options.baseVoices);
+  const info: BackendInfo = {
+    name: 'classic',
+    description:
+      'Statistical voice conversion on CPU (flite/espeak-ng base voice + GMM mapping of mel-cepstra and pitch). ' +
+      'Pushes a synthetic voice towards yours; far below neural quality.',
+    languages: catalog.languages(),
+    targetSpeechSeconds: 60,
+    minSampleRate: SAMPLE_RATE,
+  };
+
+  return {
+    info,
+
+    async prepareSample(sample: SampleSource, files: VoiceFiles, signal: AbortSignal): Promise<PreparedSample> {
+      const pcm = await sample.read(SAMPLE_RATE);
+      signal.throwIfAborted();
+      const language = sampleLanguage(sample.script, catalog);
+      const model = await trainStatistics(analyse(pcm.samples, signal), language, catalog, signal);
+      signal.throwIfAborted();
+      await files.write(MODEL_FILE, encodeModel(model));
+      return { zeroShot: true };
+    },
+
+    async fineTune(ctx: FineTuneContext): Promise<FineTuneResult> {
+      const pcm = await ctx.sample.read(SAMPLE_RATE);
+      ctx.signal.throwIfAborted();
+      const result = await trainModel({
+        samples: pcm.samples,
+        script: ctx.sample.script,
+        catalog,
+        signal: ctx.signal,
+        progress: (stage, fraction, detail) => ctx.progress(detail ? { stage, fraction, detail } : { stage, fraction }),
+        ...(options.mixtures ? { mixtures: options.mixtures } : {}),
+        ...(options.matchThreshold !== undefined ? { matchThreshold: options.matchThreshold } : {}),
+      });
+      ctx.signal.throwIfAborted();
+      ctx.progress({ stage: 'saving', fraction: 0.98 });
+      await ctx.files.write(MODEL_FILE, encodeModel(result.model));
+      ctx.progress({ stage: 'done', fraction: 1 });
+      return { metrics: result.metrics };
+    },
+
+    async loadVoice(files: VoiceFiles, signal: AbortSignal): Promise<LoadedVoice> {
+      const bytes = await files.read(MODEL_FILE);
+      signal.throwIfAborted();
+      return new ClassicVoice(decodeModel(bytes), catalog, bytes.byteLength + 64 * 1024);
+    },
+  };
+}

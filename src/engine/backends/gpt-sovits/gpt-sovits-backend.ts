@@ -1,0 +1,175 @@
+/**
+ * The GPT-SoVITS v2 voice backend, in-process on ONNX Runtime. Shared graphs come from the models
+ * directory; a fine-tuned voice's graphs come from its encrypted VoiceFiles and are loaded from
+ * memory. Voices are zero-shot as soon as their sample is prepared.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { BackendError } from '../../backend.ts';
+import type { FineTuneResult, LoadedVoice, PreparedSample, SampleSource, VoiceBackend, VoiceFiles } from '../../backend.ts';
+import { BERT_DIM, BertFeatures } from './bert-features.ts';
+import { GptSovitsVoice } from './loaded-voice.ts';
+import type { GptSovitsOptions, ResolvedOptions } from './options.ts';
+import { resolveOptions } from './options.ts';
+import { chooseReference, sliceSeconds } from './reference-clip.ts';
+import { Semaphore } from './semaphore.ts';
+import { SharedSessions, VoiceSessionLru } from './session-cache.ts';
+import type { Lease, VoiceGraphs } from './session-cache.ts';
+import { symbolIds } from './symbols.ts';
+import { frontEndLanguage, textToSegment } from './text/front-end.ts';
+import type { FrontEndLanguage } from './text/front-end.ts';
+import {
+  CONDITIONING_FILE, REF_AUDIO_FILE, SSL_FILE, bytesToFloats, floatsToBytes, readConditioning, readVoiceGraphs,
+} from './voice-files.ts';
+import type { Conditioning } from './voice-files.ts';
+
+export const MODEL_FILES = {
+  ssl: 'cnhubert.onnx',
+  encoder: 't2s_encoder.onnx',
+  fsdec: 't2s_fsdec.onnx',
+  sdec: 't2s_sdec.onnx',
+  vits: 'vits.onnx',
+  bert: 'bert.onnx',
+  bertVocab: 'bert-vocab.txt',
+} as const;
+
+/** Upstream pads the 16 kHz reference with 0.3 s of silence before SSL. */
+const SSL_TAIL_SECONDS = 0.3;
+
+export class GptSovitsBackend implements VoiceBackend {
+  readonly info = {
+    name: 'gpt-sovits',
+    description: 'GPT-SoVITS v2 (ONNX, in-process): zero-shot from the sample, fine-tuned voices streamed many at once',
+    languages: ['zh', 'en'],
+    targetSpeechSeconds: 60,
+    minSampleRate: 16_000,
+  } as const;
+
+  readonly options: ResolvedOptions;
+  readonly #shared: SharedSessions;
+  readonly #voiceSessions: VoiceSessionLru;
+  readonly #limit: Semaphore;
+  #bert: Promise<BertFeatures | null> | null = null;
+
+  constructor(options: GptSovitsOptions) {
+    this.options = resolveOptions(options);
+    this.#shared = new SharedSessions(this.options.executionProvider);
+    this.#voiceSessions = new VoiceSessionLru(this.options.voiceModelCacheBytes, this.options.executionProvider);
+    this.#limit = new Semaphore(this.options.maxConcurrent);
+  }
+
+  /** Resident model bytes of fine-tuned voices' sessions (for metrics and tests). */
+  get voiceSessionBytes(): number {
+    return this.#voiceSessions.residentBytes;
+  }
+
+  #model(name: string): string {
+    return join(this.options.modelsDir, name);
+  }
+
+  #bertFeatures(): Promise<BertFeatures | null> {
+    this.#bert ??= (async () => {
+      if (!existsSync(this.#model(MODEL_FILES.bert))) return null;
+      const session = await this.#shared.get(this.#model(MODEL_FILES.bert));
+      return BertFeatures.load(session, this.#model(MODEL_FILES.bertVocab));
+    })();
+    return this.#bert;
+  }
+
+  async prepareSample(sample: SampleSource, files: VoiceFiles, signal: AbortSignal): Promise<PreparedSample> {
+    const pcm32 = await sample.read(32_000);
+    signal.throwIfAborted();
+    const choice = chooseReference(pcm32, sample.script);
+    if (!choice) throw new BackendError('sample_too_short', 'the sample has no 3–10 s stretch of clear speech to use as the GPT-SoVITS reference');
+    const ref32 = sliceSeconds(pcm32, choice.startSeconds, choice.endSeconds);
+    const pcm16 = await sample.read(16_000);
+    const ref16 = sliceSeconds(pcm16, choice.startSeconds, choice.endSeconds);
+    // Tail silence as upstream, then zeros up to whole 20 ms SSL frames (harmless for HuBERT).
+    const padded = new Float32Array(Math.ceil((ref16.length + SSL_TAIL_SECONDS * 16_000) / 320) * 320);
+    padded.set(ref16);
+    const ssl = await this.#shared.get(this.#model(MODEL_FILES.ssl));
+    signal.throwIfAborted();
+    const out = await ssl.run({ ref_audio_16k: new ort.Tensor('float32', padded, [1, padded.length]) });
+    const features = out['last_hidden_state'];
+    if (!features || !(features.data instanceof Float32Array) || features.dims.length !== 3) {
+      throw new BackendError('model_signature', `${MODEL_FILES.ssl} gave no f32[1,768,T] "last_hidden_state"; run \`vocalis models check\``);
+    }
+    const prompt = promptFor(choice.promptText, sample.script?.language ?? null);
+    const conditioning: Conditioning = {
+      format: 1,
+      promptText: prompt.text,
+      promptLanguage: prompt.language,
+      promptPhones: prompt.phones,
+      promptIds: symbolIds(prompt.phones),
+      refSeconds: { start: choice.startSeconds, end: choice.endSeconds },
+      sslFrames: features.dims[2] ?? 0,
+    };
+    signal.throwIfAborted();
+    await files.write(REF_AUDIO_FILE, floatsToBytes(ref32));
+    await files.write(SSL_FILE, floatsToBytes(features.data));
+    await files.write(CONDITIONING_FILE, new TextEncoder().encode(JSON.stringify(conditioning)));
+    return { zeroShot: true };
+  }
+
+  async fineTune(): Promise<FineTuneResult> {
+    throw new BackendError('not_supported', 'fine-tuning GPT-SoVITS voices needs a GPU worker with GPT_SOVITS_HOME; see docs/backends/gpt-sovits.md');
+  }
+
+  async loadVoice(files: VoiceFiles, signal: AbortSignal): Promise<LoadedVoice> {
+    const conditioning = await readConditioning(files);
+    const [refAudio, ssl] = await Promise.all([files.read(REF_AUDIO_FILE), files.read(SSL_FILE)]);
+    signal.throwIfAborted();
+    const own = await readVoiceGraphs(files);
+    let lease: Lease | null = null;
+    let graphs: VoiceGraphs;
+    if (own) {
+      lease = await this.#voiceSessions.acquire(own);
+      graphs = lease.graphs;
+    } else {
+      const [encoder, fsdec, sdec, vits] = await Promise.all(
+        [MODEL_FILES.encoder, MODEL_FILES.fsdec, MODEL_FILES.sdec, MODEL_FILES.vits].map((f) => this.#shared.get(this.#model(f))),
+      );
+      graphs = { encoder: encoder!, fsdec: fsdec!, sdec: sdec!, vits: vits! };
+    }
+    try {
+      signal.throwIfAborted();
+      const bert = await this.#bertFeatures();
+      const promptSegment = conditioning.promptLanguage === 'zh' && conditioning.promptText ? textToSegment(conditioning.promptText, 'zh') : null;
+      const promptBert =
+        bert && promptSegment?.units && promptSegment.ids.length === conditioning.promptIds.length
+          ? await bert.features(promptSegment.units, conditioning.promptIds.length)
+          : new Float32Array(conditioning.promptIds.length * BERT_DIM);
+      const sslFloats = bytesToFloats(ssl);
+      return new GptSovitsVoice(
+        { refAudio: bytesToFloats(refAudio), ssl: sslFloats, sslFrames: conditioning.sslFrames, promptIds: conditioning.promptIds, promptBert },
+        { graphs, bert, limit: this.#limit, options: this.options, onDispose: () => lease?.release(), extraBytes: 0 },
+      );
+    } catch (error) {
+      lease?.release();
+      throw error;
+    }
+  }
+
+  /** Releases every session (shutdown). */
+  async close(): Promise<void> {
+    await this.#shared.release();
+  }
+}
+
+/** Prompt phones from the reading script's text; without text, a single pause (reference-free). */
+function promptFor(text: string | null, language: string | null): { text: string | null; language: FrontEndLanguage; phones: string[] } {
+  let lang: FrontEndLanguage = 'en';
+  try {
+    if (language) lang = frontEndLanguage(language);
+  } catch {
+    return { text: null, language: lang, phones: ['.'] };
+  }
+  const segment = text ? textToSegment(text, lang) : null;
+  if (!segment || segment.phones.length === 0) return { text: null, language: lang, phones: ['.'] };
+  return { text, language: lang, phones: [...segment.phones] };
+}
+
+export function createGptSovitsBackend(options: GptSovitsOptions): GptSovitsBackend {
+  return new GptSovitsBackend(options);
+}

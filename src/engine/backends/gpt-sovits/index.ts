@@ -1,0 +1,6 @@
+export { createGptSovitsBackend, GptSovitsBackend, MODEL_FILES } from './gpt-sovits-backend.ts';
+export type { GptSovitsOptions, StreamingMode } from './options.ts';
+export { checkModels, loadManifest } from './models-check.ts';
+export type { Manifest, ModelMismatch } from './models-check.ts';
+export { fetchModels } from './models-fetch.ts';
+export { textToSegments } from './text/front-end.ts';

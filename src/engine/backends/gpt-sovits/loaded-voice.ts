@@ -1,0 +1,124 @@
+/**
+ * One loaded GPT-SoVITS voice: its conditioning (reference audio, SSL features, prompt phones and
+ * BERT features) and the graphs it speaks with. Every request runs its own decoder state; the
+ * only things shared between requests are the stateless sessions and the concurrency limit.
+ */
+import type { LoadedVoice, SynthesisRequest } from '../../backend.ts';
+import type { PcmChunk } from '../../pcm.ts';
+import type { BertFeatures } from './bert-features.ts';
+import { BERT_DIM } from './bert-features.ts';
+import { ChunkStitcher } from './chunk-stream.ts';
+import ort from 'onnxruntime-node';
+import type { ResolvedOptions } from './options.ts';
+import type { Semaphore } from './semaphore.ts';
+import type { VoiceGraphs } from './session-cache.ts';
+import { SemanticDecoder } from './t2s-decoder.ts';
+import { textToSegments } from './text/front-end.ts';
+import type { TextSegment } from './text/front-end.ts';
+
+export const OUTPUT_RATE = 32_000;
+
+export interface VoiceState {
+  readonly refAudio: Float32Array;
+  readonly ssl: Float32Array;
+  readonly sslFrames: number;
+  readonly promptIds: readonly number[];
+  readonly promptBert: Float32Array;
+}
+
+export interface VoiceDeps {
+  readonly graphs: VoiceGraphs;
+  readonly bert: BertFeatures | null;
+  readonly limit: Semaphore;
+  readonly options: ResolvedOptions;
+  /** Called once on dispose (releases a fine-tuned voice's session lease). */
+  readonly onDispose: () => void;
+  readonly extraBytes: number;
+}
+
+export class GptSovitsVoice implements LoadedVoice {
+  readonly #state: VoiceState;
+  readonly #deps: VoiceDeps;
+  #disposed = false;
+  readonly sizeBytes: number;
+
+  constructor(state: VoiceState, deps: VoiceDeps) {
+    this.#state = state;
+    this.#deps = deps;
+    this.sizeBytes = state.refAudio.byteLength + state.ssl.byteLength + state.promptBert.byteLength + deps.extraBytes;
+  }
+
+  async *synthesize(request: SynthesisRequest): AsyncGenerator<PcmChunk> {
+    const segments = textToSegments(request.text, request.language);
+    for (const segment of segments) {
+      request.signal.throwIfAborted();
+      if (this.#disposed) throw new Error('voice was disposed');
+      yield* this.#segment(segment, request.signal);
+    }
+  }
+
+  async *#segment(segment: TextSegment, signal: AbortSignal): AsyncGenerator<PcmChunk> {
+    const { graphs, limit, options, bert } = this.#deps;
+    const textBert = bert && segment.units ? await bert.features(segment.units, segment.ids.length) : new Float32Array(segment.ids.length * BERT_DIM);
+    const chunked = options.streaming === 'chunk';
+    const stitcher = new ChunkStitcher(Math.round((options.fadeMs / 1000) * OUTPUT_RATE));
+    const tokens: number[] = [];
+    let emitted = 0; // tokens whose audio has been handed out
+    let release = await limit.acquire(signal);
+    let decoder: SemanticDecoder | null = null;
+    try {
+      decoder = await SemanticDecoder.start(
+        graphs,
+        {
+          refIds: this.#state.promptIds,
+          textIds: segment.ids,
+          refBert: this.#state.promptBert,
+          textBert,
+          ssl: this.#state.ssl,
+          sslFrames: this.#state.sslFrames,
+        },
+        options.maxTokensPerSegment,
+      );
+      for (;;) {
+        signal.throwIfAborted();
+        const token = await decoder.next();
+        if (token !== null) tokens.push(token);
+        const finished = token === null;
+        const due = chunked && tokens.length - emitted >= options.chunkTokens;
+        if (!finished && !due) continue;
+        if (tokens.length === emitted) break;
+        const from = Math.max(0, emitted - options.overlapTokens);
+        const audio = await this.#vocode(segment.ids, tokens.slice(from), signal);
+        const perToken = audio.length / (tokens.length - from);
+        const samples = stitcher.push(audio, Math.round((emitted - from) * perToken), finished);
+        emitted = tokens.length;
+        // Never hold a concurrency slot while the consumer is busy with our audio.
+        release();
+        if (samples.length > 0) yield { samples, sampleRate: OUTPUT_RATE };
+        if (finished) break;
+        release = await limit.acquire(signal);
+      }
+    } finally {
+      decoder?.dispose();
+      release();
+    }
+  }
+
+  async #vocode(textIds: readonly number[], tokens: readonly number[], signal: AbortSignal): Promise<Float32Array> {
+    signal.throwIfAborted();
+    const out = await this.#deps.graphs.vits.run({
+      text_seq: new ort.Tensor('int64', BigInt64Array.from(textIds, (v) => BigInt(v)), [1, textIds.length]),
+      pred_semantic: new ort.Tensor('int64', BigInt64Array.from(tokens, (v) => BigInt(v)), [1, 1, tokens.length]),
+      ref_audio: new ort.Tensor('float32', this.#state.refAudio, [1, this.#state.refAudio.length]),
+    });
+    const audio = out['audio']?.data;
+    if (!(audio instanceof Float32Array)) throw new Error('vits.onnx gave no float "audio" output; run `vocalis models check`');
+    return audio;
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#deps.onDispose();
+  }
+}

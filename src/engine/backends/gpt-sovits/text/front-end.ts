@@ -1,0 +1,70 @@
+/**
+ * The text front end: raw text → synthesis segments with GPT-SoVITS v2 phones and symbol ids.
+ * Splits first (cut5), then normalises and converts each segment, so one bad segment never
+ * shifts the others. Languages: Chinese (`zh*`) and English (`en*`).
+ */
+import { BackendError } from '../../../backend.ts';
+import { symbolIds } from '../symbols.ts';
+import { chinesePhones } from './chinese-g2p.ts';
+import { englishPhones } from './english-g2p.ts';
+import { normalizeChinese } from './normalize-zh.ts';
+import { normalizeEnglish } from './normalize-en.ts';
+import { splitSegments } from './segment.ts';
+
+export type FrontEndLanguage = 'zh' | 'en';
+
+export interface PhoneUnit {
+  /** The character BERT sees for these phones, or null where BERT gives zeros. */
+  readonly char: string | null;
+  readonly phoneCount: number;
+}
+
+export interface TextSegment {
+  readonly language: FrontEndLanguage;
+  readonly phones: readonly string[];
+  readonly ids: readonly number[];
+  /** Chinese only: characters and how many phones each produced (upstream's word2ph). */
+  readonly units: readonly PhoneUnit[] | null;
+}
+
+/** Longest text accepted in one request; longer text is a user error, not a silent cut. */
+export const MAX_TEXT_CHARS = 20_000;
+
+export function frontEndLanguage(language: string): FrontEndLanguage {
+  const code = language.toLowerCase();
+  if (code.startsWith('zh') || code === 'cmn' || code === 'yue') return 'zh';
+  if (code.startsWith('en')) return 'en';
+  throw new BackendError('unsupported_language', `GPT-SoVITS supports Chinese (zh) and English (en), not "${language}"`);
+}
+
+const PUNCT_ONLY = new Set([',', '.', '!', '?', '…', '-']);
+
+/** Phones for one piece of text, or null when nothing speakable is in it. */
+export function textToSegment(text: string, language: FrontEndLanguage): TextSegment | null {
+  let phones: string[];
+  let units: PhoneUnit[] | null = null;
+  if (language === 'zh') {
+    const result = chinesePhones(normalizeChinese(text));
+    phones = result.phones;
+    units = result.units;
+  } else {
+    phones = englishPhones(normalizeEnglish(text));
+  }
+  if (phones.every((p) => PUNCT_ONLY.has(p))) return null;
+  return { language, phones, ids: symbolIds(phones), units };
+}
+
+/** All segments of a request's text; fails clearly when nothing in it can be spoken. */
+export function textToSegments(text: string, language: string): TextSegment[] {
+  const lang = frontEndLanguage(language);
+  if ([...text].length > MAX_TEXT_CHARS) {
+    throw new BackendError('text_too_long', `text has ${[...text].length} characters; the limit is ${MAX_TEXT_CHARS}`);
+  }
+  const segments = splitSegments(text)
+    .map((piece) => textToSegment(piece, lang))
+    .filter((s): s is TextSegment => s !== null);
+  if (segments.length === 0) {
+    throw new BackendError('unspeakable_text', `nothing in the text can be spoken in ${lang === 'zh' ? 'Chinese' : 'English'} (only symbols, emoji or another script)`);
+  }
+  return segments;
+}

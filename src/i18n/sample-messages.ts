@@ -1,0 +1,37 @@
+import type { SampleProblem, SampleVerdict } from '../engine/audio/quality-verdict.ts';
+import { t } from './catalogue.ts';
+import type { Locale } from './locale.ts';
+
+/** A problem rendered for a user: what is wrong and what to do. */
+export interface RenderedProblem {
+  readonly code: SampleProblem['code'];
+  readonly reason: string;
+  readonly advice: string;
+}
+
+function figure(problem: SampleProblem, name: string): number {
+  return problem.figures[name] ?? 0;
+}
+
+export function renderProblem(locale: Locale, problem: SampleProblem): RenderedProblem {
+  const f = (name: string): number => figure(problem, name);
+  switch (problem.code) {
+    case 'not_enough_speech':
+      return { code: problem.code, reason: t(locale, 'sample.problem.not_enough_speech', { net: f('netSpeechSeconds'), target: f('targetSpeechSeconds') }), advice: t(locale, 'sample.advice.not_enough_speech') };
+    case 'clipping':
+      return { code: problem.code, reason: t(locale, 'sample.problem.clipping', { percent: f('clippedPercent') }), advice: t(locale, 'sample.advice.clipping') };
+    case 'too_quiet':
+      return { code: problem.code, reason: t(locale, 'sample.problem.too_quiet', { level: f('levelDb') }), advice: t(locale, 'sample.advice.too_quiet') };
+    case 'noisy':
+      return { code: problem.code, reason: t(locale, 'sample.problem.noisy', { snr: f('snrDb') }), advice: t(locale, 'sample.advice.noisy') };
+    case 'mostly_non_speech':
+      return { code: problem.code, reason: t(locale, 'sample.problem.mostly_non_speech', { percent: f('speechPercent') }), advice: t(locale, 'sample.advice.mostly_non_speech') };
+    case 'low_sample_rate':
+      return { code: problem.code, reason: t(locale, 'sample.problem.low_sample_rate', { rate: f('sampleRate'), min: f('minSampleRate') }), advice: t(locale, 'sample.advice.low_sample_rate') };
+  }
+}
+
+/** Progress line shown while the user is still recording ("38 of 60 s"). */
+export function renderProgress(locale: Locale, verdict: SampleVerdict): string {
+  return t(locale, 'sample.progress', { net: Math.floor(verdict.netSpeechSeconds), target: verdict.targetSpeechSeconds });
+}

@@ -1,0 +1,97 @@
+/**
+ * The `finetune` job as it travels through Redis. Payloads carry ids only: audio,
+ * transcripts and tokens stay in Vocalis' own storage, so nothing sensitive sits in
+ * Redis (and consent revocation has little to scrub there).
+ */
+export const FINETUNE_QUEUE_NAME = 'finetune';
+
+/** Key prefix of all BullMQ keys of Vocalis (BullMQ's default, kept explicit). */
+export const BULL_PREFIX = 'bull';
+
+export interface FineTuneJobData {
+  /** Vocalis' own id of this fine-tune run. */
+  jobId: string;
+  voiceId: string;
+  userId: string;
+  /** Engine backend name, e.g. 'gpt-sovits'. */
+  backend: string;
+  /** Id of the consented sample set to train on. */
+  sampleId: string;
+}
+
+export interface FineTuneJobResult {
+  metrics: Record<string, number>;
+  /** Version number of the voice model the run produced. */
+  version: number;
+}
+
+export interface FineTuneJobProgress {
+  stage: string;
+  /** 0..1 */
+  fraction: number;
+  detail?: Record<string, number | string>;
+}
+
+/** Where a job is, as seen from outside: enough to find it in logs and to route events. */
+export interface FineTuneJobRef {
+  voiceId: string;
+  jobId: string;
+}
+
+/**
+ * Ids end up in Redis key names and in a `voiceId.jobId` BullMQ id, so they are
+ * restricted to characters that are neither Redis glob syntax nor our separator.
+ */
+const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+export class InvalidJobIdError extends Error {
+  constructor(field: string) {
+    super(`${field} must match ${ID_PATTERN.source}`);
+    this.name = 'InvalidJobIdError';
+  }
+}
+
+export function assertValidId(field: string, value: string): void {
+  if (!ID_PATTERN.test(value)) throw new InvalidJobIdError(field);
+}
+
+export function assertValidJobData(data: FineTuneJobData): void {
+  assertValidId('jobId', data.jobId);
+  assertValidId('voiceId', data.voiceId);
+  assertValidId('userId', data.userId);
+  assertValidId('backend', data.backend);
+  assertValidId('sampleId', data.sampleId);
+}
+
+/**
+ * BullMQ job id: `<voiceId>.<jobId>`. Derived from the voice so every trace of a voice
+ * can be found by key prefix (consent revocation) and events route to a voice without
+ * a lookup; the Vocalis job id keeps it unique so a finished run never blocks the next.
+ */
+export function bullJobId(ref: FineTuneJobRef): string {
+  return `${ref.voiceId}.${ref.jobId}`;
+}
+
+export function parseBullJobId(id: string): FineTuneJobRef | null {
+  const dot = id.indexOf('.');
+  if (dot <= 0 || dot === id.length - 1) return null;
+  return { voiceId: id.slice(0, dot), jobId: id.slice(dot + 1) };
+}
+
+/** Reason stored on a job that was cancelled by request (not a training failure). */
+export const CANCELLED_REASON = 'vocalis:cancelled';
+
+/** A worker shutting down aborts its job with this reason; the job goes back to waiting. */
+export const SHUTDOWN_REASON = 'vocalis:worker-shutdown';
+
+export function isFineTuneProgress(value: unknown): value is FineTuneJobProgress {
+  if (typeof value !== 'object' || value === null) return false;
+  const { stage, fraction } = value as Record<string, unknown>;
+  return typeof stage === 'string' && typeof fraction === 'number';
+}
+
+export function isFineTuneResult(value: unknown): value is FineTuneJobResult {
+  if (typeof value !== 'object' || value === null) return false;
+  const { metrics, version } = value as Record<string, unknown>;
+  return typeof version === 'number' && typeof metrics === 'object' && metrics !== null;
+}

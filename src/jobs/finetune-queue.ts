@@ -1,0 +1,289 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { CancelChannel } from './cancel-channel.ts';
+import {
+  BULL_PREFIX,
+  FINETUNE_QUEUE_NAME,
+  assertValidId,
+  assertValidJobData,
+  bullJobId,
+  parseBullJobId,
+  type FineTuneJobData,
+  type FineTuneJobRef,
+  type FineTuneJobResult,
+} from './finetune-job.ts';
+import { cancelFlagKey, cancelFlagPattern, CANCEL_FLAG_TTL_MS } from './cancel-flag.ts';
+import { connectionOptions, createRedisConnection } from './redis-connection.ts';
+
+/** Thrown by enqueue when the voice already has a run waiting, delayed or active. */
+export class CloneInProgressError extends Error {
+  readonly voiceId: string;
+  /** The run that holds the voice (Vocalis job id), when known. */
+  readonly existingJobId: string | undefined;
+  constructor(voiceId: string, existingJobId: string | undefined) {
+    super(`a fine-tune for voice ${voiceId} is already queued or running`);
+    this.name = 'CloneInProgressError';
+    this.voiceId = voiceId;
+    this.existingJobId = existingJobId;
+  }
+}
+
+export class PurgeIncompleteError extends Error {
+  constructor(voiceId: string, remaining: number) {
+    super(`purge of voice ${voiceId} incomplete: ${remaining} job(s) still locked by a worker`);
+    this.name = 'PurgeIncompleteError';
+  }
+}
+
+export interface FineTuneQueueOptions {
+  url: string;
+  /** Tries per job, counting the first (default 3). */
+  attempts?: number;
+  /** First retry delay in ms; doubles each retry (default 30 s). */
+  backoffMs?: number;
+  /** Finished jobs kept for inspection: at most this many... (default 1000) */
+  keepFinishedCount?: number;
+  /** ...and at most this old, in seconds (default 7 days). */
+  keepFinishedAgeS?: number;
+}
+
+export type CancelOutcome =
+  /** It was waiting or delayed and is gone; it never runs (again). */
+  | 'removed'
+  /** It is running: its worker was told to abort, and it will not be retried. */
+  | 'signalled'
+  /** Nothing queued or running for the voice. */
+  | 'none';
+
+export type QueuePosition =
+  | { state: 'waiting'; position: number; of: number }
+  | { state: 'active' | 'delayed' | 'prioritized'; ref: FineTuneJobRef }
+  | null;
+
+export interface QueueCounts {
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  completed: number;
+}
+
+type FineTuneBullQueue = Queue<FineTuneJobData, FineTuneJobResult, 'finetune'>;
+
+/**
+ * Producer side of the fine-tune queue (the service, the CLI). At most one run per
+ * voice is queued or running: BullMQ's deduplication, keyed by voiceId, refuses a
+ * second add atomically inside Redis and releases the voice when the run completes,
+ * fails for good or is removed, so a finished run never blocks the next one.
+ */
+export class FineTuneQueue {
+  private readonly queue: FineTuneBullQueue;
+  private readonly redis: Redis;
+  private readonly cancels: CancelChannel;
+  private readonly jobOptions: JobsOptions;
+  private readonly keyBase = `${BULL_PREFIX}:${FINETUNE_QUEUE_NAME}:`;
+
+  constructor(options: FineTuneQueueOptions) {
+    this.queue = new Queue<FineTuneJobData, FineTuneJobResult, 'finetune'>(FINETUNE_QUEUE_NAME, {
+      connection: { url: options.url, ...connectionOptions('producer') },
+      prefix: BULL_PREFIX,
+    });
+    this.queue.on('error', () => {}); // reconnects are ioredis' job; callers see failed calls
+    this.redis = createRedisConnection(options.url, 'producer');
+    this.redis.on('error', () => {});
+    this.cancels = new CancelChannel(options.url);
+    const keep = { count: options.keepFinishedCount ?? 1000, age: options.keepFinishedAgeS ?? 7 * 24 * 3600 };
+    this.jobOptions = {
+      attempts: options.attempts ?? 3,
+      backoff: { type: 'exponential', delay: options.backoffMs ?? 30_000 },
+      removeOnComplete: keep,
+      removeOnFail: keep,
+    };
+  }
+
+  /** Queues a run; throws CloneInProgressError when the voice already has one in flight. */
+  async enqueue(data: FineTuneJobData): Promise<FineTuneJobRef> {
+    assertValidJobData(data);
+    const ref = { voiceId: data.voiceId, jobId: data.jobId };
+    const id = bullJobId(ref);
+    // Copy only the declared fields: nothing else may reach Redis.
+    const payload: FineTuneJobData = {
+      jobId: data.jobId, voiceId: data.voiceId, userId: data.userId, backend: data.backend, sampleId: data.sampleId,
+    };
+    const job = await this.queue.add('finetune', payload, {
+      ...this.jobOptions,
+      jobId: id,
+      deduplication: { id: data.voiceId },
+    });
+    // A deduplicated add returns the run that holds the voice instead of ours.
+    if (job.id !== id) {
+      throw new CloneInProgressError(data.voiceId, job.id ? parseBullJobId(job.id)?.jobId : undefined);
+    }
+    return ref;
+  }
+
+  /** The run currently queued or running for the voice, if any. */
+  async current(voiceId: string): Promise<FineTuneJobRef | null> {
+    assertValidId('voiceId', voiceId);
+    const id = await this.queue.getDeduplicationJobId(voiceId);
+    return id ? parseBullJobId(id) : null;
+  }
+
+  /**
+   * Stops the voice's run. A waiting or delayed run is removed; a running one is
+   * flagged and its worker signalled over pub/sub. The flag survives a lost pub/sub
+   * message (workers poll it) and makes the job fail as cancelled, without retry.
+   */
+  async cancel(voiceId: string): Promise<CancelOutcome> {
+    assertValidId('voiceId', voiceId);
+    const id = await this.queue.getDeduplicationJobId(voiceId);
+    if (!id) return 'none';
+    // Flag first: a worker picking the job up between our check and remove sees it.
+    await this.redis.set(cancelFlagKey(id), '1', 'PX', CANCEL_FLAG_TTL_MS);
+    const state = await this.queue.getJobState(id);
+    if (state === 'completed' || state === 'failed' || state === 'unknown') {
+      await this.redis.del(cancelFlagKey(id));
+      return 'none';
+    }
+    // remove() refuses (0) while a worker holds the job's lock, i.e. while it runs.
+    if (state !== 'active' && (await this.queue.remove(id)) === 1) {
+      await this.redis.del(cancelFlagKey(id));
+      return 'removed';
+    }
+    await this.cancels.publish({ voiceId, bullJobId: id });
+    return 'signalled';
+  }
+
+  /** Place of the voice's run in the line, for "queued, position 3 of 5". */
+  async position(voiceId: string): Promise<QueuePosition> {
+    assertValidId('voiceId', voiceId);
+    const id = await this.queue.getDeduplicationJobId(voiceId);
+    if (!id) return null;
+    const ref = parseBullJobId(id);
+    if (!ref) return null;
+    const state = await this.queue.getJobState(id);
+    if (state === 'waiting') {
+      // LPUSH adds at the head and workers RPOPLPUSH from the tail: the tail runs next.
+      const waitKey = `${this.keyBase}wait`;
+      const [index, length] = await Promise.all([this.redis.lpos(waitKey, id), this.redis.llen(waitKey)]);
+      if (index === null) return { state: 'active', ref }; // moved on meanwhile
+      return { state: 'waiting', position: length - index, of: length };
+    }
+    if (state === 'active' || state === 'delayed' || state === 'prioritized') return { state, ref };
+    return null;
+  }
+
+  async counts(): Promise<QueueCounts> {
+    const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
+    return {
+      waiting: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0),
+      active: counts['active'] ?? 0,
+      delayed: counts['delayed'] ?? 0,
+      failed: counts['failed'] ?? 0,
+      completed: counts['completed'] ?? 0,
+    };
+  }
+
+  /**
+   * Removes every trace of the voice from Redis: queued, running (after its worker
+   * aborted), delayed, completed and failed runs with their logs, the deduplication
+   * and cancel keys, and the voice's entries in the events stream. For consent
+   * revocation. Throws PurgeIncompleteError if a worker still holds a run after
+   * `timeoutMs` (a dead worker's lock expires after its lockDuration; retry then).
+   */
+  async purgeVoice(voiceId: string, options: { timeoutMs?: number } = {}): Promise<void> {
+    assertValidId('voiceId', voiceId);
+    const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+    await this.cancel(voiceId);
+    for (;;) {
+      const ids = await this.voiceJobIds(voiceId);
+      let locked = 0;
+      for (const id of ids) {
+        await this.redis.set(cancelFlagKey(id), '1', 'PX', CANCEL_FLAG_TTL_MS);
+        if ((await this.queue.remove(id)) !== 1) locked++;
+      }
+      if (locked === 0) break;
+      if (Date.now() > deadline) throw new PurgeIncompleteError(voiceId, locked);
+      // Re-signal in case the worker subscribed after the first message.
+      await this.cancels.publish({ voiceId });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await this.scrubLeftovers(voiceId);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.queue.close(), this.cancels.close(), this.redis.quit().catch(() => this.redis.disconnect())]);
+  }
+
+  /** BullMQ ids of all the voice's jobs, found by their key prefix. */
+  private async voiceJobIds(voiceId: string): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const key of await this.scanKeys(`${this.keyBase}${voiceId}.*`)) {
+      const rest = key.slice(this.keyBase.length);
+      // Job hash is `<base><id>`; its companions are `<base><id>:logs` and the like.
+      const id = rest.split(':')[0];
+      if (id) ids.add(id);
+    }
+    // A finished job's hash can expire while its id still sits in a set.
+    for (const id of await this.idsInContainers(voiceId)) ids.add(id);
+    return [...ids];
+  }
+
+  private async idsInContainers(voiceId: string): Promise<string[]> {
+    const found: string[] = [];
+    const mentions = (member: string): boolean => member.startsWith(`${voiceId}.`);
+    for (const name of ['wait', 'paused', 'active']) {
+      for (const member of await this.redis.lrange(`${this.keyBase}${name}`, 0, -1)) if (mentions(member)) found.push(member);
+    }
+    for (const name of ['delayed', 'prioritized', 'completed', 'failed', 'waiting-children']) {
+      for (const member of await this.redis.zrange(`${this.keyBase}${name}`, '0', '-1')) if (mentions(member)) found.push(member);
+    }
+    return found;
+  }
+
+  /** Whatever BullMQ's own removal leaves: stray keys, set members, dedup keys, events. */
+  private async scrubLeftovers(voiceId: string): Promise<void> {
+    const keys = [
+      ...(await this.scanKeys(`${this.keyBase}${voiceId}.*`)),
+      ...(await this.scanKeys(cancelFlagPattern(voiceId))),
+      `${this.keyBase}de:${voiceId}`,
+      `${this.keyBase}dn:${voiceId}`,
+    ];
+    await this.redis.del(...keys);
+    const ids = await this.idsInContainers(voiceId);
+    if (ids.length > 0) {
+      const pipeline = this.redis.pipeline();
+      for (const name of ['wait', 'paused', 'active']) for (const id of ids) pipeline.lrem(`${this.keyBase}${name}`, 0, id);
+      for (const name of ['delayed', 'prioritized', 'completed', 'failed', 'waiting-children']) pipeline.zrem(`${this.keyBase}${name}`, ...ids);
+      pipeline.srem(`${this.keyBase}stalled`, ...ids);
+      await pipeline.exec();
+    }
+    await this.scrubEvents(voiceId);
+  }
+
+  /** Deletes events-stream entries about the voice (they name its job ids). */
+  private async scrubEvents(voiceId: string): Promise<void> {
+    const stream = `${this.keyBase}events`;
+    const mentions = (value: string): boolean => value === voiceId || value.startsWith(`${voiceId}.`);
+    let start = '-';
+    for (;;) {
+      const entries = await this.redis.xrange(stream, start, '+', 'COUNT', 500);
+      const doomed = entries.filter(([, fields]) => fields.some(mentions)).map(([entryId]) => entryId);
+      if (doomed.length > 0) await this.redis.xdel(stream, ...doomed);
+      const last = entries.at(-1);
+      if (!last || entries.length < 500) return;
+      start = `(${last[0]}`;
+    }
+  }
+
+  private async scanKeys(pattern: string): Promise<string[]> {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    return keys;
+  }
+}

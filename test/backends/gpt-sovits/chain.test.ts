@@ -1,0 +1,152 @@
+/** The whole chain on fixture graphs: sample → reference → front end → t2s loop → vits → Opus. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { BackendError } from '../../../src/engine/backend.ts';
+import { pcmToOpusFrames } from '../../../src/engine/audio/opus-frames.ts';
+import { createGptSovitsBackend } from '../../../src/engine/backends/gpt-sovits/index.ts';
+import { CONDITIONING_FILE, conditioningSchema } from '../../../src/engine/backends/gpt-sovits/voice-files.ts';
+import { MemoryVoiceFiles, SCRIPT, collect, fixtureDir, maxAbsDiff, sampleSource } from './helpers.ts';
+
+const request = (text: string, signal = new AbortController().signal) => ({ text, language: 'en', speed: 1, variability: 0.5, signal });
+
+describe('GPT-SoVITS chain on fixture graphs', () => {
+  let models: { dir: string; cleanup: () => Promise<void> };
+  before(async () => {
+    models = await fixtureDir();
+  });
+  after(() => models.cleanup());
+
+  async function preparedVoice(f0: number, level: number, withScript = true): Promise<MemoryVoiceFiles> {
+    const backend = createGptSovitsBackend({ modelsDir: models.dir });
+    const files = new MemoryVoiceFiles();
+    const prepared = await backend.prepareSample(sampleSource({ f0, level }, withScript ? SCRIPT : null), files, new AbortController().signal);
+    assert.equal(prepared.zeroShot, true);
+    return files;
+  }
+
+  it('prepares a reference of 3–10 s with the script sentences it covers as prompt', async () => {
+    const files = await preparedVoice(140, 0.5);
+    const conditioning = conditioningSchema.parse(JSON.parse(new TextDecoder().decode(files.files.get(CONDITIONING_FILE))));
+    const seconds = conditioning.refSeconds.end - conditioning.refSeconds.start;
+    assert.ok(seconds >= 3 && seconds <= 10, `reference is ${seconds} s`);
+    assert.ok(conditioning.promptText && SCRIPT.sentences.some((s) => conditioning.promptText?.includes(s)));
+    // Without a script the clip still works, reference-free.
+    const bare = await preparedVoice(140, 0.5, false);
+    const c2 = conditioningSchema.parse(JSON.parse(new TextDecoder().decode(bare.files.get(CONDITIONING_FILE))));
+    assert.equal(c2.promptText, null);
+  });
+
+  it('streams chunk by chunk, equal to segment mode, and encodes to Opus', async () => {
+    const files = await preparedVoice(140, 0.5);
+    const chunked = createGptSovitsBackend({ modelsDir: models.dir, streaming: 'chunk', chunkTokens: 16, overlapTokens: 4 });
+    const whole = createGptSovitsBackend({ modelsDir: models.dir, streaming: 'segment' });
+    const text = 'Hello there, my friend. This is a streaming test of the chain.';
+    const a = await collect((await chunked.loadVoice(files, new AbortController().signal)).synthesize(request(text)));
+    const b = await collect((await whole.loadVoice(files, new AbortController().signal)).synthesize(request(text)));
+    assert.ok(a.chunks.length > b.chunks.length, `${a.chunks.length} chunks vs ${b.chunks.length} segments`);
+    assert.equal(a.samples.length % 1280, 0);
+    assert.equal(a.samples.length, b.samples.length);
+    assert.ok(maxAbsDiff(a.samples, b.samples) < 1e-4);
+    assert.ok(a.chunks.every((c) => c.sampleRate === 32_000));
+    let frames = 0;
+    for await (const frame of pcmToOpusFrames(a.chunks, { channels: 2 })) {
+      assert.ok(frame.length > 0);
+      frames++;
+    }
+    assert.equal(frames, Math.ceil((a.samples.length / 32_000) * 50));
+  });
+
+  it('keeps voices apart when many are in flight (no cross-talk)', async () => {
+    const voices = await Promise.all([preparedVoice(110, 0.3), preparedVoice(180, 0.6), preparedVoice(240, 0.9)]);
+    const backend = createGptSovitsBackend({ modelsDir: models.dir, maxConcurrent: 2, chunkTokens: 16 });
+    const texts = ['The first voice speaks now.', 'A second voice, quite different.', 'And the third one talks too.'];
+    // Baseline: each voice speaks each text alone, one request at a time.
+    const sequential = new Map<string, Float32Array>();
+    for (const [v, files] of voices.entries()) {
+      const voice = await backend.loadVoice(files, new AbortController().signal);
+      for (const [t, text] of texts.entries()) sequential.set(`${v}/${t}`, (await collect(voice.synthesize(request(text)))).samples);
+      voice.dispose();
+    }
+    // Then all nine (voice, text) pairs at once, in a shuffled order, through one backend.
+    const loaded = await Promise.all(voices.map((f) => backend.loadVoice(f, new AbortController().signal)));
+    const jobs = [[2, 0], [0, 1], [1, 2], [0, 0], [2, 2], [1, 0], [2, 1], [1, 1], [0, 2]] as const;
+    const results = await Promise.all(jobs.map(([v, t]) => collect(loaded[v]!.synthesize(request(texts[t]!)))));
+    jobs.forEach(([v, t], j) => {
+      const alone = sequential.get(`${v}/${t}`)!;
+      assert.ok(maxAbsDiff(results[j]!.samples, alone) < 1e-6, `voice ${v} text ${t} differs from its run alone`);
+    });
+    // And the voices really differ, so a mix-up would have been caught.
+    for (let t = 0; t < 3; t++) {
+      const [a, b, c] = [0, 1, 2].map((v) => sequential.get(`${v}/${t}`)!);
+      assert.ok(maxAbsDiff(a!, b!) > 0.01 && maxAbsDiff(b!, c!) > 0.01 && maxAbsDiff(a!, c!) > 0.01, `text ${t} sounds the same in two voices`);
+    }
+    for (const v of loaded) v.dispose();
+  });
+
+  it('stops and frees its slot when cancelled (a revoked voice) mid-stream', async () => {
+    const files = await preparedVoice(150, 0.5);
+    const backend = createGptSovitsBackend({ modelsDir: models.dir, maxConcurrent: 1, chunkTokens: 16 });
+    const voice = await backend.loadVoice(files, new AbortController().signal);
+    const controller = new AbortController();
+    let chunks = 0;
+    await assert.rejects(async () => {
+      for await (const _ of voice.synthesize(request('One. Two sentences here. And a third, long enough to stream.', controller.signal))) {
+        chunks++;
+        controller.abort(new Error('voice revoked'));
+      }
+    }, /voice revoked/);
+    assert.equal(chunks, 1);
+    // The single concurrency slot was released: another request runs to the end.
+    const next = await collect(voice.synthesize(request('Still working after the cancel.')));
+    assert.ok(next.samples.length > 0);
+  });
+
+  it('streams a 5,000-character text', async () => {
+    const files = await preparedVoice(150, 0.5);
+    const backend = createGptSovitsBackend({ modelsDir: models.dir, streaming: 'segment', maxTokensPerSegment: 12 });
+    const voice = await backend.loadVoice(files, new AbortController().signal);
+    const text = 'Every sentence in this long text is spoken in its turn. '.repeat(90).slice(0, 5000);
+    const { chunks } = await collect(voice.synthesize(request(text)));
+    assert.ok(chunks.length > 30);
+  });
+
+  it('serves a fine-tuned voice from its own graphs in memory, cached by bytes', async () => {
+    const { voiceGraphs } = await import('./fixtures/fixture-graphs.ts');
+    const { VOICE_GRAPH_FILES } = await import('../../../src/engine/backends/gpt-sovits/voice-files.ts');
+    const base = await preparedVoice(150, 0.5);
+    const tuned = new MemoryVoiceFiles();
+    for (const [k, v] of base.files) tuned.files.set(k, v);
+    const graphs = voiceGraphs({ tokensPerPhone: [3, 2] });
+    tuned.files.set(VOICE_GRAPH_FILES.encoder, graphs['t2s_encoder.onnx']!);
+    tuned.files.set(VOICE_GRAPH_FILES.fsdec, graphs['t2s_fsdec.onnx']!);
+    tuned.files.set(VOICE_GRAPH_FILES.sdec, graphs['t2s_sdec.onnx']!);
+    tuned.files.set(VOICE_GRAPH_FILES.vits, graphs['vits.onnx']!);
+    const backend = createGptSovitsBackend({ modelsDir: models.dir, voiceModelCacheBytes: 1 });
+    const a = await collect((await backend.loadVoice(base, new AbortController().signal)).synthesize(request('Same words for both.')));
+    const tunedVoice = await backend.loadVoice(tuned, new AbortController().signal);
+    const b = await collect(tunedVoice.synthesize(request('Same words for both.')));
+    assert.ok(b.samples.length > a.samples.length, 'the fine-tuned graphs were not used');
+    assert.ok(backend.voiceSessionBytes > 0, 'a voice in use stays cached even over the byte limit');
+    tunedVoice.dispose();
+    assert.equal(backend.voiceSessionBytes, 0, 'an unused voice over the byte limit is evicted');
+  });
+
+  it('names the missing or corrupt model file and the fix', async () => {
+    const files = await preparedVoice(150, 0.5);
+    const missing = createGptSovitsBackend({ modelsDir: '/nonexistent/models' });
+    await assert.rejects(missing.loadVoice(files, new AbortController().signal), (e: unknown) =>
+      e instanceof BackendError && e.code === 'model_missing' && /t2s_encoder\.onnx/.test(e.message) && /models fetch/.test(e.message));
+    const { mkdtemp, writeFile, cp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const broken = await mkdtemp(`${tmpdir()}/vocalis-gsv-broken-`);
+    await cp(models.dir, broken, { recursive: true });
+    await writeFile(`${broken}/vits.onnx`, new Uint8Array([1, 2, 3, 4, 5]));
+    await assert.rejects(createGptSovitsBackend({ modelsDir: broken }).loadVoice(files, new AbortController().signal), (e: unknown) =>
+      e instanceof BackendError && e.code === 'model_corrupt' && /vits\.onnx/.test(e.message));
+  });
+
+  it('says plainly that fine-tuning is not available in this backend yet', async () => {
+    const backend = createGptSovitsBackend({ modelsDir: models.dir });
+    await assert.rejects(backend.fineTune(), (e: unknown) => e instanceof BackendError && e.code === 'not_supported');
+  });
+});

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BackendError } from '../../../src/engine/backend.ts';
+import { SYMBOLS, symbolIds } from '../../../src/engine/backends/gpt-sovits/symbols.ts';
+import { chinesePhones } from '../../../src/engine/backends/gpt-sovits/text/chinese-g2p.ts';
+import { englishPhones, wordToPhones } from '../../../src/engine/backends/gpt-sovits/text/english-g2p.ts';
+import { textToSegments } from '../../../src/engine/backends/gpt-sovits/text/front-end.ts';
+import { normalizeEnglish } from '../../../src/engine/backends/gpt-sovits/text/normalize-en.ts';
+import { chineseCardinal, normalizeChinese } from '../../../src/engine/backends/gpt-sovits/text/normalize-zh.ts';
+import { splitSyllable } from '../../../src/engine/backends/gpt-sovits/text/pinyin-symbols.ts';
+import { cut5, splitSegments } from '../../../src/engine/backends/gpt-sovits/text/segment.ts';
+
+const zh = (text: string): string => chinesePhones(normalizeChinese(text)).phones.join(' ');
+const en = (text: string): string => englishPhones(normalizeEnglish(text)).join(' ');
+
+describe('symbol table (symbols2.py)', () => {
+  it('has upstream v1 base size 322, then [ ] and 29 Korean symbols', () => {
+    assert.equal(SYMBOLS.indexOf('['), 322);
+    assert.equal(SYMBOLS.indexOf(']'), 323);
+    assert.equal(SYMBOLS.length, 353);
+  });
+  it('orders by code point: punctuation, then upper case, _, lower case, …', () => {
+    // '!' 0x21, ',' 0x2C, '-' 0x2D, '.' 0x2E, '?' 0x3F come first; then AA, AA0, AA1, AA2.
+    assert.deepEqual(SYMBOLS.slice(0, 9), ['!', ',', '-', '.', '?', 'AA', 'AA0', 'AA1', 'AA2']);
+    assert.equal(SYMBOLS[321], '…');
+    assert.ok(SYMBOLS.indexOf('_') > SYMBOLS.indexOf('ZH') && SYMBOLS.indexOf('_') < SYMBOLS.indexOf('a'));
+    assert.deepEqual(symbolIds(['!', 'AA']), [0, 5]);
+  });
+  it('rejects phones outside the table', () => {
+    assert.throws(() => symbolIds(['xyz']), /not a GPT-SoVITS v2 symbol/);
+  });
+});
+
+describe('pinyin → initials and finals (opencpop-strict rules)', () => {
+  const cases: [string, string, string][] = [
+    ['a', 'AA', 'a'], ['er', 'EE', 'er'], ['ou', 'OO', 'ou'], ['yan', 'y', 'En'], ['ye', 'y', 'E'], ['yu', 'y', 'v'],
+    ['yuan', 'y', 'van'], ['ju', 'j', 'v'], ['xue', 'x', 've'], ['qun', 'q', 'vn'], ['lv', 'l', 'v'], ['zhi', 'zh', 'ir'],
+    ['ri', 'r', 'ir'], ['si', 's', 'i0'], ['wu', 'w', 'u'], ['yi', 'y', 'i'], ['dui', 'd', 'ui'], ['zhuang', 'zh', 'uang'],
+  ];
+  for (const [syllable, initial, final] of cases) {
+    it(`${syllable} → ${initial} ${final}`, () => assert.deepEqual(splitSyllable(syllable), [initial, final]));
+  }
+});
+
+describe('Chinese G2P', () => {
+  it('third-tone sandhi across a short word: 你好 → ni2 hao3', () => assert.equal(zh('你好'), 'n i2 h ao3'));
+  it('three thirds: 展览馆 → zhan2 lan2 guan3', () => assert.equal(zh('展览馆'), 'zh an2 l an2 g uan3'));
+  it('一 and 不 sandhi', () => {
+    assert.equal(zh('一个'), 'y i2 g e4');
+    assert.equal(zh('不要'), 'b u2 y ao4');
+  });
+  it('polyphones by word: 银行 hang2, 行走 xing2', () => {
+    assert.equal(zh('银行'), 'y in2 h ang2');
+    assert.equal(zh('行走'), 'x ing2 z ou3');
+  });
+  it('neutral tone is 5, ü is v', () => assert.equal(zh('女儿的'), 'n v3 EE er2 d e5'));
+  it('punctuation becomes the model marks', () => assert.equal(zh('是吗？对！'), 'sh ir4 m a5 ? d ui4 !'));
+  it('Latin words inside Chinese use English phones', () => assert.equal(zh('OK吗'), 'OW1 K EY1 m a5'));
+  it('numbers, dates and money', () => {
+    assert.equal(chineseCardinal('10005'), '一万零五');
+    assert.equal(chineseCardinal('15'), '十五');
+    assert.equal(normalizeChinese('2024年3月15日'), '二零二四年三月十五日');
+    assert.equal(normalizeChinese('¥12.5'), '十二点五元');
+    assert.equal(normalizeChinese('50%'), '百分之五十');
+    assert.equal(normalizeChinese('13812345678'), '一三八一二三四五六七八');
+  });
+});
+
+describe('English G2P', () => {
+  it('CMU dictionary words with punctuation', () => assert.equal(en('Hello, world.'), 'HH AH0 L OW1 , W ER1 L D .'));
+  it('plural of a known stem the dictionary lacks', () => {
+    assert.equal(wordToPhones('podcasts').join(' '), `${wordToPhones('podcast').join(' ')} S`);
+    assert.equal(wordToPhones('hashtags').join(' '), `${wordToPhones('hashtag').join(' ')} Z`);
+  });
+  it('fallback for unknown words gives ARPAbet only', () => {
+    const phones = wordToPhones('zorblaxian');
+    assert.ok(phones.length > 3);
+    assert.doesNotThrow(() => symbolIds(phones));
+  });
+  it('acronyms are spelled', () => assert.equal(wordToPhones('XQZ').join(' '), 'EH1 K S K Y UW1 Z IY1'));
+  it('numbers, money, dates, ordinals, percentages', () => {
+    assert.equal(normalizeEnglish('$5.20'), 'five dollars and twenty cents');
+    assert.equal(normalizeEnglish('2024-03-15'), 'March fifteenth, twenty twenty-four');
+    assert.equal(normalizeEnglish('the 21st'), 'the twenty-first');
+    assert.equal(normalizeEnglish('50%'), 'fifty percent');
+    assert.equal(normalizeEnglish('3.14'), 'three point one four');
+    assert.equal(normalizeEnglish('1,234,567'), 'one million two hundred thirty-four thousand five hundred sixty-seven');
+  });
+});
+
+describe('cut5 segmentation and the front end', () => {
+  it('cuts at every punctuation mark but not inside decimals', () => {
+    assert.deepEqual(cut5('你好，世界。pi is 3.14, ok!'), ['你好，', '世界。', 'pi is 3.14,', 'ok!']);
+  });
+  it('merges pieces shorter than 5 characters', () => {
+    assert.deepEqual(splitSegments('Hi, yes. This is a longer sentence.'), ['Hi, yes.', 'This is a longer sentence.']);
+    assert.deepEqual(splitSegments('你好，是的。今天天气很好。'), ['你好， 是的。', '今天天气很好。']);
+  });
+  it('segments carry symbol ids', () => {
+    const [segment] = textToSegments('Hello there, friend.', 'en-US');
+    assert.ok(segment);
+    assert.deepEqual(segment.ids, symbolIds(segment.phones));
+  });
+  it('rejects emoji-only text and other scripts clearly', () => {
+    assert.throws(() => textToSegments('😀🎉👍', 'en'), (e: unknown) => e instanceof BackendError && e.code === 'unspeakable_text');
+    assert.throws(() => textToSegments('привет мир', 'en'), (e: unknown) => e instanceof BackendError && e.code === 'unspeakable_text');
+    assert.throws(() => textToSegments('bonjour', 'fr'), (e: unknown) => e instanceof BackendError && e.code === 'unsupported_language');
+  });
+  it('splits 5,000 characters into bounded segments', () => {
+    const text = 'This sentence repeats to make a long text without end '.repeat(93).slice(0, 5000);
+    const segments = textToSegments(text, 'en');
+    assert.ok(segments.length > 20);
+    for (const s of segments) assert.ok(s.phones.length < 400);
+  });
+});

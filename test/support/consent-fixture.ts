@@ -1,0 +1,60 @@
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
+import { ConsentGate } from '../../src/consent/consent-gate.ts';
+import { ConsentService } from '../../src/consent/consent-service.ts';
+import { ConsentStore } from '../../src/consent/consent-store.ts';
+import { AuditLedger, type LedgerSealer } from '../../src/consent/ledger.ts';
+import { openDatabase } from '../../src/storage/database.ts';
+import type { Clock } from '../../src/storage/ids.ts';
+import { UserDirectory } from '../../src/storage/user-directory.ts';
+
+/** A clock tests move by hand. */
+export class ManualClock {
+  #now: number;
+  constructor(start = Date.parse('2026-01-01T00:00:00Z')) {
+    this.#now = start;
+  }
+  readonly now: Clock = () => new Date(this.#now);
+  advance(ms: number): void {
+    this.#now += ms;
+  }
+}
+
+/** HMAC sealer with a fixed test key (the real one derives from the master key). */
+export function testSealer(key = 'test-ledger-key'): LedgerSealer {
+  return { seal: (message) => createHmac('sha256', key).update(message).digest('hex') };
+}
+
+export interface ConsentFixture {
+  readonly dir: string;
+  readonly db: DatabaseSync;
+  readonly clock: ManualClock;
+  readonly users: UserDirectory;
+  readonly store: ConsentStore;
+  readonly ledger: AuditLedger;
+  readonly consents: ConsentService;
+  readonly gate: ConsentGate;
+  close(): void;
+}
+
+/** A real SQLite database in a temp folder with the consent parts wired as in the service. */
+export function consentFixture(): ConsentFixture {
+  const dir = mkdtempSync(join(tmpdir(), 'vocalis-consent-'));
+  const db = openDatabase(join(dir, 'vocalis.db'));
+  const clock = new ManualClock();
+  const users = new UserDirectory(db, clock.now);
+  const store = new ConsentStore(db);
+  const ledger = new AuditLedger(db, testSealer(), clock.now);
+  const consents = new ConsentService({ db, store, ledger, clock: clock.now, policy: { offerMinutes: 15, rawSampleRetentionDays: 7, voiceInactivityDays: 365 } });
+  const gate = new ConsentGate({ store, users, clock: clock.now });
+  return {
+    dir, db, clock, users, store, ledger, consents, gate,
+    close() {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

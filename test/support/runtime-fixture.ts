@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openRuntime, type Runtime, type RuntimeNeeds, type RuntimeOverrides } from '../../src/app/runtime.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import type { VoiceBackend } from '../../src/engine/backend.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { createToneBackend } from './tone-backend.ts';
+
+export interface RuntimeFixture {
+  readonly runtime: Runtime;
+  readonly dataDir: string;
+  readonly masterKey: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A whole Vocalis runtime on a temp data directory: real SQLite, real encrypted files,
+ * a real embedded redis-server, the real queue and worker — with a test backend.
+ */
+export async function startRuntime(options: {
+  backends?: readonly VoiceBackend[];
+  needs?: RuntimeNeeds;
+  env?: Record<string, string>;
+  overrides?: RuntimeOverrides;
+  dataDir?: string;
+} = {}): Promise<RuntimeFixture> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'vocalis-rt-')));
+  const masterKey = options.env?.['VOCALIS_MASTER_KEY'] ?? randomBytes(32).toString('hex');
+  const backends = options.backends ?? [createToneBackend()];
+  const config = loadConfig({
+    VOCALIS_DATA_DIR: dataDir,
+    VOCALIS_MASTER_KEY: masterKey,
+    VOCALIS_BACKEND: backends[0]?.info.name ?? 'tone',
+    VOCALIS_JOB_ATTEMPTS: '2',
+    ...options.env,
+  });
+  const logger = createLogger({ level: 'silent' });
+  const runtime = await openRuntime(config, logger, options.needs ?? { queue: true, worker: true }, {
+    backends,
+    workerTimings: { lockDurationMs: 2000, stalledIntervalMs: 1000, backoffMs: 100 },
+    ...options.overrides,
+  });
+  return {
+    runtime,
+    dataDir,
+    masterKey,
+    async close() {
+      await runtime.close();
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `check` returns a value, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => T | undefined | null | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
