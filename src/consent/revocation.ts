@@ -36,7 +36,7 @@ export interface DeletionReceipt {
   readonly outcome: 'revoked' | 'expired';
   readonly at: string;
   readonly by: string;
-  readonly deleted: { readonly voices: number; readonly clips: number; readonly files: number; readonly bytes: number; readonly jobsCancelled: number; readonly streamsStopped: number };
+  readonly deleted: { readonly voices: number; readonly clips: number; readonly files: number; readonly bytes: number; readonly jobsCancelled: number; readonly activeWorkStopped: number };
 }
 
 export class RevocationError extends Error {
@@ -108,7 +108,7 @@ export class Revocation {
         jobVoices: d.jobs.cancelForUser(userId, `consent ${outcome}`),
       };
     });
-    const streamsStopped = d.gate.abortAll(userId, `consent ${outcome}`);
+    const activeWorkStopped = d.gate.abortAll(userId, `consent ${outcome}`);
     const affected = [...new Set([...voiceIds, ...jobVoices])];
     await d.hooks.cancelJobs(affected);
     d.hooks.evictVoices(affected);
@@ -121,7 +121,7 @@ export class Revocation {
       outcome,
       at: d.clock().toISOString(),
       by,
-      deleted: { voices: voiceIds.length, clips, files: erased.files, bytes: erased.bytes, jobsCancelled: jobVoices.length, streamsStopped },
+      deleted: { voices: voiceIds.length, clips, files: erased.files, bytes: erased.bytes, jobsCancelled: jobVoices.length, activeWorkStopped },
     };
     d.ledger.append({ type: 'deletion.receipt', actor: by, subject: userId, data: { consentId: consent.id, outcome, ...receipt.deleted } });
     return receipt;

@@ -75,9 +75,10 @@ export function createFineTuneProcessor(d: FineTuneProcessorDeps) {
         },
       });
       signal.throwIfAborted();
-      ticket.check();
       const metrics = { ...result.metrics };
       transaction(d.db, () => {
+        // Checked inside the write transaction: a revocation in another process cannot slip in between.
+        ticket.check();
         d.voices.publish(voice.id, version, 'finetuned', metrics);
         d.consents.voiceReady(ticket.consentId);
         d.jobs.finished(job.jobId, { state: 'completed', result: metrics });

@@ -20,6 +20,8 @@ import type { ClipAudioStore, CloneQueue, DataKeyIssuer, VoiceFileAccess } from 
 import type { SampleIntake, SampleVerdict } from './sample-intake.ts';
 import { VocalisError } from './user-facing-error.ts';
 
+const JOB_WATCH_MS = 1000;
+
 export interface VocalisDeps {
   readonly db: DatabaseSync;
   readonly clock: Clock;
@@ -256,6 +258,34 @@ export class Vocalis {
       ...(input.keepRaw === undefined ? {} : { keepRaw: input.keepRaw }),
       ...(input.speakers === undefined ? {} : { speakers: input.speakers }),
     }, userActor(input.identity));
+  }
+
+  /** Live consents given for one guild/chat, for its admins (`/consent list`). */
+  listConsents(context: RequestContext): Array<{ user: UserRef; consent: ConsentRecord; voice: VoiceRecord | null }> {
+    return this.#d.consents.store.listLive({ platform: context.platform, context: context.contextId }).flatMap((consent) => {
+      const user = this.#d.users.get(consent.userId);
+      return user ? [{ user, consent, voice: this.#d.voices.forConsent(consent.id) }] : [];
+    });
+  }
+
+  /**
+   * Follows a fine-tune job until it ends, calling `onUpdate` on every change of state or
+   * progress. Reads the job history, so it works wherever the worker runs. Returns a stop function.
+   */
+  watchJob(jobId: string, onUpdate: (job: JobRecord) => void, intervalMs = JOB_WATCH_MS): () => void {
+    let last = '';
+    const timer = setInterval(() => {
+      const job = this.#d.jobs.get(jobId);
+      if (!job) return;
+      const key = `${job.state}:${job.progress?.stage ?? ''}:${Math.round((job.progress?.fraction ?? 0) * 100)}`;
+      if (key !== last) {
+        last = key;
+        onUpdate(job);
+      }
+      if (job.state === 'completed' || job.state === 'failed' || job.state === 'cancelled') clearInterval(timer);
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /** The decrypted sample of a consent as backends see it (also used by the fine-tune worker). */

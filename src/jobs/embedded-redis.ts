@@ -180,6 +180,9 @@ export class EmbeddedRedis {
     child.stdout?.on('data', keepTail);
     child.stderr?.on('data', keepTail);
     child.stdin?.end(`requirepass ${this.password}\n`);
+    // Do not keep the parent alive for Redis' sake: the exit hook stops it instead.
+    child.unref();
+    for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
     process.on('exit', this.killOnExit);
 
     const url = buildUrl(this.port, this.password);

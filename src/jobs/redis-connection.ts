@@ -77,14 +77,21 @@ export async function pingOnce(url: string, timeoutMs = 1000): Promise<void> {
     retryStrategy: () => null,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
+    // The ready check's INFO would hide NOAUTH behind "Connection is closed".
+    enableReadyCheck: false,
     connectTimeout: timeoutMs,
   });
-  // Socket errors are reported through connect()'s rejection; keep them off the 'error' event.
-  client.on('error', () => {});
+  // ioredis rejects connect() with a bare "Connection is closed"; the cause arrives as 'error'.
+  let cause: unknown;
+  client.on('error', (error: unknown) => {
+    cause ??= error;
+  });
   try {
     await client.connect();
     const reply = await client.ping();
     if (reply !== 'PONG') throw new Error(`unexpected PING reply ${JSON.stringify(reply)}`);
+  } catch (error) {
+    throw cause ?? error;
   } finally {
     client.disconnect();
   }

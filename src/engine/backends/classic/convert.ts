@@ -1,4 +1,4 @@
-import type { Features } from './analysis.ts';
+import { speechMask, type Features } from './analysis.ts';
 import { MCEP_ORDER } from './constants.ts';
 import { convertWithGmm } from './convert-gmm.ts';
 import { withDeltas } from './deltas.ts';
@@ -43,6 +43,7 @@ export function convertFeatures(features: Features, conversion: Conversion): Fea
   }
   const levels = convertByStats(features.mcep, conversion.source, conversion.target, 0, 1);
   const converted = convertWithGmm(conversion.gmm, withDeltas(features.mcep, 1, MCEP_ORDER + 1));
+  restoreVariance(converted, speechMask(features.mcep), conversion.target);
   const mcep = levels.map((c, t) => {
     const out = new Float64Array(MCEP_ORDER + 1);
     out[0] = c[0]!;
@@ -50,4 +51,32 @@ export function convertFeatures(features: Features, conversion: Conversion): Fea
     return out;
   });
   return { f0, aperiodicity: features.aperiodicity, mcep };
+}
+
+/**
+ * GMM conversion averages over components and frames, so converted spectra
+ * vary less than real speech and sound muffled. This moves each dimension's
+ * spread over the clause's speech frames part of the way (half, in log
+ * variance) towards the user's own spread: a light global-variance postfilter
+ * that trades a little MCD for clarity.
+ */
+const VARIANCE_WEIGHT = Number(process.env['VOCALIS_GV'] ?? 0.5);
+
+function restoreVariance(converted: Float64Array[], mask: Uint8Array, target: VoiceStats): void {
+  const dims = converted[0]?.length ?? 0;
+  let count = 0;
+  for (let t = 0; t < mask.length; t++) count += mask[t]!;
+  if (count < 20 || VARIANCE_WEIGHT <= 0) return;
+  for (let d = 0; d < dims; d++) {
+    let mean = 0;
+    for (let t = 0; t < converted.length; t++) if (mask[t]) mean += converted[t]![d]!;
+    mean /= count;
+    let variance = 0;
+    for (let t = 0; t < converted.length; t++) if (mask[t]) variance += (converted[t]![d]! - mean) ** 2;
+    const std = Math.sqrt(variance / count);
+    const wanted = target.mcepStd[d + 1]!;
+    if (std <= 0 || !(wanted > 0)) continue;
+    const factor = Math.min(1.5, Math.max(1, (wanted / std) ** VARIANCE_WEIGHT));
+    for (let t = 0; t < converted.length; t++) converted[t]![d] = mean + factor * (converted[t]![d]! - mean);
+  }
 }

@@ -24,7 +24,7 @@ import { ClassicVoice } from './voice.ts';
 export interface ClassicBackendOptions {
   /** Restrict the base voices (ids from render.ts, e.g. ['flite-slt']); default: all. */
   readonly baseVoices?: readonly string[];
-  /** Candidate GMM sizes, chosen by validation MCD; default 1, 2, 4, 8, 16. */
+  /** Candidate GMM sizes, chosen by validation MCD; default 1, 2, 4, 8, 16, 32 (sizes the data cannot support are skipped). */
   readonly mixtures?: readonly number[];
   /** Override the script-match threshold (see train.ts). */
   readonly matchThreshold?: number;

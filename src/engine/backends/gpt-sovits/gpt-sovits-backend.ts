@@ -68,6 +68,16 @@ export class GptSovitsBackend implements VoiceBackend {
     return join(this.options.modelsDir, name);
   }
 
+  /** Names every missing model file at once, so the operator fixes them in one go. */
+  #requireModels(names: readonly string[]): void {
+    const missing = names.filter((n) => !existsSync(this.#model(n)));
+    if (missing.length === 0) return;
+    throw new BackendError(
+      'model_missing',
+      `GPT-SoVITS model file${missing.length > 1 ? 's' : ''} ${missing.join(', ')} missing from ${this.options.modelsDir}; run \`vocalis models fetch\` or produce them as docs/backends/gpt-sovits.md describes, then \`vocalis models check\``,
+    );
+  }
+
   #bertFeatures(): Promise<BertFeatures | null> {
     this.#bert ??= (async () => {
       if (!existsSync(this.#model(MODEL_FILES.bert))) return null;
@@ -88,6 +98,7 @@ export class GptSovitsBackend implements VoiceBackend {
     // Tail silence as upstream, then zeros up to whole 20 ms SSL frames (harmless for HuBERT).
     const padded = new Float32Array(Math.ceil((ref16.length + SSL_TAIL_SECONDS * 16_000) / 320) * 320);
     padded.set(ref16);
+    this.#requireModels([MODEL_FILES.ssl]);
     const ssl = await this.#shared.get(this.#model(MODEL_FILES.ssl));
     signal.throwIfAborted();
     const out = await ssl.run({ ref_audio_16k: new ort.Tensor('float32', padded, [1, padded.length]) });
@@ -127,6 +138,7 @@ export class GptSovitsBackend implements VoiceBackend {
       lease = await this.#voiceSessions.acquire(own);
       graphs = lease.graphs;
     } else {
+      this.#requireModels([MODEL_FILES.encoder, MODEL_FILES.fsdec, MODEL_FILES.sdec, MODEL_FILES.vits]);
       const [encoder, fsdec, sdec, vits] = await Promise.all(
         [MODEL_FILES.encoder, MODEL_FILES.fsdec, MODEL_FILES.sdec, MODEL_FILES.vits].map((f) => this.#shared.get(this.#model(f))),
       );

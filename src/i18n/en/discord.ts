@@ -1,0 +1,3 @@
+/** Messages only the Discord adapter shows (en). Shared wording belongs in core.ts. */
+export const discord = {
+} as const;

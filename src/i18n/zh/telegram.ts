@@ -1,0 +1,22 @@
+/** Messages only the Telegram adapter shows (zh). Shared wording belongs in core.ts. */
+export const telegram = {
+  'telegram.start': '你好！我可以制作你声音的 AI 副本——只在你同意后进行，并且你可以随时删除。\n\n/clone — 阅读同意声明并开始\n/help — 所有命令',
+  'telegram.help': '命令：\n/clone — 同意声明；同意后发送朗读文稿的语音消息\n/speak <文字> — 我用你的 AI 声音回复一条语音消息\n/voice — 你的同意、样本和声音\n/delete — 撤回同意，立即删除你的录音和声音\n/revoke —（群管理员）回复成员的消息以删除其在本群的声音\n\n在群组中，请以回复我的消息的方式发送语音：开启隐私模式时我只能看到这些消息。',
+  'telegram.record_prompt': '现在请发送朗读文稿的语音消息（或音频文件）。只计算说话的部分；每条之后我会告诉你已收集多少。',
+  'telegram.record_prompt_group': '在本群中，请以回复我的某条消息的方式发送每条语音：开启隐私模式时我看不到其他消息。',
+  'telegram.voice_without_consent': '我没有保存这条语音消息：你的声音没有有效的同意记录。请先使用 /clone 并同意。',
+  'telegram.voice_offer_pending': '我没有保存这条语音消息：请先点击同意声明下方的"我同意"。',
+  'telegram.file_too_big': '我没有保存这个文件：机器人最多只能下载 {max} MB。请发送更短的语音消息。',
+  'telegram.file_unavailable': '无法下载这个文件，请重新发送。',
+  'telegram.clip_refused': '我没有保存这段录音。',
+  'telegram.speak_usage': '请在命令后写上文字，例如：/speak 大家好',
+  'telegram.status_none': '你在这里没有同意记录或声音。请先使用 /clone。',
+  'telegram.status': '同意记录 {consentId}：{state}（范围：聊天 {scope}）。\n样本：{clips} 段录音中共 {net} / {target} 秒语音。\n声音：{voice}。',
+  'telegram.voice_none': '尚未创建',
+  'telegram.voice_state': '{state}，版本 {version}',
+  'telegram.revoke_usage': '请用 /revoke 回复成员的消息，以删除其在本群的声音。',
+  'telegram.revoke_group_only': '/revoke 只能在群组中使用，并需回复该成员的消息。要删除你自己的声音，请使用 /delete。',
+  'telegram.revoked_member': '{name} 的声音已在本聊天中撤回。',
+  'telegram.button_stale': '此按钮已失效。',
+  'telegram.button_done': '完成。',
+} as const;
