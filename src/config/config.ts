@@ -32,6 +32,7 @@ const schema = z.object({
   TELEGRAM_WEBHOOK_URL: z.url().optional(),
   TELEGRAM_OPERATOR_IDS: z.string().default('').transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
   GPT_SOVITS_MODELS_DIR: optionalString,
+  GPT_SOVITS_STREAMING: z.enum(['segment', 'chunk']).default('chunk'),
 });
 
 export type Config = Readonly<{
@@ -49,6 +50,7 @@ export type Config = Readonly<{
   discord: { token: string; applicationId: string | undefined; guildId: string | undefined; adminRole: string | undefined } | undefined;
   telegram: { token: string; webhookUrl: string | undefined; operatorIds: readonly string[] } | undefined;
   gptSovitsModelsDir: string | undefined;
+  gptSovitsStreaming: 'segment' | 'chunk';
 }>;
 
 export class ConfigError extends Error {
@@ -93,5 +95,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       ? { token: e.TELEGRAM_TOKEN, webhookUrl: e.TELEGRAM_WEBHOOK_URL, operatorIds: e.TELEGRAM_OPERATOR_IDS }
       : undefined,
     gptSovitsModelsDir: e.GPT_SOVITS_MODELS_DIR,
+    gptSovitsStreaming: e.GPT_SOVITS_STREAMING,
   };
 }

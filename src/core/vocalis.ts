@@ -165,6 +165,8 @@ export class Vocalis {
       d.clips.insert({ id: clipId, consentId, userId: user.id, durationSeconds: clip.durationSeconds, speechSeconds: clip.speechSeconds, sourceRate: clip.sourceRate });
       d.ledger.append({ type: 'sample.clip_added', actor: userActor(input.identity), subject: user.id, data: { consentId, clipId, speechSeconds: round(clip.speechSeconds) } });
 
+      // Judging the whole sample means decrypting and analysing every clip: only once it can pass.
+      if (!clip.verdict.accepted) return { kind: 'stored', clipId, verdict: clip.verdict, complete: false };
       const verdict = await d.intake.judgeSample(await this.#loadClips(user.id, consentId), backend.info);
       if (!verdict.accepted) return { kind: 'stored', clipId, verdict, complete: false };
 

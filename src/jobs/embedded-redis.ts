@@ -131,8 +131,7 @@ export class EmbeddedRedis {
     if (child.exitCode === null && child.signalCode === null) {
       await this.shutdownCommand().catch(() => child.kill('SIGTERM'));
       const timeout = this.options.stopTimeoutMs ?? 10_000;
-      const exitedInTime = await Promise.race([this.exited.then(() => true), delay(timeout).then(() => false)]);
-      if (!exitedInTime) {
+      if (!(await settlesWithin(this.exited, timeout))) {
         child.kill('SIGKILL');
         await this.exited;
       }
@@ -205,7 +204,7 @@ export class EmbeddedRedis {
       }
     } catch (error) {
       child.kill('SIGKILL');
-      await Promise.race([this.exited, delay(2000)]);
+      await settlesWithin(this.exited, 2000);
       this.child = undefined;
       process.off('exit', this.killOnExit);
       const reason = error instanceof Error ? error.message : String(error);
@@ -274,6 +273,17 @@ export function findFreePort(): Promise<number> {
       server.close(() => (port ? resolve(port) : reject(new Error('could not pick a free port'))));
     });
   });
+}
+
+/** Whether `promise` settles within `ms`; the timer is cleared so it never holds the process. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function delay(ms: number): Promise<void> {

@@ -247,20 +247,20 @@ export class FineTuneEvents extends EventEmitter<FineTuneEventsMap> {
     id: string,
     ref: FineTuneJobRef,
   ): Promise<{ ok: true; result: FineTuneJobResult } | { ok: false; error: Error } | null> {
+    // State first, then the job: a job read before it finished would lack its result.
+    const state = await this.queue.getJobState(id);
+    if (state === 'unknown') return { ok: false, error: new NoSuchFineTuneError(ref) };
+    if (state !== 'completed' && state !== 'failed') return null;
     const job = await this.queue.getJob(id);
     if (!job) return { ok: false, error: new NoSuchFineTuneError(ref) };
-    const state = await job.getState();
     if (state === 'completed') {
       return isFineTuneResult(job.returnvalue)
         ? { ok: true, result: job.returnvalue }
         : { ok: false, error: new FineTuneFailedError(ref, 'completed without a valid result') };
     }
-    if (state === 'failed') {
-      return job.failedReason === CANCELLED_REASON
-        ? { ok: false, error: new FineTuneCancelledError(ref) }
-        : { ok: false, error: new FineTuneFailedError(ref, job.failedReason) };
-    }
-    return null;
+    return job.failedReason === CANCELLED_REASON
+      ? { ok: false, error: new FineTuneCancelledError(ref) }
+      : { ok: false, error: new FineTuneFailedError(ref, job.failedReason) };
   }
 
   private async scanKeys(pattern: string): Promise<string[]> {

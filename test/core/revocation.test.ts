@@ -86,7 +86,12 @@ test('revocation mid-job cancels the fine-tune, stops streams, and leaves no byt
       for (const key of keys) {
         assert.equal(key.includes(voiceId), false, `redis key ${key} mentions the voice`);
         const type = await redis.type(key);
-        const dump = type === 'hash' ? JSON.stringify(await redis.hgetall(key)) : type === 'string' ? String(await redis.get(key)) : type === 'list' ? JSON.stringify(await redis.lrange(key, 0, -1)) : type === 'zset' ? JSON.stringify(await redis.zrange(key, 0, -1)) : type === 'set' ? JSON.stringify(await redis.smembers(key)) : '';
+        const dump = type === 'hash' ? JSON.stringify(await redis.hgetall(key))
+          : type === 'string' ? String(await redis.get(key))
+          : type === 'list' ? JSON.stringify(await redis.lrange(key, 0, -1))
+          : type === 'zset' ? JSON.stringify(await redis.zrange(key, '0', '-1'))
+          : type === 'set' ? JSON.stringify(await redis.smembers(key))
+          : '';
         assert.equal(dump.includes(voiceId) || dump.includes(victim.id), false, `redis ${type} ${key} mentions the voice or user`);
       }
     } finally {

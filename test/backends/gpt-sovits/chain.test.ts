@@ -136,13 +136,17 @@ describe('GPT-SoVITS chain on fixture graphs', () => {
     const missing = createGptSovitsBackend({ modelsDir: '/nonexistent/models' });
     await assert.rejects(missing.loadVoice(files, new AbortController().signal), (e: unknown) =>
       e instanceof BackendError && e.code === 'model_missing' && /t2s_encoder\.onnx/.test(e.message) && /models fetch/.test(e.message));
-    const { mkdtemp, writeFile, cp } = await import('node:fs/promises');
+    const { mkdtemp, writeFile, cp, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const broken = await mkdtemp(`${tmpdir()}/vocalis-gsv-broken-`);
     await cp(models.dir, broken, { recursive: true });
     await writeFile(`${broken}/vits.onnx`, new Uint8Array([1, 2, 3, 4, 5]));
-    await assert.rejects(createGptSovitsBackend({ modelsDir: broken }).loadVoice(files, new AbortController().signal), (e: unknown) =>
-      e instanceof BackendError && e.code === 'model_corrupt' && /vits\.onnx/.test(e.message));
+    try {
+      await assert.rejects(createGptSovitsBackend({ modelsDir: broken }).loadVoice(files, new AbortController().signal), (e: unknown) =>
+        e instanceof BackendError && e.code === 'model_corrupt' && /vits\.onnx/.test(e.message));
+    } finally {
+      await rm(broken, { recursive: true, force: true });
+    }
   });
 
   it('says plainly that fine-tuning is not available in this backend yet', async () => {

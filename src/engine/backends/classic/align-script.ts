@@ -31,7 +31,7 @@ export function alignScript(base: Features, user: Features, signal?: AbortSignal
   const forward = alignSequences(a2, b2, options);
   const reversed = alignSequences([...a2].reverse(), b2, options);
   const pairs: Array<readonly [number, number]> = [];
-  for (const [i, j] of forward.pairs) {
+  for (const [i, j] of dropStalls(forward.pairs)) {
     pairs.push([baseIdx[2 * i]!, userIdx[2 * j]!]);
     if (2 * i + 1 < baseIdx.length && 2 * j + 1 < userIdx.length) pairs.push([baseIdx[2 * i + 1]!, userIdx[2 * j + 1]!]);
   }
@@ -50,4 +50,26 @@ function meanRemoved(frames: readonly Float64Array[]): Float64Array[] {
   const mean = new Float64Array(dims);
   for (const f of frames) for (let d = 0; d < dims; d++) mean[d] = mean[d]! + f[d]! / frames.length;
   return frames.map((f) => f.map((v, d) => v - mean[d]!));
+}
+
+/** Longest run (10 ms steps) one frame may be held against the other sequence. */
+const MAX_STALL = 4;
+
+/**
+ * Removes stretches where the path holds one frame while the other sequence
+ * moves on for long: words the user skipped or added, or the end of a script
+ * they did not finish. Such pairs match unrelated sounds and would teach the
+ * mapping nonsense.
+ */
+export function dropStalls(path: ReadonlyArray<readonly [number, number]>): Array<readonly [number, number]> {
+  const keep = new Uint8Array(path.length).fill(1);
+  for (const axis of [0, 1] as const) {
+    let start = 0;
+    for (let k = 1; k <= path.length; k++) {
+      if (k < path.length && path[k]![axis] === path[start]![axis]) continue;
+      if (k - start > MAX_STALL) keep.fill(0, start, k);
+      start = k;
+    }
+  }
+  return path.filter((_, k) => keep[k] === 1);
 }

@@ -60,7 +60,7 @@ export function convertFeatures(features: Features, conversion: Conversion): Fea
  * variance) towards the user's own spread: a light global-variance postfilter
  * that trades a little MCD for clarity.
  */
-const VARIANCE_WEIGHT = Number(process.env['VOCALIS_GV'] ?? 0.5);
+const VARIANCE_WEIGHT = 0.5;
 
 function restoreVariance(converted: Float64Array[], mask: Uint8Array, target: VoiceStats): void {
   const dims = converted[0]?.length ?? 0;

@@ -1,0 +1,90 @@
+import { Readable } from 'node:stream';
+import { PlaybackBuffer } from '../../engine/audio/playback-buffer.ts';
+import { playbackReadable } from '../../engine/audio/playback-stream.ts';
+import { pcmToOpusFrames } from '../../engine/audio/opus-frames.ts';
+import type { SpeakRequest, SpeechStream } from '../../core/vocalis.ts';
+
+/**
+ * One /speak: synthesis → 48 kHz 20 ms Opus frames → PlaybackBuffer (lead,
+ * backpressure, cancellation). It starts buffering as soon as it is queued, so the
+ * player never waits on synthesis; the buffer's signal goes into the speak request,
+ * so cancelling the buffer stops synthesis too, and a failing synthesis stream (the
+ * consent ended) cancels the buffer at once.
+ */
+export type UtteranceEnd = 'finished' | 'stopped' | 'consent_ended' | 'disconnected' | 'failed';
+
+export interface UtteranceInfo {
+  readonly id: number;
+  readonly guildId: string;
+  readonly requesterId: string;
+  readonly ownerId: string;
+  /** The voice channel to speak in (the requester's, when they asked). */
+  readonly channelId: string;
+}
+
+let nextId = 1;
+
+export class Utterance {
+  readonly info: UtteranceInfo;
+  readonly buffer: PlaybackBuffer;
+  readonly stream: SpeechStream;
+  /** performance.now() when the request arrived, for latency figures. */
+  readonly requestedAt: number;
+  #endReason: UtteranceEnd | null = null;
+  #pumping: Promise<void> | null = null;
+  #producerError: unknown;
+
+  /** Calls `speak` at once: consent, sharing and text are checked before anything is queued. */
+  constructor(
+    info: Omit<UtteranceInfo, 'id'>,
+    speak: (signal: AbortSignal) => SpeechStream,
+    options: { leadFrames: number; requestedAt?: number },
+  ) {
+    this.info = { ...info, id: nextId++ };
+    this.requestedAt = options.requestedAt ?? performance.now();
+    this.buffer = new PlaybackBuffer({ leadFrames: options.leadFrames });
+    // A producer failure is a consent end (the gate aborts the stream) or an engine error.
+    this.buffer.on('error', (error) => { this.#producerError = error; });
+    this.stream = speak(this.buffer.signal);
+  }
+
+  get endReason(): UtteranceEnd | null {
+    return this.#endReason;
+  }
+
+  /** Starts pulling synthesis into the buffer (idempotent). */
+  startBuffering(): Promise<void> {
+    this.#pumping ??= this.buffer.start(pcmToOpusFrames(this.stream.audio, { channels: 2 })).then(() => {
+      if (this.buffer.state === 'cancelled' && this.#endReason === null) {
+        this.#endReason = isConsentEnd(this.#producerError) ? 'consent_ended' : 'failed';
+      }
+    });
+    return this.#pumping;
+  }
+
+  /** The object-mode Opus stream the AudioPlayer reads. */
+  readable(): Readable {
+    return playbackReadable(this.buffer);
+  }
+
+  cancel(reason: Exclude<UtteranceEnd, 'finished'>): void {
+    this.#endReason ??= reason;
+    this.buffer.cancel(reason);
+  }
+
+  markFinished(): void {
+    this.#endReason ??= this.buffer.state === 'cancelled' ? 'failed' : 'finished';
+  }
+}
+
+export type { SpeakRequest };
+
+/** The gate's denial, directly or as the cause of an AbortError from a timer or a backend. */
+export function isConsentEnd(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 4; depth++) {
+    const code = typeof e === 'object' ? (e as { code?: unknown }).code : undefined;
+    if (code === 'no_consent' || code === 'not_allowed_speaker' || code === 'out_of_scope') return true;
+    e = typeof e === 'object' ? (e as { cause?: unknown }).cause : undefined;
+  }
+  return false;
+}

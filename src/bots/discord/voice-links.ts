@@ -1,0 +1,155 @@
+import { EventEmitter } from 'node:events';
+import {
+  entersState,
+  joinVoiceChannel,
+  VoiceConnectionDisconnectReason,
+  VoiceConnectionStatus,
+  type VoiceConnection,
+} from '@discordjs/voice';
+import { PermissionFlagsBits, type Guild, type VoiceBasedChannel } from 'discord.js';
+import type { Logger } from '../../observability/logger.ts';
+import { AdapterError } from './adapter-error.ts';
+
+/**
+ * One voice connection per guild, shared by recordings and playback, held while
+ * anything uses it (a lease) and left a little after the last lease ends. A lost
+ * connection (kicked, channel deleted, network gone for good) is reported once with
+ * `lost`, so recordings stop and queued speech is dropped.
+ */
+export interface VoiceLinkEvents {
+  lost: [guildId: string, reason: 'kicked' | 'disconnected'];
+}
+
+interface Link {
+  readonly connection: VoiceConnection;
+  readonly channelId: string;
+  leases: number;
+  idleTimer: NodeJS.Timeout | null;
+}
+
+export interface VoiceLease {
+  readonly connection: VoiceConnection;
+  readonly channelId: string;
+  release(): void;
+}
+
+const REQUIRED = [PermissionFlagsBits.ViewChannel, PermissionFlagsBits.Connect, PermissionFlagsBits.Speak];
+
+export class VoiceLinks extends EventEmitter<VoiceLinkEvents> {
+  readonly #links = new Map<string, Link>();
+  readonly #logger: Logger;
+  readonly #idleLeaveMs: number;
+  readonly #readyTimeoutMs: number;
+
+  constructor(logger: Logger, options: { idleLeaveMs?: number; readyTimeoutMs?: number } = {}) {
+    super();
+    this.#logger = logger;
+    this.#idleLeaveMs = options.idleLeaveMs ?? 30_000;
+    this.#readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
+  }
+
+  /** The voice channel the bot sits in for this guild, if any. */
+  channelOf(guildId: string): string | null {
+    return this.#links.get(guildId)?.channelId ?? null;
+  }
+
+  /**
+   * Checks that the bot may join and speak in `channel` and is not busy in another
+   * channel of the guild; throws an AdapterError the caller can show.
+   */
+  check(channel: VoiceBasedChannel): void {
+    const me = channel.guild.members.me;
+    const permissions = me ? channel.permissionsFor(me) : null;
+    if (!permissions || !permissions.has(REQUIRED)) throw new AdapterError('discord.voice.missing_permissions');
+    const current = this.#links.get(channel.guild.id);
+    if (current && current.channelId !== channel.id) throw new AdapterError('discord.voice.busy_elsewhere');
+  }
+
+  /** Joins (or reuses) the guild's connection to `channel` and waits until it is ready. */
+  async lease(channel: VoiceBasedChannel): Promise<VoiceLease> {
+    this.check(channel);
+    const guild = channel.guild;
+    const link = this.#links.get(guild.id) ?? this.#join(guild, channel.id);
+    link.leases++;
+    if (link.idleTimer) clearTimeout(link.idleTimer);
+    link.idleTimer = null;
+    let released = false;
+    const lease: VoiceLease = {
+      connection: link.connection,
+      channelId: link.channelId,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#release(guild.id, link);
+      },
+    };
+    try {
+      await entersState(link.connection, VoiceConnectionStatus.Ready, this.#readyTimeoutMs);
+    } catch (error) {
+      lease.release();
+      this.#logger.warn({ guildId: guild.id, err: error }, 'voice connection did not become ready');
+      throw new AdapterError('discord.voice.join_failed');
+    }
+    return lease;
+  }
+
+  #join(guild: Guild, channelId: string): Link {
+    // Undeafened: a recording needs to hear the member (and only subscribes to them).
+    const connection = joinVoiceChannel({ guildId: guild.id, channelId, adapterCreator: guild.voiceAdapterCreator, selfDeaf: false, selfMute: false });
+    const link: Link = { connection, channelId, leases: 0, idleTimer: null };
+    this.#links.set(guild.id, link);
+    connection.on('stateChange', (_old, state) => {
+      if (state.status === VoiceConnectionStatus.Disconnected) void this.#onDisconnected(guild.id, link, state.reason === VoiceConnectionDisconnectReason.WebSocketClose ? state.closeCode : null);
+      if (state.status === VoiceConnectionStatus.Destroyed && this.#links.get(guild.id) === link) {
+        this.#links.delete(guild.id);
+        if (link.idleTimer) clearTimeout(link.idleTimer);
+        this.emit('lost', guild.id, 'disconnected');
+      }
+    });
+    connection.on('error', (error) => this.#logger.warn({ guildId: guild.id, err: error }, 'voice connection error'));
+    this.#logger.info({ guildId: guild.id, channelId }, 'joined voice channel');
+    return link;
+  }
+
+  /**
+   * 4014 means kicked or the channel is gone — unless we were moved, in which case a
+   * new voice server arrives at once. Other closes are retried by the library itself.
+   */
+  async #onDisconnected(guildId: string, link: Link, closeCode: number | null): Promise<void> {
+    const grace = closeCode === 4014 ? 2_000 : 5_000;
+    try {
+      await Promise.race([
+        entersState(link.connection, VoiceConnectionStatus.Signalling, grace),
+        entersState(link.connection, VoiceConnectionStatus.Connecting, grace),
+      ]);
+    } catch {
+      if (link.connection.state.status === VoiceConnectionStatus.Destroyed) return;
+      this.#logger.info({ guildId, closeCode }, 'voice connection lost');
+      if (this.#links.get(guildId) === link) {
+        this.#links.delete(guildId);
+        this.emit('lost', guildId, closeCode === 4014 ? 'kicked' : 'disconnected');
+      }
+      link.connection.destroy();
+    }
+  }
+
+  #release(guildId: string, link: Link): void {
+    link.leases = Math.max(0, link.leases - 1);
+    if (link.leases > 0 || this.#links.get(guildId) !== link) return;
+    link.idleTimer = setTimeout(() => {
+      if (link.leases === 0 && this.#links.get(guildId) === link) {
+        this.#links.delete(guildId);
+        link.connection.destroy();
+      }
+    }, this.#idleLeaveMs);
+    link.idleTimer.unref();
+  }
+
+  destroyAll(): void {
+    for (const [guildId, link] of this.#links) {
+      this.#links.delete(guildId);
+      if (link.idleTimer) clearTimeout(link.idleTimer);
+      link.connection.destroy();
+    }
+  }
+}

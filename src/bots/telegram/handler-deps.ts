@@ -1,0 +1,21 @@
+import type { RateLimiter } from '../../core/rate-limiter.ts';
+import type { Vocalis } from '../../core/vocalis.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { CloneFollower } from './clone-status.ts';
+import type { KeyedSerial } from './keyed-serial.ts';
+import type { Outbox } from './outbox.ts';
+
+/** What every handler module is built from; the adapter creates one set per bot. */
+export interface HandlerDeps {
+  readonly vocalis: Vocalis;
+  readonly outbox: Outbox;
+  readonly logger: Logger;
+  /** Telegram user ids allowed to /revoke anywhere (the service operators). */
+  readonly operatorIds: ReadonlySet<string>;
+  readonly speakLimiter: RateLimiter;
+  readonly clones: CloneFollower;
+  /** One user's recordings are taken in order, never two at once. */
+  readonly clipLanes: KeyedSerial;
+  /** Largest file the Bot API lets a bot download (getFile). */
+  readonly maxDownloadBytes: number;
+}

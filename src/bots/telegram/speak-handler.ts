@@ -1,0 +1,50 @@
+import { Composer } from 'telegraf';
+import type { PcmChunk } from '../../engine/pcm.ts';
+import { encodeOggOpus } from '../../engine/audio/opus-frames.ts';
+import { t } from '../../i18n/catalogue.ts';
+import { displayName, identityOf, requestContextOf, type BotContext } from './bot-context.ts';
+import type { HandlerDeps } from './handler-deps.ts';
+
+/**
+ * /speak <text>: the requester's own voice says the text, sent back as a voice note
+ * (Ogg Opus) whose caption says it is an AI voice and whose. In a group the note
+ * goes to the group. The text is the user's: it is passed to the core and never
+ * logged — logs carry its length only.
+ */
+export function speakHandlers(deps: HandlerDeps): Composer<BotContext> {
+  const composer = new Composer<BotContext>();
+  composer.command('speak', async (ctx) => {
+    const text = ctx.payload.trim();
+    if (text === '') {
+      deps.outbox.post(ctx.chat.id, t(ctx.locale, 'telegram.speak_usage'), { replyTo: ctx.message.message_id });
+      return;
+    }
+    deps.speakLimiter.take(`user:${ctx.from.id}`, `chat:${ctx.chat.id}`);
+    const started = performance.now();
+    const speech = deps.vocalis.speak({ requester: identityOf(ctx.from), context: requestContextOf(ctx.chat), text });
+    const counted = countSeconds(speech.audio);
+    const ogg = await encodeOggOpus(counted.chunks);
+    const caption = t(ctx.locale, 'speak.disclosure', { owner: displayName(ctx.from) });
+    deps.logger.info({
+      chatId: ctx.chat.id, userId: ctx.from.id, voiceId: speech.voice.id, chars: [...text].length,
+      audioSeconds: Math.round(counted.seconds() * 100) / 100, bytes: ogg.byteLength, ms: Math.round(performance.now() - started),
+    }, 'speech synthesised');
+    deps.outbox.settle(
+      deps.outbox.sendVoice(ctx.chat.id, ogg, { caption, replyTo: ctx.message.message_id, durationSeconds: counted.seconds() }),
+      ctx.chat.id, 'sendVoice',
+    );
+  });
+  return composer;
+}
+
+/** Passes chunks through while adding up their duration, for sendVoice's duration field. */
+function countSeconds(audio: AsyncIterable<PcmChunk>): { chunks: AsyncIterable<PcmChunk>; seconds: () => number } {
+  let seconds = 0;
+  async function* pass(): AsyncGenerator<PcmChunk> {
+    for await (const chunk of audio) {
+      seconds += chunk.samples.length / chunk.sampleRate;
+      yield chunk;
+    }
+  }
+  return { chunks: pass(), seconds: () => seconds };
+}

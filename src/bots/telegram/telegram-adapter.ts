@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import { Telegraf } from 'telegraf';
+import type { Config } from '../../config/config.ts';
+import { RateLimiter } from '../../core/rate-limiter.ts';
+import type { Vocalis } from '../../core/vocalis.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { BotContext } from './bot-context.ts';
+import { CloneFollower } from './clone-status.ts';
+import { composeBot } from './compose-bot.ts';
+import { BOT_API_DOWNLOAD_LIMIT } from './file-download.ts';
+import type { HandlerDeps } from './handler-deps.ts';
+import { KeyedSerial } from './keyed-serial.ts';
+import { Outbox } from './outbox.ts';
+import type { SendQueueOptions } from './send-queue.ts';
+import { COMMANDS } from './start-help.ts';
+
+export type TelegramAdapterConfig = NonNullable<Config['telegram']> & {
+  /** Local port the webhook server listens on (webhook mode only). Default 8443. */
+  readonly webhookPort?: number;
+  readonly webhookHost?: string;
+  /** /speak allowance per user and per chat: a burst of `capacity`, refilled at `perMinute`. */
+  readonly speakLimit?: { readonly capacity: number; readonly perMinute: number };
+  /** Overrides of the outgoing limits (tests); Telegram's documented limits by default. */
+  readonly sendQueue?: SendQueueOptions;
+  /** How often a followed fine-tune is polled for progress. Default 1000 ms. */
+  readonly jobWatchMs?: number;
+  /** Largest file to download; the Bot API's 20 MB by default. */
+  readonly maxDownloadBytes?: number;
+};
+
+export interface TelegramAdapter {
+  readonly name: 'telegram';
+  readonly mode: 'polling' | 'webhook';
+  stop(): Promise<void>;
+}
+
+const DEFAULT_WEBHOOK_PORT = 8443;
+
+/**
+ * Connects the core to Telegram: long polling by default, or a webhook served on a
+ * local port when TELEGRAM_WEBHOOK_URL is set (put a TLS reverse proxy in front).
+ * `apiRoot` points the client at another Bot API server (tests' fake, a local server).
+ */
+export async function startTelegramAdapter(options: {
+  config: TelegramAdapterConfig;
+  vocalis: Vocalis;
+  logger: Logger;
+  apiRoot?: string;
+}): Promise<TelegramAdapter> {
+  const { config, vocalis } = options;
+  const logger = options.logger.child({ adapter: 'telegram' });
+  const bot = new Telegraf<BotContext>(config.token, { telegram: options.apiRoot ? { apiRoot: options.apiRoot } : {} });
+  const outbox = new Outbox(bot.telegram, logger, config.sendQueue);
+  const clones = new CloneFollower({ vocalis, outbox, logger, ...(config.jobWatchMs ? { intervalMs: config.jobWatchMs } : {}) });
+  const deps: HandlerDeps = {
+    vocalis,
+    outbox,
+    logger,
+    operatorIds: new Set(config.operatorIds),
+    speakLimiter: new RateLimiter(config.speakLimit ?? { capacity: 3, perMinute: 6 }),
+    clones,
+    clipLanes: new KeyedSerial(),
+    maxDownloadBytes: config.maxDownloadBytes ?? BOT_API_DOWNLOAD_LIMIT,
+  };
+  composeBot(bot, deps);
+  // Last resort: errorReply handles failures of handlers; this only sees failures of the reply itself.
+  bot.catch((error, ctx) => {
+    logger.error({ updateId: ctx.update.update_id, errorName: error instanceof Error ? error.name : typeof error }, 'telegram update failed outside the handlers');
+  });
+
+  bot.botInfo = await bot.telegram.getMe();
+  await Promise.all([outbox.setCommands(COMMANDS.en), outbox.setCommands(COMMANDS.zh, 'zh')]).catch(() => {
+    logger.warn('could not register the command menu; commands still work');
+  });
+
+  let polling: Promise<void> | undefined;
+  const mode = config.webhookUrl ? 'webhook' : 'polling';
+  if (config.webhookUrl) {
+    const url = new URL(config.webhookUrl);
+    await bot.launch({
+      webhook: {
+        domain: url.host,
+        path: url.pathname,
+        port: config.webhookPort ?? DEFAULT_WEBHOOK_PORT,
+        ...(config.webhookHost ? { host: config.webhookHost } : {}),
+        secretToken: webhookSecret(config.token),
+      },
+    });
+  } else {
+    // launch() resolves only when polling ends; keep the promise to await on stop.
+    polling = bot.launch({ allowedUpdates: ['message', 'callback_query'] }).catch((error: unknown) => {
+      logger.error({ errorName: error instanceof Error ? error.name : typeof error }, 'telegram polling ended with an error');
+    });
+  }
+  logger.info({ mode, botId: bot.botInfo.id }, 'telegram adapter started');
+
+  let stopped = false;
+  return {
+    name: 'telegram',
+    mode,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      bot.stop('adapter stop');
+      await polling;
+      clones.stopAll();
+      await outbox.close();
+      logger.info('telegram adapter stopped');
+    },
+  };
+}
+
+/** Telegram echoes this in X-Telegram-Bot-Api-Secret-Token; derived from the token so restarts agree. */
+export function webhookSecret(token: string): string {
+  return createHash('sha256').update(`vocalis-webhook:${token}`).digest('hex');
+}
