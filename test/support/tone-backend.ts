@@ -17,6 +17,8 @@ export interface ToneBackendOptions {
   readonly wordMs?: number;
   /** Fail the fine-tune on these attempts (1-based), to test retries. */
   readonly failAttempts?: readonly number[];
+  /** Extra model bytes the fine-tune writes, to test a disk filling up. */
+  readonly modelPaddingBytes?: number;
 }
 
 const RATE = 16_000;
@@ -47,6 +49,7 @@ export function createToneBackend(options: ToneBackendOptions = {}): VoiceBacken
       }
       const frequency = await frequencyOf(ctx.sample);
       await ctx.files.write('tone.json', encode({ frequency, kind: 'finetuned' }));
+      if (options.modelPaddingBytes) await ctx.files.write('padding.bin', new Uint8Array(options.modelPaddingBytes).fill(7));
       return { metrics: { frequency, steps } };
     },
     async loadVoice(files: VoiceFiles): Promise<LoadedVoice> {
