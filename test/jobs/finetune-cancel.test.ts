@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { FineTuneCancelledError, FineTuneEvents } from '../../src/jobs/finetune-events.ts';
+import { cancelFlagKey } from '../../src/jobs/cancel-flag.ts';
+import { bullJobId } from '../../src/jobs/finetune-job.ts';
 import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
 import { deferred, eventually, jobData, makeQueue, makeWorker, sleep } from './support.ts';
 
@@ -42,11 +44,11 @@ describe('fine-tune cancellation and purge', () => {
     try {
       const doomed = jobData('voice-cw');
       await queue.enqueue(doomed);
-      const waiting = events.waitForResult({ voiceId: 'voice-cw', jobId: doomed.jobId });
+      const waiting = assert.rejects(events.waitForResult({ voiceId: 'voice-cw', jobId: doomed.jobId }), FineTuneCancelledError);
       await events.waitUntilReady();
       await sleep(50);
       assert.equal(await queue.cancel('voice-cw'), 'removed');
-      await assert.rejects(waiting, FineTuneCancelledError);
+      await waiting;
       assert.equal(await queue.cancel('voice-cw'), 'none');
 
       const sentinel = jobData('voice-cw-other');
@@ -97,10 +99,10 @@ describe('fine-tune cancellation and purge', () => {
       const data = jobData('voice-cr');
       await queue.enqueue(data);
       await started.promise;
-      const waiting = events.waitForResult({ voiceId: 'voice-cr', jobId: data.jobId });
+      const waiting = assert.rejects(events.waitForResult({ voiceId: 'voice-cr', jobId: data.jobId }), FineTuneCancelledError);
       const cancelAt = Date.now();
       assert.equal(await queue.cancel('voice-cr'), 'signalled');
-      await assert.rejects(waiting, FineTuneCancelledError);
+      await waiting;
       assert.ok(abortedAt > 0 && abortedAt - cancelAt < 500, `aborted ${abortedAt - cancelAt} ms after cancel`);
       await eventually(() => cancelled.length === 1, 2000, 'cancelled event');
       assert.deepEqual(cancelled, [data.jobId]);
@@ -111,6 +113,39 @@ describe('fine-tune cancellation and purge', () => {
     } finally {
       await worker.close();
       await events.close();
+      await queue.close();
+    }
+  });
+
+  it('a cancel whose pub/sub message was missed still stops the run (durable flag)', async () => {
+    const queue = makeQueue(server.url);
+    const inspector = new Redis(server.url);
+    const started = deferred();
+    const aborted = deferred();
+    const worker = makeWorker(server.url, {
+      cancelPollMs: 100,
+      processor: (_data, ctx) => {
+        started.resolve();
+        return new Promise((_resolve, reject) =>
+          ctx.signal.addEventListener('abort', () => {
+            aborted.resolve();
+            reject(new Error('stopped'));
+          }),
+        );
+      },
+    });
+    try {
+      const data = jobData('voice-flag');
+      await queue.enqueue(data);
+      await started.promise;
+      // What cancel() leaves behind, without its pub/sub message.
+      await inspector.set(cancelFlagKey(bullJobId(data)), '1');
+      await aborted.promise;
+      await eventually(async () => (await queue.counts()).failed === 1, 2000, 'job failed as cancelled');
+      await eventually(async () => (await inspector.exists(cancelFlagKey(bullJobId(data)))) === 0, 2000, 'flag cleaned up');
+    } finally {
+      await worker.close();
+      inspector.disconnect();
       await queue.close();
     }
   });

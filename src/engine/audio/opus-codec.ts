@@ -14,6 +14,8 @@ export interface OpusEncoderOptions {
   readonly channels: OpusChannels;
   /** Bits per second; libopus picks one when left out. */
   readonly bitrate?: number;
+  /** Encoder complexity 0–10 (libopus default 10). Speech at voice bitrates loses nothing audible at 5, and encodes about twice as fast. */
+  readonly complexity?: number;
 }
 
 export interface OpusEncoder {
@@ -39,8 +41,13 @@ interface RawCodec {
   encode(pcm: Buffer, frameSize: number): Buffer;
   decode(packet: Buffer): Buffer;
   setBitrate(bitrate: number): void;
+  /** libopus encoder CTL (OPUS_SET_COMPLEXITY is 4010); named differently by the two bindings. */
+  setControl?: (ctl: number, value: number) => void;
   delete?: () => void;
 }
+
+const OPUS_SET_COMPLEXITY = 4010;
+export const DEFAULT_OPUS_COMPLEXITY = 5;
 
 type CodecFactory = (rate: OpusSampleRate, channels: OpusChannels) => RawCodec;
 
@@ -71,6 +78,7 @@ function loadNative(): CodecFactory | null {
         encode: (pcm) => (raw.encode as (b: Buffer) => Buffer)(pcm),
         decode: (packet) => raw.decode(packet),
         setBitrate: (b) => raw.setBitrate(b),
+        setControl: controlOf(raw, 'applyEncoderCTL'),
       };
     };
   } catch {
@@ -84,10 +92,22 @@ function loadWasm(): CodecFactory | null {
     if (!isConstructor(mod)) return null;
     const app = (mod as unknown as Record<string, unknown>).Application;
     const audio = typeof app === 'object' && app !== null ? (app as Record<string, unknown>).AUDIO : undefined;
-    return (rate, channels) => asRawCodec(new mod(rate, channels, typeof audio === 'number' ? audio : 2049));
+    return (rate, channels) => {
+      const raw = asRawCodec(new mod(rate, channels, typeof audio === 'number' ? audio : 2049));
+      return { ...bindAll(raw), setControl: controlOf(raw, 'encoderCTL') };
+    };
   } catch {
     return null;
   }
+}
+
+function controlOf(raw: RawCodec, method: string): ((ctl: number, value: number) => void) | undefined {
+  const fn = (raw as unknown as Record<string, unknown>)[method];
+  return typeof fn === 'function' ? (ctl, value) => void (fn as (c: number, v: number) => unknown).call(raw, ctl, value) : undefined;
+}
+
+function bindAll(raw: RawCodec): RawCodec {
+  return { encode: (pcm, frameSize) => raw.encode(pcm, frameSize), decode: (packet) => raw.decode(packet), setBitrate: (b) => raw.setBitrate(b) };
 }
 
 let chosen: { binding: OpusBinding; factory: CodecFactory } | null = null;
@@ -129,6 +149,7 @@ export function createOpusEncoder(options: OpusEncoderOptions & { binding?: Opus
   const { sampleRate, channels } = options;
   const raw = codecFactory(options.binding).factory(sampleRate, channels);
   if (options.bitrate !== undefined) raw.setBitrate(options.bitrate);
+  raw.setControl?.(OPUS_SET_COMPLEXITY, options.complexity ?? DEFAULT_OPUS_COMPLEXITY);
   const frameSize = sampleRate / 50;
   return {
     sampleRate,

@@ -119,3 +119,24 @@ test('speed changes the speaking rate; Mandarin speaks through espeak-ng', async
   const zh = await speakAll(voice, '你好，世界。今天天气很好。', 'zh');
   assert.ok(zh.length > 16_000 * 0.8, 'Mandarin audio comes out');
 });
+
+test('a corrupt model file and a script in an unsupported language are refused clearly', async () => {
+  const files = new MemoryFiles();
+  await files.write(MODEL_FILE, new TextEncoder().encode('{"format":"something-else"}'));
+  await assert.rejects(backend.loadVoice(files, never), (err: unknown) => err instanceof BackendError && err.code === 'model_corrupt');
+  const sample = new MemorySample(await userReading(SCRIPT.slice(0, 3)), { language: 'de', sentences: SCRIPT.slice(0, 3) });
+  const { context } = fineTuneContext(sample, new MemoryFiles());
+  await assert.rejects(
+    backend.fineTune(context),
+    (err: unknown) => err instanceof BackendError && err.code === 'unsupported_language' && err.message.includes('supported: en, zh'),
+  );
+});
+
+test('a sample with too little speech is refused', async () => {
+  const silence = new Float32Array(16_000 * 5);
+  const short = await renderBase(baseVoiceById('flite-rms'), 'Hi.');
+  await assert.rejects(
+    backend.prepareSample(new MemorySample(concatenate([silence, short]), null), new MemoryFiles(), never),
+    (err: unknown) => err instanceof BackendError && err.code === 'sample_too_short',
+  );
+});

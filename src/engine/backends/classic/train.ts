@@ -1,5 +1,5 @@
 import { BackendError, type ReadingScript } from '../../backend.ts';
-import { alignScript } from './align-script.ts';
+import { alignScript, dropStalls } from './align-script.ts';
 import { analyse, speechMask, type Features } from './analysis.ts';
 import type { BaseVoiceCatalog } from './catalog.ts';
 import { MCEP_ORDER } from './constants.ts';
@@ -237,7 +237,7 @@ function refineAlignment(base: Features, user: Features, converted: Float64Array
   const b = userIdx.filter((_, k) => k % 2 === 0).map((j) => user.mcep[j]!.subarray(1));
   const coarse = alignSequences(a, b, { firstDim: 0, endDim: MCEP_ORDER, band: 0.25, signal });
   const pairs: Array<readonly [number, number]> = [];
-  for (const [i, j] of coarse.pairs) {
+  for (const [i, j] of dropStalls(coarse.pairs)) {
     pairs.push([baseIdx[2 * i]!, userIdx[2 * j]!]);
     if (2 * i + 1 < baseIdx.length && 2 * j + 1 < userIdx.length) pairs.push([baseIdx[2 * i + 1]!, userIdx[2 * j + 1]!]);
   }

@@ -1,0 +1,133 @@
+import { MessageFlags, type ChatInputCommandInteraction, type Guild, type VoiceBasedChannel } from 'discord.js';
+import type { RateLimiter } from '../../core/rate-limiter.ts';
+import { VocalisError } from '../../core/user-facing-error.ts';
+import { t, type Locale } from '../../i18n/catalogue.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { AdapterError } from './adapter-error.ts';
+import { isGuildAdmin } from './admin-check.ts';
+import { MAX_SPEAK_CHARS } from './command-definitions.ts';
+import { GuildSpeechQueue, type QueueLimits } from './guild-speech-queue.ts';
+import { describeError, mention } from './messages.ts';
+import { Utterance, type UtteranceEnd } from './utterance.ts';
+import { discordIdentity, guildContext, type DiscordVocalis } from './vocalis-port.ts';
+import type { VoiceLinks } from './voice-links.ts';
+
+export interface SpeakDeps {
+  readonly vocalis: DiscordVocalis;
+  readonly links: VoiceLinks;
+  readonly logger: Logger;
+  readonly limiter: RateLimiter;
+  readonly leadFrames: number;
+  readonly adminRole: string | undefined;
+  readonly limits: QueueLimits;
+  /** Measurements for benchmarks: called when an utterance starts playing. */
+  readonly onStarted?: (utterance: Utterance) => void;
+}
+
+/** Where an utterance's reply lives, so its end (consent revoked, kicked) can be shown. */
+interface Announcement {
+  readonly interaction: ChatInputCommandInteraction;
+  readonly locale: Locale;
+  readonly content: string;
+}
+
+/** /speak and /stop: per-guild fair queues in front of the voice connection. */
+export class SpeakCommands {
+  readonly #d: SpeakDeps;
+  readonly #queues = new Map<string, GuildSpeechQueue>();
+  readonly #announcements = new Map<number, Announcement>();
+
+  constructor(deps: SpeakDeps) {
+    this.#d = deps;
+  }
+
+  queueOf(guild: Guild): GuildSpeechQueue {
+    let queue = this.#queues.get(guild.id);
+    if (!queue) {
+      const channelOf = (u: Utterance): VoiceBasedChannel | null => {
+        const channel = guild.channels.cache.get(u.info.channelId);
+        return channel?.isVoiceBased() ? channel : null;
+      };
+      queue = new GuildSpeechQueue(guild.id, this.#d.links, this.#d.logger, channelOf);
+      queue.on('started', (u) => this.#d.onStarted?.(u));
+      queue.on('finished', (u, reason) => void this.#onFinished(u, reason));
+      this.#queues.set(guild.id, queue);
+    }
+    return queue;
+  }
+
+  async speak(interaction: ChatInputCommandInteraction<'cached'>, locale: Locale): Promise<void> {
+    const requestedAt = performance.now();
+    const guild = interaction.guild;
+    const user = interaction.user;
+    const text = interaction.options.getString('text', true).trim();
+    if (text.length > MAX_SPEAK_CHARS) throw new VocalisError('text_too_long', 'text too long', { max: MAX_SPEAK_CHARS });
+    const speed = interaction.options.getNumber('speed') ?? 1;
+    if (!(speed >= 0.5 && speed <= 2)) throw new AdapterError('discord.speak.bad_speed');
+    const voiceUser = interaction.options.getUser('voice');
+    const ownerId = voiceUser?.id ?? user.id;
+
+    const channel = guild.voiceStates.cache.get(user.id)?.channel ?? null;
+    if (!channel) throw new AdapterError('discord.voice.not_in_channel');
+    this.#d.links.check(channel);
+
+    const queue = this.queueOf(guild);
+    if (queue.waiting >= this.#d.limits.perGuild || queue.waitingFor(user.id) >= this.#d.limits.perUser) throw new AdapterError('discord.speak.queue_full');
+    this.#d.limiter.take(`discord:user:${user.id}`, `discord:guild:${guild.id}`);
+
+    // speak() asks the consent gate now: no voice, an unshared voice or a forbidden text fail here.
+    const utterance = new Utterance(
+      { guildId: guild.id, requesterId: user.id, ownerId, channelId: channel.id },
+      (signal) => this.#d.vocalis.speak({
+        requester: discordIdentity(user.id),
+        ...(ownerId !== user.id ? { owner: discordIdentity(ownerId) } : {}),
+        context: guildContext(guild.id),
+        text,
+        speed,
+        signal,
+      }),
+      { leadFrames: this.#d.leadFrames, requestedAt },
+    );
+    const position = queue.enqueue(utterance);
+    this.#d.logger.info({ guildId: guild.id, userId: user.id, ownerId, utterance: utterance.info.id, position, chars: text.length }, 'speak queued');
+
+    // The disclosure goes to the whole channel with every utterance: it is an AI voice, and whose.
+    const disclosure = t(locale, 'discord.speak.announce', { disclosure: t(locale, 'speak.disclosure', { owner: mention(ownerId) }), requester: mention(user.id) });
+    const content = position > 0 ? `${disclosure}\n${t(locale, 'discord.speak.queued', { position })}` : disclosure;
+    this.#announcements.set(utterance.info.id, { interaction, locale, content: disclosure });
+    await interaction.reply({ content, allowedMentions: { parse: [] } });
+  }
+
+  async stop(interaction: ChatInputCommandInteraction<'cached'>, locale: Locale): Promise<void> {
+    const queue = this.#queues.get(interaction.guildId);
+    const userId = interaction.user.id;
+    const admin = isGuildAdmin(interaction, this.#d.adminRole);
+    const count = queue ? queue.stop((u) => admin || u.info.requesterId === userId || u.info.ownerId === userId) : 0;
+    const content = count > 0 ? t(locale, 'discord.stop.done', { count }) : t(locale, 'discord.stop.nothing');
+    await interaction.reply({ content, flags: MessageFlags.Ephemeral });
+  }
+
+  /** Someone's voice was revoked: stop it everywhere now (the gate aborts streams too). */
+  stopOwner(ownerId: string): void {
+    for (const queue of this.#queues.values()) queue.stop((u) => u.info.ownerId === ownerId, 'consent_ended');
+  }
+
+  connectionLost(guildId: string): void {
+    this.#queues.get(guildId)?.connectionLost();
+  }
+
+  close(): void {
+    for (const queue of this.#queues.values()) queue.close();
+    this.#queues.clear();
+  }
+
+  async #onFinished(utterance: Utterance, reason: UtteranceEnd): Promise<void> {
+    const announcement = this.#announcements.get(utterance.info.id);
+    this.#announcements.delete(utterance.info.id);
+    this.#d.logger.info({ guildId: utterance.info.guildId, utterance: utterance.info.id, reason, underruns: utterance.buffer.underruns }, 'speak finished');
+    if (!announcement || (reason !== 'consent_ended' && reason !== 'disconnected' && reason !== 'failed')) return;
+    const { locale } = announcement;
+    const why = reason === 'consent_ended' ? t(locale, 'discord.speak.consent_ended') : reason === 'disconnected' ? t(locale, 'discord.speak.disconnected') : describeError(locale, null);
+    await announcement.interaction.editReply({ content: `${announcement.content}\n${why}`, allowedMentions: { parse: [] } }).catch(() => undefined);
+  }
+}

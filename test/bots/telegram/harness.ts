@@ -1,0 +1,98 @@
+import { readFile } from 'node:fs/promises';
+import type { Message, User } from 'telegraf/types';
+import { startTelegramAdapter, type TelegramAdapter, type TelegramAdapterConfig } from '../../../src/bots/telegram/telegram-adapter.ts';
+import { decodeAudio } from '../../../src/engine/audio/decode.ts';
+import { encodeOggOpus } from '../../../src/engine/audio/opus-frames.ts';
+import type { VoiceBackend } from '../../../src/engine/backend.ts';
+import { createLogger } from '../../../src/observability/logger.ts';
+import { startFakeTelegram, type FakeTelegram, type FakeTelegramOptions, type RecordedCall } from '../../fakes/telegram/index.ts';
+import { startRuntime, type RuntimeFixture } from '../../support/runtime-fixture.ts';
+import { speakerFiles } from '../../support/speech-data.ts';
+import { createToneBackend } from '../../support/tone-backend.ts';
+
+/** A real runtime + the fake Bot API + the adapter on real telegraf, long polling. */
+export interface TelegramHarness {
+  readonly fake: FakeTelegram;
+  readonly rt: RuntimeFixture;
+  readonly adapter: TelegramAdapter;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: {
+  backends?: readonly VoiceBackend[];
+  config?: Partial<TelegramAdapterConfig>;
+  fake?: FakeTelegramOptions;
+  queue?: boolean;
+} = {}): Promise<TelegramHarness> {
+  const rt = await startRuntime({
+    backends: options.backends ?? [createToneBackend({ targetSpeechSeconds: 10 })],
+    needs: options.queue === false ? { queue: false } : { queue: true, worker: true },
+  });
+  const fake = await startFakeTelegram(options.fake);
+  let adapter: TelegramAdapter;
+  try {
+    adapter = await startTelegramAdapter({
+      config: { token: fake.token, webhookUrl: undefined, operatorIds: [], jobWatchMs: 100, ...options.config },
+      vocalis: rt.runtime.vocalis,
+      logger: createLogger({ level: 'silent' }),
+      apiRoot: fake.apiRoot,
+    });
+  } catch (error) {
+    await fake.close();
+    await rt.close();
+    throw error;
+  }
+  return {
+    fake, rt, adapter,
+    async close() {
+      await adapter.stop();
+      await fake.close();
+      await rt.close();
+    },
+  };
+}
+
+/** Decodes a shared FLAC utterance and re-encodes it as a Telegram voice note would arrive (Ogg Opus). */
+export async function voiceNote(file: string): Promise<Uint8Array> {
+  const pcm = await decodeAudio(new Uint8Array(await readFile(file)), { sampleRate: 48_000 });
+  return encodeOggOpus({ samples: pcm.samples, sampleRate: pcm.sampleRate });
+}
+
+const noteCache = new Map<string, Promise<Uint8Array[]>>();
+
+/** A speaker's utterances as voice notes, cached across tests of one file. */
+export function speakerNotes(speaker: string, count: number): Promise<Uint8Array[]> {
+  const key = `${speaker}:${count}`;
+  let notes = noteCache.get(key);
+  if (!notes) {
+    notes = Promise.all(speakerFiles(speaker).slice(0, count).map(voiceNote));
+    noteCache.set(key, notes);
+  }
+  return notes;
+}
+
+/** The next sendMessage to `chatId` after `after` recorded calls, whose text matches. */
+export function waitForText(fake: FakeTelegram, chatId: number, pattern: RegExp, timeoutMs = 10_000): Promise<RecordedCall> {
+  return fake.waitForCall('sendMessage', (c) => c.params.chat_id === chatId && pattern.test(String(c.params.text)), timeoutMs);
+}
+
+export function sentTexts(fake: FakeTelegram, chatId: number): string[] {
+  return fake.calls('sendMessage').filter((c) => c.params.chat_id === chatId && c.response?.ok).map((c) => String(c.params.text));
+}
+
+export function resultMessage(call: RecordedCall): Message {
+  if (call.response?.ok !== true) throw new Error(`${call.method} failed: ${JSON.stringify(call.response)}`);
+  return call.response.result as Message;
+}
+
+/** Presses an inline button of `message` as `from`; resolves with the answerCallbackQuery call. */
+export async function press(fake: FakeTelegram, message: Message, data: string, from: User): Promise<RecordedCall> {
+  const update = fake.pushUpdate(fake.updates.callbackQuery(data, { from, message }));
+  return fake.waitForCall('answerCallbackQuery', (c) => c.params.callback_query_id === update.callback_query.id);
+}
+
+/** Inline button callback data of a bot message. */
+export function buttons(message: Message): string[] {
+  const markup = 'reply_markup' in message ? message.reply_markup : undefined;
+  return markup?.inline_keyboard.flat().flatMap((b) => ('callback_data' in b ? [b.callback_data] : [])) ?? [];
+}
