@@ -101,7 +101,7 @@ export class FineTuneWorker extends EventEmitter<FineTuneWorkerEvents> {
     });
     this.forwardWorkerEvents();
     this.ready = subscribed.then(() => undefined);
-    if (options.autorun ?? true) void this.start();
+    if (options.autorun ?? true) this.start().catch((error: unknown) => this.reportError(error));
   }
 
   /** Starts taking jobs (only needed with autorun: false). */

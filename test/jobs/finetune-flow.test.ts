@@ -129,7 +129,12 @@ describe('fine-tune queue: enqueue, progress, results, retries', () => {
       },
     });
     const failures: boolean[] = [];
-    worker.on('failed', (_ref, failure) => failures.push(failure.willRetry));
+    const duringBackoff: Array<Promise<unknown>> = [];
+    worker.on('failed', (_ref, failure) => {
+      failures.push(failure.willRetry);
+      // Waiting out its backoff, the run still holds the voice.
+      duringBackoff.push(queue.enqueue(jobData('voice-retry')).then(() => 'accepted', (error: unknown) => error));
+    });
     const events = new FineTuneEvents({ url: server.url });
     try {
       const data = jobData('voice-retry');
@@ -138,6 +143,7 @@ describe('fine-tune queue: enqueue, progress, results, retries', () => {
       assert.deepEqual(result, { metrics: { attempt: 3 }, version: 1 });
       assert.deepEqual(attempts, [1, 2, 3]);
       assert.deepEqual(failures, [true, true]);
+      for (const outcome of await Promise.all(duringBackoff)) assert.ok(outcome instanceof CloneInProgressError, String(outcome));
       const [t1 = 0, t2 = 0, t3 = 0] = startedAt;
       // Exponential: ~100 ms then ~200 ms.
       assert.ok(t2 - t1 >= 90, `first backoff ${t2 - t1} ms`);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { openRuntime, type Runtime, type RuntimeNeeds, type RuntimeOverrides } from '../../src/app/runtime.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { VoiceBackend } from '../../src/engine/backend.ts';
-import { createLogger } from '../../src/observability/logger.ts';
+import { createLogger, type Logger } from '../../src/observability/logger.ts';
 import { createToneBackend } from './tone-backend.ts';
 
 export interface RuntimeFixture {
@@ -25,6 +25,7 @@ export async function startRuntime(options: {
   env?: Record<string, string>;
   overrides?: RuntimeOverrides;
   dataDir?: string;
+  logger?: Logger;
 } = {}): Promise<RuntimeFixture> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'vocalis-rt-')));
   const masterKey = options.env?.['VOCALIS_MASTER_KEY'] ?? randomBytes(32).toString('hex');
@@ -36,7 +37,7 @@ export async function startRuntime(options: {
     VOCALIS_JOB_ATTEMPTS: '2',
     ...options.env,
   });
-  const logger = createLogger({ level: 'silent' });
+  const logger = options.logger ?? createLogger({ level: 'silent' });
   const runtime = await openRuntime(config, logger, options.needs ?? { queue: true, worker: true }, {
     backends,
     workerTimings: { lockDurationMs: 2000, stalledIntervalMs: 1000, backoffMs: 100 },

@@ -38,7 +38,7 @@ export class Utterance {
   constructor(
     info: Omit<UtteranceInfo, 'id'>,
     speak: (signal: AbortSignal) => SpeechStream,
-    options: { leadFrames: number; requestedAt?: number },
+    options: { leadFrames: number; requestedAt?: number; stillAllowed?: () => boolean; watchMs?: number },
   ) {
     this.info = { ...info, id: nextId++ };
     this.requestedAt = options.requestedAt ?? performance.now();
@@ -46,6 +46,20 @@ export class Utterance {
     // A producer failure is a consent end (the gate aborts the stream) or an engine error.
     this.buffer.on('error', (error) => { this.#producerError = error; });
     this.stream = speak(this.buffer.signal);
+    // The engine notices a revocation only when it is pulled, and a full buffer pulls
+    // nothing; a light watchdog ends playback within a tick of any revocation, made here
+    // or in another process (Telegram, the CLI).
+    const stillAllowed = options.stillAllowed;
+    if (stillAllowed) {
+      const watchdog = setInterval(() => {
+        if (this.buffer.state === 'ended' || this.buffer.state === 'cancelled') clearInterval(watchdog);
+        else if (!stillAllowed()) {
+          clearInterval(watchdog);
+          this.cancel('consent_ended');
+        }
+      }, options.watchMs ?? 250);
+      watchdog.unref();
+    }
   }
 
   get endReason(): UtteranceEnd | null {

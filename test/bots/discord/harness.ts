@@ -49,9 +49,9 @@ export async function startHarness(options: {
   const adapter = await startDiscordAdapter({
     config: { token: discord.token, applicationId: discord.applicationId, guildId: discord.guild.id, adminRole: options.adminRole, streamLeadMs: options.streamLeadMs ?? 300 },
     vocalis,
-    logger: createLogger({ level: 'silent' }),
+    logger: createLogger({ level: process.env['VOCALIS_TEST_LOG'] ?? 'silent' }),
     restApi: discord.restUrl,
-    tuning: { progressEveryMs: 500, clipPackets: 250, jobWatchMs: 100, idleLeaveMs: 5_000, ...options.tuning },
+    tuning: { progressEveryMs: 500, clipPackets: 250, jobWatchMs: 100, idleLeaveMs: 5_000, speakLimit: { capacity: 30, perMinute: 60 }, ...options.tuning },
   });
   return {
     fixture, discord, adapter, clips,

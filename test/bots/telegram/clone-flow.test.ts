@@ -30,7 +30,8 @@ describe('Telegram clone flow', () => {
     fake = await startFakeTelegram();
     const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString('utf8')); done(); } });
     adapter = await startTelegramAdapter({
-      config: { token: fake.token, webhookUrl: undefined, operatorIds: [], jobWatchMs: 100 },
+      // Real limits are the flood test's subject; here a short per-chat spacing keeps the test fast.
+      config: { token: fake.token, webhookUrl: undefined, operatorIds: [], jobWatchMs: 100, sendQueue: { perChatIntervalMs: 100 } },
       vocalis: rt.runtime.vocalis,
       logger: createLogger({ level: 'debug', destination: sink }),
       apiRoot: fake.apiRoot,

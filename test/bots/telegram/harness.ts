@@ -71,9 +71,13 @@ export function speakerNotes(speaker: string, count: number): Promise<Uint8Array
   return notes;
 }
 
-/** The next sendMessage to `chatId` after `after` recorded calls, whose text matches. */
+/**
+ * The next sendMessage to `chatId` whose text matches, counting only calls made from
+ * now on (so an older identical reply cannot satisfy it). Call it right after pushing.
+ */
 export function waitForText(fake: FakeTelegram, chatId: number, pattern: RegExp, timeoutMs = 10_000): Promise<RecordedCall> {
-  return fake.waitForCall('sendMessage', (c) => c.params.chat_id === chatId && pattern.test(String(c.params.text)), timeoutMs);
+  const seen = new Set(fake.calls('sendMessage').filter((c) => c.response !== undefined));
+  return fake.waitForCall('sendMessage', (c) => !seen.has(c) && c.params.chat_id === chatId && pattern.test(String(c.params.text)), timeoutMs);
 }
 
 export function sentTexts(fake: FakeTelegram, chatId: number): string[] {

@@ -1,9 +1,10 @@
 import { speechMask, type Features } from './analysis.ts';
-import { alignSequences } from './dtw.ts';
+import { alignOpenEnd } from './dtw.ts';
 
 /**
- * Aligns the user's reading with the base voice's rendering of the same text,
- * on speech frames only (pauses differ freely between the two), using c1..c12
+ * Finds the user's reading of the script at the start of their sample (which
+ * may hold more speech after it) by open-end DTW against the base voice's
+ * rendering, on speech frames only (pauses differ freely), using c1..c12
  * after per-speaker mean removal: the low cepstra follow phonetic content more
  * than voice, so they align across speakers better than the full vector. DTW
  * runs at 10 ms for speed; the path is expanded back to 5 ms frames.
@@ -25,11 +26,11 @@ const ALIGN_END_DIM = 13;
 export function alignScript(base: Features, user: Features, signal?: AbortSignal): ScriptAlignment {
   const baseIdx = speechIndices(base);
   const userIdx = speechIndices(user);
-  const a2 = meanRemoved(baseIdx.map((i) => base.mcep[i]!)).filter((_, i) => i % 2 === 0);
-  const b2 = meanRemoved(userIdx.map((i) => user.mcep[i]!)).filter((_, i) => i % 2 === 0);
-  const options = { firstDim: 1, endDim: ALIGN_END_DIM, band: 0.25, signal };
-  const forward = alignSequences(a2, b2, options);
-  const reversed = alignSequences([...a2].reverse(), b2, options);
+  const a2 = withContext(meanRemoved(baseIdx.map((i) => base.mcep[i]!)).filter((_, i) => i % 2 === 0));
+  const b2 = withContext(meanRemoved(userIdx.map((i) => user.mcep[i]!)).filter((_, i) => i % 2 === 0));
+  const options = { firstDim: 0, endDim: a2[0]?.length ?? 0, signal };
+  const forward = alignOpenEnd(a2, b2, options);
+  const reversed = alignOpenEnd([...a2].reverse(), b2, options);
   const pairs: Array<readonly [number, number]> = [];
   for (const [i, j] of dropStalls(forward.pairs)) {
     pairs.push([baseIdx[2 * i]!, userIdx[2 * j]!]);
@@ -72,4 +73,21 @@ export function dropStalls(path: ReadonlyArray<readonly [number, number]>): Arra
     }
   }
   return path.filter((_, k) => keep[k] === 1);
+}
+
+const MODE = process.env['ALIGN_MODE'] ?? 'plain';
+function withContext(frames: Float64Array[]): Float64Array[] {
+  const last = frames.length - 1;
+  return frames.map((_, t) => {
+    if (MODE === 'plain') return frames[t]!.slice(1, ALIGN_END_DIM);
+    if (MODE === 'delta') {
+      const v = new Float64Array(24);
+      const p = frames[Math.max(0, t - 1)]!; const n = frames[Math.min(last, t + 1)]!; const c = frames[t]!;
+      for (let d = 0; d < 12; d++) { v[d] = c[d + 1]!; v[12 + d] = (n[d + 1]! - p[d + 1]!); }
+      return v;
+    }
+    const v = new Float64Array(40);
+    for (let k = -2; k <= 2; k++) { const f = frames[Math.min(last, Math.max(0, t + k))]!; for (let d = 0; d < 8; d++) v[(k + 2) * 8 + d] = f[d + 1]!; }
+    return v;
+  });
 }

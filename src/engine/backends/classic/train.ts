@@ -5,7 +5,7 @@ import type { BaseVoiceCatalog } from './catalog.ts';
 import { MCEP_ORDER } from './constants.ts';
 import { convertWithGmm } from './convert-gmm.ts';
 import { withDeltas } from './deltas.ts';
-import { alignSequences } from './dtw.ts';
+import { alignOpenEnd } from './dtw.ts';
 import { emStep, singleComponent, splitComponents, varianceFloor, type JointGmm } from './gmm.ts';
 import { alignedMcdDb } from './metrics.ts';
 import type { ClassicModel } from './model.ts';
@@ -235,7 +235,7 @@ function refineAlignment(base: Features, user: Features, converted: Float64Array
   const userIdx = indicesOf(speechMask(user.mcep));
   const a = baseIdx.filter((_, k) => k % 2 === 0).map((i) => converted[i]!);
   const b = userIdx.filter((_, k) => k % 2 === 0).map((j) => user.mcep[j]!.subarray(1));
-  const coarse = alignSequences(a, b, { firstDim: 0, endDim: MCEP_ORDER, band: 0.25, signal });
+  const coarse = alignOpenEnd(a, b, { firstDim: 0, endDim: MCEP_ORDER, signal });
   const pairs: Array<readonly [number, number]> = [];
   for (const [i, j] of dropStalls(coarse.pairs)) {
     pairs.push([baseIdx[2 * i]!, userIdx[2 * j]!]);
