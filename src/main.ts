@@ -1,19 +1,11 @@
 import { loadDotenv } from './config/dotenv.ts';
-import { ConfigError, loadConfig } from './config/config.ts';
+import { loadConfigOrExit } from './config/config.ts';
 import { startService } from './app/service.ts';
 import { createLogger } from './observability/logger.ts';
 import { runUntilSignal } from './app/process-lifecycle.ts';
 
+/** `npm start`: the whole service on this host. */
 loadDotenv();
-let config;
-try {
-  config = loadConfig(process.env);
-} catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`${error.message}\n`);
-    process.exit(2);
-  }
-  throw error;
-}
+const config = loadConfigOrExit(process.env);
 const logger = createLogger({ level: config.logLevel });
 await runUntilSignal(logger, () => startService(config, logger));

@@ -98,3 +98,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     gptSovitsStreaming: e.GPT_SOVITS_STREAMING,
   };
 }
+
+/** For entry points: the configuration, or the one readable message and exit code 2. */
+export function loadConfigOrExit(env: Readonly<Record<string, string | undefined>>): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
+}

@@ -30,7 +30,7 @@ export function alignScript(base: Features, user: Features, signal?: AbortSignal
   const b2 = withContext(meanRemoved(userIdx.map((i) => user.mcep[i]!)).filter((_, i) => i % 2 === 0));
   const options = { firstDim: 0, endDim: a2[0]?.length ?? 0, signal };
   const forward = alignOpenEnd(a2, b2, options);
-  const reversed = alignOpenEnd([...a2].reverse(), b2, options);
+  const reversed = alignOpenEnd(chunkReversed(a2), b2, options);
   const pairs: Array<readonly [number, number]> = [];
   for (const [i, j] of dropStalls(forward.pairs)) {
     pairs.push([baseIdx[2 * i]!, userIdx[2 * j]!]);
@@ -90,4 +90,11 @@ function withContext(frames: Float64Array[]): Float64Array[] {
     for (let k = -2; k <= 2; k++) { const f = frames[Math.min(last, Math.max(0, t + k))]!; for (let d = 0; d < 8; d++) v[(k + 2) * 8 + d] = f[d + 1]!; }
     return v;
   });
+}
+
+const CHUNK = Number(process.env['ALIGN_CHUNK'] ?? 1);
+function chunkReversed(frames: Float64Array[]): Float64Array[] {
+  const chunks: Float64Array[][] = [];
+  for (let i = 0; i < frames.length; i += CHUNK) chunks.push(frames.slice(i, i + CHUNK));
+  return chunks.reverse().flat();
 }
