@@ -36,8 +36,7 @@ const suite: BenchSuite = {
         logger: createLogger({ level: 'silent' }),
         apiRoot: fake.apiRoot,
       });
-      const latencies = await speakLatencies(fake, rt);
-      const core = await coreSpeakTimes(rt);
+      const { latencies, core } = await speakLatencies(fake, rt);
       const perSecond = await updatesPerSecond(fake, 600);
       const sorted = [...latencies].sort((a, b) => a - b);
       const figures: BenchFigure[] = [
@@ -55,8 +54,12 @@ const suite: BenchSuite = {
   },
 };
 
-/** Prepares a classic preview voice through the core, then times /speak over Telegram. */
-async function speakLatencies(fake: FakeTelegram, rt: RuntimeFixture): Promise<number[]> {
+/**
+ * Prepares a classic preview voice through the core, then times /speak over Telegram,
+ * each run next to the same sentence through the core alone (the machine's load varies,
+ * so the two are taken side by side to tell the adapter's share from synthesis).
+ */
+async function speakLatencies(fake: FakeTelegram, rt: RuntimeFixture): Promise<{ latencies: number[]; core: number[] }> {
   const user = makeUser(4242, { username: 'bench' });
   const identity = { platform: 'telegram', platformUserId: String(user.id) };
   const { vocalis } = rt.runtime;
@@ -67,27 +70,27 @@ async function speakLatencies(fake: FakeTelegram, rt: RuntimeFixture): Promise<n
     if (outcome.kind === 'stored' && outcome.complete) break;
   }
   const latencies: number[] = [];
+  const core: number[] = [];
   for (let run = 0; run <= RUNS; run++) {
+    const coreTime = await coreSpeakTime(rt, identity);
     const started = Date.now();
     const update = fake.pushUpdate(fake.updates.command('speak', SENTENCE, { from: user }));
     const call = await fake.waitForRequest('sendVoice', (c) => c.params.reply_parameters !== undefined
       && JSON.stringify(c.params.reply_parameters).includes(String(update.message.message_id)), 30_000);
-    if (run > 0) latencies.push(call.at - started); // run 0 warms the voice cache and the Opus encoder
+    // Run 0 warms the voice cache and the Opus encoder.
+    if (run > 0) {
+      latencies.push(call.at - started);
+      core.push(coreTime);
+    }
   }
-  return latencies;
+  return { latencies, core };
 }
 
-/** The same sentence through the core alone, to tell the adapter's share from synthesis. */
-async function coreSpeakTimes(rt: RuntimeFixture): Promise<number[]> {
-  const identity = { platform: 'telegram', platformUserId: '4242' };
-  const times: number[] = [];
-  for (let run = 0; run < RUNS; run++) {
-    const started = performance.now();
-    const speech = rt.runtime.vocalis.speak({ requester: identity, context: { platform: 'telegram', contextId: '4242' }, text: SENTENCE });
-    await encodeOggOpus(speech.audio);
-    times.push(performance.now() - started);
-  }
-  return times;
+async function coreSpeakTime(rt: RuntimeFixture, identity: { platform: string; platformUserId: string }): Promise<number> {
+  const started = performance.now();
+  const speech = rt.runtime.vocalis.speak({ requester: identity, context: { platform: 'telegram', contextId: identity.platformUserId }, text: SENTENCE });
+  await encodeOggOpus(speech.audio);
+  return performance.now() - started;
 }
 
 function median(values: readonly number[]): number {

@@ -75,6 +75,7 @@ export interface Runtime {
 }
 
 const VOICE_CACHE_BYTES = 512 * 1024 * 1024;
+const WORKER_SHUTDOWN_MS = 10_000;
 
 export async function openRuntime(config: Config, logger: Logger, needs: RuntimeNeeds, overrides: RuntimeOverrides = {}): Promise<Runtime> {
   const clock = overrides.clock ?? systemClock;
@@ -169,7 +170,8 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
       worker.on('completed', (ref) => logger.info({ jobId: ref.jobId, voiceId: ref.voiceId }, 'fine-tune completed'));
       worker.on('error', (error) => logger.error({ err: error }, 'fine-tune worker error'));
       const started = worker;
-      closers.unshift(() => started.close());
+      // On shutdown a running fine-tune gets a few seconds, then goes back to the queue for another worker.
+      closers.unshift(() => started.close({ timeoutMs: WORKER_SHUTDOWN_MS }));
     }
 
     return {

@@ -161,7 +161,7 @@ export class EmbeddedRedis {
       '--bind', '127.0.0.1',
       '--protected-mode', 'yes',
       '--dir', this.dir,
-      '--appendonly', 'no',
+      '--appendonly', 'yes',
       '--appendfsync', this.options.appendfsync ?? 'always',
       '--save', '',
       '--maxmemory-policy', 'noeviction', // BullMQ loses jobs under any eviction policy

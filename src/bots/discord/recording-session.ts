@@ -125,13 +125,14 @@ export class RecordingSession extends EventEmitter<RecordingEvents> {
     return { netSeconds: Math.floor(shown), targetSeconds: target };
   }
 
-  async start(): Promise<RecordingResult> {
+  /** Joins and subscribes; resolves once recording (or failed to start). `ended` gives the result. */
+  async start(): Promise<void> {
     this.#transition('joining');
     try {
       const source = await this.#o.open((packet) => this.#onPacket(packet));
       if (this.#state !== 'joining') {
         source.stop();
-        return this.#ended;
+        return;
       }
       this.#source = source;
       this.#transition('recording');
@@ -141,7 +142,6 @@ export class RecordingSession extends EventEmitter<RecordingEvents> {
       this.#stopReason = 'error';
       this.#finish('failed');
     }
-    return this.#ended;
   }
 
   /** Stops recording. Except for a cancel, what was read so far is still judged. */

@@ -19,7 +19,14 @@ export function consentHandlers(deps: HandlerDeps): Composer<BotContext> {
   const composer = new Composer<BotContext>();
 
   composer.command('clone', (ctx) => {
-    const offer = deps.vocalis.offerConsent({ identity: identityOf(ctx.from), language: ctx.locale, context: requestContextOf(ctx.chat) });
+    const identity = identityOf(ctx.from);
+    const live = deps.vocalis.status(identity).consent;
+    if (live && live.state !== 'offered') {
+      // Said here with the state filled in; the core's error carries no details for the message.
+      deps.outbox.post(ctx.chat.id, t(ctx.locale, 'error.consent_exists', { state: live.state }), { replyTo: ctx.message.message_id });
+      return;
+    }
+    const offer = deps.vocalis.offerConsent({ identity, language: ctx.locale, context: requestContextOf(ctx.chat) });
     deps.logger.info({ chatId: ctx.chat.id, userId: ctx.from.id, consentId: offer.consent.id }, 'consent offered');
     deps.outbox.post(ctx.chat.id, consentNotice(ctx.locale, offer), {
       replyTo: ctx.message.message_id,

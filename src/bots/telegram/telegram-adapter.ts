@@ -101,7 +101,11 @@ export async function startTelegramAdapter(options: {
     async stop() {
       if (stopped) return;
       stopped = true;
-      bot.stop('adapter stop');
+      try {
+        bot.stop('adapter stop');
+      } catch {
+        // telegraf throws when polling already ended on its own; there is nothing left to stop.
+      }
       await polling;
       clones.stopAll();
       await outbox.close();

@@ -3,10 +3,13 @@
 // as Opus into the channel, and an admin revoking the voice mid-utterance.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { decodeAudioFile } from '../../../src/engine/audio/decode.ts';
+import { encodeOggOpus } from '../../../src/engine/audio/opus-frames.ts';
 import { decodeWav } from '../../../src/engine/audio/wav.ts';
-import { isSilenceFrame, OptionType, type FakeUser, type RecordedFrame } from '../../fakes/discord/index.ts';
+import { isSilenceFrame, MessageFlags, OptionType, type FakeUser, type RecordedFrame } from '../../fakes/discord/index.ts';
 import { encodeOpusFrames, makeTestPcm } from '../../fakes/discord/opus-fixtures.ts';
 import { eventually } from '../../support/runtime-fixture.ts';
+import { speakerFiles } from '../../support/speech-data.ts';
 import { contentOf, speechFrames, startHarness, waitForEdit, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -187,4 +190,36 @@ test('an admin revoking the member mid-/speak stops the audio within 1 s and del
   t.diagnostic(`last audio frame ${lastAudio ? (Number(lastAudio.arrivedAtNs - revokedAt) / 1e6).toFixed(0) : '-'} ms after the revoke was sent; ${played} of 600 frames played`);
   await waitForEdit(discord, slash.id, /consent ended/, 5_000);
   assert.equal(h.fixture.runtime.vocalis.status({ platform: 'discord', platformUserId: alice.id }).consent, null);
+});
+
+test('/clone from a Discord voice message: consent first, then the voice message is judged and completes the sample', async () => {
+  const { discord } = h;
+  const frank = discord.addMember('frank');
+  const slash = discord.dispatchInteraction({ kind: 'slash', name: 'clone', userId: frank.id, options: [{ name: 'source', type: OptionType.String, value: 'upload' }] });
+  const offer = await discord.waitForInteractionResponse(slash.id);
+  const agreeId = buttonIds(offer).find((id) => id.startsWith('vocalis:agree:'))!;
+
+  const pcm = await decodeAudioFile(speakerFiles('1688')[0]!, { sampleRate: 48000 });
+  let samples = pcm.samples;
+  for (const file of speakerFiles('1688').slice(1)) {
+    if (samples.length >= 14 * 48000) break;
+    const more = await decodeAudioFile(file, { sampleRate: 48000 });
+    const joined = new Float32Array(samples.length + more.samples.length);
+    joined.set(samples);
+    joined.set(more.samples, samples.length);
+    samples = joined;
+  }
+  const ogg = await encodeOggOpus({ samples, sampleRate: 48000 });
+  // Sent before Agree: ignored, nothing is taken without consent.
+  discord.dispatchMessage({ authorId: frank.id, attachments: [{ filename: 'voice-message.ogg', data: Buffer.from(ogg), contentType: 'audio/ogg', durationSecs: samples.length / 48000 }], flags: MessageFlags.IsVoiceMessage });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const clipsBefore = h.clips.length;
+
+  const agree = discord.dispatchInteraction({ kind: 'button', customId: agreeId, userId: frank.id });
+  await waitForEdit(discord, agree.id, /Send a Discord voice message/);
+  assert.equal(h.clips.length, clipsBefore, 'the voice message sent before Agree was not used');
+  discord.dispatchMessage({ authorId: frank.id, attachments: [{ filename: 'voice-message.ogg', data: Buffer.from(ogg), contentType: 'audio/ogg', durationSecs: samples.length / 48000 }], flags: MessageFlags.IsVoiceMessage });
+  const done = await waitForEdit(discord, agree.id, /Your sample is good/, 20_000);
+  assert.match(contentOf(done), /being trained/);
+  assert.equal(h.clips.length, clipsBefore + 1);
 });

@@ -84,6 +84,7 @@ test('RecordingSession: a refused clip is reported and recording goes on; timeou
     submitClip: async () => (++calls === 1 ? refused : stored(0.5, 60, false)),
     targetSeconds: 60,
     clipPackets: 30,
+    minClipPackets: 5,
     timeoutMs: 300,
   });
   session.on('clip', (o) => outcomes.push(o));
@@ -93,7 +94,7 @@ test('RecordingSession: a refused clip is reported and recording goes on; timeou
   assert.equal(result.state, 'failed');
   assert.equal(result.reason, 'timeout');
   assert.equal(outcomes[0]?.kind, 'refused');
-  assert.equal(outcomes.length, 2, 'one refused batch, one more batch; the 0.4 s tail is too short to judge');
+  assert.equal(outcomes.length, 2, 'one refused batch of 30, then the 20-packet tail judged at the timeout');
 
   let cancelCalls = 0;
   const cancelled = new RecordingSession({
@@ -110,8 +111,8 @@ test('RecordingSession: a refused clip is reported and recording goes on; timeou
 
 test('RecordingSession: a failed join ends in failed, and stop before start cancels', async () => {
   const broken = new RecordingSession({ open: async () => { throw new Error('no voice'); }, submitClip: async () => stored(0, 1, false), targetSeconds: 1, timeoutMs: 1000 });
-  const result = await broken.start();
-  assert.equal(result.state, 'failed');
+  await broken.start();
+  assert.equal((await broken.ended).state, 'failed');
   const early = new RecordingSession({ open: async () => ({ stop() {} }), submitClip: async () => stored(0, 1, false), targetSeconds: 1, timeoutMs: 1000 });
   assert.equal((await early.stop('cancelled')).state, 'cancelled');
 });

@@ -4,7 +4,7 @@ import { decodeAudio } from '../../../src/engine/audio/decode.ts';
 import { readOggOpus } from '../../../src/engine/audio/ogg-opus-reader.ts';
 import { createClassicBackend } from '../../../src/engine/backends/classic/index.ts';
 import { DEFAULT_USER, privateChat } from '../../fakes/telegram/index.ts';
-import { buttons, press, resultMessage, sentTexts, speakerNotes, startHarness, waitForText } from './harness.ts';
+import { buttons, joinedNotes, press, resultMessage, sentTexts, startHarness, waitForText } from './harness.ts';
 
 /**
  * End to end with the real CPU backend: a minute of a LibriSpeech speaker's voice
@@ -12,7 +12,8 @@ import { buttons, press, resultMessage, sentTexts, speakerNotes, startHarness, w
  */
 describe('Telegram with the classic backend', () => {
   it('clones from a minute of voice notes and answers /speak with a playable voice note', async () => {
-    const h = await startHarness({ backends: [createClassicBackend()], config: { sendQueue: { perChatIntervalMs: 50 } } });
+    const h = await startHarness({ // Two base voices and small mixtures keep the CPU fine-tune short on a shared 2-core machine.
+      backends: [createClassicBackend({ baseVoices: ['flite-slt', 'flite-rms'], mixtures: [1, 2, 4] })], config: { sendQueue: { perChatIntervalMs: 50 } } });
     try {
       const { fake } = h;
       const chat = privateChat(DEFAULT_USER).id;
@@ -21,7 +22,14 @@ describe('Telegram with the classic backend', () => {
       await press(fake, notice, buttons(notice)[0]!, DEFAULT_USER);
       await waitForText(fake, chat, /^Your confirmation phrase/);
 
-      const notes = await speakerNotes('3331', 10);
+      // 3331's ten utterances (about 63 s of speech) as four longer voice notes.
+      const notes = await joinedNotes('3331', 4);
+      const phases: string[] = [];
+      let mark = Date.now();
+      const phase = (name: string) => {
+        phases.push(`${name} ${((Date.now() - mark) / 1000).toFixed(1)} s`);
+        mark = Date.now();
+      };
       let queued: ReturnType<typeof resultMessage> | undefined;
       for (const note of notes) {
         const complete = waitForText(fake, chat, /Your sample is complete/, 60_000);
@@ -36,7 +44,9 @@ describe('Telegram with the classic backend', () => {
         complete.catch(() => undefined);
       }
       assert.ok(queued, 'a minute of speech completed the sample');
+      phase('sample');
       await fake.waitForCall('editMessageText', (c) => c.params.message_id === queued!.message_id && /Your voice is ready/.test(String(c.params.text)), 60_000);
+      phase('fine-tune');
 
       const text = 'Please bring the blue book and four red apples to the kitchen table';
       const before = Date.now();
@@ -51,7 +61,7 @@ describe('Telegram with the classic backend', () => {
       const seconds = pcm.samples.length / pcm.sampleRate;
       assert.ok(seconds > 2 && seconds < 8, `12 words take a few seconds, got ${seconds}`);
       assert.equal(call.params.duration, Math.max(1, Math.round(seconds)), 'declared duration matches the audio');
-      console.log(`classic /speak: ${latencyMs} ms from update to sendVoice, ${seconds.toFixed(2)} s of audio`);
+      console.log(`classic: ${phases.join(', ')}; /speak ${latencyMs} ms from update to sendVoice, ${seconds.toFixed(2)} s of audio`);
     } finally {
       await h.close();
     }

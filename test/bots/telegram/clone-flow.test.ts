@@ -100,6 +100,8 @@ describe('Telegram clone flow', () => {
     // A pressed stale button still gets an answer.
     const stale = await press(fake, notice, buttons(notice)[1]!, alice);
     assert.equal(stale.params.show_alert, true);
+    fake.pushUpdate(fake.updates.command('clone'));
+    await waitForText(fake, chat, /^You already have an active consent \(granted\)\.$/);
   });
 
   it('voice messages build the sample with progress; the fine-tune reports in one edited message', async () => {

@@ -71,6 +71,25 @@ export function speakerNotes(speaker: string, count: number): Promise<Uint8Array
   return notes;
 }
 
+/** A speaker's utterances joined into `count` longer voice notes (fewer, longer messages: a faster sample). */
+export async function joinedNotes(speaker: string, count: number): Promise<Uint8Array[]> {
+  const files = speakerFiles(speaker);
+  const clips = await Promise.all(files.map(async (file) => (await decodeAudio(new Uint8Array(await readFile(file)), { sampleRate: 48_000 })).samples));
+  const perNote = Math.ceil(clips.length / count);
+  const notes: Uint8Array[] = [];
+  for (let i = 0; i < clips.length; i += perNote) {
+    const part = clips.slice(i, i + perNote);
+    const joined = new Float32Array(part.reduce((sum, c) => sum + c.length, 0));
+    let at = 0;
+    for (const clip of part) {
+      joined.set(clip, at);
+      at += clip.length;
+    }
+    notes.push(await encodeOggOpus({ samples: joined, sampleRate: 48_000 }));
+  }
+  return notes;
+}
+
 /**
  * The next sendMessage to `chatId` whose text matches, counting only calls made from
  * now on (so an older identical reply cannot satisfy it). Call it right after pushing.

@@ -99,60 +99,76 @@ export function alignSequences(a: readonly Float64Array[], b: readonly Float64Ar
  * frame, and the path may end anywhere in `b`. Used to find the base voice's
  * rendering of the script in the user's sample, which usually holds more than
  * the script (the intake wants a minute of speech; the script is shorter).
- * Diagonal steps weigh 2 and the others 1, so every path to a cell (i, j) has
- * the same total weight i + j + 2: the dynamic programme compares like with
- * like, and the end is chosen by cost per unit weight. No band: `b` may be much
- * longer or shorter than `a` (one byte of memory per cell).
+ * Every step costs the local distance (so diagonal paths are preferred, as in
+ * alignSequences); the end is chosen by mean distance along the path. The
+ * slope is kept between 1/2.5 and 2.5 (plus slack) around the start, which
+ * bounds the work and rules out absurd tempo changes.
  */
 export function alignOpenEnd(a: readonly Float64Array[], b: readonly Float64Array[], options: DtwOptions): Alignment {
   const n = a.length;
   const m = b.length;
   if (n === 0 || m === 0) return { pairs: [], meanDistance: Infinity };
+  const slack = 50;
+  const lo = (i: number): number => Math.max(0, Math.floor(i / 2.5) - slack);
+  const hi = (i: number): number => Math.min(m - 1, Math.ceil(i * 2.5) + slack);
   // 0 = diagonal, 1 = from (i-1, j), 2 = from (i, j-1)
   const moves = new Uint8Array(n * m);
-  let prev = new Float64Array(m);
-  let cur = new Float64Array(m);
+  let prev = new Float64Array(m).fill(Infinity);
+  let cur = new Float64Array(m).fill(Infinity);
+  let prevLen = new Int32Array(m);
+  let curLen = new Int32Array(m);
   for (let i = 0; i < n; i++) {
     if ((i & 127) === 0) options.signal?.throwIfAborted();
     const row = i * m;
     const ai = a[i]!;
-    for (let j = 0; j < m; j++) {
+    const jLo = lo(i);
+    const jHi = hi(i);
+    cur.fill(Infinity);
+    for (let j = jLo; j <= jHi; j++) {
       const d = frameDistance(ai, b[j]!, options.firstDim, options.endDim);
-      if (i === 0) {
-        cur[j] = j === 0 ? 2 * d : cur[j - 1]! + d;
-        moves[row + j] = 2;
+      if (i === 0 && j === 0) {
+        cur[0] = d;
+        curLen[0] = 1;
         continue;
       }
-      let best = prev[j]! + d;
-      let move = 1;
-      if (j > 0) {
-        const diagonal = prev[j - 1]! + 2 * d;
-        if (diagonal < best) {
-          best = diagonal;
-          move = 0;
-        }
-        const left = cur[j - 1]! + d;
-        if (left < best) {
-          best = left;
-          move = 2;
-        }
+      let best = Infinity;
+      let move = 0;
+      let len = 0;
+      if (i > 0 && j > 0 && prev[j - 1]! < best) {
+        best = prev[j - 1]!;
+        len = prevLen[j - 1]!;
       }
-      cur[j] = best;
+      if (i > 0 && prev[j]! < best) {
+        best = prev[j]!;
+        move = 1;
+        len = prevLen[j]!;
+      }
+      if (j > 0 && cur[j - 1]! < best) {
+        best = cur[j - 1]!;
+        move = 2;
+        len = curLen[j - 1]!;
+      }
+      cur[j] = best + d;
+      curLen[j] = len + 1;
       moves[row + j] = move;
     }
     const t = prev;
     prev = cur;
     cur = t;
+    const tl = prevLen;
+    prevLen = curLen;
+    curLen = tl;
   }
-  let end = 0;
-  let bestNorm = Infinity;
-  for (let j = 0; j < m; j++) {
-    const norm = prev[j]! / (n + j + 1);
-    if (norm < bestNorm) {
-      bestNorm = norm;
+  let end = -1;
+  let bestMean = Infinity;
+  for (let j = lo(n - 1); j <= hi(n - 1); j++) {
+    const mean = prev[j]! / prevLen[j]!;
+    if (mean < bestMean) {
+      bestMean = mean;
       end = j;
     }
   }
+  if (end < 0) return { pairs: [], meanDistance: Infinity };
   const pairs: Array<readonly [number, number]> = [];
   let i = n - 1;
   let j = end;
@@ -167,6 +183,5 @@ export function alignOpenEnd(a: readonly Float64Array[], b: readonly Float64Arra
     else j--;
   }
   pairs.reverse();
-  // Cost per unit of weight: a diagonal step counts once, a held frame half.
-  return { pairs, meanDistance: bestNorm };
+  return { pairs, meanDistance: bestMean };
 }
