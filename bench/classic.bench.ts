@@ -90,7 +90,12 @@ async function allison(): Promise<{ figures: BenchFigure[]; voice: LoadedVoice }
     seconds += pcm.length / 16_000;
   }
   const backend = createClassicBackend();
-  const trained = await trainOn(backend, concatenate(audio, 0.4), train.map((p) => p.text));
+  const sample = concatenate(audio, 0.4);
+  const preparedAt = performance.now();
+  await backend.prepareSample(new MemorySample(sample, null), new MemoryFiles(), never);
+  const prepareSeconds = (performance.now() - preparedAt) / 1000;
+  const trained = await trainOn(backend, sample, train.map((p) => p.text));
+  const warm = await trainOn(backend, sample, train.map((p) => p.text));
   const rest = prompts.slice(prompts.indexOf(train[train.length - 1]!) + 1).filter((_, i) => i % 8 === 0).slice(0, 10);
   const items = [];
   for (const p of rest) items.push({ text: p.text, reference: await decodeAudio(p.file) });
@@ -100,11 +105,13 @@ async function allison(): Promise<{ figures: BenchFigure[]; voice: LoadedVoice }
     voice: trained.voice,
     figures: [
       { metric: 'allison training audio', value: seconds, unit: 's', target: '<= 60' },
+      { metric: 'allison prepareSample time (first use: base voices calibrated)', value: prepareSeconds, unit: 's' },
       { metric: 'allison fine-tune time (60 s sample)', value: trained.seconds, unit: 's', target: '<= 20' },
+      { metric: 'allison fine-tune time, second run', value: warm.seconds, unit: 's', target: '<= 20' },
       { metric: 'allison validation MCD', value: m['validationMcdDb'] ?? NaN, unit: 'dB' },
       { metric: 'allison validation MCD unconverted', value: m['validationMcdUnconvertedDb'] ?? NaN, unit: 'dB' },
       { metric: 'allison mixtures chosen', value: m['mixtures'] ?? NaN, unit: '' },
-      { metric: 'allison script match score', value: m['matchScore'] ?? NaN, unit: '', target: '<= 0.95' },
+      { metric: 'allison script match score', value: m['matchScore'] ?? NaN, unit: '', target: '<= 0.94' },
       { metric: 'allison held-out MCD unconverted', value: before.mcd, unit: 'dB' },
       { metric: 'allison held-out MCD converted', value: after.mcd, unit: 'dB', target: '< unconverted' },
       { metric: 'allison held-out F0 RMSE unconverted', value: before.f0Hz, unit: 'Hz' },

@@ -1,5 +1,6 @@
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
+import { startTelegramAdapter } from '../bots/telegram/telegram-adapter.ts';
 import type { Runtime } from './runtime.ts';
 
 /** A chat platform connected to the core. */
@@ -12,12 +13,15 @@ export interface PlatformAdapter {
  * Starts an adapter only when its token is configured, and says which ones run, so an
  * operator never wonders why a bot is silent.
  */
-export async function startPlatformAdapters(config: Config, _runtime: Runtime, logger: Logger): Promise<PlatformAdapter[]> {
+export async function startPlatformAdapters(config: Config, runtime: Runtime, logger: Logger): Promise<PlatformAdapter[]> {
   const adapters: PlatformAdapter[] = [];
   if (!config.discord) logger.info('Discord adapter off: DISCORD_TOKEN is not set');
   else logger.warn('DISCORD_TOKEN is set, but this build has no Discord adapter yet (see docs/ARCHITECTURE.md)');
   if (!config.telegram) logger.info('Telegram adapter off: TELEGRAM_TOKEN is not set');
-  else logger.warn('TELEGRAM_TOKEN is set, but this build has no Telegram adapter yet (see docs/ARCHITECTURE.md)');
+  else {
+    const { apiRoot, ...telegram } = config.telegram;
+    adapters.push(await startTelegramAdapter({ config: telegram, vocalis: runtime.vocalis, logger, ...(apiRoot ? { apiRoot } : {}) }));
+  }
   if (adapters.length === 0) logger.info('running the engine, the worker and the operator interfaces (CLI, /healthz, /metrics) without chat platforms');
   return adapters;
 }

@@ -30,6 +30,9 @@ const schema = z.object({
   DISCORD_ADMIN_ROLE: optionalString,
   TELEGRAM_TOKEN: optionalString,
   TELEGRAM_WEBHOOK_URL: z.url().optional(),
+  TELEGRAM_API_ROOT: z.url().optional(),
+  TELEGRAM_WEBHOOK_HOST: z.string().default('127.0.0.1'),
+  TELEGRAM_WEBHOOK_PORT: z.coerce.number().int().min(1).max(65535).default(8443),
   TELEGRAM_OPERATOR_IDS: z.string().default('').transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
   GPT_SOVITS_MODELS_DIR: optionalString,
   GPT_SOVITS_STREAMING: z.enum(['segment', 'chunk']).default('chunk'),
@@ -48,7 +51,7 @@ export type Config = Readonly<{
   retention: { rawSampleDays: number; voiceInactivityDays: number; consentOfferMinutes: number };
   streamLeadMs: number;
   discord: { token: string; applicationId: string | undefined; guildId: string | undefined; adminRole: string | undefined } | undefined;
-  telegram: { token: string; webhookUrl: string | undefined; operatorIds: readonly string[] } | undefined;
+  telegram: { token: string; apiRoot: string | undefined; webhookUrl: string | undefined; webhookHost: string; webhookPort: number; operatorIds: readonly string[] } | undefined;
   gptSovitsModelsDir: string | undefined;
   gptSovitsStreaming: 'segment' | 'chunk';
 }>;
@@ -92,7 +95,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       ? { token: e.DISCORD_TOKEN, applicationId: e.DISCORD_APPLICATION_ID, guildId: e.DISCORD_GUILD_ID, adminRole: e.DISCORD_ADMIN_ROLE }
       : undefined,
     telegram: e.TELEGRAM_TOKEN
-      ? { token: e.TELEGRAM_TOKEN, webhookUrl: e.TELEGRAM_WEBHOOK_URL, operatorIds: e.TELEGRAM_OPERATOR_IDS }
+      ? { token: e.TELEGRAM_TOKEN, apiRoot: e.TELEGRAM_API_ROOT, webhookUrl: e.TELEGRAM_WEBHOOK_URL, webhookHost: e.TELEGRAM_WEBHOOK_HOST, webhookPort: e.TELEGRAM_WEBHOOK_PORT, operatorIds: e.TELEGRAM_OPERATOR_IDS }
       : undefined,
     gptSovitsModelsDir: e.GPT_SOVITS_MODELS_DIR,
     gptSovitsStreaming: e.GPT_SOVITS_STREAMING,

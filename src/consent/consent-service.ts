@@ -24,10 +24,13 @@ export interface ConsentOffer {
 
 export class ConsentError extends Error {
   readonly code: 'consent_exists' | 'no_consent' | 'offer_expired' | 'unknown_consent';
-  constructor(code: ConsentError['code'], message: string) {
+  /** Figures the user-facing message shows (src/i18n). */
+  readonly details: Readonly<Record<string, string | number>>;
+  constructor(code: ConsentError['code'], message: string, details: Record<string, string | number> = {}) {
     super(message);
     this.name = 'ConsentError';
     this.code = code;
+    this.details = details;
   }
 }
 
@@ -59,7 +62,7 @@ export class ConsentService {
     return transaction(this.#db, () => {
       const live = this.#store.live(input.userId);
       if (live?.state === 'offered') this.#end(live, 'expired', 'replaced by a new offer', 'system');
-      else if (live) throw new ConsentError('consent_exists', `user already has a consent in state ${live.state}`);
+      else if (live) throw new ConsentError('consent_exists', `user already has a consent in state ${live.state}`, { state: live.state });
       const now = this.#clock();
       const text = consentText(input.language, this.#textParams(input.scope.speakers, input.language));
       const record: ConsentRecord = {

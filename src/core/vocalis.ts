@@ -18,7 +18,7 @@ import type { UserDirectory, UserRef } from '../storage/user-directory.ts';
 import type { VoiceCatalog, VoiceRecord } from '../storage/voice-catalog.ts';
 import type { ClipAudioStore, CloneQueue, DataKeyIssuer, VoiceFileAccess } from './ports.ts';
 import type { SampleIntake, SampleVerdict } from './sample-intake.ts';
-import { VocalisError } from './user-facing-error.ts';
+import { isCodedError, VocalisError } from './user-facing-error.ts';
 
 const JOB_WATCH_MS = 1000;
 
@@ -50,7 +50,15 @@ export interface RequestContext {
 
 export type ClipOutcome =
   | { readonly kind: 'refused'; readonly verdict: SampleVerdict }
-  | { readonly kind: 'stored'; readonly clipId: string; readonly verdict: SampleVerdict; readonly complete: boolean; readonly clone?: CloneStarted };
+  | {
+      readonly kind: 'stored';
+      readonly clipId: string;
+      readonly verdict: SampleVerdict;
+      readonly complete: boolean;
+      readonly clone?: CloneStarted;
+      /** Why the fine-tune could not be queued (e.g. `clone_in_progress`), when it could not. */
+      readonly cloneError?: string;
+    };
 
 export interface CloneStarted {
   readonly voiceId: string;
@@ -175,8 +183,15 @@ export class Vocalis {
         d.consents.sampleCollected(consentId);
         await this.#preparePreview(user.id, consentId, backend.info.name, input.signal);
       }
-      const clone = input.cloneWhenComplete === false ? undefined : await this.startClone({ identity: input.identity, backend: backend.info.name });
-      return { kind: 'stored', clipId, verdict, complete: true, ...(clone ? { clone } : {}) };
+      if (input.cloneWhenComplete === false) return { kind: 'stored', clipId, verdict, complete: true };
+      try {
+        const clone = await this.startClone({ identity: input.identity, backend: backend.info.name });
+        return { kind: 'stored', clipId, verdict, complete: true, clone };
+      } catch (error) {
+        // The clip is kept either way; the user learns why training did not start.
+        if (!isCodedError(error)) throw error;
+        return { kind: 'stored', clipId, verdict, complete: true, cloneError: error.code };
+      }
     } finally {
       ticket.release();
     }

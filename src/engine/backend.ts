@@ -96,9 +96,12 @@ export interface VoiceBackend {
 /** Raised for problems a user can act on; `code` is stable, `message` is for logs and the CLI. */
 export class BackendError extends Error {
   readonly code: string;
-  constructor(code: string, message: string) {
+  /** Figures the user-facing message shows, e.g. `{ max: 5000 }` for `text_too_long`. */
+  readonly details: Readonly<Record<string, string | number>>;
+  constructor(code: string, message: string, details: Record<string, string | number> = {}) {
     super(message);
     this.name = 'BackendError';
     this.code = code;
+    this.details = details;
   }
 }

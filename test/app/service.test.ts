@@ -99,3 +99,30 @@ test('an unreachable REDIS_URL is one clear error after bounded retries', async 
     await rm(dataDir, { recursive: true, force: true });
   }
 });
+
+test('with TELEGRAM_TOKEN set, npm start runs the Telegram adapter (against a local Bot API server)', async () => {
+  const { startFakeTelegram, makeUser } = await import('../fakes/telegram/index.ts');
+  const telegram = await startFakeTelegram();
+  const dataDir = await mkdtemp(join(tmpdir(), 'vocalis-svc-'));
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/main.ts'], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env['PATH'] ?? '', VOCALIS_DATA_DIR: dataDir, VOCALIS_HTTP_PORT: '0', TELEGRAM_TOKEN: telegram.token, TELEGRAM_API_ROOT: telegram.apiRoot },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    telegram.pushUpdate(telegram.updates.command('start', '', { from: makeUser(4242, { language_code: 'en' }) }));
+    const reply = await telegram.waitForCall('sendMessage', undefined, 60_000);
+    assert.equal(String(reply.params['chat_id']), '4242');
+    assert.doesNotMatch(out, new RegExp(telegram.token), 'the token never reaches the log');
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    assert.equal(await exited, 0, out);
+  } finally {
+    child.kill('SIGKILL');
+    await telegram.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});

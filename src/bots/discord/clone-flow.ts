@@ -51,7 +51,7 @@ interface CloneMessage {
 type ActiveClone =
   | { readonly kind: 'offer'; readonly consentId: string; readonly guildId: string; readonly locale: Locale; readonly source: Source; readonly file: Attachment | null; readonly timer: NodeJS.Timeout; readonly message: CloneMessage }
   | { readonly kind: 'recording'; readonly guildId: string; readonly channelId: string; readonly session: RecordingSession }
-  | { readonly kind: 'upload'; readonly guildId: string; readonly locale: Locale; readonly message: CloneMessage; readonly timer: NodeJS.Timeout; chain: Promise<void>; readonly done: () => void }
+  | { readonly kind: 'upload'; readonly guildId: string; readonly locale: Locale; readonly message: CloneMessage; readonly timer: NodeJS.Timeout; chain: Promise<void>; readonly done: (content?: string) => void }
   | { readonly kind: 'starting'; readonly guildId: string };
 
 export interface CloneDeps {
@@ -173,7 +173,7 @@ export class CloneFlow {
     }
     await button.deferUpdate();
     if (active.kind === 'recording') await active.session.stop('cancelled');
-    else active.done();
+    else active.done(t(active.locale, 'discord.recording.cancelled'));
   }
 
   /** A member moved or left: a recording follows only the channel it started in. */
@@ -203,7 +203,7 @@ export class CloneFlow {
   stopUser(userId: string): void {
     const active = this.#active.get(userId);
     if (active?.kind === 'recording') void active.session.stop('consent_ended');
-    else if (active?.kind === 'upload') active.done();
+    else if (active?.kind === 'upload') active.done(t(active.locale, 'error.no_consent'));
   }
 
   close(): void {
@@ -324,11 +324,16 @@ export class CloneFlow {
 
   async #awaitUploads(input: { userId: string; guildId: string; locale: Locale; file: Attachment | null; message: CloneMessage; prefix?: string }): Promise<void> {
     const { userId, locale, message } = input;
-    const timer = setTimeout(() => finish(), this.#d.timings.recordingTimeoutMs);
-    const finish = (): void => {
+    const timer = setTimeout(() => {
+      const status = this.#d.vocalis.status(discordIdentity(userId));
+      finish(t(locale, 'discord.recording.timeout', { minutes: Math.round(this.#d.timings.recordingTimeoutMs / 60_000), net: Math.floor(status.sample.speechSeconds), target: status.sample.targetSeconds }));
+    }, this.#d.timings.recordingTimeoutMs);
+    /** Ends the wait for uploads; with `content`, says why in the /clone message. */
+    const finish = (content?: string): void => {
       clearTimeout(timer);
-      const active = this.#active.get(userId);
-      if (active?.kind === 'upload') this.#active.delete(userId);
+      if (this.#active.get(userId) !== active) return;
+      this.#active.delete(userId);
+      if (content !== undefined) void message.edit({ content, embeds: [], components: [] }).catch(() => undefined);
     };
     const active: ActiveClone & { kind: 'upload' } = { kind: 'upload', guildId: input.guildId, locale, message, timer, chain: Promise.resolve(), done: finish };
     this.#active.set(userId, active);

@@ -99,7 +99,13 @@ export class SpeakCommands {
     const disclosure = t(locale, 'discord.speak.announce', { disclosure: t(locale, 'speak.disclosure', { owner: mention(ownerId) }), requester: mention(user.id) });
     const content = position > 0 ? `${disclosure}\n${t(locale, 'discord.speak.queued', { position })}` : disclosure;
     this.#announcements.set(utterance.info.id, { interaction, locale, content: disclosure });
-    await interaction.reply({ content, allowedMentions: { parse: [] } });
+    try {
+      await interaction.reply({ content, allowedMentions: { parse: [] } });
+    } catch (error) {
+      // No disclosure, no synthetic speech.
+      queue.stop((u) => u === utterance);
+      throw error;
+    }
   }
 
   async stop(interaction: ChatInputCommandInteraction<'cached'>, locale: Locale): Promise<void> {

@@ -24,6 +24,23 @@ export interface UtteranceInfo {
 
 let nextId = 1;
 
+/** Frames buffered ahead of the player at most (50 = 1 s). */
+const AHEAD_FRAMES = 50;
+/** Encoding yields to the event loop this often, so the players' 20 ms timer keeps its beat. */
+const YIELD_FRAMES = 10;
+
+/**
+ * Passes items through, giving the event loop a turn (setImmediate) every `every` items:
+ * a buffer filling from fast synthesis would otherwise encode in one long microtask run.
+ */
+async function* yieldingEvery<T>(every: number, source: AsyncIterable<T>): AsyncGenerator<T> {
+  let n = 0;
+  for await (const item of source) {
+    yield item;
+    if (++n % every === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 export class Utterance {
   readonly info: UtteranceInfo;
   readonly buffer: PlaybackBuffer;
@@ -42,7 +59,9 @@ export class Utterance {
   ) {
     this.info = { ...info, id: nextId++ };
     this.requestedAt = options.requestedAt ?? performance.now();
-    this.buffer = new PlaybackBuffer({ leadFrames: options.leadFrames });
+    // Up to 1 s ahead: enough to ride out a slow clause, small enough that 20 guilds
+    // starting at once do not encode 5 s each before any of them plays.
+    this.buffer = new PlaybackBuffer({ leadFrames: options.leadFrames, highWaterFrames: Math.max(options.leadFrames * 2, AHEAD_FRAMES) });
     // A producer failure is a consent end (the gate aborts the stream) or an engine error.
     this.buffer.on('error', (error) => { this.#producerError = error; });
     this.stream = speak(this.buffer.signal);
@@ -68,7 +87,7 @@ export class Utterance {
 
   /** Starts pulling synthesis into the buffer (idempotent). */
   startBuffering(): Promise<void> {
-    this.#pumping ??= this.buffer.start(pcmToOpusFrames(this.stream.audio, { channels: 2 })).then(() => {
+    this.#pumping ??= this.buffer.start(yieldingEvery(YIELD_FRAMES, pcmToOpusFrames(this.stream.audio, { channels: 2 }))).then(() => {
       if (this.buffer.state === 'cancelled' && this.#endReason === null) {
         this.#endReason = isConsentEnd(this.#producerError) ? 'consent_ended' : 'failed';
       }

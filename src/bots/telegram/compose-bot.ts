@@ -12,14 +12,14 @@ import { voiceAdminHandlers } from './voice-admin-handlers.ts';
 import { voiceIntakeHandlers } from './voice-intake.ts';
 
 /**
- * The middleware chain, outermost first: language, one update at a time per chat,
- * then the guarantee that every
+ * The middleware chain, outermost first: language, one update at a time per chat
+ * (detached from the update loop), then the guarantee that every
  * button press is answered, then error replies, then the handlers. Updates without
  * a sender (channel posts) are not for this bot.
  */
 export function composeBot(bot: Telegraf<BotContext>, deps: HandlerDeps): void {
   bot.use(localeMiddleware);
-  bot.use(sequentializeByChat());
+  bot.use(sequentializeByChat(deps.inFlight, deps.logger));
   bot.use(callbackAnswers(deps.outbox));
   bot.use(errorReply(deps.outbox, deps.logger));
   bot.use(Composer.optional((ctx) => ctx.from !== undefined && ctx.chat !== undefined, Composer.compose([

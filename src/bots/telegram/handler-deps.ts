@@ -2,6 +2,7 @@ import type { RateLimiter } from '../../core/rate-limiter.ts';
 import type { Vocalis } from '../../core/vocalis.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { CloneFollower } from './clone-status.ts';
+import type { InFlight } from './in-flight.ts';
 import type { KeyedSerial } from './keyed-serial.ts';
 import type { Outbox } from './outbox.ts';
 
@@ -16,6 +17,8 @@ export interface HandlerDeps {
   readonly clones: CloneFollower;
   /** One user's recordings are taken in order, never two at once. */
   readonly clipLanes: KeyedSerial;
+  /** Handler runs detached from the update loop, awaited on stop. */
+  readonly inFlight: InFlight;
   /** Largest file the Bot API lets a bot download (getFile). */
   readonly maxDownloadBytes: number;
 }

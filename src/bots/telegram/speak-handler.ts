@@ -6,8 +6,9 @@ import { displayName, identityOf, requestContextOf, type BotContext } from './bo
 import type { HandlerDeps } from './handler-deps.ts';
 
 /**
- * /speak <text>: the requester's own voice says the text, sent back as a voice note
- * (Ogg Opus) whose caption says it is an AI voice and whose. In a group the note
+ * /speak <text>: the requester's own voice — or, as a reply to a member's message, that
+ * member's voice if they shared it — says the text, sent back as a voice note (Ogg Opus)
+ * whose caption says it is an AI voice and whose. In a group the note
  * goes to the group. The text is the user's: it is passed to the core and never
  * logged — logs carry its length only.
  */
@@ -20,13 +21,16 @@ export function speakHandlers(deps: HandlerDeps): Composer<BotContext> {
       return;
     }
     deps.speakLimiter.take(`user:${ctx.from.id}`, `chat:${ctx.chat.id}`);
+    // As a reply to someone's message: their voice (the core allows it only if they shared it).
+    const replied = ctx.message.reply_to_message?.from;
+    const owner = replied && !replied.is_bot && replied.id !== ctx.from.id ? replied : ctx.from;
     const started = performance.now();
-    const speech = deps.vocalis.speak({ requester: identityOf(ctx.from), context: requestContextOf(ctx.chat), text });
+    const speech = deps.vocalis.speak({ requester: identityOf(ctx.from), owner: identityOf(owner), context: requestContextOf(ctx.chat), text });
     const counted = countSeconds(speech.audio);
     const ogg = await encodeOggOpus(counted.chunks);
-    const caption = t(ctx.locale, 'speak.disclosure', { owner: displayName(ctx.from) });
+    const caption = t(ctx.locale, 'speak.disclosure', { owner: displayName(owner) });
     deps.logger.info({
-      chatId: ctx.chat.id, userId: ctx.from.id, voiceId: speech.voice.id, chars: [...text].length,
+      chatId: ctx.chat.id, userId: ctx.from.id, ownerId: owner.id, voiceId: speech.voice.id, chars: [...text].length,
       audioSeconds: Math.round(counted.seconds() * 100) / 100, bytes: ogg.byteLength, ms: Math.round(performance.now() - started),
     }, 'speech synthesised');
     deps.outbox.settle(

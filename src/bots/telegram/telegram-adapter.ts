@@ -9,12 +9,13 @@ import { CloneFollower } from './clone-status.ts';
 import { composeBot } from './compose-bot.ts';
 import { BOT_API_DOWNLOAD_LIMIT } from './file-download.ts';
 import type { HandlerDeps } from './handler-deps.ts';
+import { InFlight } from './in-flight.ts';
 import { KeyedSerial } from './keyed-serial.ts';
 import { Outbox } from './outbox.ts';
 import type { SendQueueOptions } from './send-queue.ts';
 import { COMMANDS } from './start-help.ts';
 
-export type TelegramAdapterConfig = NonNullable<Config['telegram']> & {
+export type TelegramAdapterConfig = Omit<NonNullable<Config['telegram']>, 'webhookPort' | 'webhookHost' | 'apiRoot'> & {
   /** Local port the webhook server listens on (webhook mode only). Default 8443. */
   readonly webhookPort?: number;
   readonly webhookHost?: string;
@@ -35,6 +36,8 @@ export interface TelegramAdapter {
 }
 
 const DEFAULT_WEBHOOK_PORT = 8443;
+/** How long stop() lets running handlers finish before the send queues close. */
+const STOP_GRACE_MS = 30_000;
 
 /**
  * Connects the core to Telegram: long polling by default, or a webhook served on a
@@ -60,6 +63,7 @@ export async function startTelegramAdapter(options: {
     speakLimiter: new RateLimiter(config.speakLimit ?? { capacity: 3, perMinute: 6 }),
     clones,
     clipLanes: new KeyedSerial(),
+    inFlight: new InFlight(),
     maxDownloadBytes: config.maxDownloadBytes ?? BOT_API_DOWNLOAD_LIMIT,
   };
   composeBot(bot, deps);
@@ -107,6 +111,8 @@ export async function startTelegramAdapter(options: {
         // telegraf throws when polling already ended on its own; there is nothing left to stop.
       }
       await polling;
+      // Updates already taken are finished (a clip being analysed, a voice being synthesised).
+      await deps.inFlight.idle(STOP_GRACE_MS);
       clones.stopAll();
       await outbox.close();
       logger.info('telegram adapter stopped');

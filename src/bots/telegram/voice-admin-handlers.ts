@@ -7,7 +7,8 @@ import { revocationActorFor } from './chat-admins.ts';
 import type { HandlerDeps } from './handler-deps.ts';
 
 /**
- * /voice shows the person's consent, sample and voice; /delete revokes their own
+ * /voice shows the person's consent, sample and voice (/voice share | private sets who
+ * may make it speak); /delete revokes their own
  * consent at once (withdrawing is as easy as agreeing: one command, no confirmation);
  * /revoke, as a reply to a member's message, lets a chat admin or an operator revoke
  * that member's voice — the core only lets an admin revoke consents given in this chat.
@@ -16,8 +17,15 @@ export function voiceAdminHandlers(deps: HandlerDeps): Composer<BotContext> {
   const composer = new Composer<BotContext>();
 
   composer.command('voice', (ctx) => {
-    const status = deps.vocalis.status(identityOf(ctx.from));
     const reply = (text: string) => deps.outbox.post(ctx.chat.id, text, { replyTo: ctx.message.message_id });
+    const option = ctx.payload.trim().toLowerCase();
+    if (option === 'share' || option === 'private') {
+      // Who may make the voice speak is part of the consent; the core records the change in the ledger.
+      deps.vocalis.setVoiceOptions({ identity: identityOf(ctx.from), speakers: option === 'share' ? { mode: 'context' } : { mode: 'owner' } });
+      deps.logger.info({ chatId: ctx.chat.id, userId: ctx.from.id, speakers: option }, 'voice sharing changed');
+      return reply(t(ctx.locale, option === 'share' ? 'telegram.voice_shared' : 'telegram.voice_private'));
+    }
+    const status = deps.vocalis.status(identityOf(ctx.from));
     if (!status.consent) return reply(t(ctx.locale, 'telegram.status_none'));
     const voice = status.voice && status.voice.currentVersion !== null
       ? t(ctx.locale, 'telegram.voice_state', { state: status.voice.state, version: status.voice.currentVersion })

@@ -1,7 +1,7 @@
 /** Messages only the Telegram adapter shows (en). Shared wording belongs in core.ts. */
 export const telegram = {
   'telegram.start': 'Hello! I can make an AI copy of your voice — only with your consent, and you can delete it at any time.\n\n/clone — read the consent notice and start\n/help — all commands',
-  'telegram.help': 'Commands:\n/clone — consent notice; after you agree, send voice messages reading the script\n/speak <text> — I answer with a voice note in your AI voice\n/voice — your consent, sample and voice\n/delete — revoke your consent and delete your recordings and voice at once\n/revoke — (group admins) reply to a member\'s message to delete their voice in this group\n\nIn groups, send voice messages as replies to my messages: with group privacy mode I only see those.',
+  'telegram.help': 'Commands:\n/clone — consent notice; after you agree, send voice messages reading the script\n/speak <text> — I answer with a voice note in your AI voice\n/voice — your consent, sample and voice; /voice share or /voice private — who may use it\n/speak as a reply to someone\'s message — their voice, if they shared it\n/delete — revoke your consent and delete your recordings and voice at once\n/revoke — (group admins) reply to a member\'s message to delete their voice in this group\n\nIn groups, send voice messages as replies to my messages: with group privacy mode I only see those.',
   'telegram.record_prompt': 'Now send voice messages (or audio files) reading the script aloud. Only speech counts; I tell you after each one how much I have.',
   'telegram.record_prompt_group': 'In this group, send each voice message as a reply to one of my messages: with privacy mode on, I see nothing else.',
   'telegram.voice_without_consent': 'I did not keep this voice message: there is no active consent for your voice. Start with /clone and agree first.',
@@ -19,4 +19,6 @@ export const telegram = {
   'telegram.revoked_member': 'The voice of {name} was revoked in this chat.',
   'telegram.button_stale': 'This button is no longer valid.',
   'telegram.button_done': 'Done.',
+  'telegram.voice_shared': 'Anyone in the chat where you gave consent can now make your voice speak, with /speak as a reply to one of your messages. /voice private undoes this.',
+  'telegram.voice_private': 'Only you can make your voice speak now.',
 } as const;

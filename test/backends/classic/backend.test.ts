@@ -60,6 +60,15 @@ test('fineTune on a matching reading trains a GMM, reports progress and validati
   assert.ok((await files.read(MODEL_FILE)).byteLength < 200_000, 'the model is a small file');
 });
 
+test('speech after the script (the intake wants more than the script holds) still counts as a reading of it', async () => {
+  const files = new MemoryFiles();
+  const extra = ['A pot of tea helps to pass the evening.', 'Smoky fires lack flame and heat.', 'The salt breeze came across from the sea.'];
+  const sample = new MemorySample(await userReading([...SCRIPT, ...extra]), { language: 'en', sentences: SCRIPT });
+  const { context } = fineTuneContext(sample, files);
+  const result = await backend.fineTune(context);
+  assert.equal(result.metrics['scriptMatched'], 1, `match score ${result.metrics['matchScore']}`);
+});
+
 test('a reading that does not match the script falls back to statistics and says so', async () => {
   const files = new MemoryFiles();
   const other = ['A large size in stockings is hard to sell.', 'The boy was there when the sun rose.', 'A rod is used to catch pink salmon.', 'The source of the huge river is the clear spring.', 'Kick the ball straight and follow through.', 'Help the woman get back to her feet.'];

@@ -5,7 +5,8 @@ import { Fft } from '../../../src/engine/backends/classic/dsp/fft.ts';
 import { RealFft } from '../../../src/engine/backends/classic/dsp/real-fft.ts';
 import { cepstrumToMelCepstrum, melCepstrumToCepstrum, melCepstrumToLogAmplitude } from '../../../src/engine/backends/classic/melcep.ts';
 import { generateTrajectory } from '../../../src/engine/backends/classic/mlpg.ts';
-import { alignSequences } from '../../../src/engine/backends/classic/dtw.ts';
+import { alignOpenEnd, alignSequences } from '../../../src/engine/backends/classic/dtw.ts';
+import { dropStalls } from '../../../src/engine/backends/classic/align-script.ts';
 
 function naiveDft(x: number[]): { re: number[]; im: number[] } {
   const n = x.length;
@@ -85,4 +86,18 @@ test('DTW recovers a known time warp', () => {
   assert.ok(alignment.meanDistance < 1e-9);
   assert.deepEqual(alignment.pairs[0], [0, 0]);
   assert.deepEqual(alignment.pairs[alignment.pairs.length - 1], [49, b.length - 1]);
+});
+
+test('open-end DTW covers the first sequence and stops where its match ends in the second', () => {
+  const a = Array.from({ length: 60 }, (_, i) => Float64Array.from([0, Math.sin(i / 5), Math.cos(i / 7)]));
+  const stretched = a.flatMap((f, i) => (i % 4 === 0 ? [f, f] : [f]));
+  const tail = Array.from({ length: 40 }, (_, i) => Float64Array.from([0, 3 + Math.sin(i), -3]));
+  const alignment = alignOpenEnd(a, [...stretched, ...tail], { firstDim: 1, endDim: 3 });
+  assert.ok(alignment.meanDistance < 1e-9);
+  assert.deepEqual(alignment.pairs[alignment.pairs.length - 1], [59, stretched.length - 1]);
+});
+
+test('dropStalls removes long holds of one frame and keeps the rest', () => {
+  const path: Array<readonly [number, number]> = [[0, 0], [1, 1], [2, 2], [2, 3], [2, 4], [2, 5], [2, 6], [2, 7], [3, 8], [4, 9]];
+  assert.deepEqual(dropStalls(path), [[0, 0], [1, 1], [3, 8], [4, 9]]);
 });

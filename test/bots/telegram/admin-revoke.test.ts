@@ -18,7 +18,7 @@ describe('Telegram group cloning and admin revocation', () => {
   let bobMessage: Message;
 
   before(async () => {
-    h = await startHarness({ config: { operatorIds: ['900'], sendQueue: { perChatIntervalMs: 100, groupPerMinute: 600 } } });
+    h = await startHarness({ config: { operatorIds: ['900'], speakLimit: { capacity: 20, perMinute: 60 }, sendQueue: { perChatIntervalMs: 100, groupPerMinute: 600 } } });
     h.fake.setChatMember(group.id, { status: 'creator', user: makeUser(399), is_anonymous: false });
     h.fake.setChatMember(group.id, { status: 'administrator', user: dave, is_anonymous: false, can_be_edited: false, can_manage_chat: true, can_change_info: true, can_delete_messages: true, can_invite_users: true, can_restrict_members: true, can_pin_messages: true, can_promote_members: false, can_manage_video_chats: true, can_post_stories: false, can_edit_stories: false, can_delete_stories: false });
   });
@@ -53,6 +53,21 @@ describe('Telegram group cloning and admin revocation', () => {
     // The consent was given for this group only: not usable in another chat.
     fake.pushUpdate(fake.updates.command('speak', 'hello elsewhere', { from: bob, chat: otherGroup }));
     await waitForText(fake, otherGroup.id, /not given for use here/);
+  });
+
+  it('another member may use the voice only after its owner shares it', async () => {
+    const { fake } = h;
+    fake.pushUpdate(fake.updates.command('speak', 'borrowed words', { from: carol, chat: group, replyTo: bobMessage }));
+    await waitForText(fake, group.id, /has not shared this voice with you/);
+    fake.pushUpdate(fake.updates.command('voice', 'share', { from: bob, chat: group }));
+    await waitForText(fake, group.id, /^Anyone in the chat where you gave consent/);
+    assert.equal(h.rt.runtime.vocalis.status(telegramId(bob.id)).consent?.scope.speakers.mode, 'context');
+    fake.pushUpdate(fake.updates.command('speak', 'shared words now', { from: carol, chat: group, replyTo: bobMessage }));
+    await fake.waitForCall('sendVoice', (c) => c.params.chat_id === group.id && c.params.caption === 'AI voice of @bob' && fake.sentVoices(group.id).length === 2);
+    fake.pushUpdate(fake.updates.command('voice', 'private', { from: bob, chat: group }));
+    await waitForText(fake, group.id, /^Only you can make your voice speak now/);
+    fake.pushUpdate(fake.updates.command('speak', 'once more', { from: carol, chat: group, replyTo: bobMessage }));
+    await waitForText(fake, group.id, /has not shared this voice with you/);
   });
 
   it('refuses /revoke from a plain member, without a reply, and in private chats', async () => {
@@ -91,6 +106,6 @@ describe('Telegram group cloning and admin revocation', () => {
     assert.equal(receipts.ok, true);
     fake.pushUpdate(fake.updates.command('speak', 'still there', { from: bob, chat: group }));
     await waitForText(fake, group.id, /There is no (active consent|voice)/);
-    assert.equal(fake.sentVoices(group.id).length, 1);
+    assert.equal(fake.sentVoices(group.id).length, 2);
   });
 });

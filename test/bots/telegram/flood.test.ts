@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { groupChat, makeUser, privateChat } from '../../fakes/telegram/index.ts';
-import { startHarness } from './harness.ts';
+import { createToneBackend } from '../../support/tone-backend.ts';
+import { speakerNotes, startHarness } from './harness.ts';
 
 /**
  * 50 people use the bot at once while the fake enforces Telegram's real flood limits
@@ -41,6 +42,29 @@ describe('Telegram flood limits', () => {
       // 154 messages at 30/s need at least 5 one-second windows; 4 in the group need 3 s of spacing.
       assert.ok(elapsed >= 4000, `took ${elapsed} ms: faster than the limits allow`);
       assert.ok(elapsed < 10_000, `took ${elapsed} ms`);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a slow request in one chat does not hold up the others', async () => {
+    const h = await startHarness({ queue: false, backends: [createToneBackend({ targetSpeechSeconds: 3, wordMs: 250 })] });
+    try {
+      const { fake, rt } = h;
+      const slow = makeUser(7101);
+      const identity = { platform: 'telegram', platformUserId: String(slow.id) };
+      const offer = rt.runtime.vocalis.offerConsent({ identity, language: 'en', context: { platform: 'telegram', contextId: String(slow.id) } });
+      rt.runtime.vocalis.acceptConsent({ identity, consentId: offer.consent.id });
+      const [note] = await speakerNotes('3331', 1);
+      await rt.runtime.vocalis.addClip({ identity, audio: note!, cloneWhenComplete: false });
+
+      fake.pushUpdate(fake.updates.command('speak', 'one two three four five six seven eight', { from: slow }));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const quick = makeUser(7102);
+      fake.pushUpdate(fake.updates.command('start', '', { from: quick }));
+      const reply = await fake.waitForCall('sendMessage', (c) => c.params.chat_id === quick.id);
+      const voice = await fake.waitForCall('sendVoice', (c) => c.params.chat_id === slow.id, 10_000);
+      assert.ok(reply.at < voice.at, 'the quick chat was answered while the slow one was still synthesising');
     } finally {
       await h.close();
     }

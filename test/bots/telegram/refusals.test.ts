@@ -84,4 +84,14 @@ describe('Telegram voice intake refusals', () => {
     assert.equal(fake.calls('sendMessage').filter((c) => c.params.chat_id === group.id).length, 1, 'only /help was answered');
     assert.equal(fake.calls('getFile').length, downloads, 'the unaddressed note was not downloaded');
   });
+
+  it('rate-limits /speak per user and chat, saying when to try again', async () => {
+    const { fake } = h;
+    for (let i = 0; i < 3; i++) {
+      fake.pushUpdate(fake.updates.command('speak', `attempt ${i}`));
+      await waitForText(fake, chat, /^That is not possible yet: the voice sample is not complete/);
+    }
+    fake.pushUpdate(fake.updates.command('speak', 'one too many'));
+    await waitForText(fake, chat, /^Slow down a little: try again in \d+ s\.$/);
+  });
 });

@@ -14,7 +14,7 @@ export interface ScriptAlignment {
   /**
    * Path cost over the cost of aligning the user with the base rendering cut
    * into 0.3 s pieces put in reverse order (the same sounds and local dynamics
-   * in a meaningless order). About 0.75-0.93 when the user read the script,
+   * in a meaningless order). About 0.73-0.91 when the user read the script,
    * 0.97-1.0 when they said something else; no per-voice tuning needed.
    */
   readonly matchScore: number;

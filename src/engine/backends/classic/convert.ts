@@ -33,15 +33,21 @@ export function conversionOf(model: ClassicModel): Conversion {
 
 /**
  * Base-voice features -> the user's: spectrum by the GMM (c1..c24, with MLPG)
- * or by statistics; c0 (level) and log F0 by mean and variance; aperiodicity
- * is the base voice's.
+ * or by statistics; log F0 by mean and variance; c0 (level) by variance around
+ * the base voice's mean; aperiodicity is the base voice's.
  */
 export function convertFeatures(features: Features, conversion: Conversion): Features {
   const f0 = convertF0(features.f0, conversion.source, conversion.target);
+  // The level keeps the base voice's average (the user's is mostly their
+  // microphone gain) but takes the user's dynamics (spread of c0).
+  const levelTarget: VoiceStats = {
+    ...conversion.target,
+    mcepMean: [conversion.source.mcepMean[0]!, ...conversion.target.mcepMean.slice(1)],
+  };
   if (!conversion.gmm) {
-    return { f0, aperiodicity: features.aperiodicity, mcep: convertByStats(features.mcep, conversion.source, conversion.target, 0, MCEP_ORDER + 1) };
+    return { f0, aperiodicity: features.aperiodicity, mcep: convertByStats(features.mcep, conversion.source, levelTarget, 0, MCEP_ORDER + 1) };
   }
-  const levels = convertByStats(features.mcep, conversion.source, conversion.target, 0, 1);
+  const levels = convertByStats(features.mcep, conversion.source, levelTarget, 0, 1);
   const converted = convertWithGmm(conversion.gmm, withDeltas(features.mcep, 1, MCEP_ORDER + 1));
   restoreVariance(converted, speechMask(features.mcep), conversion.target);
   const mcep = levels.map((c, t) => {

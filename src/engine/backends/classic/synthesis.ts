@@ -96,6 +96,13 @@ export function synthesise(features: Features, seed = 1): Float32Array {
     t += voiced ? period : FRAME_SHIFT;
   }
   const result = new Float32Array(length);
-  for (let i = 0; i < length; i++) result[i] = Math.max(-1, Math.min(1, out[i]!));
+  for (let i = 0; i < length; i++) result[i] = softLimit(out[i]!);
   return result;
+}
+
+/** Linear up to 0.8, then a tanh knee that never reaches 1: no hard clipping clicks. */
+function softLimit(v: number): number {
+  const a = Math.abs(v);
+  if (a <= 0.8) return v;
+  return Math.sign(v) * (0.8 + 0.2 * Math.tanh((a - 0.8) / 0.2));
 }

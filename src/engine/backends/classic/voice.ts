@@ -5,7 +5,7 @@ import type { BaseVoiceCatalog } from './catalog.ts';
 import { SAMPLE_RATE } from './constants.ts';
 import { conversionOf, convertFeatures, type Conversion } from './convert.ts';
 import type { ClassicModel } from './model.ts';
-import { baseVoiceById, renderBase, type BaseVoice } from './render.ts';
+import { baseVoiceById, renderBase, type BaseLanguage, type BaseVoice } from './render.ts';
 import { clamp } from './stats.ts';
 import { resolveLanguage, splitClauses } from './text.ts';
 import { synthesise } from './synthesis.ts';
@@ -57,10 +57,9 @@ export class ClassicVoice implements LoadedVoice {
    * language gets that language's nearest base voice and statistics matching
    * towards the user's recorded statistics.
    */
-  async #routeFor(language: string, signal: AbortSignal): Promise<{ voice: BaseVoice; conversion: Conversion }> {
+  async #routeFor(language: BaseLanguage, signal: AbortSignal): Promise<{ voice: BaseVoice; conversion: Conversion }> {
     if (language === this.#model.language) return { voice: baseVoiceById(this.#model.baseVoice), conversion: this.#conversion };
-    const lang = language === 'zh' ? 'zh' : 'en';
-    const nearest = await this.#catalog.nearest(lang, this.#model.target, signal);
+    const nearest = await this.#catalog.nearest(language, this.#model.target, signal);
     return { voice: nearest.voice, conversion: { source: nearest.stats, target: this.#model.target, gmm: null } };
   }
 

@@ -34,7 +34,7 @@ export function frontEndLanguage(language: string): FrontEndLanguage {
   const code = language.toLowerCase();
   if (code.startsWith('zh') || code === 'cmn' || code === 'yue') return 'zh';
   if (code.startsWith('en')) return 'en';
-  throw new BackendError('unsupported_language', `GPT-SoVITS supports Chinese (zh) and English (en), not "${language}"`);
+  throw new BackendError('unsupported_language', `GPT-SoVITS supports Chinese (zh) and English (en), not "${language}"`, { languages: 'zh, en' });
 }
 
 const PUNCT_ONLY = new Set([',', '.', '!', '?', '…', '-']);
@@ -58,7 +58,7 @@ export function textToSegment(text: string, language: FrontEndLanguage): TextSeg
 export function textToSegments(text: string, language: string): TextSegment[] {
   const lang = frontEndLanguage(language);
   if ([...text].length > MAX_TEXT_CHARS) {
-    throw new BackendError('text_too_long', `text has ${[...text].length} characters; the limit is ${MAX_TEXT_CHARS}`);
+    throw new BackendError('text_too_long', `text has ${[...text].length} characters; the limit is ${MAX_TEXT_CHARS}`, { max: MAX_TEXT_CHARS });
   }
   const segments = splitSegments(text)
     .map((piece) => textToSegment(piece, lang))
