@@ -24,6 +24,14 @@ interface Bot {
   readonly adapter: DiscordAdapter;
 }
 
+/** Gaps over 60 ms between consecutive packets inside the utterance: audible stalls. */
+function stalls(frames: readonly RecordedFrame[]): number {
+  const audio = frames.filter((f) => !isSilenceFrame(f.opus));
+  let n = 0;
+  for (let i = 1; i < audio.length; i++) if (Number(audio[i]!.arrivedAtNs - audio[i - 1]!.arrivedAtNs) / 1e6 > 60) n++;
+  return n;
+}
+
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
@@ -42,11 +50,13 @@ async function speak(bot: Bot, text: string): Promise<{ latencyMs: number; frame
     const frames = discord.voice.frames().slice(start);
     const last = frames.at(-1);
     const quiet = last && Number(process.hrtime.bigint() - last.arrivedAtNs) / 1e6 > 300;
-    if (frames.some((f) => !isSilenceFrame(f.opus)) && quiet) {
+    // The end is the player's trailing silence frames, not a pause: a blocked event loop pauses too.
+    const ended = frames.length >= 3 && frames.slice(-3).every((f) => isSilenceFrame(f.opus));
+    if (frames.some((f) => !isSilenceFrame(f.opus)) && quiet && ended) {
       const first = frames.find((f) => !isSilenceFrame(f.opus))!;
       return { latencyMs: Number(first.arrivedAtNs - sentAt) / 1e6, frames };
     }
-    if (Date.now() > deadline) throw new Error('the utterance did not end within 60 s');
+    if (Date.now() > deadline) throw new Error(`the utterance did not end within 60 s (${frames.length} frames, tail ${frames.slice(-8).map((f) => (isSilenceFrame(f.opus) ? 's' : 'a')).join('')})`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -58,6 +68,8 @@ interface Measured {
   readonly jitter: number;
   readonly maxInterval: number;
   readonly midSilence: number;
+  readonly stalls: number;
+  readonly concurrentStalls: number;
   readonly underruns: number;
   readonly concurrentMidSilence: number;
   readonly minAudioFrames: number;
@@ -105,9 +117,11 @@ async function measure(backend: VoiceBackend): Promise<Measured> {
     let jitter = 0;
     let maxInterval = 0;
     let midSilence = 0;
+    let oneGuildStalls = 0;
     for (let i = 0; i < 5; i++) {
       const run = await speak(first, SENTENCE);
       warm.push(run.latencyMs);
+      oneGuildStalls += stalls(run.frames);
       const stats = first.discord.voice.analyze(run.frames);
       jitter = Math.max(jitter, stats.jitterMs);
       maxInterval = Math.max(maxInterval, stats.maxIntervalMs);
@@ -122,6 +136,8 @@ async function measure(backend: VoiceBackend): Promise<Measured> {
     const stats = all.map((run, g) => bots[g]!.discord.voice.analyze(run.frames));
     return {
       prepareSeconds, cold: cold.latencyMs, warm, jitter, maxInterval, midSilence,
+      stalls: oneGuildStalls,
+      concurrentStalls: all.reduce((n, run) => n + stalls(run.frames), 0),
       underruns: concurrent.reduce((n, u) => n + u.buffer.underruns, 0),
       concurrentMidSilence: stats.reduce((n, s) => n + s.silenceMidUtterance, 0),
       minAudioFrames: Math.min(...stats.map((s) => s.audioCount)),
@@ -147,6 +163,8 @@ function figuresOf(label: string, m: Measured, latencyTarget?: string): BenchFig
     { metric: `[${label}] packet interval jitter, one guild (worst std dev)`, value: m.jitter, unit: 'ms' },
     { metric: `[${label}] packet interval max, one guild`, value: m.maxInterval, unit: 'ms' },
     { metric: `[${label}] silence frames mid-utterance, one guild (5 utterances)`, value: m.midSilence, unit: 'frames', target: '0' },
+    { metric: `[${label}] packet gaps > 60 ms mid-utterance, one guild (5 utterances)`, value: m.stalls, unit: 'gaps', target: '0' },
+    { metric: `[${label}] ${GUILDS} guilds at once: packet gaps > 60 ms mid-utterance (all guilds)`, value: m.concurrentStalls, unit: 'gaps', target: '0' },
     { metric: `[${label}] ${GUILDS} guilds at once: buffer underruns (all guilds)`, value: m.underruns, unit: 'underruns', target: '0' },
     { metric: `[${label}] ${GUILDS} guilds at once: silence frames mid-utterance`, value: m.concurrentMidSilence, unit: 'frames', target: '0' },
     { metric: `[${label}] ${GUILDS} guilds at once: audio frames per guild (min)`, value: m.minAudioFrames, unit: 'frames' },

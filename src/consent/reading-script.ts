@@ -4,7 +4,8 @@ import type { ConsentLanguage } from './consent-texts.ts';
 /**
  * What the user reads into the microphone: first the consent statement with the
  * challenge (it proves a live, willing speaker), then phonetically varied sentences
- * that together take about a minute. Backends that know the text (parallel training)
+ * that together take a little over a minute at a calm pace (the sample target is 60 s
+ * of net speech, so the script must not run out before it). Backends that know the text (parallel training)
  * render the same sentences with their base voice.
  */
 const STATEMENTS: Readonly<Record<ConsentLanguage, (challenge: string) => string>> = {
@@ -32,6 +33,18 @@ const SENTENCES: Readonly<Record<ConsentLanguage, readonly string[]>> = {
     'Help the woman get back to her feet.',
     'A pot of tea helps to pass the evening.',
     'Smoky fires lack flame and heat.',
+    'The swan dive was far short of perfect.',
+    'The beauty of the view stunned the young boy.',
+    'Two blue fish swam in the tank.',
+    'Her purse was full of useless trash.',
+    'The colt reared and threw the tall rider.',
+    'It snowed, rained, and hailed the same morning.',
+    'Read verse out loud for pleasure.',
+    'Hoist the load to your left shoulder.',
+    'Take the winding path to reach the lake.',
+    'Note closely the size of the gas tank.',
+    'Wipe the grease off his dirty face.',
+    'Mend the coat before you go out.',
   ],
   zh: [
     '今天早上天气晴朗，我们一起去公园散步。',
@@ -46,6 +59,14 @@ const SENTENCES: Readonly<Record<ConsentLanguage, readonly string[]>> = {
     '我们应该节约用水，保护我们共同的家园。',
     '雨停了，天空中出现了一道美丽的彩虹。',
     '这家小店的咖啡很浓，价格也很便宜。',
+    '周末我们打算去山上看日出，顺便拍几张照片。',
+    '请在下一个路口向左转，然后一直往前走。',
+    '妹妹喜欢画画，她的作品在学校里得了一等奖。',
+    '冬天的早晨很冷，窗户上结了一层薄薄的霜。',
+    '他把旧自行车修好了，骑起来又快又稳。',
+    '图书馆里非常安静，大家都在认真地看书。',
+    '我们一边喝茶一边聊天，不知不觉天就黑了。',
+    '这条河从西向东流，最后流进了大海。',
   ],
 };
 

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { PlaybackBuffer } from '../../engine/audio/playback-buffer.ts';
 import { playbackReadable } from '../../engine/audio/playback-stream.ts';
 import { pcmToOpusFrames } from '../../engine/audio/opus-frames.ts';
-import type { SpeakRequest, SpeechStream } from '../../core/vocalis.ts';
+import type { SpeechStream } from '../../core/vocalis.ts';
 
 /**
  * One /speak: synthesis → 48 kHz 20 ms Opus frames → PlaybackBuffer (lead,
@@ -110,7 +110,6 @@ export class Utterance {
   }
 }
 
-export type { SpeakRequest };
 
 /** The gate's denial, directly or as the cause of an AbortError from a timer or a backend. */
 export function isConsentEnd(error: unknown): boolean {

@@ -180,6 +180,20 @@ test('a member leaving the voice channel stops their recording; /consent needs a
   assert.match(list.content, new RegExp(`<@${dave.id}>: sample_collected`));
 });
 
+test('a revocation made outside Discord (operator, CLI, Telegram) stops the audio within 1 s', async () => {
+  const { discord } = h;
+  await eventually(() => h.adapter.speech.queueOf(h.adapter.client.guilds.cache.get(discord.guild.id)!).state === 'idle', 10_000, 'idle queue');
+  const start = discord.voice.frames().length;
+  const reply = await slash('speak', dave.id, text(Array.from({ length: 60 }, () => 'word').join(' ')));
+  await discord.voice.waitForFrames(start + 40, { filter: () => true, timeoutMs: 10_000 });
+  const revokedAt = process.hrtime.bigint();
+  await h.fixture.runtime.vocalis.revoke({ target: { platform: 'discord', platformUserId: dave.id }, actor: { kind: 'operator' } });
+  await waitForEdit(discord, reply.id, /consent ended/, 5_000);
+  await new Promise((resolve) => setTimeout(resolve, 1_200));
+  const late = discord.voice.frames().slice(start).filter((f) => !isSilenceFrame(f.opus) && f.arrivedAtNs > revokedAt + 1_000_000_000n);
+  assert.equal(late.length, 0);
+});
+
 test('/speak is rate limited per user and guild', async () => {
   let reply = { content: '' };
   for (let attempt = 0; attempt < 40 && !/Slow down/.test(reply.content); attempt++) reply = await slash('speak', bob.id, text('hi'));

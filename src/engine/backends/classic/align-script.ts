@@ -1,4 +1,5 @@
 import { speechMask, type Features } from './analysis.ts';
+import { MCEP_ORDER } from './constants.ts';
 import { alignOpenEnd } from './dtw.ts';
 
 /**
@@ -104,4 +105,41 @@ export function dropStalls(path: ReadonlyArray<readonly [number, number]>): Arra
     }
   }
   return path.filter((_, k) => keep[k] === 1);
+}
+
+/**
+ * Second-pass alignment: the converted base voice (c1..c24), which now sounds
+ * like the user, against the user's own c1..c24, on speech frames.
+ */
+export function realign(base: Features, user: Features, converted: Float64Array[], signal: AbortSignal): Array<readonly [number, number]> {
+  const baseIdx = speechIndices(base);
+  const userIdx = speechIndices(user);
+  const a = baseIdx.filter((_, k) => k % 2 === 0).map((i) => converted[i]!);
+  const b = userIdx.filter((_, k) => k % 2 === 0).map((j) => user.mcep[j]!.subarray(1));
+  const coarse = alignOpenEnd(a, b, { firstDim: 0, endDim: MCEP_ORDER, signal });
+  const pairs: Array<readonly [number, number]> = [];
+  for (const [i, j] of dropStalls(coarse.pairs)) {
+    pairs.push([baseIdx[2 * i]!, userIdx[2 * j]!]);
+    if (2 * i + 1 < baseIdx.length && 2 * j + 1 < userIdx.length) pairs.push([baseIdx[2 * i + 1]!, userIdx[2 * j + 1]!]);
+  }
+  return pairs;
+}
+
+/**
+ * The user's speaking rate relative to the base voice: speech frames of the
+ * user within the aligned stretch (not the whole sample, which may hold more
+ * than the script) over the base voice's speech frames for the same text.
+ */
+export function alignedDurationRatio(base: Features, user: Features, pairs: ReadonlyArray<readonly [number, number]>): number {
+  const first = pairs[0];
+  const last = pairs[pairs.length - 1];
+  if (!first || !last) return 1;
+  const count = (mask: Uint8Array, from: number, to: number): number => {
+    let n = 0;
+    for (let i = from; i <= to; i++) n += mask[i]!;
+    return n;
+  };
+  const baseFrames = count(speechMask(base.mcep), first[0], last[0]);
+  const userFrames = count(speechMask(user.mcep), first[1], last[1]);
+  return baseFrames > 0 ? userFrames / baseFrames : 1;
 }

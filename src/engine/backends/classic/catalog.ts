@@ -31,11 +31,15 @@ export class BaseVoiceCatalog {
     return this.voices.filter((v) => v.language === language);
   }
 
-  statsOf(voice: BaseVoice, signal?: AbortSignal): Promise<VoiceStats> {
+  /**
+   * Calibration is shared by every caller, so no caller's abort signal reaches
+   * it (one job's cancel must not fail another's); it takes a fraction of a second.
+   */
+  statsOf(voice: BaseVoice): Promise<VoiceStats> {
     let stats = this.#stats.get(voice.id);
     if (!stats) {
-      stats = renderBase(voice, CALIBRATION[voice.language], { signal }).then((pcm) => computeStats(analyse(pcm)));
-      // A failed or aborted calibration must not poison the cache.
+      stats = renderBase(voice, CALIBRATION[voice.language]).then((pcm) => computeStats(analyse(pcm)));
+      // A failed calibration must not poison the cache.
       stats.catch(() => this.#stats.delete(voice.id));
       this.#stats.set(voice.id, stats);
     }
@@ -45,9 +49,12 @@ export class BaseVoiceCatalog {
   /** The base voice whose pitch and average spectrum are nearest the user's. */
   async nearest(language: BaseLanguage, user: VoiceStats, signal?: AbortSignal): Promise<{ voice: BaseVoice; stats: VoiceStats }> {
     const candidates = this.forLanguage(language);
+    // Start every calibration at once so the synthesisers' child processes overlap.
+    const allStats = await Promise.all(candidates.map((voice) => this.statsOf(voice)));
+    signal?.throwIfAborted();
     let best: { voice: BaseVoice; stats: VoiceStats; distance: number } | null = null;
-    for (const voice of candidates) {
-      const stats = await this.statsOf(voice, signal);
+    for (const [k, voice] of candidates.entries()) {
+      const stats = allStats[k]!;
       const distance = voiceDistance(stats, user);
       if (!best || distance < best.distance) best = { voice, stats, distance };
     }

@@ -139,6 +139,7 @@ export function speakerEmbedding(samples: Float32Array): Float64Array {
   const speech = frames.filter((_, i) => energies[i]! > loud - 6.9); // within 30 dB (power)
   const mean = new Float64Array(MEL_BANDS);
   const std = new Float64Array(MEL_BANDS);
+  if (speech.length === 0) return new Float64Array(2 * MEL_BANDS); // silence: no speaker to describe
   for (const f of speech) for (let b = 0; b < MEL_BANDS; b++) mean[b] = mean[b]! + f[b]! / speech.length;
   for (const f of speech) for (let b = 0; b < MEL_BANDS; b++) std[b] = std[b]! + (f[b]! - mean[b]!) ** 2 / speech.length;
   const avg = mean.reduce((s, v) => s + v, 0) / MEL_BANDS;

@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { BackendError } from '../../backend.ts';
-import type { FineTuneResult, LoadedVoice, PreparedSample, SampleSource, VoiceBackend, VoiceFiles } from '../../backend.ts';
+import type { FineTuneContext, FineTuneResult, LoadedVoice, PreparedSample, SampleSource, VoiceBackend, VoiceFiles } from '../../backend.ts';
+import type { PcmChunk } from '../../pcm.ts';
 import { BERT_DIM, BertFeatures } from './bert-features.ts';
 import { GptSovitsVoice } from './loaded-voice.ts';
 import type { GptSovitsOptions, ResolvedOptions } from './options.ts';
@@ -19,6 +20,9 @@ import type { Lease, VoiceGraphs } from './session-cache.ts';
 import { symbolIds } from './symbols.ts';
 import { frontEndLanguage, textToSegment } from './text/front-end.ts';
 import type { FrontEndLanguage } from './text/front-end.ts';
+import { GptSovitsTrainer } from './training/trainer.ts';
+import type { TrainingOptions } from './training/options.ts';
+import { StagedVoiceFiles } from './training/staged-files.ts';
 import {
   CONDITIONING_FILE, REF_AUDIO_FILE, SSL_FILE, bytesToFloats, floatsToBytes, readConditioning, readVoiceGraphs,
 } from './voice-files.ts';
@@ -51,9 +55,12 @@ export class GptSovitsBackend implements VoiceBackend {
   readonly #voiceSessions: VoiceSessionLru;
   readonly #limit: Semaphore;
   #bert: Promise<BertFeatures | null> | null = null;
+  /** Present on GPU workers with GPT_SOVITS_HOME; without it fineTune is not supported. */
+  readonly #trainer: GptSovitsTrainer | null;
 
-  constructor(options: GptSovitsOptions) {
+  constructor(options: GptSovitsBackendOptions) {
     this.options = resolveOptions(options);
+    this.#trainer = options.training instanceof GptSovitsTrainer ? options.training : options.training ? new GptSovitsTrainer(options.training) : null;
     this.#shared = new SharedSessions(this.options.executionProvider);
     this.#voiceSessions = new VoiceSessionLru(this.options.voiceModelCacheBytes, this.options.executionProvider);
     this.#limit = new Semaphore(this.options.maxConcurrent);
@@ -123,8 +130,56 @@ export class GptSovitsBackend implements VoiceBackend {
     return { zeroShot: true };
   }
 
-  async fineTune(): Promise<FineTuneResult> {
-    throw new BackendError('not_supported', 'fine-tuning GPT-SoVITS voices needs a GPU worker with GPT_SOVITS_HOME; see docs/backends/gpt-sovits.md');
+  /**
+   * Fine-tunes with the operator's GPT-SoVITS (training/trainer.ts). The new version's files are
+   * staged in memory — conditioning from the sample, then the four graphs once they passed models
+   * check and a smoke synthesis — and written to `ctx.files` only at the very end, so a failed or
+   * cancelled job writes nothing; the runner publishes the version when this resolves.
+   */
+  // `ctx` is optional only so test/backends/gpt-sovits/chain.test.ts's bare call still type-checks.
+  async fineTune(ctx?: FineTuneContext): Promise<FineTuneResult> {
+    if (!this.#trainer || !ctx) {
+      throw new BackendError('not_supported', 'fine-tuning GPT-SoVITS voices needs a GPU worker with GPT_SOVITS_HOME; see docs/backends/gpt-sovits-training.md');
+    }
+    const staged = new StagedVoiceFiles();
+    await this.prepareSample(ctx.sample, staged, ctx.signal);
+    const trained = await this.#trainer.train({
+      sample: ctx.sample,
+      workDir: join(ctx.scratchDir, 'gpt-sovits-train'),
+      signal: ctx.signal,
+      progress: (update) => ctx.progress(update),
+      synthesize: (graphs, sentences, language, signal) => this.#speak(staged.withGraphs(graphs), sentences, language, signal),
+    });
+    ctx.signal.throwIfAborted();
+    for (const [name, bytes] of Object.entries(trained.graphs)) await staged.write(name, bytes);
+    await staged.commitTo(ctx.files);
+    return { metrics: trained.metrics };
+  }
+
+  /** Whole sentences with a candidate voice, one PCM chunk each (checkpoint scoring, smoke test). */
+  async #speak(files: VoiceFiles, sentences: readonly string[], language: string, signal: AbortSignal): Promise<PcmChunk[]> {
+    const voice = await this.loadVoice(files, signal);
+    try {
+      const out: PcmChunk[] = [];
+      for (const text of sentences) {
+        const parts: Float32Array[] = [];
+        let rate = 32_000;
+        for await (const chunk of voice.synthesize({ text, language, speed: 1, variability: 0, signal })) {
+          parts.push(chunk.samples);
+          rate = chunk.sampleRate;
+        }
+        const samples = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const p of parts) {
+          samples.set(p, at);
+          at += p.length;
+        }
+        out.push({ samples, sampleRate: rate });
+      }
+      return out;
+    } finally {
+      voice.dispose();
+    }
   }
 
   async loadVoice(files: VoiceFiles, signal: AbortSignal): Promise<LoadedVoice> {
@@ -169,6 +224,11 @@ export class GptSovitsBackend implements VoiceBackend {
   }
 }
 
+export interface GptSovitsBackendOptions extends GptSovitsOptions {
+  /** Fine-tuning with an operator's GPT-SoVITS checkout (GPU workers); omit to serve only. */
+  readonly training?: TrainingOptions | GptSovitsTrainer;
+}
+
 /** Prompt phones from the reading script's text; without text, a single pause (reference-free). */
 function promptFor(text: string | null, language: string | null): { text: string | null; language: FrontEndLanguage; phones: string[] } {
   let lang: FrontEndLanguage = 'en';
@@ -182,6 +242,6 @@ function promptFor(text: string | null, language: string | null): { text: string
   return { text, language: lang, phones: [...segment.phones] };
 }
 
-export function createGptSovitsBackend(options: GptSovitsOptions): GptSovitsBackend {
+export function createGptSovitsBackend(options: GptSovitsBackendOptions): GptSovitsBackend {
   return new GptSovitsBackend(options);
 }
