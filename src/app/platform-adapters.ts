@@ -1,5 +1,6 @@
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
+import { startDiscordAdapter } from '../bots/discord/discord-adapter.ts';
 import { startTelegramAdapter } from '../bots/telegram/telegram-adapter.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -16,7 +17,7 @@ export interface PlatformAdapter {
 export async function startPlatformAdapters(config: Config, runtime: Runtime, logger: Logger): Promise<PlatformAdapter[]> {
   const adapters: PlatformAdapter[] = [];
   if (!config.discord) logger.info('Discord adapter off: DISCORD_TOKEN is not set');
-  else logger.warn('DISCORD_TOKEN is set, but this build has no Discord adapter yet (see docs/ARCHITECTURE.md)');
+  else adapters.push(await startDiscordAdapter({ config: { ...config.discord, streamLeadMs: config.streamLeadMs }, vocalis: runtime.vocalis, logger }));
   if (!config.telegram) logger.info('Telegram adapter off: TELEGRAM_TOKEN is not set');
   else {
     const { apiRoot, ...telegram } = config.telegram;

@@ -176,7 +176,12 @@ export class Resampler {
       const start = i - h + 1 - this.#base;
       const t0 = phase * n;
       let acc = 0;
-      for (let k = 0; k < n; k++) acc += (buf[start + k] ?? 0) * (table[t0 + k] ?? 0);
+      if (start >= 0 && start + n <= buf.length) {
+        // The hot loop (every output sample): indices are in range, checked just above.
+        for (let k = 0; k < n; k++) acc += buf[start + k]! * table[t0 + k]!;
+      } else {
+        for (let k = 0; k < n; k++) acc += (buf[start + k] ?? 0) * (table[t0 + k] ?? 0);
+      }
       out[o] = acc;
     }
     this.#outputIndex += count;

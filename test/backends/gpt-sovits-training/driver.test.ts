@@ -1,0 +1,156 @@
+/** The fine-tune driver end to end against the stand-in GPT-SoVITS tree (no Python, no GPU). */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BackendError } from '../../../src/engine/backend.ts';
+import { VOICE_GRAPH_FILES } from '../../../src/engine/backends/gpt-sovits/voice-files.ts';
+import { collect } from '../gpt-sovits/helpers.ts';
+import { makeRig } from './helpers.ts';
+import type { Rig } from './helpers.ts';
+
+const GRAPHS = Object.values(VOICE_GRAPH_FILES);
+
+function records(path: string): Promise<Array<{ script: string; args: string[]; cwd: string; env: Record<string, string>; config?: Record<string, unknown> }>> {
+  return readFile(path, 'utf8').then((t) => t.trim().split('\n').map((l) => JSON.parse(l)));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('GPT-SoVITS fine-tune driver (stand-in tree)', () => {
+  let rig: Rig;
+  before(async () => {
+    rig = await makeRig();
+  });
+  after(() => rig.cleanup());
+
+  it('prepares, trains both models, picks checkpoints, exports and stages a loadable voice', async () => {
+    const record = join(rig.root, 'record-ok.jsonl');
+    const backend = rig.backend({ env: { STANDIN_RECORD: record } });
+    const { ctx, files, progress, scratch } = rig.context();
+    const result = await backend.fineTune(ctx);
+    for (const name of GRAPHS) assert.ok(files.files.has(name), name);
+    assert.ok(files.files.has('gpt-sovits-voice.json'));
+    // Stages in the user-visible order, fractions never going back.
+    const stages = progress.map((p) => p.stage).filter((s, i, a) => s !== a[i - 1]);
+    assert.deepEqual(stages, ['queued', 'preparing', 'training', 'exporting', 'ready']);
+    for (let i = 1; i < progress.length; i++) assert.ok(progress[i]!.fraction >= progress[i - 1]!.fraction, 'fraction went back');
+    const training = progress.filter((p) => p.stage === 'training');
+    assert.ok(training.some((p) => p.detail?.['phase'] === 'sovits' && p.detail['epochs'] === 3 && typeof p.detail['loss'] === 'number'));
+    assert.ok(training.some((p) => p.detail?.['phase'] === 'gpt' && p.detail['epoch'] === 3));
+    // The chosen epochs are the best-scoring ones.
+    for (const phase of ['sovits', 'gpt']) {
+      const scores = Object.entries(result.metrics).filter(([k]) => k.startsWith(`${phase}ScoreE`));
+      assert.ok(scores.length > 0, `${phase} scored`);
+      const best = scores.reduce((a, b) => (b[1] < a[1] - 0.05 ? b : a));
+      assert.equal(result.metrics[`${phase}BestEpoch`], Number(best[0].slice(`${phase}ScoreE`.length)));
+    }
+    assert.ok(Number.isFinite(result.metrics['validationMcdDb']));
+    // Command lines and environment as upstream's WebUI sets them.
+    const calls = await records(record);
+    const byScript = (s: string) => calls.filter((c) => c.script === s);
+    for (const s of ['1-get-text.py', '2-get-hubert-wav32k.py', '3-get-semantic.py']) {
+      const [c] = byScript(s);
+      assert.ok(c, s);
+      assert.equal(c.cwd, rig.home);
+      assert.equal(c.env['i_part'], '0');
+      assert.equal(c.env['all_parts'], '1');
+      assert.equal(c.env['exp_name'], 'vocalis');
+      assert.equal(c.env['is_half'], 'True');
+      assert.ok(c.env['opt_dir']!.startsWith(scratch), 'features stay in the scratch folder');
+    }
+    const [s2] = byScript('s2_train.py');
+    assert.equal(s2?.args[0], '--config');
+    assert.deepEqual({ ...s2?.config, save_weight_dir: undefined, exp_dir: undefined }, { epochs: 3, batch_size: 4, name: 'vocalis', version: 'v2', save_weight_dir: undefined, exp_dir: undefined });
+    const [s1] = byScript('s1_train.py');
+    assert.equal(s1?.args[0], '--config_file');
+    assert.equal(s1?.env['hz'], '25hz');
+    assert.equal(s1?.config?.['epochs'], 3);
+    assert.ok(byScript('export_onnx.py').length >= 2);
+    // Everything the job wrote is gone.
+    assert.equal(existsSync(join(scratch, 'gpt-sovits-train')), false);
+    // The staged voice speaks with its own graphs.
+    const voice = await backend.loadVoice(files, new AbortController().signal);
+    const out = await collect(voice.synthesize({ text: 'Hello there.', language: 'en', speed: 1, variability: 0, signal: new AbortController().signal }));
+    voice.dispose();
+    assert.ok(out.samples.length > 0);
+    await backend.close();
+  });
+
+  it('stops a phase early once the held-out score stops improving', async () => {
+    // Slow epochs, so the trainer is still running when the second evaluation says "stop".
+    const backend = rig.backend({ sovitsEpochs: 8, gptEpochs: 2, patience: 1, minImprovement: 1e6, env: { STANDIN_EPOCH_MS: '600' } });
+    const { ctx } = rig.context();
+    const result = await backend.fineTune(ctx);
+    assert.equal(result.metrics['sovitsEarlyStopped'], 1);
+    assert.equal(result.metrics['sovitsBestEpoch'], 1);
+    assert.ok(result.metrics['sovitsEpochsRun']! < 8, `ran ${result.metrics['sovitsEpochsRun']}`);
+    await backend.close();
+  });
+
+  it('a crash mid-epoch fails the job with a reason, writes nothing, and a retry starts from scratch', async () => {
+    const { ctx, files, scratch } = rig.context();
+    const crashing = rig.backend({ env: { STANDIN_FAULT: 'crash:s2:2' } });
+    await assert.rejects(crashing.fineTune(ctx), (e: unknown) => e instanceof BackendError && e.code === 'training_failed' && /s2_train\.py exited with code 1 \(RuntimeError\)/.test(e.message));
+    assert.equal(files.files.size, 0, 'no half-published voice');
+    assert.equal(existsSync(join(scratch, 'gpt-sovits-train')), false);
+    const retry = rig.backend();
+    await retry.fineTune(ctx);
+    for (const name of GRAPHS) assert.ok(files.files.has(name));
+    await crashing.close();
+    await retry.close();
+  });
+
+  it('reports a full disk as disk_full', async () => {
+    const { ctx, files } = rig.context();
+    const backend = rig.backend({ env: { STANDIN_FAULT: 'disk-full:s1:1' } });
+    await assert.rejects(backend.fineTune(ctx), (e: unknown) => e instanceof BackendError && e.code === 'disk_full');
+    assert.equal(files.files.size, 0);
+    await backend.close();
+  });
+
+  it('a failed export (graphs that fail models check) leaves no trace but the reason', async () => {
+    const { ctx, files, scratch } = rig.context();
+    const backend = rig.backend({ heldOutSentences: 0, env: { STANDIN_FAULT: 'export-bad' } });
+    await assert.rejects(backend.fineTune(ctx), (e: unknown) => e instanceof BackendError && e.code === 'export_failed' && /t2s_sdec\.onnx/.test(e.message));
+    assert.equal(files.files.size, 0);
+    assert.equal(existsSync(join(scratch, 'gpt-sovits-train')), false);
+    await backend.close();
+  });
+
+  it('revocation mid-training kills the whole process group and deletes the work folder', async () => {
+    const pidFile = join(rig.root, 'pids-revoke');
+    const controller = new AbortController();
+    const { ctx, files, scratch } = rig.context(controller.signal);
+    const backend = rig.backend({ env: { STANDIN_FAULT: 'hang:s2:2', STANDIN_PIDFILE: pidFile } });
+    const job = backend.fineTune(ctx);
+    while (!existsSync(pidFile) || (await readFile(pidFile, 'utf8')).trim().split('\n').length < 2) await new Promise((r) => setTimeout(r, 20));
+    const pids = (await readFile(pidFile, 'utf8')).trim().split('\n').map(Number);
+    assert.ok(pids.every(alive));
+    const revoked = new Error('consent revoked');
+    const t0 = performance.now();
+    controller.abort(revoked);
+    await assert.rejects(job, (e: unknown) => e === revoked);
+    assert.ok(performance.now() - t0 < 3_000, 'stopped within the kill grace');
+    // The trainer ignores SIGTERM and has a grandchild: both must be gone.
+    await new Promise((r) => setTimeout(r, 100));
+    for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} survived`);
+    assert.equal(existsSync(join(scratch, 'gpt-sovits-train')), false);
+    assert.equal(files.files.size, 0);
+    await backend.close();
+  });
+
+  it('without GPT_SOVITS_HOME fine-tuning is still not supported', async () => {
+    const { createGptSovitsBackend } = await import('../../../src/engine/backends/gpt-sovits/gpt-sovits-backend.ts');
+    const backend = createGptSovitsBackend({ modelsDir: rig.models });
+    await assert.rejects(backend.fineTune(rig.context().ctx), (e: unknown) => e instanceof BackendError && e.code === 'not_supported');
+  });
+});

@@ -1,0 +1,199 @@
+#!/usr/bin/env node
+/**
+ * Stand-in for the operator's GPT-SoVITS Python: run as `<node> python.mjs -s <script> [args]`,
+ * it emulates the upstream script named by the path's basename — same environment variables,
+ * command-line flags, file layout and log lines as GPT-SoVITS's prepare_datasets/*.py,
+ * s2_train.py (logging lines) and s1_train.py (Lightning tqdm on stderr, \r-separated) — and,
+ * for the project's export_onnx.py, writes real fixture ONNX graphs. No Python, no GPU.
+ *
+ * Test-only knobs (never read by the driver):
+ *   STANDIN_FAULT      crash:<s2|s1|prep|export>[:epoch] | hang:<s2|s1>[:epoch] | disk-full:<s2|s1>[:epoch] | export-bad
+ *   STANDIN_EPOCH_MS   time per epoch (default 20)
+ *   STANDIN_RECORD     file to append one JSON line per invocation (script, args, selected env)
+ *   STANDIN_PIDFILE    file to append the pids of a hanging trainer and its grandchild
+ */
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+
+const args = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '-s'));
+const script = basename(args[0] ?? '');
+const rest = args.slice(1);
+const env = process.env;
+const epochMs = Number(env.STANDIN_EPOCH_MS ?? 20);
+const [faultKind, faultWhere, faultEpoch] = (env.STANDIN_FAULT ?? '').split(':');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function need(name) {
+  const v = env[name];
+  if (v === undefined) {
+    console.error(`KeyError: environment variable ${name} not set`);
+    process.exit(1);
+  }
+  return v;
+}
+function flag(name) {
+  const i = rest.indexOf(name);
+  if (i < 0 || !rest[i + 1]) {
+    console.error(`usage: ${script} ${name} PATH`);
+    process.exit(2);
+  }
+  return rest[i + 1];
+}
+function mustExist(path, what) {
+  if (!existsSync(path)) {
+    console.error(`FileNotFoundError: ${what} ${path}`);
+    process.exit(1);
+  }
+}
+function listLines() {
+  const lines = readFileSync(need('inp_text'), 'utf8').replace(/\n+$/, '').split('\n');
+  const part = Number(need('i_part'));
+  const parts = Number(need('all_parts'));
+  return lines.filter((_, i) => i % parts === part).map((l) => l.split('|'));
+}
+function record(extra = {}) {
+  if (!env.STANDIN_RECORD) return;
+  const keys = ['inp_text', 'inp_wav_dir', 'exp_name', 'opt_dir', 'i_part', 'all_parts', 'is_half', '_CUDA_VISIBLE_DEVICES', 'bert_pretrained_dir', 'cnhubert_base_dir', 'pretrained_s2G', 's2config_path', 'hz'];
+  const picked = Object.fromEntries(keys.filter((k) => env[k] !== undefined).map((k) => [k, env[k]]));
+  appendFileSync(env.STANDIN_RECORD, JSON.stringify({ script, args: rest, cwd: process.cwd(), env: picked, ...extra }) + '\n');
+}
+async function faultAt(where, epoch) {
+  if (faultWhere !== where || (faultEpoch && Number(faultEpoch) !== epoch)) return;
+  if (faultKind === 'crash') {
+    console.log('Traceback (most recent call last):');
+    console.log('RuntimeError: stand-in crash mid-epoch');
+    process.exit(1);
+  }
+  if (faultKind === 'disk-full') {
+    console.error('OSError: [Errno 28] No space left on device');
+    process.exit(1);
+  }
+  if (faultKind === 'hang') {
+    process.on('SIGTERM', () => {}); // a stuck CUDA call ignores SIGTERM: only SIGKILL of the group helps
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    if (env.STANDIN_PIDFILE) appendFileSync(env.STANDIN_PIDFILE, `${process.pid}\n${child.pid}\n`);
+    setInterval(() => {}, 1000);
+    await new Promise(() => {});
+  }
+}
+
+const scripts = {
+  async '1-get-text.py'() {
+    record();
+    const opt = need('opt_dir');
+    mustExist(need('bert_pretrained_dir'), 'bert_pretrained_dir');
+    if (!['True', 'False'].includes(need('is_half'))) process.exit(1);
+    await faultAt('prep', 1);
+    mkdirSync(join(opt, '3-bert'), { recursive: true });
+    const out = listLines().map(([wav, , lang, text]) => {
+      const phones = Array.from(text.replace(/[^\p{L}]/gu, '')).map((c) => c.toUpperCase()).join(' ');
+      return `${basename(wav)}\t${phones}\t[1]\t${lang === 'en' ? text.toLowerCase() : text}`;
+    });
+    writeFileSync(join(opt, `2-name2text-${need('i_part')}.txt`), out.join('\n') + '\n');
+  },
+  async '2-get-hubert-wav32k.py'() {
+    record();
+    const opt = need('opt_dir');
+    mustExist(need('cnhubert_base_dir'), 'cnhubert_base_dir');
+    mkdirSync(join(opt, '4-cnhubert'), { recursive: true });
+    mkdirSync(join(opt, '5-wav32k'), { recursive: true });
+    for (const [wav] of listLines()) {
+      const dir = env.inp_wav_dir;
+      const path = dir ? join(dir, basename(wav)) : wav;
+      const bytes = readFileSync(path);
+      if (bytes.subarray(0, 4).toString('latin1') !== 'RIFF') throw new Error('not a WAV');
+      writeFileSync(join(opt, '5-wav32k', basename(wav)), bytes);
+      writeFileSync(join(opt, '4-cnhubert', `${basename(wav)}.pt`), 'ssl');
+    }
+  },
+  async '3-get-semantic.py'() {
+    record();
+    const opt = need('opt_dir');
+    mustExist(need('pretrained_s2G'), 'pretrained_s2G');
+    mustExist(need('s2config_path'), 's2config_path');
+    const out = [];
+    for (const [wav] of listLines()) {
+      if (existsSync(join(opt, '4-cnhubert', `${basename(wav)}.pt`))) out.push(`${basename(wav)}\t1 2 3 4 5`);
+    }
+    writeFileSync(join(opt, `6-name2semantic-${need('i_part')}.tsv`), out.join('\n'));
+  },
+  async 's2_train.py'() {
+    const config = JSON.parse(readFileSync(flag('--config'), 'utf8'));
+    record({ config: { epochs: config.train.epochs, batch_size: config.train.batch_size, save_weight_dir: config.save_weight_dir, exp_dir: config.data.exp_dir, name: config.name, version: config.model.version } });
+    mustExist(config.train.pretrained_s2G, 'pretrained_s2G');
+    mustExist(join(config.data.exp_dir, '6-name2semantic.tsv'), 'semantic tokens');
+    const logDir = join(config.data.exp_dir, `logs_s2_${config.model.version}`);
+    mkdirSync(logDir, { recursive: true });
+    mkdirSync(config.save_weight_dir, { recursive: true });
+    const log = (m) => {
+      console.log(`INFO:${config.name}:${m}`);
+      appendFileSync(join(logDir, 'train.log'), `${m}\n`);
+    };
+    let step = 0;
+    for (let e = 1; e <= config.train.epochs; e++) {
+      log(`Train Epoch: ${e} [0%]`);
+      log(`[2.7, ${(3 / e).toFixed(3)}, 8.1, 19.${e}, 0.2, 1.9, ${step}, 0.0001]`);
+      await sleep(epochMs / 2);
+      await faultAt('s2', e);
+      await sleep(epochMs / 2);
+      step += 10;
+      writeFileSync(join(config.save_weight_dir, `${config.name}_e${e}_s${step}.pth`), JSON.stringify({ kind: 'sovits', epoch: e }));
+      log(`saving ckpt ${config.name}_e${e}:Success.`);
+      log(`====> Epoch: ${e}`);
+    }
+  },
+  async 's1_train.py'() {
+    const text = readFileSync(flag('--config_file'), 'utf8');
+    const get = (key) => (new RegExp(`^\\s*${key}: (.*)$`, 'm').exec(text)?.[1] ?? '').replace(/^"|"$/g, '');
+    record({ config: { epochs: Number(get('epochs')), batch_size: Number(get('batch_size')), half_weights_save_dir: get('half_weights_save_dir'), exp_name: get('exp_name'), output_dir: get('output_dir') } });
+    if (env.hz !== '25hz') process.exit(1);
+    mustExist(get('pretrained_s1'), 'pretrained_s1');
+    mustExist(get('train_semantic_path'), 'train_semantic_path');
+    mustExist(get('train_phoneme_path'), 'train_phoneme_path');
+    const dir = get('half_weights_save_dir');
+    mkdirSync(dir, { recursive: true });
+    mkdirSync(get('output_dir'), { recursive: true });
+    const epochs = Number(get('epochs'));
+    for (let e = 0; e < epochs; e++) {
+      process.stderr.write(`\rEpoch ${e}:  50%|█████     | 1/2 [00:00<00:00, 9.1it/s, v_num=0, total_loss_step=${(300 / (e + 1)).toFixed(1)}, lr_step=0.002, top_3_acc_step=0.4]`);
+      await sleep(epochMs / 2);
+      await faultAt('s1', e + 1);
+      await sleep(epochMs / 2);
+      process.stderr.write(`\rEpoch ${e}: 100%|██████████| 2/2 [00:00<00:00, 9.1it/s, v_num=0, total_loss_step=${(280 / (e + 1)).toFixed(1)}, lr_step=0.002, top_3_acc_step=0.5]`);
+      const tmp = join(dir, `${Date.now()}0.pth`);
+      writeFileSync(tmp, JSON.stringify({ kind: 'gpt', epoch: e + 1 }));
+      renameSync(tmp, join(dir, `${get('exp_name')}-e${e + 1}.ckpt`));
+    }
+    process.stderr.write('\n');
+  },
+  async 'export_onnx.py'() {
+    const gpt = flag('--gpt');
+    const sovits = flag('--sovits');
+    const out = flag('--out');
+    record();
+    mustExist(gpt, 'GPT checkpoint');
+    mustExist(sovits, 'SoVITS checkpoint');
+    await faultAt('export', 0);
+    const epochOf = (p) => {
+      try {
+        return JSON.parse(readFileSync(p, 'utf8')).epoch ?? 0;
+      } catch {
+        return 0; // pretrained placeholder
+      }
+    };
+    const { voiceGraphs } = await import('../../gpt-sovits/fixtures/fixture-graphs.ts');
+    // Different checkpoints speak differently, so the scores differ from epoch to epoch.
+    const graphs = voiceGraphs({ extraTokens: 8 + ((epochOf(gpt) * 3 + epochOf(sovits)) % 7) });
+    mkdirSync(out, { recursive: true });
+    for (const [name, bytes] of Object.entries(graphs)) writeFileSync(join(out, name), bytes);
+    if (faultKind === 'export-bad') writeFileSync(join(out, 't2s_sdec.onnx'), graphs['vits.onnx']);
+  },
+};
+
+const run = scripts[script];
+if (!run) {
+  console.error(`stand-in python: no emulation for ${script}`);
+  process.exit(2);
+}
+await run();
