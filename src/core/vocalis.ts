@@ -89,7 +89,10 @@ export interface SpeakRequest {
 export interface SpeechStream {
   readonly owner: UserRef;
   readonly voice: VoiceRecord;
+  /** Consume it to the end or call `return()` on its iterator: that releases the consent ticket. */
   readonly audio: AsyncIterable<PcmChunk>;
+  /** Aborted the moment the consent behind this speech ends (in this process at once, elsewhere within 250 ms). */
+  readonly consentEnded: AbortSignal;
 }
 
 /**
@@ -252,7 +255,8 @@ export class Vocalis {
         },
         ticket,
       );
-      return { owner, voice, audio };
+      ticket.watch();
+      return { owner, voice, audio, consentEnded: ticket.signal };
     } catch (error) {
       ticket.release();
       throw error;

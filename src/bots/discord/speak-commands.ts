@@ -76,8 +76,6 @@ export class SpeakCommands {
     this.#d.limiter.take(`discord:user:${user.id}`, `discord:guild:${guild.id}`);
 
     // speak() asks the consent gate now: no voice, an unshared voice or a forbidden text fail here.
-    const ownerIdentity = discordIdentity(ownerId);
-    let consentId: string | undefined;
     const utterance = new Utterance(
       { guildId: guild.id, requesterId: user.id, ownerId, channelId: channel.id },
       (signal) => this.#d.vocalis.speak({
@@ -88,10 +86,8 @@ export class SpeakCommands {
         speed,
         signal,
       }),
-      { leadFrames: this.#d.leadFrames, requestedAt, stillAllowed: () => this.#d.vocalis.status(ownerIdentity).consent?.id === consentId },
+      { leadFrames: this.#d.leadFrames, requestedAt },
     );
-    // Read after speak() succeeded (status() would register an unknown owner as a user).
-    consentId = this.#d.vocalis.status(ownerIdentity).consent?.id;
     const position = queue.enqueue(utterance);
     this.#d.logger.info({ guildId: guild.id, userId: user.id, ownerId, utterance: utterance.info.id, position, chars: text.length }, 'speak queued');
 

@@ -55,7 +55,7 @@ export class Utterance {
   constructor(
     info: Omit<UtteranceInfo, 'id'>,
     speak: (signal: AbortSignal) => SpeechStream,
-    options: { leadFrames: number; requestedAt?: number; stillAllowed?: () => boolean; watchMs?: number },
+    options: { leadFrames: number; requestedAt?: number },
   ) {
     this.info = { ...info, id: nextId++ };
     this.requestedAt = options.requestedAt ?? performance.now();
@@ -66,19 +66,8 @@ export class Utterance {
     this.buffer.on('error', (error) => { this.#producerError = error; });
     this.stream = speak(this.buffer.signal);
     // The engine notices a revocation only when it is pulled, and a full buffer pulls
-    // nothing; a light watchdog ends playback within a tick of any revocation, made here
-    // or in another process (Telegram, the CLI).
-    const stillAllowed = options.stillAllowed;
-    if (stillAllowed) {
-      const watchdog = setInterval(() => {
-        if (this.buffer.state === 'ended' || this.buffer.state === 'cancelled') clearInterval(watchdog);
-        else if (!stillAllowed()) {
-          clearInterval(watchdog);
-          this.cancel('consent_ended');
-        }
-      }, options.watchMs ?? 250);
-      watchdog.unref();
-    }
+    // nothing: the consent's own signal ends playback at once, wherever it was revoked.
+    this.stream.consentEnded.addEventListener('abort', () => this.cancel('consent_ended'), { once: true });
   }
 
   get endReason(): UtteranceEnd | null {

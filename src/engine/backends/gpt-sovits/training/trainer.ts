@@ -282,12 +282,14 @@ class TrainingRun {
     };
     const onEvent = (ev: TrainerEvent): void => {
       if (ev.type === 'loss') loss = ev.loss;
-      else if (ev.type === 'checkpoint_saved') void scan();
+      // s2 writes its weights before it logs "saving ckpt"/"====> Epoch" (not atomically, so never
+      // scan earlier); s1 writes via a temporary file and a rename before the next epoch begins.
+      else if (ev.type === 'checkpoint_saved' || ev.type === 'epoch_done') void scan();
       else if (ev.type === 'epoch_progress') {
         if (ev.epoch !== epoch) {
           epoch = ev.epoch;
           epochsStarted++;
-          if (phase === 'gpt') void scan(); // Lightning's callback saved the previous epoch
+          void scan(); // the previous epoch's weights are complete by now
         }
         const done = Math.max(0, epoch - 1 + ev.fraction);
         const perEpoch = epochsStarted > 1 ? (performance.now() - phaseStart) / 1000 / Math.max(done, 1e-3) : NaN;
