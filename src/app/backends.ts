@@ -11,7 +11,7 @@ import type { Logger } from '../observability/logger.ts';
 export async function createBackends(config: Config, logger: Logger): Promise<VoiceBackend[]> {
   const backends: VoiceBackend[] = [createClassicBackend()];
   if (config.gptSovitsModelsDir) {
-    backends.push(createGptSovitsBackend({ modelsDir: config.gptSovitsModelsDir, streaming: config.gptSovitsStreaming }));
+    backends.push(createGptSovitsBackend({ modelsDir: config.gptSovitsModelsDir, streaming: config.gptSovitsStreaming, executionProvider: config.gptSovitsProvider }));
     logger.info('GPT-SoVITS backend enabled');
   }
   return backends;

@@ -36,6 +36,7 @@ const schema = z.object({
   TELEGRAM_OPERATOR_IDS: z.string().default('').transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
   GPT_SOVITS_MODELS_DIR: optionalString,
   GPT_SOVITS_STREAMING: z.enum(['segment', 'chunk']).default('chunk'),
+  GPT_SOVITS_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
 });
 
 export type Config = Readonly<{
@@ -54,6 +55,7 @@ export type Config = Readonly<{
   telegram: { token: string; apiRoot: string | undefined; webhookUrl: string | undefined; webhookHost: string; webhookPort: number; operatorIds: readonly string[] } | undefined;
   gptSovitsModelsDir: string | undefined;
   gptSovitsStreaming: 'segment' | 'chunk';
+  gptSovitsProvider: 'cpu' | 'cuda';
 }>;
 
 export class ConfigError extends Error {
@@ -99,6 +101,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       : undefined,
     gptSovitsModelsDir: e.GPT_SOVITS_MODELS_DIR,
     gptSovitsStreaming: e.GPT_SOVITS_STREAMING,
+    gptSovitsProvider: e.GPT_SOVITS_PROVIDER,
   };
 }
 
