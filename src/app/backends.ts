@@ -11,8 +11,24 @@ import type { Logger } from '../observability/logger.ts';
 export async function createBackends(config: Config, logger: Logger): Promise<VoiceBackend[]> {
   const backends: VoiceBackend[] = [createClassicBackend()];
   if (config.gptSovitsModelsDir) {
-    backends.push(createGptSovitsBackend({ modelsDir: config.gptSovitsModelsDir, streaming: config.gptSovitsStreaming, executionProvider: config.gptSovitsProvider }));
-    logger.info('GPT-SoVITS backend enabled');
+    const t = config.gptSovitsTraining;
+    backends.push(createGptSovitsBackend({
+      modelsDir: config.gptSovitsModelsDir,
+      streaming: config.gptSovitsStreaming,
+      executionProvider: config.gptSovitsProvider,
+      ...(t ? {
+        training: {
+          home: t.home,
+          ...(t.python ? { python: t.python } : {}),
+          sovitsEpochs: t.sovitsEpochs,
+          gptEpochs: t.gptEpochs,
+          ...(t.batchSize ? { batchSize: t.batchSize } : {}),
+          gpuSlots: t.gpuSlots,
+          device: t.device,
+        },
+      } : {}),
+    }));
+    logger.info({ fineTuning: Boolean(t) }, 'GPT-SoVITS backend enabled');
   }
   return backends;
 }

@@ -37,6 +37,13 @@ const schema = z.object({
   GPT_SOVITS_MODELS_DIR: optionalString,
   GPT_SOVITS_STREAMING: z.enum(['segment', 'chunk']).default('chunk'),
   GPT_SOVITS_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
+  GPT_SOVITS_HOME: optionalString,
+  GPT_SOVITS_PYTHON: optionalString,
+  GPT_SOVITS_SOVITS_EPOCHS: z.coerce.number().int().min(1).max(100).default(8),
+  GPT_SOVITS_GPT_EPOCHS: z.coerce.number().int().min(1).max(100).default(15),
+  GPT_SOVITS_BATCH_SIZE: z.coerce.number().int().min(1).max(64).optional(),
+  GPT_SOVITS_GPU_SLOTS: z.coerce.number().int().min(1).max(16).default(1),
+  GPT_SOVITS_DEVICE: z.string().regex(/^\d+(,\d+)*$/).default('0'),
 });
 
 export type Config = Readonly<{
@@ -56,6 +63,16 @@ export type Config = Readonly<{
   gptSovitsModelsDir: string | undefined;
   gptSovitsStreaming: 'segment' | 'chunk';
   gptSovitsProvider: 'cpu' | 'cuda';
+  /** Fine-tuning with an operator's GPT-SoVITS checkout; absent: GPT-SoVITS voices stay zero-shot. */
+  gptSovitsTraining: {
+    home: string;
+    python: string | undefined;
+    sovitsEpochs: number;
+    gptEpochs: number;
+    batchSize: number | undefined;
+    gpuSlots: number;
+    device: string;
+  } | undefined;
 }>;
 
 export class ConfigError extends Error {
@@ -102,6 +119,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     gptSovitsModelsDir: e.GPT_SOVITS_MODELS_DIR,
     gptSovitsStreaming: e.GPT_SOVITS_STREAMING,
     gptSovitsProvider: e.GPT_SOVITS_PROVIDER,
+    gptSovitsTraining: e.GPT_SOVITS_HOME
+      ? {
+          home: e.GPT_SOVITS_HOME,
+          python: e.GPT_SOVITS_PYTHON,
+          sovitsEpochs: e.GPT_SOVITS_SOVITS_EPOCHS,
+          gptEpochs: e.GPT_SOVITS_GPT_EPOCHS,
+          batchSize: e.GPT_SOVITS_BATCH_SIZE,
+          gpuSlots: e.GPT_SOVITS_GPU_SLOTS,
+          device: e.GPT_SOVITS_DEVICE,
+        }
+      : undefined,
   };
 }
 

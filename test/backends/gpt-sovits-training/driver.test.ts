@@ -12,7 +12,7 @@ import type { Rig } from './helpers.ts';
 
 const GRAPHS = Object.values(VOICE_GRAPH_FILES);
 
-function records(path: string): Promise<Array<{ script: string; args: string[]; cwd: string; env: Record<string, string>; config?: Record<string, unknown> }>> {
+function records(path: string): Promise<Array<{ script: string; args: string[]; cwd: string; env: Record<string, string>; secretSeen: boolean; config?: Record<string, unknown> }>> {
   return readFile(path, 'utf8').then((t) => t.trim().split('\n').map((l) => JSON.parse(l)));
 }
 
@@ -35,8 +35,9 @@ describe('GPT-SoVITS fine-tune driver (stand-in tree)', () => {
   it('prepares, trains both models, picks checkpoints, exports and stages a loadable voice', async () => {
     const record = join(rig.root, 'record-ok.jsonl');
     const backend = rig.backend({ env: { STANDIN_RECORD: record } });
+    process.env['VOCALIS_TEST_SECRET'] = 'must-not-reach-the-trainer';
     const { ctx, files, progress, scratch } = rig.context();
-    const result = await backend.fineTune(ctx);
+    const result = await backend.fineTune(ctx).finally(() => delete process.env['VOCALIS_TEST_SECRET']);
     for (const name of GRAPHS) assert.ok(files.files.has(name), name);
     assert.ok(files.files.has('gpt-sovits-voice.json'));
     // Stages in the user-visible order, fractions never going back.
@@ -67,6 +68,7 @@ describe('GPT-SoVITS fine-tune driver (stand-in tree)', () => {
       assert.equal(c.env['is_half'], 'True');
       assert.ok(c.env['opt_dir']!.startsWith(scratch), 'features stay in the scratch folder');
     }
+    assert.ok(calls.every((c) => c.secretSeen === false), 'the worker\'s own secrets stay out of the children');
     const [s2] = byScript('s2_train.py');
     assert.equal(s2?.args[0], '--config');
     assert.deepEqual({ ...s2?.config, save_weight_dir: undefined, exp_dir: undefined }, { epochs: 3, batch_size: 4, name: 'vocalis', version: 'v2', save_weight_dir: undefined, exp_dir: undefined });
@@ -87,12 +89,12 @@ describe('GPT-SoVITS fine-tune driver (stand-in tree)', () => {
 
   it('stops a phase early once the held-out score stops improving', async () => {
     // Slow epochs, so the trainer is still running when the second evaluation says "stop".
-    const backend = rig.backend({ sovitsEpochs: 8, gptEpochs: 2, patience: 1, minImprovement: 1e6, env: { STANDIN_EPOCH_MS: '600' } });
+    const backend = rig.backend({ sovitsEpochs: 12, gptEpochs: 2, patience: 1, minImprovement: 1e6, env: { STANDIN_EPOCH_MS: '600' } });
     const { ctx } = rig.context();
     const result = await backend.fineTune(ctx);
     assert.equal(result.metrics['sovitsEarlyStopped'], 1);
     assert.equal(result.metrics['sovitsBestEpoch'], 1);
-    assert.ok(result.metrics['sovitsEpochsRun']! < 8, `ran ${result.metrics['sovitsEpochsRun']}`);
+    assert.ok(result.metrics['sovitsEpochsRun']! < 12, `ran ${result.metrics['sovitsEpochsRun']}`);
     await backend.close();
   });
 

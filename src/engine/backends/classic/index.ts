@@ -11,6 +11,7 @@ import type {
 import { analyse } from './analysis.ts';
 import { BaseVoiceCatalog } from './catalog.ts';
 import { SAMPLE_RATE } from './constants.ts';
+import { ConversionPool } from './conversion-pool.ts';
 import { decodeModel, encodeModel, MODEL_FILE } from './model.ts';
 import { sampleLanguage, trainModel, trainStatistics } from './train.ts';
 import { ClassicVoice } from './voice.ts';
@@ -28,12 +29,21 @@ export interface ClassicBackendOptions {
   readonly mixtures?: readonly number[];
   /** Override the script-match threshold (see train.ts). */
   readonly matchThreshold?: number;
+  /** Worker threads that analyse, convert and resynthesise clauses; default `defaultPoolSize()` (at least 2). */
+  readonly conversionWorkers?: number;
+}
+
+/** A classic backend owns a pool of worker threads; `close()` stops them (idle workers never keep a process alive). */
+export interface ClassicBackend extends VoiceBackend {
+  close(): Promise<void>;
 }
 
 export { MODEL_FILE } from './model.ts';
 
-export function createClassicBackend(options: ClassicBackendOptions = {}): VoiceBackend {
+export function createClassicBackend(options: ClassicBackendOptions = {}): ClassicBackend {
   const catalog = new BaseVoiceCatalog(options.baseVoices);
+  // One pool per backend: synthesis CPU work leaves the calling thread (see conversion-pool.ts).
+  const pool = new ConversionPool(options.conversionWorkers !== undefined ? { size: options.conversionWorkers } : {});
   const info: BackendInfo = {
     name: 'classic',
     description:
@@ -79,7 +89,13 @@ export function createClassicBackend(options: ClassicBackendOptions = {}): Voice
     async loadVoice(files: VoiceFiles, signal: AbortSignal): Promise<LoadedVoice> {
       const bytes = await files.read(MODEL_FILE);
       signal.throwIfAborted();
-      return new ClassicVoice(decodeModel(bytes), catalog, bytes.byteLength + 64 * 1024);
+      const voice = new ClassicVoice(decodeModel(bytes), catalog, bytes.byteLength + 64 * 1024, pool);
+      pool.warm(); // workers load their modules while the first clause renders
+      return voice;
+    },
+
+    close(): Promise<void> {
+      return pool.close();
     },
   };
 }

@@ -1,54 +1,77 @@
+import { randomUUID } from 'node:crypto';
 import type { LoadedVoice, SynthesisRequest } from '../../backend.ts';
 import type { PcmChunk } from '../../pcm.ts';
-import { analyse } from './analysis.ts';
 import type { BaseVoiceCatalog } from './catalog.ts';
 import { SAMPLE_RATE } from './constants.ts';
-import { conversionOf, convertFeatures, type Conversion } from './convert.ts';
+import type { ConversionPool } from './conversion-pool.ts';
+import { conversionOf, type Conversion } from './convert.ts';
 import type { ClassicModel } from './model.ts';
 import { baseVoiceById, renderBase, type BaseLanguage, type BaseVoice } from './render.ts';
 import { clamp } from './stats.ts';
 import { resolveLanguage, splitClauses } from './text.ts';
-import { synthesise } from './synthesis.ts';
 
 /**
  * A loaded classic voice. Every request renders clause by clause: the base
- * voice renders the next clause (a child process) while this one is analysed,
- * converted and resynthesised, and each clause is yielded as soon as it is done.
- * `variability` is ignored: the conversion is deterministic.
+ * voice renders a clause (a child process), the backend's worker pool analyses,
+ * converts and resynthesises it off the calling thread, and clauses are yielded
+ * in order as soon as each is done. One clause ahead of the one being awaited
+ * is rendered and converted meanwhile. `variability` is ignored: the
+ * conversion is deterministic.
  */
 export class ClassicVoice implements LoadedVoice {
   readonly sizeBytes: number;
   readonly #model: ClassicModel;
   readonly #conversion: Conversion;
   readonly #catalog: BaseVoiceCatalog;
+  readonly #pool: ConversionPool;
+  /** Per instance, so disposing this voice never drops a conversion another loaded voice still uses. */
+  readonly #key = `classic-${randomUUID()}`;
+  /** Keys this voice has put in the pool (its own conversion, other-language routes). */
+  readonly #keys = new Set<string>();
+  #disposed = false;
 
-  constructor(model: ClassicModel, catalog: BaseVoiceCatalog, sizeBytes: number) {
+  constructor(model: ClassicModel, catalog: BaseVoiceCatalog, sizeBytes: number, pool: ConversionPool) {
     this.#model = model;
     this.#conversion = conversionOf(model);
     this.#catalog = catalog;
+    this.#pool = pool;
     this.sizeBytes = sizeBytes;
   }
 
   async *synthesize(request: SynthesisRequest): AsyncIterable<PcmChunk> {
-    const { signal } = request;
-    signal.throwIfAborted();
+    request.signal.throwIfAborted();
     const language = resolveLanguage(request.language, this.#catalog.languages());
     const clauses = splitClauses(request.text, language);
-    const { voice, conversion } = await this.#routeFor(language, signal);
-    const speed = Number.isFinite(request.speed) && request.speed > 0 ? clamp(request.speed, 0.5, 2) : 1;
-    const stretch = this.#model.stretch / speed;
-    const render = (text: string): Promise<Float32Array> => renderBase(voice, text, { stretch, signal });
-    let next = render(clauses[0]!);
-    for (let i = 0; i < clauses.length; i++) {
-      const pcm = await next;
-      if (i + 1 < clauses.length) {
-        next = render(clauses[i + 1]!);
-        next.catch(() => undefined); // surfaced when awaited; never an unhandled rejection
+    // Aborted when the request is, and when the consumer stops early: queued
+    // clauses then leave the pool and a running flite is killed.
+    const local = new AbortController();
+    const signal = AbortSignal.any([request.signal, local.signal]);
+    try {
+      const { voice, conversion, key } = await this.#routeFor(language, signal);
+      const speed = Number.isFinite(request.speed) && request.speed > 0 ? clamp(request.speed, 0.5, 2) : 1;
+      const stretch = this.#model.stretch / speed;
+      const start = (i: number): { rendered: Promise<Float32Array>; converted: Promise<Float32Array> } => {
+        const rendered = renderBase(voice, clauses[i]!, { stretch, signal });
+        const converted = rendered.then((pcm) => {
+          this.#keys.add(key);
+          return this.#pool.convert({ key, conversion, pcm, seed: i + 1, signal, urgent: i === 0, cache: !this.#disposed });
+        });
+        // Surfaced when awaited; never an unhandled rejection if the request ends first.
+        converted.catch(() => undefined);
+        return { rendered, converted };
+      };
+      let current = start(0);
+      for (let i = 0; i < clauses.length; i++) {
+        await current.rendered;
+        // As before, the next clause renders while this one converts; now it also converts as soon as a worker is free.
+        const next = i + 1 < clauses.length ? start(i + 1) : null;
+        const samples = await current.converted;
+        signal.throwIfAborted();
+        yield { samples, sampleRate: SAMPLE_RATE };
+        if (next) current = next;
       }
-      signal.throwIfAborted();
-      const converted = convertFeatures(analyse(pcm, signal), conversion);
-      signal.throwIfAborted();
-      yield { samples: synthesise(converted, i + 1), sampleRate: SAMPLE_RATE };
+    } finally {
+      local.abort(new Error('synthesis ended'));
     }
   }
 
@@ -57,13 +80,23 @@ export class ClassicVoice implements LoadedVoice {
    * language gets that language's nearest base voice and statistics matching
    * towards the user's recorded statistics.
    */
-  async #routeFor(language: BaseLanguage, signal: AbortSignal): Promise<{ voice: BaseVoice; conversion: Conversion }> {
-    if (language === this.#model.language) return { voice: baseVoiceById(this.#model.baseVoice), conversion: this.#conversion };
+  async #routeFor(language: BaseLanguage, signal: AbortSignal): Promise<{ voice: BaseVoice; conversion: Conversion; key: string }> {
+    if (language === this.#model.language) {
+      return { voice: baseVoiceById(this.#model.baseVoice), conversion: this.#conversion, key: this.#key };
+    }
     const nearest = await this.#catalog.nearest(language, this.#model.target, signal);
-    return { voice: nearest.voice, conversion: { source: nearest.stats, target: this.#model.target, gmm: null } };
+    return {
+      voice: nearest.voice,
+      conversion: { source: nearest.stats, target: this.#model.target, gmm: null },
+      key: `${this.#key}:${nearest.voice.id}`,
+    };
   }
 
   dispose(): void {
-    // Nothing resident beyond the model object, which the garbage collector takes.
+    // The model leaves the workers too (a revoked voice must not stay resident);
+    // a request still running after this converts without caching it again.
+    this.#disposed = true;
+    for (const key of this.#keys) this.#pool.dispose(key);
+    this.#keys.clear();
   }
 }

@@ -56,7 +56,8 @@ function record(extra = {}) {
   if (!env.STANDIN_RECORD) return;
   const keys = ['inp_text', 'inp_wav_dir', 'exp_name', 'opt_dir', 'i_part', 'all_parts', 'is_half', '_CUDA_VISIBLE_DEVICES', 'bert_pretrained_dir', 'cnhubert_base_dir', 'pretrained_s2G', 's2config_path', 'hz'];
   const picked = Object.fromEntries(keys.filter((k) => env[k] !== undefined).map((k) => [k, env[k]]));
-  appendFileSync(env.STANDIN_RECORD, JSON.stringify({ script, args: rest, cwd: process.cwd(), env: picked, ...extra }) + '\n');
+  const secretSeen = env.VOCALIS_TEST_SECRET !== undefined;
+  appendFileSync(env.STANDIN_RECORD, JSON.stringify({ script, args: rest, cwd: process.cwd(), env: picked, secretSeen, ...extra }) + '\n');
 }
 async function faultAt(where, epoch) {
   if (faultWhere !== where || (faultEpoch && Number(faultEpoch) !== epoch)) return;

@@ -112,23 +112,3 @@ export function batchSizeFor(memoryMiB: number | null, half: boolean): number {
   return half ? base : Math.max(1, Math.floor(base / 2));
 }
 
-/** The options from the environment, for the composition root (null when GPT_SOVITS_HOME is unset). */
-export function trainingOptionsFromEnv(env: NodeJS.ProcessEnv): TrainingOptions | null {
-  const home = env['GPT_SOVITS_HOME'];
-  if (!home) return null;
-  const int = (name: string): number | undefined => (env[name] ? Number(env[name]) : undefined);
-  const python = env['GPT_SOVITS_PYTHON'];
-  const sovitsEpochs = int('GPT_SOVITS_SOVITS_EPOCHS');
-  const gptEpochs = int('GPT_SOVITS_GPT_EPOCHS');
-  const batchSize = int('GPT_SOVITS_BATCH_SIZE');
-  const gpuSlots = int('GPT_SOVITS_GPU_SLOTS');
-  return {
-    home,
-    ...(python ? { python } : {}),
-    ...(sovitsEpochs !== undefined ? { sovitsEpochs } : {}),
-    ...(gptEpochs !== undefined ? { gptEpochs } : {}),
-    ...(batchSize !== undefined ? { batchSize } : {}),
-    ...(gpuSlots !== undefined ? { gpuSlots } : {}),
-    ...(env['GPT_SOVITS_DEVICE'] ? { device: env['GPT_SOVITS_DEVICE'] } : {}),
-  };
-}

@@ -69,6 +69,9 @@ const SPAN: Record<Exclude<TrainerState, 'failed' | 'cancelled'>, readonly [numb
   ready: [1, 1],
 };
 
+/** Environment variables the children inherit from the worker. */
+const INHERITED_ENV = /^(PATH|HOME|USER|LANG|LANGUAGE|LC_\w+|TZ|SHELL|LD_LIBRARY_PATH|CUDA_\w+|NVIDIA_\w+|NCCL_\w+|PYTORCH_\w+|TORCH_\w+|HF_\w+|TRANSFORMERS_\w+|PYTHON\w*|VIRTUAL_ENV|CONDA_\w+|OMP_NUM_THREADS|MKL_\w+)$/;
+
 const SMOKE_TEXT: Record<string, string> = { zh: '你好，这是一个测试。', en: 'Hello, this is a test.' };
 
 async function queryGpuMemoryMiB(device: string): Promise<number | null> {
@@ -128,9 +131,14 @@ class TrainingRun {
     this.#job.progress(detail ? { stage, fraction, detail } : { stage, fraction });
   }
 
+  /**
+   * The children's environment: only what a Python/CUDA stack needs from ours — never the bot
+   * tokens, master key or database settings of this process — plus the operator's extras.
+   */
   #env(extra: Record<string, string> = {}): ChildEnv {
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => INHERITED_ENV.test(k)));
     const pythonPath = [this.#o.home, join(this.#o.home, 'GPT_SoVITS'), process.env['PYTHONPATH']].filter(Boolean).join(':');
-    return { ...process.env, ...this.#o.env, PYTHONPATH: pythonPath, TEMP: this.#work.tmp, TMPDIR: this.#work.tmp, ...extra };
+    return { ...inherited, ...this.#o.env, PYTHONPATH: pythonPath, TEMP: this.#work.tmp, TMPDIR: this.#work.tmp, ...extra };
   }
 
   async execute(): Promise<TrainedVoice> {
