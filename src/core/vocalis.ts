@@ -63,7 +63,10 @@ export type ClipOutcome =
 export interface CloneStarted {
   readonly voiceId: string;
   readonly jobId: string;
+  /** Place in the waiting line (0: already running), when the queue knows it. */
   readonly position: number | null;
+  /** Rough time until the voice is ready: recent fine-tunes of this backend × jobs ahead; null without history. */
+  readonly etaSeconds: number | null;
 }
 
 export interface VoiceStatus {
@@ -222,7 +225,10 @@ export class Vocalis {
         throw error;
       }
       d.ledger.append({ type: 'voice.finetune_queued', actor: userActor(input.identity), subject: user.id, data: { voiceId: voice.id, jobId, backend } });
-      return { voiceId: voice.id, jobId, position: await d.queue.position(voice.id) };
+      const position = await d.queue.position(voice.id);
+      const typical = d.jobs.typicalDurationSeconds(backend);
+      const etaSeconds = typical === null ? null : Math.round(typical * ((position ?? 0) + 1));
+      return { voiceId: voice.id, jobId, position, etaSeconds };
     } finally {
       ticket.release();
     }

@@ -59,6 +59,14 @@ export class JobHistory {
     return rows.map((row) => String(row['voice_id']));
   }
 
+  /** Median wall time of the backend's recent completed fine-tunes, in seconds; null without history. */
+  typicalDurationSeconds(backend: string, sample = 10): number | null {
+    const rows = this.#db.prepare(`SELECT (julianday(finished_at) - julianday(started_at)) * 86400 AS s FROM jobs
+        WHERE backend = ? AND state = 'completed' AND started_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?`).all(backend, sample);
+    const seconds = rows.map((row) => Number(row['s'])).filter(Number.isFinite).sort((a, b) => a - b);
+    return seconds.length === 0 ? null : (seconds[Math.floor(seconds.length / 2)] ?? null);
+  }
+
   get(id: string): JobRecord | null {
     const row = this.#db.prepare('SELECT * FROM jobs WHERE id = ?').get(id);
     return row ? rowToJob(row) : null;

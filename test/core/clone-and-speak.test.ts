@@ -29,8 +29,10 @@ test('the whole flow: consent → clips → preview → fine-tune → speak, eac
       const outcome = await vocalis.addClip({ identity: cli(name), audio: await readFile(file) });
       assert.equal(outcome.kind, 'stored');
       assert.ok(outcome.kind === 'stored' && outcome.complete && outcome.clone, 'a 3 s target is reached by one utterance and the clone is queued');
-      const jobId = outcome.kind === 'stored' ? outcome.clone?.jobId : undefined;
-      await eventually(() => jobs.get(jobId!)?.state === 'completed', 15_000, `${name}'s fine-tune`);
+      const clone = outcome.kind === 'stored' ? outcome.clone : undefined;
+      if (name === 'bob') assert.ok(typeof clone?.etaSeconds === 'number', 'with a finished fine-tune behind it, the next one has an ETA');
+      else assert.equal(clone?.etaSeconds, null, 'no history, no guess');
+      await eventually(() => jobs.get(clone!.jobId)?.state === 'completed', 15_000, `${name}'s fine-tune`);
     }
     const frequencies: Record<string, number> = {};
     for (const name of Object.keys(speakers)) {

@@ -319,7 +319,8 @@ export class CloneFlow {
       edit: (content) => message.edit({ content, embeds: [], components: [] }),
       followUp: (content) => message.followUp(content),
     });
-    return `${accepted}\n${t(locale, 'clone.queued', { position: outcome.clone.position ?? 1 })}`;
+    const eta = outcome.clone.etaSeconds === null ? '' : ` ${t(locale, 'clone.eta', { minutes: Math.max(1, Math.ceil(outcome.clone.etaSeconds / 60)) })}`;
+    return `${accepted}\n${t(locale, 'clone.queued', { position: outcome.clone.position ?? 1 })}${eta}`;
   }
 
   async #awaitUploads(input: { userId: string; guildId: string; locale: Locale; file: Attachment | null; message: CloneMessage; prefix?: string }): Promise<void> {

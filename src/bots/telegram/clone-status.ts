@@ -13,6 +13,7 @@ export interface FollowRequest {
   readonly locale: Locale;
   readonly jobId: string;
   readonly position: number | null;
+  readonly etaSeconds: number | null;
   /** A preview voice already speaks while the fine-tune runs. */
   readonly previewReady: boolean;
 }
@@ -53,6 +54,7 @@ export class CloneFollower {
     void done.then(() => this.#active.delete(request.jobId));
 
     const first = t(request.locale, 'clone.queued', { position: request.position ?? 1 })
+      + (request.etaSeconds === null ? '' : ` ${t(request.locale, 'clone.eta', { minutes: Math.max(1, Math.ceil(request.etaSeconds / 60)) })}`)
       + (request.previewReady ? `\n${t(request.locale, 'clone.preview_ready')}` : '');
     this.#outbox.sendText(request.chatId, first, request.replyTo === undefined ? {} : { replyTo: request.replyTo })
       .then((message) => {

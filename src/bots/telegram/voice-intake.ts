@@ -67,7 +67,7 @@ async function takeClip(deps: HandlerDeps, locale: Locale, chat: Chat, from: Use
   if (outcome.kind === 'stored' && outcome.clone) {
     const voice = deps.vocalis.status(identity).voice;
     deps.clones.follow({
-      chatId: chat.id, replyTo: messageId, locale, jobId: outcome.clone.jobId, position: outcome.clone.position,
+      chatId: chat.id, replyTo: messageId, locale, jobId: outcome.clone.jobId, position: outcome.clone.position, etaSeconds: outcome.clone.etaSeconds,
       previewReady: voice?.currentVersion !== null && voice?.currentVersion !== undefined,
     });
   }

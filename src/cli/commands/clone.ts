@@ -10,7 +10,8 @@ export async function cloneCommand(ctx: CliContext): Promise<CommandResult> {
   const runtime = await ctx.runtime({ queue: true, worker: wait });
   const started = await runtime.vocalis.startClone({ identity, backend: ctx.option('backend') });
   if (!wait) {
-    return ok(started, `Fine-tune ${started.jobId} queued for voice ${started.voiceId}${started.position ? ` (position ${started.position})` : ''}.`);
+    const eta = started.etaSeconds === null ? '' : `, ready in about ${Math.max(1, Math.ceil(started.etaSeconds / 60))} min`;
+    return ok(started, `Fine-tune ${started.jobId} queued for voice ${started.voiceId}${started.position ? ` (position ${started.position}${eta})` : eta ? ` (${eta.slice(2)})` : ''}.`);
   }
   // Progress comes from the job history, so this works whether the job runs here or in the service's worker.
   const bar = new ProgressBar(!ctx.json);

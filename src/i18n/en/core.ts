@@ -10,6 +10,7 @@ export const core = {
   'consent.expired': 'This consent request expired. Start again when you are ready.',
   'consent.revoked': 'Consent revoked. Deleted: {voices} voice(s), {clips} recording(s), {files} file(s).',
   'clone.queued': 'Your sample is complete. Your voice is being trained (queue position {position}).',
+  'clone.eta': 'Expected to be ready in about {minutes} min.',
   'clone.progress': 'Training your voice: {stage} {percent}%',
   'clone.ready': 'Your voice is ready. It is an AI voice; everything it says is marked as synthetic.',
   'clone.failed': 'Training your voice failed: {reason}. Your previous voice, if any, still works.',

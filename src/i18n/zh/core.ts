@@ -10,6 +10,7 @@ export const core = {
   'consent.expired': '此同意请求已过期。准备好后请重新开始。',
   'consent.revoked': '已撤回同意。已删除：{voices} 个声音、{clips} 段录音、{files} 个文件。',
   'clone.queued': '样本已完成，正在训练你的声音（排队位置 {position}）。',
+  'clone.eta': '预计约 {minutes} 分钟后就绪。',
   'clone.progress': '正在训练你的声音：{stage} {percent}%',
   'clone.ready': '你的声音已就绪。这是人工智能合成的声音，它说的每句话都会标明为合成。',
   'clone.failed': '训练失败：{reason}。你之前的声音（如有）仍可使用。',
