@@ -15,7 +15,7 @@ import {
   type FineTuneJobRef,
   type FineTuneJobResult,
 } from './finetune-job.ts';
-import { connectionOptions, createRedisConnection } from './redis-connection.ts';
+import { connectionOptions, createRedisConnection, scanKeys } from './redis-connection.ts';
 
 /** One thing that happened to a run, as seen from any process. */
 export type FineTuneEvent =
@@ -227,13 +227,13 @@ export class FineTuneEvents extends EventEmitter<FineTuneEventsMap> {
     }
     if (target.jobId === undefined) return null;
     // Vocalis job ids are unique, so at most one `<voiceId>.<jobId>` hash matches.
-    const ids = (await this.scanKeys(`${this.keyBase}*.${target.jobId}`)).map((key) => key.slice(this.keyBase.length));
+    const ids = (await scanKeys(this.redis, `${this.keyBase}*.${target.jobId}`)).map((key) => key.slice(this.keyBase.length));
     return ids.find((id) => parseBullJobId(id)?.jobId === target.jobId) ?? null;
   }
 
   private async latestOfVoice(voiceId: string): Promise<string | null> {
     let latest: { id: string; timestamp: number } | null = null;
-    for (const key of await this.scanKeys(`${this.keyBase}${voiceId}.*`)) {
+    for (const key of await scanKeys(this.redis, `${this.keyBase}${voiceId}.*`)) {
       const id = key.slice(this.keyBase.length);
       if (id.includes(':')) continue; // `<id>:logs` and other companions
       const timestamp = Number(await this.redis.hget(key, 'timestamp'));
@@ -263,16 +263,6 @@ export class FineTuneEvents extends EventEmitter<FineTuneEventsMap> {
       : { ok: false, error: new FineTuneFailedError(ref, job.failedReason) };
   }
 
-  private async scanKeys(pattern: string): Promise<string[]> {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
-    return keys;
-  }
 }
 
 function matches(target: FineTuneTarget, ref: FineTuneJobRef, id: string): boolean {

@@ -13,7 +13,7 @@ import {
   type FineTuneJobResult,
 } from './finetune-job.ts';
 import { cancelFlagKey, cancelFlagPattern, CANCEL_FLAG_TTL_MS } from './cancel-flag.ts';
-import { connectionOptions, createRedisConnection } from './redis-connection.ts';
+import { connectionOptions, createRedisConnection, scanKeys } from './redis-connection.ts';
 
 /** Thrown by enqueue when the voice already has a run waiting, delayed or active. */
 export class CloneInProgressError extends Error {
@@ -218,7 +218,7 @@ export class FineTuneQueue {
   /** BullMQ ids of all the voice's jobs, found by their key prefix. */
   private async voiceJobIds(voiceId: string): Promise<string[]> {
     const ids = new Set<string>();
-    for (const key of await this.scanKeys(`${this.keyBase}${voiceId}.*`)) {
+    for (const key of await scanKeys(this.redis, `${this.keyBase}${voiceId}.*`)) {
       const rest = key.slice(this.keyBase.length);
       // Job hash is `<base><id>`; its companions are `<base><id>:logs` and the like.
       const id = rest.split(':')[0];
@@ -244,8 +244,8 @@ export class FineTuneQueue {
   /** Whatever BullMQ's own removal leaves: stray keys, set members, dedup keys, events. */
   private async scrubLeftovers(voiceId: string): Promise<void> {
     const keys = [
-      ...(await this.scanKeys(`${this.keyBase}${voiceId}.*`)),
-      ...(await this.scanKeys(cancelFlagPattern(voiceId))),
+      ...(await scanKeys(this.redis, `${this.keyBase}${voiceId}.*`)),
+      ...(await scanKeys(this.redis, cancelFlagPattern(voiceId))),
       `${this.keyBase}de:${voiceId}`,
       `${this.keyBase}dn:${voiceId}`,
     ];
@@ -276,14 +276,4 @@ export class FineTuneQueue {
     }
   }
 
-  private async scanKeys(pattern: string): Promise<string[]> {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
-    return keys;
-  }
 }

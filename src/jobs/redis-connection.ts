@@ -135,3 +135,15 @@ function describeError(error: unknown): string {
   }
   return String(error);
 }
+
+/** Every key matching `pattern`, with SCAN (never KEYS, which blocks a shared Redis). */
+export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  return keys;
+}

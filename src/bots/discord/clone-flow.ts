@@ -118,15 +118,22 @@ export class CloneFlow {
     }
   }
 
-  async agree(button: ButtonInteraction<'cached'>, consentId: string): Promise<void> {
-    const userId = button.user.id;
-    const active = this.#active.get(userId);
-    const locale = active?.kind === 'offer' ? active.locale : localeOf(button.locale);
+  /** The clicker's open offer for this consent, its timeout cleared; null (after telling them) when there is none. */
+  async #takeOffer(button: ButtonInteraction<'cached'>, consentId: string) {
+    const active = this.#active.get(button.user.id);
     if (active?.kind !== 'offer' || active.consentId !== consentId) {
-      await button.reply({ content: t(locale, 'consent.expired'), flags: MessageFlags.Ephemeral });
-      return;
+      await button.reply({ content: t(localeOf(button.locale), 'consent.expired'), flags: MessageFlags.Ephemeral });
+      return null;
     }
     clearTimeout(active.timer);
+    return active;
+  }
+
+  async agree(button: ButtonInteraction<'cached'>, consentId: string): Promise<void> {
+    const userId = button.user.id;
+    const active = await this.#takeOffer(button, consentId);
+    if (!active) return;
+    const { locale } = active;
     this.#active.set(userId, { kind: 'starting', guildId: active.guildId });
     let receipt;
     try {
@@ -148,13 +155,9 @@ export class CloneFlow {
 
   async cancel(button: ButtonInteraction<'cached'>, consentId: string): Promise<void> {
     const userId = button.user.id;
-    const active = this.#active.get(userId);
-    const locale = active?.kind === 'offer' ? active.locale : localeOf(button.locale);
-    if (active?.kind !== 'offer' || active.consentId !== consentId) {
-      await button.reply({ content: t(locale, 'consent.expired'), flags: MessageFlags.Ephemeral });
-      return;
-    }
-    clearTimeout(active.timer);
+    const active = await this.#takeOffer(button, consentId);
+    if (!active) return;
+    const { locale } = active;
     this.#active.delete(userId);
     try {
       this.#d.vocalis.declineConsent({ identity: discordIdentity(userId), consentId });

@@ -37,6 +37,8 @@ export interface ConversionPoolOptions {
   readonly size?: number;
   /** Conversions cached per worker; default 64 (a 32-component GMM is ~0.2 MB as typed arrays). */
   readonly modelsPerWorker?: number;
+  /** Nice value of each worker thread (Linux: per thread); default 10, below the caller's audio timers. 0 leaves it. */
+  readonly workerNice?: number;
   /** The worker's entry; only tests replace it. */
   readonly workerUrl?: URL;
 }
@@ -88,6 +90,7 @@ export class ConversionPool {
   readonly size: number;
   readonly #modelsPerWorker: number;
   readonly #workerUrl: URL;
+  readonly #workerNice: number;
   readonly #slots: Slot[] = [];
   readonly #urgent: Pending[] = [];
   readonly #queue: Pending[] = [];
@@ -98,6 +101,7 @@ export class ConversionPool {
     this.size = Math.max(1, Math.floor(options.size ?? defaultPoolSize()));
     this.#modelsPerWorker = Math.max(1, Math.floor(options.modelsPerWorker ?? 64));
     this.#workerUrl = options.workerUrl ?? new URL('./conversion-worker.ts', import.meta.url);
+    this.#workerNice = options.workerNice ?? 10;
   }
 
   /** Queued (not yet running) tasks. */
@@ -177,7 +181,7 @@ export class ConversionPool {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(this.#workerUrl, { name: 'classic-conversion' });
+    const worker = new Worker(this.#workerUrl, { name: 'classic-conversion', workerData: { nice: this.#workerNice } });
     // Idle workers never keep the process alive; a running task refs its worker
     // so that a caller awaiting it is not cut off by an otherwise empty loop.
     worker.unref();

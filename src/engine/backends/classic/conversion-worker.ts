@@ -1,4 +1,5 @@
-import { parentPort } from 'node:worker_threads';
+import { getPriority, setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
 import { BackendError } from '../../backend.ts';
 import type { Conversion } from './convert.ts';
 import { convertClause, type WorkerReply, type WorkerRequest } from './conversion-pool.ts';
@@ -10,6 +11,19 @@ import { convertClause, type WorkerReply, type WorkerRequest } from './conversio
  */
 const port = parentPort;
 if (!port) throw new Error('conversion-worker.ts runs as a worker thread only');
+
+// A lower priority for this thread only (Linux nice values are per thread), so
+// the main thread's audio timers win the CPU whenever they are ready to run;
+// synthesis takes every cycle they leave. Best effort: some systems refuse.
+/** How much lower than the process, in nice steps. */
+const nice = (workerData as { nice?: unknown } | null)?.nice;
+if (typeof nice === 'number' && nice !== 0) {
+  try {
+    setPriority(0, Math.min(19, getPriority(0) + nice)); // relative to the process's own
+  } catch {
+    // Running at normal priority is still correct.
+  }
+}
 
 const conversions = new Map<string, Conversion>();
 
