@@ -103,6 +103,7 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
     const voiceFiles = new VoiceFileFolders(paths, keys);
     const jobs = new JobHistory(db, clock);
     const backends = new BackendRegistry(overrides.backends ?? (await createBackends(config, logger)), config.backend);
+    closers.unshift(() => backends.close());
     const cache = new VoiceCache(VOICE_CACHE_BYTES);
     const speech = new SpeechEngine({ backends, cache, filesFor: (t) => voiceFiles.files(t.userId, t.voiceId, t.version) });
 

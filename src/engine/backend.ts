@@ -91,6 +91,8 @@ export interface VoiceBackend {
   prepareSample(sample: SampleSource, files: VoiceFiles, signal: AbortSignal): Promise<PreparedSample>;
   fineTune(context: FineTuneContext): Promise<FineTuneResult>;
   loadVoice(files: VoiceFiles, signal: AbortSignal): Promise<LoadedVoice>;
+  /** Releases what the backend holds across voices (worker threads, shared sessions). */
+  close?(): Promise<void>;
 }
 
 /** Raised for problems a user can act on; `code` is stable, `message` is for logs and the CLI. */

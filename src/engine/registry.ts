@@ -25,6 +25,10 @@ export class BackendRegistry {
   names(): string[] {
     return [...this.#backends.keys()];
   }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#backends.values()].map((backend) => backend.close?.()));
+  }
 }
 
 export class UnknownBackendError extends Error {

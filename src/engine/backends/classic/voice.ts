@@ -54,7 +54,7 @@ export class ClassicVoice implements LoadedVoice {
         const rendered = renderBase(voice, clauses[i]!, { stretch, signal });
         const converted = rendered.then((pcm) => {
           this.#keys.add(key);
-          return this.#pool.convert({ key, conversion, pcm, seed: i + 1, signal, urgent: i === 0, cache: !this.#disposed });
+          return this.#pool.convert({ key, conversion, pcm, seed: i + 1, signal, cache: !this.#disposed });
         });
         // Surfaced when awaited; never an unhandled rejection if the request ends first.
         converted.catch(() => undefined);
