@@ -115,6 +115,11 @@ export class Vocalis {
     return this.#d.backends;
   }
 
+  /** Syntheses streaming in this process now: how loaded the shared CPU is, for playback lead. */
+  get activeSpeechStreams(): number {
+    return this.#d.speech.activeStreams;
+  }
+
   identify(identity: PlatformIdentity): UserRef {
     return this.#d.users.resolve(identity.platform, identity.platformUserId);
   }

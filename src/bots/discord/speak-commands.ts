@@ -24,6 +24,21 @@ export interface SpeakDeps {
   readonly onStarted?: (utterance: Utterance) => void;
 }
 
+/** Extra audio buffered per synthesis already running in this process (0.5 s), up to 5 s in all. */
+const LOAD_LEAD_FRAMES = 25;
+const MAX_LEAD_FRAMES = 250;
+
+/**
+ * Playback lead for a new utterance. Synthesis shares the host's CPU: with many voices
+ * speaking at once each one is produced more slowly than it plays, so it must start
+ * further ahead (and not at its first phrase) or it stutters. Alone, the configured lead
+ * and phrase-start keep first audio fast.
+ */
+export function leadUnderLoad(baseFrames: number, activeStreams: number): { leadFrames: number; startOnPhraseEnd: boolean } {
+  const extra = Math.max(0, activeStreams - 1) * LOAD_LEAD_FRAMES;
+  return { leadFrames: Math.min(MAX_LEAD_FRAMES, baseFrames + extra), startOnPhraseEnd: extra === 0 };
+}
+
 /** Where an utterance's reply lives, so its end (consent revoked, kicked) can be shown. */
 interface Announcement {
   readonly interaction: ChatInputCommandInteraction;
@@ -76,6 +91,7 @@ export class SpeakCommands {
     this.#d.limiter.take(`discord:user:${user.id}`, `discord:guild:${guild.id}`);
 
     // speak() asks the consent gate now: no voice, an unshared voice or a forbidden text fail here.
+    const lead = leadUnderLoad(this.#d.leadFrames, this.#d.vocalis.activeSpeechStreams);
     const utterance = new Utterance(
       { guildId: guild.id, requesterId: user.id, ownerId, channelId: channel.id },
       (signal) => this.#d.vocalis.speak({
@@ -86,7 +102,7 @@ export class SpeakCommands {
         speed,
         signal,
       }),
-      { leadFrames: this.#d.leadFrames, requestedAt },
+      { ...lead, requestedAt },
     );
     const position = queue.enqueue(utterance);
     this.#d.logger.info({ guildId: guild.id, userId: user.id, ownerId, utterance: utterance.info.id, position, chars: text.length }, 'speak queued');

@@ -55,13 +55,17 @@ export class Utterance {
   constructor(
     info: Omit<UtteranceInfo, 'id'>,
     speak: (signal: AbortSignal) => SpeechStream,
-    options: { leadFrames: number; requestedAt?: number },
+    options: { leadFrames: number; startOnPhraseEnd?: boolean; requestedAt?: number },
   ) {
     this.info = { ...info, id: nextId++ };
     this.requestedAt = options.requestedAt ?? performance.now();
     // Up to 1 s ahead: enough to ride out a slow clause, small enough that 20 guilds
     // starting at once do not encode 5 s each before any of them plays.
-    this.buffer = new PlaybackBuffer({ leadFrames: options.leadFrames, highWaterFrames: Math.max(options.leadFrames * 2, AHEAD_FRAMES) });
+    this.buffer = new PlaybackBuffer({
+      leadFrames: options.leadFrames,
+      highWaterFrames: Math.max(options.leadFrames * 2, AHEAD_FRAMES),
+      startOnPhraseEnd: options.startOnPhraseEnd ?? true,
+    });
     // A producer failure is a consent end (the gate aborts the stream) or an engine error.
     this.buffer.on('error', (error) => { this.#producerError = error; });
     this.stream = speak(this.buffer.signal);

@@ -16,6 +16,7 @@ export type DiscordVocalis = Pick<
   | 'setVoiceOptions'
   | 'listConsents'
   | 'watchJob'
+  | 'activeSpeechStreams'
 >;
 
 export const PLATFORM = 'discord';

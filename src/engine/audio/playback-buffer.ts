@@ -22,6 +22,8 @@ export type PlaybackItem = Uint8Array | typeof PHRASE_END;
 export interface PlaybackBufferOptions {
   /** Frames queued before playback starts (default 15 = 300 ms). */
   readonly leadFrames?: number;
+  /** Start as soon as the first phrase is complete, even below the lead (default true). */
+  readonly startOnPhraseEnd?: boolean;
   /** Frames queued at which the producer is paused (default 250 = 5 s). */
   readonly highWaterFrames?: number;
 }
@@ -43,6 +45,7 @@ const TRANSITIONS: Readonly<Record<PlaybackState, readonly PlaybackState[]>> = {
 
 export class PlaybackBuffer extends EventEmitter<PlaybackEvents> {
   readonly leadFrames: number;
+  readonly #startOnPhraseEnd: boolean;
   readonly highWaterFrames: number;
   #state: PlaybackState = 'buffering';
   #queue: Uint8Array[] = [];
@@ -57,6 +60,7 @@ export class PlaybackBuffer extends EventEmitter<PlaybackEvents> {
   constructor(options: PlaybackBufferOptions = {}) {
     super();
     this.leadFrames = Math.max(1, options.leadFrames ?? 15);
+    this.#startOnPhraseEnd = options.startOnPhraseEnd ?? true;
     this.highWaterFrames = Math.max(this.leadFrames, options.highWaterFrames ?? 250);
   }
 
@@ -114,7 +118,7 @@ export class PlaybackBuffer extends EventEmitter<PlaybackEvents> {
           return;
         }
         if (next.value === PHRASE_END) {
-          if (this.#state === 'buffering' && this.queued > 0) this.#transition('playing');
+          if (this.#startOnPhraseEnd && this.#state === 'buffering' && this.queued > 0) this.#transition('playing');
           continue;
         }
         this.#queue.push(next.value);

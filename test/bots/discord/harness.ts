@@ -45,6 +45,9 @@ export async function startHarness(options: {
     setVoiceOptions: (i) => real.setVoiceOptions(i),
     listConsents: (c) => real.listConsents(c),
     watchJob: (id, cb, ms) => real.watchJob(id, cb, ms),
+    get activeSpeechStreams() {
+      return real.activeSpeechStreams;
+    },
   };
   const adapter = await startDiscordAdapter({
     config: { token: discord.token, applicationId: discord.applicationId, guildId: discord.guild.id, adminRole: options.adminRole, streamLeadMs: options.streamLeadMs ?? 300 },
