@@ -44,7 +44,7 @@ export class SpeechEngine {
       const backend = this.#backends.get(target.backend);
       const held = await this.#cache.acquire(target.voiceId, target.version, () => backend.loadVoice(this.#filesFor(target), signal));
       release = held.release;
-      for await (const chunk of held.voice.synthesize({ ...options, signal })) {
+      for await (const chunk of held.value.synthesize({ ...options, signal })) {
         signal.throwIfAborted();
         ticket.check();
         yield chunk;

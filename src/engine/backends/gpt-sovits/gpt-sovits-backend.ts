@@ -187,11 +187,11 @@ export class GptSovitsBackend implements VoiceBackend {
     const [refAudio, ssl] = await Promise.all([files.read(REF_AUDIO_FILE), files.read(SSL_FILE)]);
     signal.throwIfAborted();
     const own = await readVoiceGraphs(files);
-    let lease: Lease | null = null;
+    let lease: Lease<VoiceGraphs> | null = null;
     let graphs: VoiceGraphs;
     if (own) {
       lease = await this.#voiceSessions.acquire(own);
-      graphs = lease.graphs;
+      graphs = lease.value;
     } else {
       this.#requireModels([MODEL_FILES.encoder, MODEL_FILES.fsdec, MODEL_FILES.sdec, MODEL_FILES.vits]);
       const [encoder, fsdec, sdec, vits] = await Promise.all(

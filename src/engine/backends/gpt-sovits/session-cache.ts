@@ -6,6 +6,9 @@
 import { createHash } from 'node:crypto';
 import type { ExecutionProvider, Session } from './onnx-session.ts';
 import { sessionFromBytes, sessionFromFile } from './onnx-session.ts';
+import { LeasedLru, type Lease } from '../../leased-lru.ts';
+
+export type { Lease };
 
 export class SharedSessions {
   readonly #provider: ExecutionProvider;
@@ -40,95 +43,41 @@ export interface VoiceGraphs {
   readonly vits: Session;
 }
 
-interface Entry {
-  readonly graphs: Promise<VoiceGraphs>;
-  readonly bytes: number;
-  users: number;
-}
-
-export interface Lease {
-  readonly graphs: VoiceGraphs;
-  release(): void;
-}
-
+/**
+ * A fine-tuned voice's own graphs, keyed by a hash of their bytes so every version is its
+ * own entry, bounded by model bytes.
+ */
 export class VoiceSessionLru {
-  readonly #maxBytes: number;
   readonly #provider: ExecutionProvider;
-  readonly #entries = new Map<string, Entry>();
-  #bytes = 0;
+  readonly #lru: LeasedLru<VoiceGraphs>;
 
   constructor(maxBytes: number, provider: ExecutionProvider) {
-    this.#maxBytes = maxBytes;
     this.#provider = provider;
+    this.#lru = new LeasedLru<VoiceGraphs>(maxBytes, (g) => Promise.all([g.encoder.release(), g.fsdec.release(), g.sdec.release(), g.vits.release()]).then(() => undefined));
   }
 
   get residentBytes(): number {
-    return this.#bytes;
+    return this.#lru.residentBytes;
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#lru.size;
   }
 
   /** Borrows the sessions for these graph bytes (encoder, fsdec, sdec, vits order). */
-  async acquire(files: Readonly<Record<keyof VoiceGraphs, Uint8Array>>): Promise<Lease> {
+  acquire(files: Readonly<Record<keyof VoiceGraphs, Uint8Array>>): Promise<Lease<VoiceGraphs>> {
+    const parts = [files.encoder, files.fsdec, files.sdec, files.vits];
     const hash = createHash('sha256');
-    for (const part of [files.encoder, files.fsdec, files.sdec, files.vits]) hash.update(part);
-    const key = hash.digest('hex');
-    let entry = this.#entries.get(key);
-    if (entry) {
-      this.#entries.delete(key);
-      this.#entries.set(key, entry);
-    } else {
-      const bytes = files.encoder.length + files.fsdec.length + files.sdec.length + files.vits.length;
-      const p = this.#provider;
-      const graphs = Promise.all([
+    for (const part of parts) hash.update(part);
+    const p = this.#provider;
+    return this.#lru.acquire(hash.digest('hex'), async () => {
+      const [encoder, fsdec, sdec, vits] = await Promise.all([
         sessionFromBytes(files.encoder, 'voice t2s_encoder.onnx', p),
         sessionFromBytes(files.fsdec, 'voice t2s_fsdec.onnx', p),
         sessionFromBytes(files.sdec, 'voice t2s_sdec.onnx', p),
         sessionFromBytes(files.vits, 'voice vits.onnx', p),
-      ]).then(([encoder, fsdec, sdec, vits]) => ({ encoder, fsdec, sdec, vits }));
-      const created: Entry = { graphs, bytes, users: 0 };
-      entry = created;
-      this.#entries.set(key, created);
-      this.#bytes += bytes;
-      graphs.catch(() => this.#remove(key, created));
-    }
-    entry.users++;
-    const held = entry;
-    try {
-      const graphs = await held.graphs;
-      let released = false;
-      this.#trim();
-      return {
-        graphs,
-        release: () => {
-          if (released) return;
-          released = true;
-          held.users--;
-          this.#trim();
-        },
-      };
-    } catch (error) {
-      held.users--;
-      throw error;
-    }
-  }
-
-  #remove(key: string, entry: Entry): void {
-    if (this.#entries.get(key) !== entry) return;
-    this.#entries.delete(key);
-    this.#bytes -= entry.bytes;
-    void entry.graphs.then(
-      (g) => Promise.all([g.encoder.release(), g.fsdec.release(), g.sdec.release(), g.vits.release()]),
-      () => undefined,
-    );
-  }
-
-  #trim(): void {
-    for (const [key, entry] of this.#entries) {
-      if (this.#bytes <= this.#maxBytes) return;
-      if (entry.users === 0) this.#remove(key, entry);
-    }
+      ]);
+      return { value: { encoder, fsdec, sdec, vits }, bytes: parts.reduce((sum, part) => sum + part.length, 0) };
+    });
   }
 }
