@@ -13,7 +13,7 @@ import { InFlight } from './in-flight.ts';
 import { KeyedSerial } from './keyed-serial.ts';
 import { Outbox } from './outbox.ts';
 import type { SendQueueOptions } from './send-queue.ts';
-import { COMMANDS } from './start-help.ts';
+import { commandMenu } from './start-help.ts';
 
 export type TelegramAdapterConfig = Omit<NonNullable<Config['telegram']>, 'webhookPort' | 'webhookHost' | 'apiRoot'> & {
   /** Local port the webhook server listens on (webhook mode only). Default 8443. */
@@ -73,7 +73,7 @@ export async function startTelegramAdapter(options: {
   });
 
   bot.botInfo = await bot.telegram.getMe();
-  await Promise.all([outbox.setCommands(COMMANDS.en), outbox.setCommands(COMMANDS.zh, 'zh')]).catch(() => {
+  await Promise.all([outbox.setCommands(commandMenu('en')), outbox.setCommands(commandMenu('zh'), 'zh')]).catch(() => {
     logger.warn('could not register the command menu; commands still work');
   });
 

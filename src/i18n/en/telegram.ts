@@ -21,4 +21,10 @@ export const telegram = {
   'telegram.button_done': 'Done.',
   'telegram.voice_shared': 'Anyone in the chat where you gave consent can now make your voice speak, with /speak as a reply to one of your messages. /voice private undoes this.',
   'telegram.voice_private': 'Only you can make your voice speak now.',
+  'telegram.command.clone': 'Consent notice and start cloning your voice',
+  'telegram.command.speak': 'Say a text in your AI voice',
+  'telegram.command.voice': 'Your consent, sample and voice',
+  'telegram.command.delete': 'Revoke consent and delete your voice',
+  'telegram.command.revoke': 'Admins: revoke a member\'s voice (reply to them)',
+  'telegram.command.help': 'All commands',
 } as const;

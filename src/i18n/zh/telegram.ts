@@ -21,4 +21,10 @@ export const telegram = {
   'telegram.button_done': '完成。',
   'telegram.voice_shared': '现在，你给出同意的聊天中的任何人都可以让你的声音说话（用 /speak 回复你的某条消息）。使用 /voice private 可撤销。',
   'telegram.voice_private': '现在只有你可以让你的声音说话。',
+  'telegram.command.clone': '同意声明，开始克隆你的声音',
+  'telegram.command.speak': '用你的 AI 声音说一段话',
+  'telegram.command.voice': '你的同意、样本和声音',
+  'telegram.command.delete': '撤回同意并删除你的声音',
+  'telegram.command.revoke': '管理员：撤回成员的声音（回复其消息）',
+  'telegram.command.help': '所有命令',
 } as const;
