@@ -40,7 +40,6 @@ export interface RuntimeNeeds {
   readonly queue: boolean;
   /** Run a fine-tune worker in this process (implies queue). */
   readonly worker?: boolean;
-  readonly role?: 'service' | 'worker' | 'cli';
 }
 
 export interface RuntimeOverrides {

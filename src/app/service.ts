@@ -19,7 +19,7 @@ export interface RunningService {
  * endpoints, retention, and the platform adapters whose tokens are configured.
  */
 export async function startService(config: Config, logger: Logger, overrides: RuntimeOverrides = {}): Promise<RunningService> {
-  const runtime = await openRuntime(config, logger, { queue: true, worker: config.runWorker, role: 'service' }, overrides);
+  const runtime = await openRuntime(config, logger, { queue: true, worker: config.runWorker }, overrides);
   const stops: Array<() => Promise<void>> = [() => runtime.close()];
   try {
     const metrics = new ServiceMetrics({

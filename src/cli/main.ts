@@ -99,7 +99,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const config = loadConfig(process.env);
       // The CLI's own logs go to stderr and stay quiet unless asked for.
       const logger = createLogger({ level: process.env['VOCALIS_LOG_LEVEL'] ?? 'warn', destination: process.stderr });
-      return openRuntime(config, logger, { ...needs, role: 'cli' });
+      return openRuntime(config, logger, needs);
     },
   });
   try {
