@@ -120,10 +120,8 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
       hooks: {
         cancelJobs: async (voiceIds) => {
           if (!queue) return;
-          for (const id of voiceIds) {
-            await queue.cancel(id);
-            await queue.purgeVoice(id);
-          }
+          // purgeVoice cancels a waiting or running job first, then removes every trace.
+          for (const id of voiceIds) await queue.purgeVoice(id);
         },
         evictVoices: (voiceIds) => cache.evict(voiceIds),
         eraseFiles: (userId) => eraseUserFiles(paths, userId),
