@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import fc from 'fast-check';
 import { startRuntime } from '../support/runtime-fixture.ts';
 import { createToneBackend } from '../support/tone-backend.ts';
+import { signalDeaf } from '../support/signal-deaf-backend.ts';
 import { speakerFiles } from '../support/speech-data.ts';
 import { isLive } from '../../src/consent/consent-state.ts';
 
@@ -14,10 +15,11 @@ type Op = 'grant' | 'clip' | 'clone' | 'speak' | 'speakWhileRevoking' | 'revoke'
  * Random interleavings of grant / sample / clone / speak / revoke against the real
  * runtime (SQLite, Redis, the worker running fine-tunes in the background). The
  * invariant: no synthesized chunk is ever delivered unless its owner's consent is live
- * at that moment, and nothing is delivered after a revocation returns.
+ * at that moment, and nothing is delivered after a revocation returns. The backend's
+ * synthesis ignores its abort signal, so the engine's own per-chunk check is what holds it.
  */
 test('no synthesis is ever delivered without an active consent', async () => {
-  const f = await startRuntime({ backends: [createToneBackend({ stepMs: 20, steps: 3, wordMs: 5 })] });
+  const f = await startRuntime({ backends: [signalDeaf(createToneBackend({ stepMs: 20, steps: 3, wordMs: 5 }))] });
   const clip = await readFile(speakerFiles('3331')[0]!);
   let run = 0;
   let delivered = 0;
