@@ -22,9 +22,11 @@ interface Mutation {
   /** The promise this breaks, as the docs word it. */
   readonly promise: string;
   readonly file: string;
-  /** Exact text that must occur once in `file`. */
-  readonly find: string;
-  readonly replace: string;
+  /** Exact text that must occur once in `file`, and what it becomes... */
+  readonly find?: string;
+  readonly replace?: string;
+  /** ...or several such edits of the same file, applied in order (to move a statement). */
+  readonly edits?: ReadonlyArray<{ readonly find: string; readonly replace: string }>;
   /** Test files that must fail with the mutation in place. */
   readonly tests: readonly string[];
   readonly why: string;
@@ -44,8 +46,12 @@ function parseList(): Mutation[] {
   if (!Array.isArray(parsed)) throw new Error(`${LIST} must hold an array`);
   return parsed.map((entry, index) => {
     const m = entry as Partial<Mutation>;
-    for (const key of ['id', 'promise', 'file', 'find', 'replace', 'why'] as const) {
-      if (typeof m[key] !== 'string' || (key !== 'replace' && m[key] === '')) throw new Error(`${LIST}[${index}]: "${key}" must be a string`);
+    for (const key of ['id', 'promise', 'file', 'why'] as const) {
+      if (typeof m[key] !== 'string' || m[key] === '') throw new Error(`${LIST}[${index}]: "${key}" must be a non-empty string`);
+    }
+    const edits = editsOf(m);
+    if (edits.length === 0 || edits.some((e) => typeof e.find !== 'string' || e.find === '' || typeof e.replace !== 'string')) {
+      throw new Error(`${LIST}[${index}]: give "find" and "replace", or "edits": [{ find, replace }, ...]`);
     }
     if (!Array.isArray(m.tests) || m.tests.length === 0) throw new Error(`${LIST}[${index}]: "tests" must list at least one test file`);
     return m as Mutation;
@@ -57,6 +63,23 @@ function parseList(): Mutation[] {
  * links node_modules and the tools, and links <tmp>/shared to the checkout's ../shared,
  * where the tests find the speech corpus.
  */
+function editsOf(m: Partial<Mutation>): ReadonlyArray<{ readonly find: string; readonly replace: string }> {
+  if (m.edits) return m.edits;
+  return m.find === undefined || m.replace === undefined ? [] : [{ find: m.find, replace: m.replace }];
+}
+
+/** The mutated text, or why the list entry no longer fits the source (each snippet must occur exactly once). */
+function applyEdits(source: string, m: Mutation): { text: string } | { stale: string } {
+  let text = source;
+  for (const { find, replace } of editsOf(m)) {
+    const at = text.indexOf(find);
+    if (at < 0) return { stale: `snippet not found: ${JSON.stringify(find.slice(0, 60))}` };
+    if (text.indexOf(find, at + 1) >= 0) return { stale: `snippet occurs more than once: ${JSON.stringify(find.slice(0, 60))}` };
+    text = text.slice(0, at) + replace + text.slice(at + find.length);
+  }
+  return { text };
+}
+
 function copyTree(): { dir: string; cleanup: () => void } {
   const base = mkdtempSync(join(tmpdir(), 'vocalis-mutate-'));
   const dir = join(base, 'main');
@@ -138,11 +161,11 @@ async function main(): Promise<void> {
     for (const m of chosen) {
       const path = join(dir, m.file);
       const original = readFileSync(path, 'utf8');
-      const at = original.indexOf(m.find);
-      if (at < 0 || original.indexOf(m.find, at + 1) >= 0) {
-        results.push({ m, outcome: { status: 'stale', seconds: 0, tail: at < 0 ? 'snippet not found' : 'snippet occurs more than once' } });
+      const mutated = applyEdits(original, m);
+      if ('stale' in mutated) {
+        results.push({ m, outcome: { status: 'stale', seconds: 0, tail: mutated.stale } });
       } else {
-        writeFileSync(path, original.slice(0, at) + m.replace + original.slice(at + m.find.length));
+        writeFileSync(path, mutated.text);
         try {
           const run = await runTests(dir, m.tests, m.timeoutS ?? 300);
           const status = run.timedOut ? 'timeout' : run.code === 0 ? 'survived' : 'killed';
