@@ -20,7 +20,7 @@ graph shapes). Only the sound is meaningless. DIR is laid out like upstream's
       s1_train's half-weights dict), i.e. what a fine-tune writes: for export checks.
 
 Formats (from upstream's loaders, commit 48b1a01):
-  - s2G/s2D: torch.save of {"weight": state_dict, "config": dict, "info": str} — s2_train.py reads
+  - s2G/s2D: torch.save of {"weight": fp16 state_dict, "config": dict, "info": str} — s2_train.py reads
     them with a plain torch.load(...)["weight"], so pretrained files carry no version header
     (upstream recognises its own pretrained files by hash; ours it will take for v2 by size, so
     the version is always passed explicitly).
@@ -202,8 +202,11 @@ def make_s2(torch, home, out, version):
     config["model"]["version"] = version
     hps, net_g, net_d = build_s2(home, version)
     info = f"random {version} (Vocalis)"
-    atomic_save(torch, {"weight": net_g.state_dict(), "config": config, "info": info}, g_path)
-    atomic_save(torch, {"weight": net_d.state_dict(), "info": info}, d_path)
+    # fp16 like the hub's files (s2G2333k.pth ≈ 100 MiB for 51 M parameters): 3-get-semantic.py
+    # guesses the version from the file size.
+    half = lambda sd: {k: v.half() for k, v in sd.items()}  # noqa: E731
+    atomic_save(torch, {"weight": half(net_g.state_dict()), "config": config, "info": info}, g_path)
+    atomic_save(torch, {"weight": half(net_d.state_dict()), "info": info}, d_path)
     log(f"{g_rel}: {sum(p.numel() for p in net_g.parameters()) / 1e6:.1f} M parameters; {d_rel}")
 
 
@@ -219,7 +222,8 @@ def make_finetune_format(torch, home, out, version):
 
     g_rel, _ = s2_paths(version)
     hps, net_g, _ = build_s2(home, version)
-    net_g.load_state_dict(torch.load(os.path.join(out, g_rel), map_location="cpu", weights_only=False)["weight"])
+    weight = torch.load(os.path.join(out, g_rel), map_location="cpu", weights_only=False)["weight"]
+    net_g.load_state_dict({k: v.float() for k, v in weight.items()})
     hps.save_weight_dir = target
     hps.name = f"base-{version}"
     hps.version = version
