@@ -127,7 +127,7 @@ function runTests(dir: string, tests: readonly string[], timeoutS: number): Prom
 function reasonOf(tail: string): string {
   const lines = tail.split('\n').map((l) => l.trim());
   const failed = lines.filter((l) => l.startsWith('✖') && !/^✖ (failing tests|\S+\.test\.ts)/.test(l));
-  const messages = lines.filter((l) => /^(error|message|AssertionError|Error):|^'.*' !==|expected/i.test(l)).slice(0, 2);
+  const messages = lines.filter((l) => /^(AssertionError \[ERR_ASSERTION\]|\w*Error):/.test(l)).slice(0, 2);
   return [...new Set([...failed.slice(0, 2), ...messages])].join(' | ').slice(0, 300);
 }
 

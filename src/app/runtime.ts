@@ -122,6 +122,8 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
           if (!queue) return;
           // purgeVoice cancels a waiting or running job first, then removes every trace.
           for (const id of voiceIds) await queue.purgeVoice(id);
+          // The AOF still holds the commands that wrote the ids and payloads: rewrite it from the purged data.
+          if (voiceIds.length > 0) await queue.rewriteAppendOnlyFile();
         },
         evictVoices: (voiceIds) => cache.evict(voiceIds),
         eraseFiles: (userId) => eraseUserFiles(paths, userId),

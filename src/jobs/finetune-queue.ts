@@ -35,6 +35,13 @@ export class PurgeIncompleteError extends Error {
   }
 }
 
+export class AofRewriteError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AofRewriteError';
+  }
+}
+
 export interface FineTuneQueueOptions {
   url: string;
   /** Tries per job, counting the first (default 3). */
@@ -211,6 +218,40 @@ export class FineTuneQueue {
     await this.scrubLeftovers(voiceId);
   }
 
+  /**
+   * Rewrites Redis' append-only file from the data as it is now and waits for the rewrite
+   * to finish. A purge removes a voice from memory, but the AOF still holds the commands
+   * that once wrote its ids and payloads; after the rewrite the old files are deleted.
+   * Returns false when the server does not persist to an AOF (nothing to rewrite).
+   */
+  async rewriteAppendOnlyFile(options: { timeoutMs?: number } = {}): Promise<boolean> {
+    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+    const persistence = async (): Promise<Map<string, string>> => parseInfo(await this.redis.info('persistence'));
+    const idle = (info: Map<string, string>): boolean => info.get('aof_rewrite_in_progress') === '0' && info.get('aof_rewrite_scheduled') === '0';
+    const waitUntil = async (done: (info: Map<string, string>) => boolean): Promise<Map<string, string>> => {
+      for (;;) {
+        const info = await persistence();
+        if (done(info)) return info;
+        if (Date.now() > deadline) throw new AofRewriteError('the append-only file rewrite did not finish in time');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    if ((await persistence()).get('aof_enabled') !== '1') return false;
+    // A rewrite already running may have forked before the purge and would keep what it removed:
+    // let it finish, then start one of our own.
+    const before = await waitUntil(idle);
+    const rewrites = Number(before.get('aof_rewrites') ?? 0);
+    try {
+      await this.redis.bgrewriteaof();
+    } catch (error) {
+      // Someone started one after our wait, so after the purge: waiting for it is enough.
+      if (!/already in progress/i.test(error instanceof Error ? error.message : String(error))) throw error;
+    }
+    const after = await waitUntil((info) => idle(info) && Number(info.get('aof_rewrites') ?? 0) > rewrites);
+    if (after.get('aof_last_bgrewrite_status') !== 'ok') throw new AofRewriteError('Redis failed to rewrite its append-only file (see the Redis log)');
+    return true;
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.queue.close(), this.cancels.close(), this.redis.quit().catch(() => this.redis.disconnect())]);
   }
@@ -261,19 +302,58 @@ export class FineTuneQueue {
     await this.scrubEvents(voiceId);
   }
 
-  /** Deletes events-stream entries about the voice (they name its job ids). */
+  /**
+   * Deletes events-stream entries about the voice (they name its job ids). XDEL is not
+   * enough: it only marks entries deleted, their bytes stay in the stream's nodes and so
+   * in every RDB or AOF rewrite. The stream is rebuilt from the other entries instead,
+   * atomically, keeping their ids, its last id and its consumer groups.
+   */
   private async scrubEvents(voiceId: string): Promise<void> {
-    const stream = `${this.keyBase}events`;
-    const mentions = (value: string): boolean => value === voiceId || value.startsWith(`${voiceId}.`);
-    let start = '-';
-    for (;;) {
-      const entries = await this.redis.xrange(stream, start, '+', 'COUNT', 500);
-      const doomed = entries.filter(([, fields]) => fields.some(mentions)).map(([entryId]) => entryId);
-      if (doomed.length > 0) await this.redis.xdel(stream, ...doomed);
-      const last = entries.at(-1);
-      if (!last || entries.length < 500) return;
-      start = `(${last[0]}`;
-    }
+    await this.redis.eval(REBUILD_STREAM_WITHOUT, 1, `${this.keyBase}events`, voiceId);
   }
 
+}
+
+/** KEYS[1]: a stream; ARGV[1]: text. Rebuilds the stream without the entries any field of which contains the text. */
+const REBUILD_STREAM_WITHOUT = `
+local key, needle = KEYS[1], ARGV[1]
+if redis.call('EXISTS', key) == 0 then return 0 end
+local kept, dropped = {}, 0
+for _, entry in ipairs(redis.call('XRANGE', key, '-', '+')) do
+  local hit = false
+  for _, value in ipairs(entry[2]) do
+    if string.find(value, needle, 1, true) then hit = true end
+  end
+  if hit then dropped = dropped + 1 else kept[#kept + 1] = entry end
+end
+if dropped == 0 then return 0 end
+local lastId
+local info = redis.call('XINFO', 'STREAM', key)
+for i = 1, #info, 2 do
+  if info[i] == 'last-generated-id' then lastId = info[i + 1] end
+end
+local groups = redis.call('XINFO', 'GROUPS', key)
+redis.call('DEL', key)
+for _, entry in ipairs(kept) do
+  redis.call('XADD', key, entry[1], unpack(entry[2]))
+end
+if #kept > 0 then redis.call('XSETID', key, lastId) end
+for _, group in ipairs(groups) do
+  local name, delivered
+  for i = 1, #group, 2 do
+    if group[i] == 'name' then name = group[i + 1] elseif group[i] == 'last-delivered-id' then delivered = group[i + 1] end
+  end
+  redis.call('XGROUP', 'CREATE', key, name, delivered, 'MKSTREAM')
+end
+return dropped
+`;
+
+/** `INFO` output as field → value. */
+function parseInfo(text: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const line of text.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && !line.startsWith('#')) fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  return fields;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startRuntime, eventually } from '../support/runtime-fixture.ts';
 import { createToneBackend } from '../support/tone-backend.ts';
+import { dumpRedis } from '../support/redis-dump.ts';
 import { speakerFiles } from '../support/speech-data.ts';
 import { decodeAudio } from '../../src/engine/audio/decode.ts';
 
@@ -79,19 +80,11 @@ test('revocation mid-job cancels the fine-tune, stops streams, and leaves no byt
     assert.equal(db.prepare('SELECT COUNT(*) AS n FROM voice_versions WHERE voice_id = ?').get(voiceId)?.['n'], 0);
     assert.equal(db.prepare('SELECT COUNT(*) AS n FROM data_keys').get()?.['n'], 1, "the bystander's key is untouched");
 
-    // Redis: no key and no value mentions the voice any more.
+    // Redis: no key and no value of any type (streams included) mentions the voice or the user.
     const redis = new Redis(redisUrl!, { maxRetriesPerRequest: 1 });
     try {
-      const keys = await redis.keys('*');
-      for (const key of keys) {
-        assert.equal(key.includes(voiceId), false, `redis key ${key} mentions the voice`);
-        const type = await redis.type(key);
-        const dump = type === 'hash' ? JSON.stringify(await redis.hgetall(key))
-          : type === 'string' ? String(await redis.get(key))
-          : type === 'list' ? JSON.stringify(await redis.lrange(key, 0, -1))
-          : type === 'zset' ? JSON.stringify(await redis.zrange(key, '0', '-1'))
-          : type === 'set' ? JSON.stringify(await redis.smembers(key))
-          : '';
+      for (const { key, type, dump } of await dumpRedis(redis)) {
+        assert.equal(key.includes(voiceId) || key.includes(victim.id), false, `redis key ${key} mentions the voice or user`);
         assert.equal(dump.includes(voiceId) || dump.includes(victim.id), false, `redis ${type} ${key} mentions the voice or user`);
       }
     } finally {
