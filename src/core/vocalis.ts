@@ -174,6 +174,12 @@ export class Vocalis {
     try {
       const backend = d.backends.get(input.backend);
       const consentId = ticket.consentId;
+      // A complete sample stays complete: an extra clip is never re-judged with the whole sample,
+      // and while its fine-tune is queued or running it changes nothing, so it is refused before any audio work.
+      const alreadyComplete = d.consents.store.get(consentId)?.state === 'sample_collected';
+      if (alreadyComplete && this.#fineTuneRunning(user.id, consentId)) {
+        throw new VocalisError('sample_complete', 'the sample is complete and its fine-tune is queued or running');
+      }
       const before = d.clips.totals(consentId);
       const clip = await d.intake.analyseClip(input.audio, backend.info, before.speechSeconds, input.signal);
       if (!clip.accepted) return { kind: 'refused', verdict: clip.verdict };
@@ -186,7 +192,7 @@ export class Vocalis {
 
       // Judging the whole sample means decrypting and analysing every clip: only once it can pass.
       if (!clip.verdict.accepted) return { kind: 'stored', clipId, verdict: clip.verdict, complete: false };
-      const verdict = await d.intake.judgeSample(await this.#loadClips(user.id, consentId), backend.info);
+      const verdict = alreadyComplete ? clip.verdict : await d.intake.judgeSample(await this.#loadClips(user.id, consentId), backend.info);
       if (!verdict.accepted) return { kind: 'stored', clipId, verdict, complete: false };
 
       const consent = d.consents.store.get(consentId);
@@ -216,7 +222,7 @@ export class Vocalis {
     try {
       const backend = d.backends.get(input.backend).info.name;
       const voice = d.voices.ensure(user.id, ticket.consentId, backend);
-      const active = d.jobs.list({ userId: user.id, limit: 5 }).find((j) => j.voiceId === voice.id && (j.state === 'queued' || j.state === 'active'));
+      const active = this.#runningJob(user.id, voice.id);
       if (active) throw new VocalisError('clone_in_progress', 'a fine-tune for this voice is already queued or running', { jobId: active.id });
       const jobId = newId('job');
       transaction(d.db, () => {
@@ -328,6 +334,16 @@ export class Vocalis {
       script,
       read: async (sampleRate: number) => this.#d.intake.assemble(await this.#loadClips(userId, consentId), sampleRate),
     };
+  }
+
+  /** The voice's fine-tune that is queued or running, if any. */
+  #runningJob(userId: string, voiceId: string): JobRecord | undefined {
+    return this.#d.jobs.list({ userId, limit: 5 }).find((j) => j.voiceId === voiceId && (j.state === 'queued' || j.state === 'active'));
+  }
+
+  #fineTuneRunning(userId: string, consentId: string): boolean {
+    const voice = this.#d.voices.forConsent(consentId);
+    return voice !== null && this.#runningJob(userId, voice.id) !== undefined;
   }
 
   async #loadClips(userId: string, consentId: string): Promise<PcmChunk[]> {

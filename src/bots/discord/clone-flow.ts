@@ -291,9 +291,12 @@ export class CloneFlow {
     });
     session.on('state', (state) => this.#d.logger.info({ userId, guildId: guild.id, state }, 'recording state'));
     session.once('end', (result) => void this.#finishRecording(userId, locale, message, result, input.prefix));
+    // "Read the script aloud" only once the bot is in the channel and listening: until then
+    // the member is told to wait, and a failed join ends in "I could not join" (the end event).
     const started = session.start();
-    await show(true);
+    await message.edit({ content: `${input.prefix ? `${input.prefix}\n\n` : ''}${t(locale, 'discord.recording.joining')}`, embeds, components: [] }).catch(() => undefined);
     await started;
+    if (session.state === 'recording') await show(true);
   }
 
   async #finishRecording(userId: string, locale: Locale, message: CloneMessage, result: RecordingResult, prefix?: string): Promise<void> {
@@ -308,7 +311,10 @@ export class CloneFlow {
     else if (result.reason === 'disconnected') content = t(locale, 'discord.recording.disconnected');
     else if (result.reason === 'consent_ended') content = t(locale, 'error.no_consent');
     else content = result.error === undefined ? t(locale, 'discord.recording.failed') : describeError(locale, result.error);
-    this.#d.logger.info({ userId, state: result.state, reason: result.reason, packets: result.packets }, 'recording ended');
+    this.#d.logger.info({
+      userId, state: result.state, reason: result.reason, packets: result.packets,
+      ...(result.error === undefined ? {} : { cause: result.error instanceof AdapterError ? result.error.key : (result.error as { code?: unknown }).code ?? (result.error instanceof Error ? result.error.name : 'unknown') }),
+    }, 'recording ended');
     await message.edit({ content: `${prefix ? `${prefix}\n\n` : ''}${content}`, embeds: [], components: [] }).catch(() => undefined);
   }
 

@@ -39,6 +39,8 @@ export interface DiscordTuning extends CloneTimings {
   readonly queue: QueueLimits;
   /** How long the bot stays in a voice channel after the last use. */
   readonly idleLeaveMs: number;
+  /** How long a voice join may take to become ready before it counts as failed. */
+  readonly voiceReadyTimeoutMs: number;
   readonly jobWatchMs: number;
   /** Called when an utterance starts playing (benchmarks). */
   readonly onSpeechStarted?: (utterance: Utterance) => void;
@@ -49,6 +51,7 @@ const DEFAULT_TUNING: DiscordTuning = {
   speakLimit: { capacity: 5, perMinute: 10 },
   queue: { perGuild: 20, perUser: 3 },
   idleLeaveMs: 60_000,
+  voiceReadyTimeoutMs: 15_000,
   jobWatchMs: 1_000,
 };
 
@@ -81,7 +84,7 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
     ...(options.restApi ? { rest: { api: options.restApi } } : {}),
   });
 
-  const links = new VoiceLinks(logger, { idleLeaveMs: tuning.idleLeaveMs });
+  const links = new VoiceLinks(logger, { idleLeaveMs: tuning.idleLeaveMs, readyTimeoutMs: tuning.voiceReadyTimeoutMs });
   const jobs = new JobNotifier(vocalis, client, logger, tuning.jobWatchMs);
   const clone = new CloneFlow({ vocalis, links, logger, jobs, timings: tuning });
   const speech = new SpeakCommands({

@@ -9,6 +9,7 @@ import {
 } from '@discordjs/voice';
 import type { VoiceBasedChannel } from 'discord.js';
 import type { Logger } from '../../observability/logger.ts';
+import { AdapterError } from './adapter-error.ts';
 import { FairQueue } from './fair-queue.ts';
 import type { Utterance, UtteranceEnd } from './utterance.ts';
 import type { VoiceLease, VoiceLinks } from './voice-links.ts';
@@ -17,7 +18,7 @@ import type { VoiceLease, VoiceLinks } from './voice-links.ts';
  * A guild's /speak playback: a fair FIFO of utterances and one AudioPlayer.
  *
  *   idle ──enqueue──▶ connecting ──connection ready──▶ playing ──player idle──▶ idle (next item)
- *   connecting ──join failed──▶ idle (item dropped, next)
+ *   connecting ──join failed──▶ idle (item ends `failed`, with the cause; next)
  *
  * Every utterance buffers from the moment it is queued; `stop` cancels buffers, and a
  * lost connection cancels everything.
@@ -125,7 +126,7 @@ export class GuildSpeechQueue extends EventEmitter<SpeechQueueEvents> {
     this.#transition('connecting');
     try {
       const channel = this.#channelOf(utterance);
-      if (!channel) throw new Error('voice channel not found');
+      if (!channel) throw new AdapterError('discord.voice.not_in_channel');
       const lease = await this.#links.lease(channel);
       this.#lease?.release();
       this.#lease = lease;
@@ -147,8 +148,9 @@ export class GuildSpeechQueue extends EventEmitter<SpeechQueueEvents> {
       utterance.markFinished();
     } catch (error) {
       if (utterance.endReason === null) {
-        this.#logger.warn({ guildId: this.guildId, err: error }, 'utterance could not play');
-        utterance.cancel('disconnected');
+        // It never played (no channel, the join failed…): it ends `failed`, so the notice says why.
+        this.#logger.warn({ guildId: this.guildId, utterance: utterance.info.id, err: error }, 'utterance could not play');
+        utterance.cancel('failed', error);
       }
     }
     this.#current = null;

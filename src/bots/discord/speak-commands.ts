@@ -9,6 +9,7 @@ import { MAX_SPEAK_CHARS } from './command-definitions.ts';
 import { GuildSpeechQueue, type QueueLimits } from './guild-speech-queue.ts';
 import { describeError, mention } from './messages.ts';
 import { Utterance, type UtteranceEnd } from './utterance.ts';
+import { isVoiceChannel } from './voice-channel.ts';
 import { discordIdentity, guildContext, type DiscordVocalis } from './vocalis-port.ts';
 import type { VoiceLinks } from './voice-links.ts';
 
@@ -39,11 +40,17 @@ export function leadUnderLoad(baseFrames: number, activeStreams: number): { lead
   return { leadFrames: Math.min(MAX_LEAD_FRAMES, baseFrames + extra), startOnPhraseEnd: extra === 0 };
 }
 
-/** Where an utterance's reply lives, so its end (consent revoked, kicked) can be shown. */
+/**
+ * Where an utterance's public notice lives, so an end other than "played" (consent
+ * revoked, kicked, the join failed, /stop) is shown in it. Registered before the
+ * utterance is queued: it can end before the notice is even posted.
+ */
 interface Announcement {
   readonly interaction: ChatInputCommandInteraction;
   readonly locale: Locale;
   readonly content: string;
+  /** Resolves true once the notice is posted, false if posting failed (then there is nothing to edit). */
+  readonly posted: Promise<boolean>;
 }
 
 /** /speak and /stop: per-guild fair queues in front of the voice connection. */
@@ -61,7 +68,7 @@ export class SpeakCommands {
     if (!queue) {
       const channelOf = (u: Utterance): VoiceBasedChannel | null => {
         const channel = guild.channels.cache.get(u.info.channelId);
-        return channel?.isVoiceBased() ? channel : null;
+        return channel && isVoiceChannel(channel) ? channel : null;
       };
       queue = new GuildSpeechQueue(guild.id, this.#d.links, this.#d.logger, channelOf);
       queue.on('started', (u) => this.#d.onStarted?.(u));
@@ -104,17 +111,20 @@ export class SpeakCommands {
       }),
       { ...lead, requestedAt },
     );
+    // The disclosure goes to the whole channel with every utterance: it is an AI voice, and whose.
+    const disclosure = t(locale, 'discord.speak.announce', { disclosure: t(locale, 'speak.disclosure', { owner: mention(ownerId) }), requester: mention(user.id) });
+    let posted: (ok: boolean) => void = () => {};
+    this.#announcements.set(utterance.info.id, { interaction, locale, content: disclosure, posted: new Promise((resolve) => { posted = resolve; }) });
     const position = queue.enqueue(utterance);
     this.#d.logger.info({ guildId: guild.id, userId: user.id, ownerId, utterance: utterance.info.id, position, chars: text.length }, 'speak queued');
 
-    // The disclosure goes to the whole channel with every utterance: it is an AI voice, and whose.
-    const disclosure = t(locale, 'discord.speak.announce', { disclosure: t(locale, 'speak.disclosure', { owner: mention(ownerId) }), requester: mention(user.id) });
     const content = position > 0 ? `${disclosure}\n${t(locale, 'discord.speak.queued', { position })}` : disclosure;
-    this.#announcements.set(utterance.info.id, { interaction, locale, content: disclosure });
     try {
       await interaction.reply({ content, allowedMentions: { parse: [] } });
+      posted(true);
     } catch (error) {
       // No disclosure, no synthetic speech.
+      posted(false);
       queue.stop((u) => u === utterance);
       throw error;
     }
@@ -143,13 +153,32 @@ export class SpeakCommands {
     this.#queues.clear();
   }
 
+  /** Every /speak ends in one visible outcome: it played, or its notice says why not. */
   async #onFinished(utterance: Utterance, reason: UtteranceEnd): Promise<void> {
     const announcement = this.#announcements.get(utterance.info.id);
     this.#announcements.delete(utterance.info.id);
-    this.#d.logger.info({ guildId: utterance.info.guildId, utterance: utterance.info.id, reason, underruns: utterance.buffer.underruns }, 'speak finished');
-    if (!announcement || (reason !== 'consent_ended' && reason !== 'disconnected' && reason !== 'failed')) return;
+    const failure = reason === 'failed' ? utterance.failure : undefined;
+    this.#d.logger.info({
+      guildId: utterance.info.guildId, utterance: utterance.info.id, reason, underruns: utterance.buffer.underruns,
+      ...(failure === undefined ? {} : { cause: failureCode(failure) }),
+    }, 'speak finished');
+    if (!announcement || reason === 'finished') return;
+    if (!(await announcement.posted)) return;
     const { locale } = announcement;
-    const why = reason === 'consent_ended' ? t(locale, 'discord.speak.consent_ended') : reason === 'disconnected' ? t(locale, 'discord.speak.disconnected') : describeError(locale, null);
-    await announcement.interaction.editReply({ content: `${announcement.content}\n${why}`, allowedMentions: { parse: [] } }).catch(() => undefined);
+    const why = reason === 'consent_ended' ? t(locale, 'discord.speak.consent_ended')
+      : reason === 'disconnected' ? t(locale, 'discord.speak.disconnected')
+        : reason === 'stopped' ? t(locale, 'discord.speak.stopped')
+          : t(locale, 'discord.speak.not_played', { reason: describeError(locale, failure) });
+    await announcement.interaction.editReply({ content: `${announcement.content}\n${why}`, allowedMentions: { parse: [] } }).catch((error: unknown) => {
+      this.#d.logger.warn({ guildId: utterance.info.guildId, utterance: utterance.info.id, err: error }, 'could not edit the speak notice');
+    });
   }
+}
+
+/** What a failure was, for the log: the catalogue key, the core's code or the error's name — never its text. */
+function failureCode(error: unknown): string {
+  if (error instanceof AdapterError) return error.key;
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  if (typeof code === 'string' || typeof code === 'number') return String(code);
+  return error instanceof Error ? error.name : typeof error;
 }

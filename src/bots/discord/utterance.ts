@@ -48,6 +48,7 @@ export class Utterance {
   /** performance.now() when the request arrived, for latency figures. */
   readonly requestedAt: number;
   #endReason: UtteranceEnd | null = null;
+  #failure: unknown;
   #pumping: Promise<void> | null = null;
   #producerError: unknown;
 
@@ -78,6 +79,11 @@ export class Utterance {
     return this.#endReason;
   }
 
+  /** Why a `failed` utterance did not play (a join that failed, an engine error), when known. */
+  get failure(): unknown {
+    return this.#failure ?? this.#producerError;
+  }
+
   /** Starts pulling synthesis into the buffer (idempotent). */
   startBuffering(): Promise<void> {
     this.#pumping ??= this.buffer.start(yieldingEvery(YIELD_FRAMES, pcmToOpusFrames(this.stream.audio, { channels: 2 }))).then(() => {
@@ -93,7 +99,8 @@ export class Utterance {
     return playbackReadable(this.buffer);
   }
 
-  cancel(reason: Exclude<UtteranceEnd, 'finished'>): void {
+  cancel(reason: Exclude<UtteranceEnd, 'finished'>, cause?: unknown): void {
+    if (this.#endReason === null && cause !== undefined) this.#failure = cause;
     this.#endReason ??= reason;
     this.buffer.cancel(reason);
   }

@@ -85,12 +85,25 @@ export class VoiceLinks extends EventEmitter<VoiceLinkEvents> {
     };
     try {
       await entersState(link.connection, VoiceConnectionStatus.Ready, this.#readyTimeoutMs);
-    } catch (error) {
-      lease.release();
-      this.#logger.warn({ guildId: guild.id, err: error }, 'voice connection did not become ready');
-      throw new AdapterError('discord.voice.join_failed');
+    } catch {
+      // A join that did not become ready is dropped, never kept for the next request: that
+      // one joins afresh (a new op 4) instead of waiting on a connection that is going nowhere.
+      const failure = joinFailure(link.connection, this.#readyTimeoutMs);
+      released = true;
+      this.#drop(guild.id, link);
+      this.#logger.warn({ guildId: guild.id, channelId: link.channelId, reason: failure.reason, closeCode: failure.closeCode }, 'could not join the voice channel');
+      throw failure.error;
     }
     return lease;
+  }
+
+  /** Forgets the guild's link (without reporting it lost) and leaves the channel. */
+  #drop(guildId: string, link: Link): void {
+    if (this.#links.get(guildId) === link) this.#links.delete(guildId);
+    if (link.idleTimer) clearTimeout(link.idleTimer);
+    link.idleTimer = null;
+    link.leases = 0;
+    if (link.connection.state.status !== VoiceConnectionStatus.Destroyed) link.connection.destroy();
   }
 
   #join(guild: Guild, channelId: string): Link {
@@ -152,4 +165,17 @@ export class VoiceLinks extends EventEmitter<VoiceLinkEvents> {
       link.connection.destroy();
     }
   }
+}
+
+/**
+ * Why a join failed, for the log and the member: Discord closed the voice connection
+ * (kicked, no access, a protocol the bot cannot speak), or nothing answered in time (the
+ * voice region's server unreachable or down).
+ */
+function joinFailure(connection: VoiceConnection, timeoutMs: number): { reason: 'closed' | 'timeout'; closeCode: number | null; error: AdapterError } {
+  const state = connection.state;
+  if (state.status === VoiceConnectionStatus.Disconnected && state.reason === VoiceConnectionDisconnectReason.WebSocketClose) {
+    return { reason: 'closed', closeCode: state.closeCode, error: new AdapterError('discord.voice.join_closed', { code: state.closeCode }) };
+  }
+  return { reason: 'timeout', closeCode: null, error: new AdapterError('discord.voice.join_timeout', { seconds: Math.round(timeoutMs / 1000) }) };
 }

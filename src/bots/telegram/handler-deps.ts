@@ -1,9 +1,9 @@
 import type { RateLimiter } from '../../core/rate-limiter.ts';
 import type { Vocalis } from '../../core/vocalis.ts';
 import type { Logger } from '../../observability/logger.ts';
+import type { ClipWork } from './clip-work.ts';
 import type { CloneFollower } from './clone-status.ts';
 import type { InFlight } from './in-flight.ts';
-import type { KeyedSerial } from './keyed-serial.ts';
 import type { Outbox } from './outbox.ts';
 
 /** What every handler module is built from; the adapter creates one set per bot. */
@@ -15,8 +15,8 @@ export interface HandlerDeps {
   readonly operatorIds: ReadonlySet<string>;
   readonly speakLimiter: RateLimiter;
   readonly clones: CloneFollower;
-  /** One user's recordings are taken in order, never two at once. */
-  readonly clipLanes: KeyedSerial;
+  /** Clip processing, outside the chat lanes: one user's clips in order, a bounded number at once. */
+  readonly clipWork: ClipWork;
   /** Handler runs detached from the update loop, awaited on stop. */
   readonly inFlight: InFlight;
   /** Largest file the Bot API lets a bot download (getFile). */

@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { Telegraf } from 'telegraf';
 import type { Config } from '../../config/config.ts';
 import { RateLimiter } from '../../core/rate-limiter.ts';
 import type { Vocalis } from '../../core/vocalis.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { BotContext } from './bot-context.ts';
+import { ClipWork } from './clip-work.ts';
 import { CloneFollower } from './clone-status.ts';
 import { composeBot } from './compose-bot.ts';
 import { BOT_API_DOWNLOAD_LIMIT } from './file-download.ts';
 import type { HandlerDeps } from './handler-deps.ts';
 import { InFlight } from './in-flight.ts';
-import { KeyedSerial } from './keyed-serial.ts';
 import { Outbox } from './outbox.ts';
 import type { SendQueueOptions } from './send-queue.ts';
 import { commandMenu } from './start-help.ts';
@@ -27,6 +28,8 @@ export type TelegramAdapterConfig = Omit<NonNullable<Config['telegram']>, 'webho
   readonly jobWatchMs?: number;
   /** Largest file to download; the Bot API's 20 MB by default. */
   readonly maxDownloadBytes?: number;
+  /** Voice clips processed at once (decode, VAD, verdict); default half the CPUs, at least 1. */
+  readonly clipConcurrency?: number;
 };
 
 export interface TelegramAdapter {
@@ -55,6 +58,7 @@ export async function startTelegramAdapter(options: {
   const bot = new Telegraf<BotContext>(config.token, { telegram: options.apiRoot ? { apiRoot: options.apiRoot } : {} });
   const outbox = new Outbox(bot.telegram, logger, config.sendQueue);
   const clones = new CloneFollower({ vocalis, outbox, logger, ...(config.jobWatchMs ? { intervalMs: config.jobWatchMs } : {}) });
+  const inFlight = new InFlight();
   const deps: HandlerDeps = {
     vocalis,
     outbox,
@@ -62,8 +66,8 @@ export async function startTelegramAdapter(options: {
     operatorIds: new Set(config.operatorIds),
     speakLimiter: new RateLimiter(config.speakLimit ?? { capacity: 3, perMinute: 6 }),
     clones,
-    clipLanes: new KeyedSerial(),
-    inFlight: new InFlight(),
+    clipWork: new ClipWork(inFlight, config.clipConcurrency ?? defaultClipConcurrency()),
+    inFlight,
     maxDownloadBytes: config.maxDownloadBytes ?? BOT_API_DOWNLOAD_LIMIT,
   };
   composeBot(bot, deps);
@@ -118,6 +122,11 @@ export async function startTelegramAdapter(options: {
       logger.info('telegram adapter stopped');
     },
   };
+}
+
+/** Half the CPUs, so clip analysis never takes every core from synthesis. */
+function defaultClipConcurrency(): number {
+  return Math.max(1, Math.floor(availableParallelism() / 2));
 }
 
 /** Telegram echoes this in X-Telegram-Bot-Api-Secret-Token; derived from the token so restarts agree. */

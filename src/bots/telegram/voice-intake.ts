@@ -4,6 +4,7 @@ import type { ClipOutcome } from '../../core/vocalis.ts';
 import { t, type Locale } from '../../i18n/catalogue.ts';
 import { renderProblem, renderProgress } from '../../i18n/sample-messages.ts';
 import { identityOf, isGroupChat, type BotContext } from './bot-context.ts';
+import { replyWithError } from './error-reply.ts';
 import { downloadFile, FileDownloadError } from './file-download.ts';
 import type { HandlerDeps } from './handler-deps.ts';
 
@@ -17,6 +18,7 @@ interface IncomingAudio {
  * the person agreed. Without a live consent nothing is downloaded or kept, and the
  * bot explains how to start. Each accepted clip is answered with the progress
  * ("Recorded 38 of 60 s"); a refused one with the verdict's reasons and advice.
+ * The handler only queues the clip (see ClipWork) and returns.
  */
 export function voiceIntakeHandlers(deps: HandlerDeps): Composer<BotContext> {
   const composer = new Composer<BotContext>();
@@ -27,7 +29,11 @@ export function voiceIntakeHandlers(deps: HandlerDeps): Composer<BotContext> {
     const botId = ctx.botInfo.id;
     // In groups only voice notes addressed to the bot count (with privacy mode on, it sees nothing else).
     if (isGroupChat(ctx.chat) && message.reply_to_message?.from?.id !== botId) return;
-    await deps.clipLanes.run(String(ctx.from.id), () => takeClip(deps, ctx.locale, ctx.chat, ctx.from, message.message_id, audio));
+    // Processing runs outside the chat's lane: the next update of this chat (a /speak) need not wait for it.
+    const { locale, chat, from } = ctx;
+    deps.clipWork.schedule(String(from.id), () => takeClip(deps, locale, chat, from, message.message_id, audio).catch((error: unknown) => {
+      replyWithError(deps.outbox, deps.logger, { locale, chatId: chat.id, userId: from.id, replyTo: message.message_id }, error);
+    }));
   });
   return composer;
 }

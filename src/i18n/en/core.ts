@@ -28,6 +28,7 @@ export const core = {
   'error.empty_text': 'There is nothing to say.',
   'error.text_too_long': 'That text is too long (at most {max} characters).',
   'error.clone_in_progress': 'Your voice is already being trained. Please wait for it to finish.',
+  'error.sample_complete': 'Your sample is already complete and your voice is being trained, so this recording was not kept. To record a new sample, delete your voice and start again with /clone.',
   'error.consent_exists': 'You already have an active consent ({state}).',
   'error.offer_expired': 'The consent request expired. Start again.',
   'error.not_your_consent': 'This consent request is for someone else.',

@@ -28,6 +28,7 @@ export const core = {
   'error.empty_text': '没有要朗读的内容。',
   'error.text_too_long': '文字太长（最多 {max} 个字符）。',
   'error.clone_in_progress': '你的声音正在训练中，请等待完成。',
+  'error.sample_complete': '你的样本已经完整，声音正在训练中，所以没有保留这段录音。如需重新录制样本，请先删除你的声音，再用 /clone 重新开始。',
   'error.consent_exists': '你已有一个有效的同意记录（{state}）。',
   'error.offer_expired': '同意请求已过期，请重新开始。',
   'error.not_your_consent': '此同意请求属于其他人。',

@@ -5,7 +5,8 @@ import type { DiscordVocalis } from '../../../src/bots/discord/vocalis-port.ts';
 import type { VoiceBackend } from '../../../src/engine/backend.ts';
 import { decodeAudioFile } from '../../../src/engine/audio/decode.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
-import { startFakeDiscord, type FakeDiscord, type InteractionResponseRecord, type WebhookCallRecord } from '../../fakes/discord/index.ts';
+import type { Logger } from '../../../src/observability/logger.ts';
+import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions, type InteractionResponseRecord, type WebhookCallRecord } from '../../fakes/discord/index.ts';
 import { encodeOpusFrames } from '../../fakes/discord/opus-fixtures.ts';
 import { startRuntime, type RuntimeFixture } from '../../support/runtime-fixture.ts';
 import { speakerFiles } from '../../support/speech-data.ts';
@@ -25,9 +26,16 @@ export async function startHarness(options: {
   tuning?: Partial<DiscordTuning>;
   streamLeadMs?: number;
   adminRole?: string;
+  fake?: FakeDiscordOptions;
+  logger?: Logger;
+  /**
+   * Revocation waits this long before it starts, as it does when it has to wait for a
+   * running fine-tune to stop (the real revocation then runs in full).
+   */
+  revokeDelayMs?: number;
 } = {}): Promise<Harness> {
   const fixture = await startRuntime({ backends: [options.backend ?? createToneBackend({ targetSpeechSeconds: 8 })] });
-  const discord = await startFakeDiscord();
+  const discord = await startFakeDiscord(options.fake);
   const real = fixture.runtime.vocalis;
   const clips: Uint8Array[] = [];
   // The real core, with addClip observed so tests can check what entered the sample.
@@ -41,7 +49,10 @@ export async function startHarness(options: {
     },
     status: (i) => real.status(i),
     speak: (r) => real.speak(r),
-    revoke: (i) => real.revoke(i),
+    revoke: async (i) => {
+      if (options.revokeDelayMs) await new Promise((resolve) => setTimeout(resolve, options.revokeDelayMs));
+      return real.revoke(i);
+    },
     setVoiceOptions: (i) => real.setVoiceOptions(i),
     listConsents: (c) => real.listConsents(c),
     watchJob: (id, cb, ms) => real.watchJob(id, cb, ms),
@@ -52,7 +63,7 @@ export async function startHarness(options: {
   const adapter = await startDiscordAdapter({
     config: { token: discord.token, applicationId: discord.applicationId, guildId: discord.guild.id, adminRole: options.adminRole, streamLeadMs: options.streamLeadMs ?? 300 },
     vocalis,
-    logger: createLogger({ level: process.env['VOCALIS_TEST_LOG'] ?? 'silent' }),
+    logger: options.logger ?? createLogger({ level: process.env['VOCALIS_TEST_LOG'] ?? 'silent' }),
     restApi: discord.restUrl,
     tuning: { progressEveryMs: 500, clipPackets: 250, jobWatchMs: 100, idleLeaveMs: 5_000, speakLimit: { capacity: 30, perMinute: 60 }, ...options.tuning },
   });

@@ -23,10 +23,12 @@ export async function startHarness(options: {
   config?: Partial<TelegramAdapterConfig>;
   fake?: FakeTelegramOptions;
   queue?: boolean;
+  /** With the queue but no worker, fine-tunes stay queued (default: a worker runs them). */
+  worker?: boolean;
 } = {}): Promise<TelegramHarness> {
   const rt = await startRuntime({
     backends: options.backends ?? [createToneBackend({ targetSpeechSeconds: 10 })],
-    needs: options.queue === false ? { queue: false } : { queue: true, worker: true },
+    needs: options.queue === false ? { queue: false } : { queue: true, worker: options.worker ?? true },
   });
   const fake = await startFakeTelegram(options.fake);
   let adapter: TelegramAdapter;

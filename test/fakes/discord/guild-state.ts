@@ -41,6 +41,8 @@ export class GuildState {
   readonly channels = new Map<string, FakeChannel>();
   readonly members = new Map<string, FakeUser>();
   readonly voiceStates = new Map<string, FakeVoiceState>();
+  /** Members who do not accept direct messages from server members (bots included). */
+  readonly closedDms = new Set<string>();
   readonly joinedAt = new Date().toISOString();
 
   constructor(bot: FakeUser, guildName = 'Vocalis Test Guild') {

@@ -16,8 +16,10 @@ import { FakeGateway } from './gateway-server.ts';
 import { ChannelType, GuildState, type FakeChannel, type FakeUser, type Json } from './guild-state.ts';
 import { nextSnowflake, randomToken } from './ids.ts';
 import {
+  DISCORD_DEADLINES,
   InteractionRegistry,
   type ButtonInput,
+  type InteractionDeadlines,
   type FakeInteraction,
   type InteractionResponseRecord,
   type ModalSubmitInput,
@@ -32,8 +34,10 @@ import { trustCertificate } from './voice/tls-cert.ts';
 import { VoiceCloseCode } from './voice/voice-opcodes.ts';
 import { FakeVoiceServer, type SendAudioOptions, type SendAudioResult, type VoiceSession } from './voice/voice-server.ts';
 
-export { InteractionCallbackType, InteractionType, OptionType } from './interactions.ts';
-export type { ButtonInput, CommandOption, FakeInteraction, InteractionResponseRecord, ModalSubmitInput, SlashCommandInput, WebhookCallRecord } from './interactions.ts';
+export { DISCORD_DEADLINES, InteractionCallbackType, InteractionType, OptionType } from './interactions.ts';
+export type {
+  ButtonInput, CommandOption, FakeInteraction, InteractionDeadlines, InteractionResponseRecord, ModalSubmitInput, SlashCommandInput, WebhookCallRecord,
+} from './interactions.ts';
 export type { FakeUser, FakeChannel, Json } from './guild-state.ts';
 export type { StoredAttachment, StoredMessage, UploadedFile } from './messages.ts';
 export { MessageFlags } from './messages.ts';
@@ -54,6 +58,11 @@ export interface FakeDiscordOptions {
    * lets it connect, without disabling certificate checks.
    */
   readonly trustVoiceCertificate?: boolean;
+  /**
+   * The 3 s initial-response deadline and the 15-minute token life (DISCORD_DEADLINES);
+   * shorten `tokenLifetimeMs` so a test sees an expired token without waiting 15 minutes.
+   */
+  readonly interactionDeadlines?: Partial<InteractionDeadlines>;
 }
 
 export type InteractionInput =
@@ -91,6 +100,12 @@ export interface FakeVoice {
    * left the channel. 4015 makes the client RESUME; other codes make it rejoin via the gateway.
    */
   disconnectBot(code?: number): void;
+  /**
+   * While on, the bot's voice joins (op 4 with a channel) get their VOICE_STATE_UPDATE but
+   * no VOICE_SERVER_UPDATE, as when the voice region does not answer: the join never
+   * becomes ready.
+   */
+  stallJoins(on: boolean): void;
   activeSession(): VoiceSession | undefined;
   waitForSession(timeoutMs?: number): Promise<VoiceSession>;
 }
@@ -125,6 +140,8 @@ export interface FakeDiscord {
   dispatchMessage(input: IncomingMessageInput): StoredMessage;
   /** A DM channel between the bot and a member (as POST /users/@me/channels would create). */
   openDm(userId: string): FakeChannel;
+  /** The member does not accept DMs from server members: the bot's DMs answer 403 50007. */
+  closeDms(userId: string): void;
   /** Raw gateway dispatch for anything the helpers do not cover. */
   dispatch(event: string, data: unknown): void;
   /** The voice channel the bot currently sits in, per the fake's state. */
@@ -140,7 +157,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   let baseUrl = '';
   const messages = new MessageStore(() => baseUrl);
   const commands = new CommandRegistry();
-  const interactions = new InteractionRegistry(guild, messages, applicationId, (name) => commands.idOf(name, guild.id));
+  const interactions = new InteractionRegistry(guild, messages, applicationId, (name) => commands.idOf(name, guild.id), {
+    ...DISCORD_DEADLINES,
+    ...options.interactionDeadlines,
+  });
+  let joinsStalled = false;
   const botMessages = new WaitableLog<StoredMessage>('a message from the bot');
 
   const voiceServer = await FakeVoiceServer.start({
@@ -180,7 +201,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       selfDeaf: d['self_deaf'] === true,
     });
     gateway.dispatch('VOICE_STATE_UPDATE', guild.voiceStateJson(state, true));
-    if (channelId === null) return;
+    if (channelId === null || joinsStalled) return;
     const voiceToken = voiceServer.issueToken(guild.id, bot.id, sessionId);
     gateway.dispatch('VOICE_SERVER_UPDATE', { token: voiceToken, guild_id: guild.id, endpoint: voiceServer.endpoint });
   }
@@ -249,6 +270,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       }
       voiceServer.disconnect(guild.id, code);
     },
+    stallJoins(on) {
+      joinsStalled = on;
+    },
     activeSession: () => voiceServer.activeSession(guild.id),
     waitForSession: (timeoutMs) => voiceServer.waitForActiveSession(guild.id, timeoutMs),
   };
@@ -313,6 +337,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       return message;
     },
     openDm,
+    closeDms(userId) {
+      guild.requireMember(userId);
+      guild.closedDms.add(userId);
+    },
     dispatch: (event, data) => gateway.dispatch(event, data),
     botVoiceChannelId: () => guild.voiceStates.get(bot.id)?.channelId ?? null,
 

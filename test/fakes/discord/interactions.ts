@@ -62,11 +62,26 @@ export interface FakeInteraction {
   readonly type: number;
   readonly userId: string;
   readonly channelId: string;
+  /** Date.now() when the interaction was created: the response deadline and the token's life count from here. */
+  readonly createdAt: number;
   /** The message the interaction's original response became, once there is one. */
   originalMessage?: StoredMessage;
   /** For components: the message the component sits on. */
   readonly sourceMessage?: StoredMessage;
 }
+
+/**
+ * Discord's clocks on an interaction: the initial response (reply, defer, update) must
+ * arrive within 3 s or the interaction is gone (10062 Unknown interaction); the token
+ * then works for follow-ups and edits for 15 minutes (after that 50027 Invalid Webhook
+ * Token). Tests shorten the token's life so they need not wait 15 minutes.
+ */
+export interface InteractionDeadlines {
+  readonly responseMs: number;
+  readonly tokenLifetimeMs: number;
+}
+
+export const DISCORD_DEADLINES: InteractionDeadlines = { responseMs: 3_000, tokenLifetimeMs: 15 * 60_000 };
 
 /** One POST /interactions/:id/:token/callback the bot made. */
 export interface InteractionResponseRecord {
@@ -96,12 +111,30 @@ export class InteractionRegistry {
   readonly #messages: MessageStore;
   readonly #applicationId: string;
   readonly #commandIds: (name: string) => string | undefined;
+  readonly deadlines: InteractionDeadlines;
 
-  constructor(guild: GuildState, messages: MessageStore, applicationId: string, commandIds: (name: string) => string | undefined) {
+  constructor(
+    guild: GuildState,
+    messages: MessageStore,
+    applicationId: string,
+    commandIds: (name: string) => string | undefined,
+    deadlines: InteractionDeadlines = DISCORD_DEADLINES,
+  ) {
     this.#guild = guild;
     this.#messages = messages;
     this.#applicationId = applicationId;
     this.#commandIds = commandIds;
+    this.deadlines = deadlines;
+  }
+
+  /** Whether the initial response may still be sent. */
+  canRespond(interaction: FakeInteraction, now = Date.now()): boolean {
+    return now - interaction.createdAt <= this.deadlines.responseMs;
+  }
+
+  /** Whether follow-ups and edits through the interaction's webhook still work. */
+  tokenValid(interaction: FakeInteraction, now = Date.now()): boolean {
+    return now - interaction.createdAt <= this.deadlines.tokenLifetimeMs;
   }
 
   #register(type: number, userId: string, channelId: string, sourceMessage?: StoredMessage): FakeInteraction {
@@ -112,6 +145,7 @@ export class InteractionRegistry {
       type,
       userId,
       channelId,
+      createdAt: Date.now(),
       ...(sourceMessage ? { sourceMessage } : {}),
     };
     this.byId.set(interaction.id, interaction);

@@ -195,9 +195,17 @@ export class FakeRest {
     return 200;
   }
 
+  /** The interaction behind a webhook token; answers 404 / 401 itself when there is none or it expired. */
   #interactionFromToken(ctx: RouteContext, tokenIndex: number): FakeInteraction | undefined {
     const interaction = this.#deps.interactions.byToken.get(ctx.params[tokenIndex] ?? '');
-    if (!interaction) sendError(ctx.res, 404, 10015, 'Unknown Webhook');
+    if (!interaction) {
+      sendError(ctx.res, 404, 10015, 'Unknown Webhook');
+      return undefined;
+    }
+    if (!this.#deps.interactions.tokenValid(interaction)) {
+      sendError(ctx.res, 401, 50027, 'Invalid Webhook Token');
+      return undefined;
+    }
     return interaction;
   }
 
@@ -209,6 +217,11 @@ export class FakeRest {
       return 404;
     }
     const d = this.#deps;
+    if (!d.interactions.canRespond(interaction)) {
+      // Past the 3 s deadline Discord has already shown "The application did not respond".
+      sendError(ctx.res, 404, 10062, 'Unknown interaction');
+      return 404;
+    }
     const alreadyAnswered = d.interactions.responses.find((r) => r.interactionId === interaction.id);
     if (alreadyAnswered) {
       sendError(ctx.res, 400, 40060, 'Interaction has already been acknowledged.');
@@ -261,14 +274,14 @@ export class FakeRest {
 
   #getOriginal(ctx: RouteContext): number {
     const interaction = this.#interactionFromToken(ctx, 1);
-    if (!interaction) return 404;
+    if (!interaction) return ctx.res.statusCode;
     sendJson(ctx.res, 200, this.#deps.messages.messageJson(this.#originalOf(interaction), this.#deps.guild));
     return 200;
   }
 
   #editOriginal(ctx: RouteContext): number {
     const interaction = this.#interactionFromToken(ctx, 1);
-    if (!interaction) return 404;
+    if (!interaction) return ctx.res.statusCode;
     const d = this.#deps;
     const message = d.messages.edit(this.#originalOf(interaction), ctx.body.json ?? {}, ctx.body.files);
     d.interactions.webhookCalls.push({
@@ -280,7 +293,7 @@ export class FakeRest {
 
   #deleteOriginal(ctx: RouteContext): number {
     const interaction = this.#interactionFromToken(ctx, 1);
-    if (!interaction) return 404;
+    if (!interaction) return ctx.res.statusCode;
     const d = this.#deps;
     const messageId = interaction.originalMessage?.id ?? '';
     d.messages.messages.delete(messageId);
@@ -291,7 +304,7 @@ export class FakeRest {
 
   #followUp(ctx: RouteContext): number {
     const interaction = this.#interactionFromToken(ctx, 1);
-    if (!interaction) return 404;
+    if (!interaction) return ctx.res.statusCode;
     const d = this.#deps;
     const message = d.messages.create(interaction.channelId, d.guild.bot, ctx.body.json ?? {}, ctx.body.files, {
       webhookId: d.applicationId,
@@ -306,7 +319,7 @@ export class FakeRest {
 
   #editFollowUp(ctx: RouteContext): number {
     const interaction = this.#interactionFromToken(ctx, 1);
-    if (!interaction) return 404;
+    if (!interaction) return ctx.res.statusCode;
     const d = this.#deps;
     const message = d.messages.messages.get(ctx.params[2] ?? '');
     if (!message) {
@@ -331,6 +344,10 @@ export class FakeRest {
     const channel = this.#channelOr404(ctx);
     if (!channel) return 404;
     const d = this.#deps;
+    if (channel.type === ChannelType.DM && channel.recipientId !== undefined && d.guild.closedDms.has(channel.recipientId)) {
+      sendError(ctx.res, 403, 50007, 'Cannot send messages to this user');
+      return 403;
+    }
     const message = d.messages.create(channel.id, d.guild.bot, ctx.body.json ?? {}, ctx.body.files);
     d.onBotMessage(message);
     sendJson(ctx.res, 200, d.messages.messageJson(message, d.guild));
