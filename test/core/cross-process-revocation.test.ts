@@ -17,7 +17,7 @@ const everywhere = { platform: 'cli', contextId: '*' };
  * chunks (honouring its signal), so no per-chunk check runs in the window either.
  */
 test('a revocation from another process stops a running stream within a second, at the default interval', async () => {
-  const f = await startRuntime({ backends: [stallingAfterFirstChunk(createToneBackend(), 30_000)], needs: { queue: false } });
+  const f = await startRuntime({ backends: [stallingAfterFirstChunk(createToneBackend(), 30_000)], needs: { queue: false }, env: { VOCALIS_CONSENT_VERIFICATION: 'off' } });
   const stop = new AbortController();
   try {
     const { vocalis, users, consents } = f.runtime;

@@ -37,7 +37,7 @@ function redisMentions(entries: readonly RedisEntry[], needles: readonly string[
  */
 test('a revocation leaves neither the wrapped key in the SQLite files nor any id or payload of the user in Redis or its AOF', async () => {
   // The first attempt fails, so the queue also holds a failure and its events.
-  const f = await startRuntime({ backends: [createToneBackend({ failAttempts: [1] })] });
+  const f = await startRuntime({ backends: [createToneBackend({ failAttempts: [1] })], env: { VOCALIS_CONSENT_VERIFICATION: 'off' } });
   let redis: Redis | undefined;
   try {
     const { vocalis, jobs, users, db, paths, redisUrl } = f.runtime;
