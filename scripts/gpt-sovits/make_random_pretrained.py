@@ -189,6 +189,16 @@ def build_s2(home, version):
         **hps.model,
     ).eval()
     net_d = MultiPeriodDiscriminator(hps.model.use_spectral_norm, version=version).eval()
+    # A trained quantizer has its k-means codebook initialised ("inited" buffer = 1). Left at 0,
+    # the first extract_latent (3-get-semantic.py) runs k-means and torch.distributed.broadcast,
+    # which fails outside a process group: a state no real pretrained file is in.
+    # Its codebook starts as zeros under k-means init (every frame would get token 0): random
+    # vectors instead, so the semantic tokens vary as real ones do.
+    for name, buffer in net_g.named_buffers():
+        if name.endswith(".inited"):
+            buffer.fill_(1)
+        elif name.endswith("_codebook.embed") or name.endswith("_codebook.embed_avg"):
+            buffer.normal_()
     return hps, net_g, net_d
 
 
