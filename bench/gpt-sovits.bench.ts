@@ -13,7 +13,7 @@ import ort from 'onnxruntime-node';
 import type { PcmChunk } from '../src/engine/pcm.ts';
 import { createGptSovitsBackend } from '../src/engine/backends/gpt-sovits/index.ts';
 import type { GptSovitsOptions } from '../src/engine/backends/gpt-sovits/index.ts';
-import { SemanticDecoder } from '../src/engine/backends/gpt-sovits/t2s-decoder.ts';
+import { startDecoder } from '../src/engine/backends/gpt-sovits/t2s-decoder.ts';
 import { VOICE_GRAPH_FILES } from '../src/engine/backends/gpt-sovits/voice-files.ts';
 import { writeFixtureModels, voiceGraphs } from '../test/backends/gpt-sovits/fixtures/fixture-graphs.ts';
 import { MemoryVoiceFiles, SCRIPT, sampleSource } from '../test/backends/gpt-sovits/helpers.ts';
@@ -81,7 +81,7 @@ async function loopOverhead(dir: string, provider: 'cpu' | 'cuda', lengths: read
     let startPositions = 0;
     for (let rep = 0; rep < (length >= 1500 ? 1 : 2); rep++) {
       collectGarbage();
-      const decoder = await SemanticDecoder.start(graphs, inputs, length);
+      const decoder = await startDecoder({ kind: 'legacy', ...graphs }, inputs, { maxTokens: length });
       let t = performance.now();
       steps = 0;
       while ((await decoder.next()) !== null) steps++;
@@ -128,8 +128,8 @@ const suite: BenchSuite = {
       let speechDir = realDir ?? '';
       let longDir = realDir ?? '';
       if (temp) {
-        speechDir = await writeFixtureModels(join(temp, 'speech'), { layers, dim, tokensPerPhone: [2, 1], extraTokens: 12 });
-        longDir = await writeFixtureModels(join(temp, 'long'), { layers, dim, tokensPerPhone: [0, 1], extraTokens: 100_000 });
+        speechDir = await writeFixtureModels(join(temp, 'speech'), { layers, dim, tokensPerPhone: [2, 1], extraTokens: 12, layout: 'legacy' });
+        longDir = await writeFixtureModels(join(temp, 'long'), { layers, dim, tokensPerPhone: [0, 1], extraTokens: 100_000, layout: 'legacy' });
       }
       figures.push({ metric: realDir ? 'models: real directory' : `models: fixtures, ${layers} layers, width ${dim}`, value: 0, unit: '' });
 
@@ -181,7 +181,7 @@ const suite: BenchSuite = {
         const tuned = await Promise.all(Array.from({ length: 8 }, async (_, i) => {
           const files = new MemoryVoiceFiles();
           for (const [k, v] of voices[i]!.files) files.files.set(k, v);
-          const g = voiceGraphs({ layers, dim, tokensPerPhone: [2, 1], extraTokens: 12 + i });
+          const g = voiceGraphs({ layers, dim, tokensPerPhone: [2, 1], extraTokens: 12 + i, layout: 'legacy' });
           files.files.set(VOICE_GRAPH_FILES.encoder, g['t2s_encoder.onnx']!);
           files.files.set(VOICE_GRAPH_FILES.fsdec, g['t2s_fsdec.onnx']!);
           files.files.set(VOICE_GRAPH_FILES.sdec, g['t2s_sdec.onnx']!);

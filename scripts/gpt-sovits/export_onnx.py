@@ -1,90 +1,298 @@
 #!/usr/bin/env python3
-"""Export one fine-tuned GPT-SoVITS v2 voice to the four ONNX graphs Vocalis loads.
+"""Export a GPT-SoVITS checkpoint pair (s1 .ckpt + s2 .pth) to the ONNX graphs Vocalis loads.
 
-Run by the Vocalis fine-tune worker with the operator's GPT-SoVITS Python and the GPT-SoVITS
-checkout as working directory (GPT_SOVITS_HOME):
+    <python> -s scripts/gpt-sovits/export_onnx.py --gpt S1.ckpt --sovits S2.pth --out DIR \
+        [--home GPT_SOVITS_HOME] [--version auto|v2|v2Pro|v2ProPlus] [--shared] [--decoder kv|legacy]
 
-    <python> -s scripts/gpt-sovits/export_onnx.py --gpt X.ckpt --sovits Y.pth --out DIR [--version v2]
+Voice graphs (always): t2s_encoder.onnx, t2s_decoder.onnx (Vocalis's one-graph stage decoder
+with a caller-held KV cache, see t2s_kv_decoder.py) and vits.onnx (with an `sv_emb` input for
+v2Pro/v2ProPlus). `--decoder legacy` writes upstream-style t2s_fsdec.onnx + t2s_sdec.onnx
+instead of t2s_decoder.onnx (upstream's own modules, for comparison benchmarks).
+`--shared` also writes what a models directory shares between voices: cnhubert.onnx,
+bert.onnx + bert-vocab.txt (Chinese BERT), and sv.onnx (v2Pro/v2ProPlus speaker model), from
+the pretrained models under GPT_SoVITS/pretrained_models (or --pretrained DIR).
+DIR/manifest.json records the version, the graphs' signatures and SHA-256s; `vocalis models
+check --dir DIR` checks the directory against it.
 
-It writes DIR/t2s_encoder.onnx, DIR/t2s_fsdec.onnx, DIR/t2s_sdec.onnx and DIR/vits.onnx, using the
-export modules that ship with GPT-SoVITS itself (GPT_SoVITS/onnx_export.py: T2SModel, VitsModel,
-GptSoVits). Nothing is re-implemented here: this file only feeds upstream's exporter the
-checkpoint pair, dummy inputs shaped like upstream's own example, and renames the outputs.
-
-Requirements (all part of a working GPT-SoVITS v2 installation, none installed by Vocalis):
-  - Python 3.9-3.11, torch and torchaudio (the versions GPT-SoVITS's requirements.txt pins),
-    the `onnx` package (torch.onnx.export needs it), numpy, soundfile, transformers;
-  - GPT_SoVITS/pretrained_models/chinese-hubert-base (onnx_export.py loads it at import);
-  - a v1/v2 checkpoint pair (v3/v4/v2Pro are not supported by upstream's exporter).
-CPU is enough; a GPU is not needed for export.
-
-STATUS: this script has NOT been run against a real GPT-SoVITS checkout while it was written
-(no GPU, no weights, no PyTorch on the build machine). CI runs a stand-in that writes fixture
-graphs. The worker checks every export with `models check` and a smoke synthesis before it
-publishes anything, so a mismatch fails the job instead of publishing a broken voice.
+Upstream's modules come from the GPT-SoVITS checkout (`--home`, else GPT_SOVITS_HOME, else the
+working directory); nothing of upstream is copied into Vocalis. Needs that checkout's Python
+requirements plus `onnx` (torch.onnx.export needs it). CPU only; no network: every model is
+loaded with local_files_only. Works on torch >= 2.6 (weights_only) and >= 2.9 (the TorchScript
+exporter is asked for explicitly; the dynamo exporter is the default there).
 """
 import argparse
+import hashlib
+import json
 import os
 import shutil
 import sys
 import tempfile
+import time
 
-GRAPHS = ("t2s_encoder", "t2s_fsdec", "t2s_sdec", "vits")
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import upstream_models as um  # noqa: E402
+
+OPSET = 17
+SV_DIM = 20480
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--gpt", required=True, help="s1 checkpoint (.ckpt) from GPT_weights*/")
-    parser.add_argument("--sovits", required=True, help="s2 weights (.pth) from SoVITS_weights*/")
-    parser.add_argument("--out", required=True, help="directory for the four .onnx files")
-    parser.add_argument("--version", default="v2", choices=["v1", "v2"])
-    args = parser.parse_args()
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--gpt", required=True, help="s1 weights (.ckpt): GPT_weights*/ or a pretrained s1 file")
+    p.add_argument("--sovits", required=True, help="s2 weights (.pth): SoVITS_weights*/ or a pretrained s2G file")
+    p.add_argument("--out", required=True, help="directory for the graphs and manifest.json")
+    p.add_argument("--home", default=os.environ.get("GPT_SOVITS_HOME") or os.getcwd(), help="GPT-SoVITS checkout")
+    p.add_argument("--version", default="auto", choices=["auto", "v2", "v2Pro", "v2ProPlus"], help="auto: from the s2 file's header")
+    p.add_argument("--decoder", default="kv", choices=["kv", "legacy"])
+    p.add_argument("--shared", action="store_true", help="also cnhubert, bert, sv: a complete models directory")
+    p.add_argument("--pretrained", default=None, help="pretrained_models directory (default: HOME/GPT_SoVITS/pretrained_models)")
+    p.add_argument("--noise-scale", type=float, default=0.5, help="vits noise scale baked into vits.onnx (upstream's default 0.5)")
+    return p.parse_args(argv)
 
-    gpt_path = os.path.abspath(args.gpt)
-    sovits_path = os.path.abspath(args.sovits)
-    out_dir = os.path.abspath(args.out)
-    home = os.getcwd()
-    # Upstream's modules import each other as top-level packages from GPT_SoVITS/.
-    sys.path.insert(0, os.path.join(home, "GPT_SoVITS"))
-    sys.path.insert(0, home)
 
-    import torch  # noqa: E402  (after sys.path)
-    import onnx_export as ox  # upstream GPT_SoVITS/onnx_export.py; loads chinese-hubert-base
+def export(module, args, path, inputs, outputs, dynamic_axes, opset=OPSET):
+    import torch
 
-    vits = ox.VitsModel(sovits_path)
-    gpt = ox.T2SModel(gpt_path, vits)
-    gpt_sovits = ox.GptSoVits(vits, gpt)
-    ssl = ox.SSLModel()
+    with torch.no_grad():
+        # dynamo=False: torch >= 2.9 defaults to the dynamo exporter, which these modules were not
+        # written for (data-dependent shapes, Python control flow in upstream's code).
+        torch.onnx.export(
+            module,
+            args,
+            path,
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_axes=dynamic_axes,
+            opset_version=opset,
+            dynamo=False,
+        )
 
-    # Dummy inputs with the shapes of upstream's own example (phones from its symbol table).
-    ref_phones = ["n", "i2", "h", "ao3", ",", "w", "o3", "sh", "i4", "b", "ai2", "y", "e4"]
-    text_phones = ["w", "o3", "sh", "i4", "b", "ai2", "y", "e4"] * 3
-    ref_seq = torch.LongTensor([ox.cleaned_text_to_sequence(ref_phones, version=args.version)])
-    text_seq = torch.LongTensor([ox.cleaned_text_to_sequence(text_phones, version=args.version)])
-    ref_bert = torch.randn((ref_seq.shape[1], 1024)).float()
-    text_bert = torch.randn((text_seq.shape[1], 1024)).float()
-    ref_audio = torch.randn((1, 48000 * 5)).float()
-    ref_audio_16k = ox.torchaudio.functional.resample(ref_audio, 48000, 16000).float()
-    ref_audio_sr = ox.torchaudio.functional.resample(ref_audio, 48000, vits.hps.data.sampling_rate).float()
-    ssl_content = ssl(ref_audio_16k).float()
 
-    os.makedirs(out_dir, exist_ok=True)
-    # Upstream writes to onnx/<project>/ relative to the working directory: give it a private one.
-    work = tempfile.mkdtemp(prefix="export-", dir=out_dir)
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def signature(path):
+    import onnx
+
+    model = onnx.load(path, load_external_data=False)
+    names = {1: "float32", 7: "int64", 6: "int32", 10: "float16", 9: "bool"}
+    init = {i.name for i in model.graph.initializer}
+
+    def spec(v):
+        t = v.type.tensor_type
+        return {"name": v.name, "type": names.get(t.elem_type, str(t.elem_type)), "rank": len(t.shape.dim)}
+
+    return [spec(v) for v in model.graph.input if v.name not in init], [spec(v) for v in model.graph.output]
+
+
+def export_voice_graphs(a, out, timings):
+    import torch
+
+    t0 = time.time()
+    t2s, s1_config = um.load_t2s(a.gpt)
+    vits, hps, version = um.load_vits(a.sovits, a.version)
+    timings["load_s"] = round(time.time() - t0, 2)
+    encoder, vits_graph, pro = um.make_modules(t2s, vits, hps, version, a.noise_scale)
+    torch.manual_seed(0)
+
+    ref_seq = torch.randint(1, 300, (1, 13))
+    text_seq = torch.randint(1, 300, (1, 24))
+    ref_bert = torch.randn(13, 1024)
+    text_bert = torch.randn(24, 1024)
+    ssl = torch.randn(1, 768, 150)
+    t0 = time.time()
+    export(
+        encoder,
+        (ref_seq, text_seq, ref_bert, text_bert, ssl),
+        os.path.join(out, "t2s_encoder.onnx"),
+        ["ref_seq", "text_seq", "ref_bert", "text_bert", "ssl_content"],
+        ["x", "prompts"],
+        {
+            "ref_seq": {1: "ref_length"},
+            "text_seq": {1: "text_length"},
+            "ref_bert": {0: "ref_length"},
+            "text_bert": {0: "text_length"},
+            "ssl_content": {2: "ssl_length"},
+            "x": {1: "phones"},
+            "prompts": {1: "prompt_tokens"},
+        },
+    )
+    timings["t2s_encoder_s"] = round(time.time() - t0, 2)
+    with torch.no_grad():
+        x, prompts = encoder(ref_seq, text_seq, ref_bert, text_bert, ssl)
+
+    t0 = time.time()
+    if a.decoder == "kv":
+        from t2s_kv_decoder import KvStageDecoder, prompt_bias
+
+        dec = KvStageDecoder(t2s).eval()
+        layers, dim, n, m = dec.num_layers, dec.dim, 4, 3
+        caches = tuple(torch.randn(n, dim) for _ in range(2 * layers))
+        bias = torch.cat([torch.zeros(x.shape[1] + m, n), prompt_bias(x.shape[1], m)], dim=1)
+        axes = {"x": {1: "x_len"}, "y": {1: "y_len"}, "attn_bias": {0: "new", 1: "total"}, "k_new": {1: "new"}, "v_new": {1: "new"}}
+        for name in dec.input_names()[4:]:
+            axes[name] = {0: "cached"}
+        export(
+            dec,
+            (x, prompts[:, :m], torch.tensor([0]), bias) + caches,
+            os.path.join(out, "t2s_decoder.onnx"),
+            dec.input_names(),
+            ["logits", "k_new", "v_new"],
+            axes,
+        )
+    else:
+        export_legacy_decoders(a, out)
+    timings["t2s_decoder_s"] = round(time.time() - t0, 2)
+
+    pred = torch.randint(0, 1024, (1, 1, 40))
+    ref_audio = torch.randn(1, 32000 * 4) * 0.1
+    vits_args = (text_seq, pred, ref_audio) + ((torch.randn(1, SV_DIM),) if pro else ())
+    t0 = time.time()
+    export(
+        vits_graph,
+        vits_args,
+        os.path.join(out, "vits.onnx"),
+        ["text_seq", "pred_semantic", "ref_audio"] + (["sv_emb"] if pro else []),
+        ["audio"],
+        {"text_seq": {1: "text_length"}, "pred_semantic": {2: "pred_length"}, "ref_audio": {1: "audio_length"}, "audio": {0: "samples"}},
+    )
+    timings["vits_s"] = round(time.time() - t0, 2)
+    return version, s1_config
+
+
+def export_legacy_decoders(a, out):
+    """Upstream's own t2s_fsdec/t2s_sdec (AR/models/t2s_model_onnx.py), as its onnx_export.py builds them."""
+    import torch
+    from AR.models.t2s_lightning_module_onnx import Text2SemanticLightningModule
+
+    ckpt = torch.load(a.gpt, map_location="cpu", weights_only=False)
+    module = Text2SemanticLightningModule(ckpt["config"], "-", is_train=False)
+    module.load_state_dict({k: v.float() for k, v in ckpt["weight"].items()})
+    model = module.model.eval()
+    model.top_k = torch.LongTensor([ckpt["config"]["inference"]["top_k"]])
+    model.early_stop_num = torch.LongTensor([50 * ckpt["config"]["data"]["max_sec"]])
+    model.init_onnx()
+    x = torch.randn(1, 37, 512)
+    prompts = torch.randint(0, 1024, (1, 20))
+    export(
+        model.first_stage_decoder,
+        (x, prompts),
+        os.path.join(out, "t2s_fsdec.onnx"),
+        ["x", "prompts"],
+        ["y", "k", "v", "y_emb", "x_example"],
+        {"x": {1: "x_length"}, "prompts": {1: "prompts_length"}},
+        opset=16,
+    )
+    with torch.no_grad():
+        y, k, v, y_emb, x_example = model.first_stage_decoder(x, prompts)
+    export(
+        model.stage_decoder,
+        (y, k, v, y_emb, x_example),
+        os.path.join(out, "t2s_sdec.onnx"),
+        ["iy", "ik", "iv", "iy_emb", "ix_example"],
+        ["y", "k", "v", "y_emb", "logits", "samples"],
+        {"iy": {1: "iy_length"}, "ik": {1: "ik_length"}, "iv": {1: "iv_length"}, "iy_emb": {1: "iy_emb_length"}, "ix_example": {1: "ix_example_length"}},
+        opset=16,
+    )
+
+
+def export_shared(a, out, version, timings):
+    import torch
+
+    pre = a.pretrained or os.path.join(a.home, "GPT_SoVITS", "pretrained_models")
+    hubert_dir = os.path.join(pre, "chinese-hubert-base")
+    bert_dir = os.path.join(pre, "chinese-roberta-wwm-ext-large")
+    for d in (hubert_dir, bert_dir):
+        if not os.path.isdir(d):
+            raise SystemExit(f"{d} is missing: put upstream's pretrained models there (see its README) or pass --pretrained DIR; nothing is downloaded")
+    t0 = time.time()
+    export(
+        um.Hubert.module(hubert_dir),
+        (torch.randn(1, 16000 * 3) * 0.1,),
+        os.path.join(out, "cnhubert.onnx"),
+        ["ref_audio_16k"],
+        ["last_hidden_state"],
+        {"ref_audio_16k": {1: "audio_length"}, "last_hidden_state": {2: "frames"}},
+    )
+    timings["cnhubert_s"] = round(time.time() - t0, 2)
+    vocab = os.path.join(bert_dir, "vocab.txt")
+    if not os.path.exists(vocab):
+        raise SystemExit(f"{vocab} is missing: bert.onnx needs the model's vocabulary")
+    t0 = time.time()
+    ids = torch.randint(100, 1000, (1, 12))
+    export(
+        um.bert_module(bert_dir),
+        (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+        os.path.join(out, "bert.onnx"),
+        ["input_ids", "attention_mask", "token_type_ids"],
+        ["hidden_states"],
+        {"input_ids": {1: "tokens"}, "attention_mask": {1: "tokens"}, "token_type_ids": {1: "tokens"}, "hidden_states": {0: "tokens"}},
+    )
+    shutil.copyfile(vocab, os.path.join(out, "bert-vocab.txt"))
+    timings["bert_s"] = round(time.time() - t0, 2)
+    if version in um.PRO_VERSIONS:
+        sv_path = os.path.join(pre, "sv", "pretrained_eres2netv2w24s4ep4.ckpt")
+        if not os.path.exists(sv_path):
+            raise SystemExit(f"{sv_path} is missing: {version} needs upstream's ERes2NetV2 speaker model")
+        t0 = time.time()
+        export(
+            um.sv_module(sv_path),
+            (torch.randn(1, 16000 * 4) * 0.1,),
+            os.path.join(out, "sv.onnx"),
+            ["audio_16k"],
+            ["sv_emb"],
+            {"audio_16k": {1: "audio_length"}},
+        )
+        timings["sv_s"] = round(time.time() - t0, 2)
+
+
+def write_manifest(out, version, decoder, timings):
+    files = []
+    for name in sorted(os.listdir(out)):
+        path = os.path.join(out, name)
+        if not os.path.isfile(path) or name == "manifest.json":
+            continue
+        entry = {"name": name, "required": name not in ("bert.onnx", "bert-vocab.txt"), "sha256": sha256(path), "url": None, "description": f"exported by scripts/gpt-sovits/export_onnx.py"}
+        if name.endswith(".onnx"):
+            entry["inputs"], entry["outputs"] = signature(path)
+        files.append(entry)
+    manifest = {"name": f"gpt-sovits-{version}-{decoder}", "version": version, "decoder": decoder, "files": files, "export": timings}
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    a.gpt, a.sovits, out = os.path.abspath(a.gpt), os.path.abspath(a.sovits), os.path.abspath(a.out)
+    a.home = um.add_upstream_to_path(a.home)
+    for path in (a.gpt, a.sovits):
+        if not os.path.isfile(path):
+            raise SystemExit(f"{path} does not exist")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.makedirs(out, exist_ok=True)
+    # Graphs are written to a private folder first: a failed export leaves DIR as it was.
+    work = tempfile.mkdtemp(prefix=".export-", dir=out)
+    timings = {}
+    t0 = time.time()
     try:
-        os.chdir(work)
-        os.makedirs(os.path.join("onnx", "voice"), exist_ok=True)
-        with torch.no_grad():
-            gpt_sovits.export(ref_seq, text_seq, ref_bert, text_bert, ref_audio_sr, ssl_content, "voice")
-        for name in GRAPHS:
-            src = os.path.join(work, "onnx", "voice", f"voice_{name}.onnx")
-            if not os.path.exists(src):
-                print(f"FileNotFoundError: upstream export wrote no {name} graph", file=sys.stderr)
-                return 1
-            shutil.move(src, os.path.join(out_dir, f"{name}.onnx"))
+        version, _ = export_voice_graphs(a, work, timings)
+        if a.shared:
+            export_shared(a, work, version, timings)
+        timings["total_s"] = round(time.time() - t0, 2)
+        for name in os.listdir(work):
+            os.replace(os.path.join(work, name), os.path.join(out, name))
+        write_manifest(out, version, a.decoder, timings)
     finally:
-        os.chdir(home)
         shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps({"out": out, "version": version, "decoder": a.decoder, "seconds": timings}))
     return 0
 
 

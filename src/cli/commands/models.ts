@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { CliContext } from '../cli-context.ts';
 import { ok, refused, UsageError, type CommandResult } from '../cli-io.ts';
-import { checkModels, fetchModels, loadManifest } from '../../engine/backends/gpt-sovits/index.ts';
+import { checkModels, fetchModels, loadManifest, manifestPathFor } from '../../engine/backends/gpt-sovits/index.ts';
 
 const DEFAULT_MANIFEST = fileURLToPath(new URL('../../../models/gpt-sovits-v2.manifest.json', import.meta.url));
 
@@ -9,14 +9,16 @@ const DEFAULT_MANIFEST = fileURLToPath(new URL('../../../models/gpt-sovits-v2.ma
 export async function modelsCommand(ctx: CliContext, action: string | undefined): Promise<CommandResult> {
   const dir = ctx.option('dir') ?? process.env['GPT_SOVITS_MODELS_DIR'];
   if (!dir) throw new UsageError('models needs --dir DIR (or GPT_SOVITS_MODELS_DIR)');
-  const manifest = await loadManifest(ctx.option('manifest') ?? DEFAULT_MANIFEST);
   if (action === 'check') {
+    // The directory's own manifest (written by export_onnx.py) or the shipped one for its graphs.
+    const manifest = await loadManifest(ctx.option('manifest') ?? manifestPathFor(dir));
     const mismatches = await checkModels(dir, manifest);
     return mismatches.length === 0
       ? ok({ dir, mismatches }, `${dir}: every graph matches the manifest.`)
       : refused({ dir, mismatches }, [`${dir}: ${mismatches.length} mismatch(es):`, ...mismatches.map((m) => `  ${m.file}: ${m.problem}`)].join('\n'));
   }
   if (action === 'fetch') {
+    const manifest = await loadManifest(ctx.option('manifest') ?? DEFAULT_MANIFEST);
     const baseUrl = ctx.option('base-url');
     const report = await fetchModels(manifest, dir, baseUrl ? { baseUrl } : {});
     const lines = [

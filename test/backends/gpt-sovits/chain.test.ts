@@ -110,25 +110,62 @@ describe('GPT-SoVITS chain on fixture graphs', () => {
     assert.ok(chunks.length > 30);
   });
 
-  it('serves a fine-tuned voice from its own graphs in memory, cached by bytes', async () => {
-    const { voiceGraphs } = await import('./fixtures/fixture-graphs.ts');
-    const { VOICE_GRAPH_FILES } = await import('../../../src/engine/backends/gpt-sovits/voice-files.ts');
-    const base = await preparedVoice(150, 0.5);
-    const tuned = new MemoryVoiceFiles();
-    for (const [k, v] of base.files) tuned.files.set(k, v);
-    const graphs = voiceGraphs({ tokensPerPhone: [3, 2] });
-    tuned.files.set(VOICE_GRAPH_FILES.encoder, graphs['t2s_encoder.onnx']!);
-    tuned.files.set(VOICE_GRAPH_FILES.fsdec, graphs['t2s_fsdec.onnx']!);
-    tuned.files.set(VOICE_GRAPH_FILES.sdec, graphs['t2s_sdec.onnx']!);
-    tuned.files.set(VOICE_GRAPH_FILES.vits, graphs['vits.onnx']!);
-    const backend = createGptSovitsBackend({ modelsDir: models.dir, voiceModelCacheBytes: 1 });
-    const a = await collect((await backend.loadVoice(base, new AbortController().signal)).synthesize(request('Same words for both.')));
-    const tunedVoice = await backend.loadVoice(tuned, new AbortController().signal);
-    const b = await collect(tunedVoice.synthesize(request('Same words for both.')));
-    assert.ok(b.samples.length > a.samples.length, 'the fine-tuned graphs were not used');
-    assert.ok(backend.voiceSessionBytes > 0, 'a voice in use stays cached even over the byte limit');
-    tunedVoice.dispose();
-    assert.equal(backend.voiceSessionBytes, 0, 'an unused voice over the byte limit is evicted');
+  for (const layout of ['kv', 'legacy'] as const) {
+    it(`serves a fine-tuned voice from its own graphs in memory, cached by bytes (${layout} export)`, async () => {
+      const { voiceGraphs } = await import('./fixtures/fixture-graphs.ts');
+      const { VOICE_DECODER_FILE, VOICE_GRAPH_FILES } = await import('../../../src/engine/backends/gpt-sovits/voice-files.ts');
+      const base = await preparedVoice(150, 0.5);
+      const tuned = new MemoryVoiceFiles();
+      for (const [k, v] of base.files) tuned.files.set(k, v);
+      const graphs = voiceGraphs({ tokensPerPhone: [3, 2], layout });
+      const names: Record<string, string> = {
+        't2s_encoder.onnx': VOICE_GRAPH_FILES.encoder,
+        't2s_decoder.onnx': VOICE_DECODER_FILE,
+        't2s_fsdec.onnx': VOICE_GRAPH_FILES.fsdec,
+        't2s_sdec.onnx': VOICE_GRAPH_FILES.sdec,
+        'vits.onnx': VOICE_GRAPH_FILES.vits,
+      };
+      for (const [file, bytes] of Object.entries(graphs)) tuned.files.set(names[file]!, bytes);
+      const backend = createGptSovitsBackend({ modelsDir: models.dir, voiceModelCacheBytes: 1 });
+      const a = await collect((await backend.loadVoice(base, new AbortController().signal)).synthesize(request('Same words for both.')));
+      const tunedVoice = await backend.loadVoice(tuned, new AbortController().signal);
+      const b = await collect(tunedVoice.synthesize(request('Same words for both.')));
+      assert.ok(b.samples.length > a.samples.length, 'the fine-tuned graphs were not used');
+      assert.ok(backend.voiceSessionBytes > 0, 'a voice in use stays cached even over the byte limit');
+      tunedVoice.dispose();
+      assert.equal(backend.voiceSessionBytes, 0, 'an unused voice over the byte limit is evicted');
+      // Half a set is corrupt, not silently mixed with the base graphs.
+      tuned.files.delete(VOICE_GRAPH_FILES.vits);
+      await assert.rejects(backend.loadVoice(tuned, new AbortController().signal), (e: unknown) => e instanceof BackendError && e.code === 'voice_corrupt' && /vits/.test(e.message));
+    });
+  }
+
+  it('speaks v2Pro/v2ProPlus graphs with the reference\'s speaker embedding', async () => {
+    const { SV_FILE } = await import('../../../src/engine/backends/gpt-sovits/voice-files.ts');
+    const pro = await fixtureDir({ pro: true });
+    try {
+      const backend = createGptSovitsBackend({ modelsDir: pro.dir, seed: 1 });
+      const files = new MemoryVoiceFiles();
+      await backend.prepareSample(sampleSource({ f0: 150, level: 0.5 }, SCRIPT), files, new AbortController().signal);
+      assert.equal(files.files.get(SV_FILE)?.length, 20480 * 4, 'the speaker embedding is stored with the voice');
+      const withSv = await collect((await backend.loadVoice(files, new AbortController().signal)).synthesize(request('Pro voices too.')));
+      // A voice prepared before the directory had sv.onnx: the embedding is computed from its reference.
+      const older = await preparedVoice(150, 0.5);
+      assert.equal(older.files.has(SV_FILE), false);
+      const computed = await collect((await backend.loadVoice(older, new AbortController().signal)).synthesize(request('Pro voices too.')));
+      assert.equal(computed.samples.length, withSv.samples.length);
+      assert.ok(maxAbsDiff(computed.samples, withSv.samples) < 0.05, 'embedding from the stored reference is close to the prepared one');
+      // The embedding matters: the fixture's vits output scales with it.
+      const plain = await collect((await createGptSovitsBackend({ modelsDir: models.dir, seed: 1 }).loadVoice(files, new AbortController().signal)).synthesize(request('Pro voices too.')));
+      assert.ok(maxAbsDiff(plain.samples, withSv.samples) > 0.01);
+      // Without sv.onnx a Pro vits graph is refused with the file named.
+      const { rm } = await import('node:fs/promises');
+      await rm(`${pro.dir}/sv.onnx`);
+      await assert.rejects(createGptSovitsBackend({ modelsDir: pro.dir }).loadVoice(older, new AbortController().signal), (e: unknown) =>
+        e instanceof BackendError && e.code === 'model_missing' && /sv\.onnx/.test(e.message));
+    } finally {
+      await pro.cleanup();
+    }
   });
 
   it('names the missing or corrupt model file and the fix', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ReadingScript, SampleSource, VoiceFiles } from '../../../src/engine/backend.ts';
 import type { PcmChunk } from '../../../src/engine/pcm.ts';
 import { writeFixtureModels } from './fixtures/fixture-graphs.ts';
-import type { FixtureOptions } from './fixtures/fixture-graphs.ts';
+import type { FixtureDirOptions } from './fixtures/fixture-graphs.ts';
 
 export class MemoryVoiceFiles implements VoiceFiles {
   readonly files = new Map<string, Uint8Array>();
@@ -66,7 +66,7 @@ export const SCRIPT: ReadingScript = {
   ],
 };
 
-export async function fixtureDir(options: FixtureOptions & { withBert?: boolean } = {}): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+export async function fixtureDir(options: FixtureDirOptions = {}): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'vocalis-gsv-'));
   await writeFixtureModels(dir, options);
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };

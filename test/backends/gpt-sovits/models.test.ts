@@ -7,11 +7,11 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { checkModels, fetchModels, loadManifest } from '../../../src/engine/backends/gpt-sovits/index.ts';
+import { checkModels, fetchModels, loadManifest, manifestPathFor } from '../../../src/engine/backends/gpt-sovits/index.ts';
 import type { Manifest } from '../../../src/engine/backends/gpt-sovits/index.ts';
 import { ModelFetchError } from '../../../src/engine/backends/gpt-sovits/models-fetch.ts';
 import { DataType, encodeModel } from './fixtures/onnx-writer.ts';
-import { sdec, vits } from './fixtures/fixture-graphs.ts';
+import { kvDecoder, sdec, vits } from './fixtures/fixture-graphs.ts';
 import { fixtureDir } from './helpers.ts';
 
 const MANIFEST = new URL('../../../models/gpt-sovits-v2.manifest.json', import.meta.url).pathname;
@@ -20,7 +20,7 @@ describe('models check', () => {
   let models: { dir: string; cleanup: () => Promise<void> };
   let manifest: Manifest;
   before(async () => {
-    models = await fixtureDir({ withBert: true });
+    models = await fixtureDir({ withBert: true, layout: 'legacy' });
     manifest = await loadManifest(MANIFEST);
   });
   after(() => models.cleanup());
@@ -71,13 +71,61 @@ describe('models check', () => {
   });
 });
 
+describe('models check: Vocalis export layouts (v2, v2Pro/v2ProPlus)', () => {
+  it('picks the manifest for the graphs a directory has and accepts the fixtures', async () => {
+    for (const pro of [false, true]) {
+      const d = await fixtureDir({ withBert: true, pro });
+      try {
+        const path = manifestPathFor(d.dir);
+        assert.match(path, pro ? /gpt-sovits-v2pro-kv\.manifest\.json$/ : /gpt-sovits-v2-kv\.manifest\.json$/);
+        assert.deepEqual(await checkModels(d.dir, await loadManifest(path)), []);
+      } finally {
+        await d.cleanup();
+      }
+    }
+    const legacy = await fixtureDir({ layout: 'legacy' });
+    assert.match(manifestPathFor(legacy.dir), /gpt-sovits-v2\.manifest\.json$/);
+    await legacy.cleanup();
+  });
+
+  it('prefers the manifest the export wrote into the directory', async () => {
+    const d = await fixtureDir({});
+    try {
+      await writeFile(join(d.dir, 'manifest.json'), JSON.stringify({ name: 'x', version: 'v2ProPlus', files: [{ name: 'vits.onnx', required: true, sha256: '0'.repeat(64), url: null, description: '' }] }));
+      assert.equal(manifestPathFor(d.dir), join(d.dir, 'manifest.json'));
+      const problems = await checkModels(d.dir, await loadManifest(manifestPathFor(d.dir)));
+      assert.ok(problems.some((p) => p.file === 'vits.onnx' && /SHA-256/.test(p.problem)));
+    } finally {
+      await d.cleanup();
+    }
+  });
+
+  it('names a layer missing from the per-layer cache inputs, and a Pro vits without sv_emb', async () => {
+    const d = await fixtureDir({ pro: true, layers: 3 });
+    try {
+      const graph = kvDecoder({ layers: 3 });
+      await writeFile(join(d.dir, 't2s_decoder.onnx'), encodeModel({
+        ...graph,
+        inputs: graph.inputs.map((i) => (i.name === 'k_cache_1' ? { ...i, name: 'k_cache_one' } : i)),
+        nodes: graph.nodes.map((n) => ({ ...n, inputs: n.inputs.map((x) => (x === 'k_cache_1' ? 'k_cache_one' : x)) })),
+      }));
+      await writeFile(join(d.dir, 'vits.onnx'), encodeModel(vits()));
+      const problems = await checkModels(d.dir, await loadManifest(manifestPathFor(d.dir)));
+      assert.ok(problems.some((p) => p.file === 't2s_decoder.onnx' && /missing input "k_cache_1"/.test(p.problem)), JSON.stringify(problems));
+      assert.ok(problems.some((p) => p.file === 'vits.onnx' && /missing input "sv_emb"/.test(p.problem)), JSON.stringify(problems));
+    } finally {
+      await d.cleanup();
+    }
+  });
+});
+
 describe('models fetch', () => {
   let models: { dir: string; cleanup: () => Promise<void> };
   let server: ReturnType<typeof createServer>;
   let baseUrl = '';
   let manifest: Manifest;
   before(async () => {
-    models = await fixtureDir();
+    models = await fixtureDir({ layout: 'legacy' });
     const base = await loadManifest(MANIFEST);
     const sums = new Map<string, string>();
     for (const f of base.files) {

@@ -18,13 +18,15 @@ import { Semaphore } from './semaphore.ts';
 import { SharedSessions, VoiceSessionLru } from './session-cache.ts';
 import type { Lease, VoiceGraphs } from './session-cache.ts';
 import { symbolIds } from './symbols.ts';
+import type { T2sGraphs } from './t2s-decoder.ts';
+import { resample } from '../../audio/resampler.ts';
 import { frontEndLanguage, textToSegment } from './text/front-end.ts';
 import type { FrontEndLanguage } from './text/front-end.ts';
 import { GptSovitsTrainer } from './training/trainer.ts';
 import type { TrainingOptions } from './training/options.ts';
 import { StagedVoiceFiles } from './training/staged-files.ts';
 import {
-  CONDITIONING_FILE, REF_AUDIO_FILE, SSL_FILE, bytesToFloats, floatsToBytes, readConditioning, readVoiceGraphs,
+  CONDITIONING_FILE, REF_AUDIO_FILE, SSL_FILE, SV_FILE, bytesToFloats, floatsToBytes, readConditioning, readVoiceGraphs,
 } from './voice-files.ts';
 import type { Conditioning } from './voice-files.ts';
 
@@ -33,7 +35,9 @@ export const MODEL_FILES = {
   encoder: 't2s_encoder.onnx',
   fsdec: 't2s_fsdec.onnx',
   sdec: 't2s_sdec.onnx',
+  decoder: 't2s_decoder.onnx',
   vits: 'vits.onnx',
+  sv: 'sv.onnx',
   bert: 'bert.onnx',
   bertVocab: 'bert-vocab.txt',
 } as const;
@@ -44,7 +48,7 @@ const SSL_TAIL_SECONDS = 0.3;
 export class GptSovitsBackend implements VoiceBackend {
   readonly info = {
     name: 'gpt-sovits',
-    description: 'GPT-SoVITS v2 (ONNX, in-process): zero-shot from the sample, fine-tuned voices streamed many at once',
+    description: 'GPT-SoVITS v2 / v2Pro / v2ProPlus (ONNX, in-process): zero-shot from the sample, fine-tuned voices streamed many at once',
     languages: ['zh', 'en'],
     targetSpeechSeconds: 60,
     minSampleRate: 16_000,
@@ -124,10 +128,38 @@ export class GptSovitsBackend implements VoiceBackend {
       sslFrames: features.dims[2] ?? 0,
     };
     signal.throwIfAborted();
+    // v2Pro/v2ProPlus: the speaker embedding of the reference, when the models directory has the speaker model.
+    const sv = existsSync(this.#model(MODEL_FILES.sv)) ? await this.#speakerEmbedding(ref16) : null;
+    signal.throwIfAborted();
+    if (sv) await files.write(SV_FILE, floatsToBytes(sv));
     await files.write(REF_AUDIO_FILE, floatsToBytes(ref32));
     await files.write(SSL_FILE, floatsToBytes(features.data));
     await files.write(CONDITIONING_FILE, new TextEncoder().encode(JSON.stringify(conditioning)));
     return { zeroShot: true };
+  }
+
+  /** sv.onnx on 16 kHz reference audio (upstream: SV.compute_embedding3 on the reference resampled to 16 kHz). */
+  async #speakerEmbedding(ref16: Float32Array): Promise<Float32Array> {
+    this.#requireModels([MODEL_FILES.sv]);
+    const session = await this.#shared.get(this.#model(MODEL_FILES.sv));
+    const out = await session.run({ audio_16k: new ort.Tensor('float32', ref16, [1, ref16.length]) });
+    const emb = out['sv_emb'];
+    if (!emb || !(emb.data instanceof Float32Array)) {
+      throw new BackendError('model_signature', `${MODEL_FILES.sv} gave no f32 "sv_emb"; run \`vocalis models check\``);
+    }
+    return emb.data;
+  }
+
+  /** The shared t2s graphs: Vocalis's one-graph decoder when exported, else upstream-style fsdec/sdec. */
+  async #sharedT2s(): Promise<T2sGraphs> {
+    if (existsSync(this.#model(MODEL_FILES.decoder))) {
+      this.#requireModels([MODEL_FILES.encoder, MODEL_FILES.decoder, MODEL_FILES.vits]);
+      const [encoder, decoder] = await Promise.all([MODEL_FILES.encoder, MODEL_FILES.decoder].map((f) => this.#shared.get(this.#model(f))));
+      return { kind: 'kv', encoder: encoder!, decoder: decoder! };
+    }
+    this.#requireModels([MODEL_FILES.encoder, MODEL_FILES.fsdec, MODEL_FILES.sdec, MODEL_FILES.vits]);
+    const [encoder, fsdec, sdec] = await Promise.all([MODEL_FILES.encoder, MODEL_FILES.fsdec, MODEL_FILES.sdec].map((f) => this.#shared.get(this.#model(f))));
+    return { kind: 'legacy', encoder: encoder!, fsdec: fsdec!, sdec: sdec! };
   }
 
   /**
@@ -193,11 +225,8 @@ export class GptSovitsBackend implements VoiceBackend {
       lease = await this.#voiceSessions.acquire(own);
       graphs = lease.value;
     } else {
-      this.#requireModels([MODEL_FILES.encoder, MODEL_FILES.fsdec, MODEL_FILES.sdec, MODEL_FILES.vits]);
-      const [encoder, fsdec, sdec, vits] = await Promise.all(
-        [MODEL_FILES.encoder, MODEL_FILES.fsdec, MODEL_FILES.sdec, MODEL_FILES.vits].map((f) => this.#shared.get(this.#model(f))),
-      );
-      graphs = { encoder: encoder!, fsdec: fsdec!, sdec: sdec!, vits: vits! };
+      const t2s = await this.#sharedT2s();
+      graphs = { t2s, vits: await this.#shared.get(this.#model(MODEL_FILES.vits)) };
     }
     try {
       signal.throwIfAborted();
@@ -208,14 +237,37 @@ export class GptSovitsBackend implements VoiceBackend {
           ? await bert.features(promptSegment.units, conditioning.promptIds.length)
           : new Float32Array(conditioning.promptIds.length * BERT_DIM);
       const sslFloats = bytesToFloats(ssl);
+      const ref32 = bytesToFloats(refAudio);
+      const svEmbedding = await this.#voiceSpeakerEmbedding(graphs, files, ref32);
       return new GptSovitsVoice(
-        { refAudio: bytesToFloats(refAudio), ssl: sslFloats, sslFrames: conditioning.sslFrames, promptIds: conditioning.promptIds, promptBert },
+        {
+          refAudio: ref32,
+          ssl: sslFloats,
+          sslFrames: conditioning.sslFrames,
+          promptIds: conditioning.promptIds,
+          promptBert,
+          promptless: conditioning.promptText === null,
+          svEmbedding,
+        },
         { graphs, bert, limit: this.#limit, options: this.options, onDispose: () => lease?.release(), extraBytes: 0 },
       );
     } catch (error) {
       lease?.release();
       throw error;
     }
+  }
+
+  /**
+   * The voice's speaker embedding when its vits graph takes one (v2Pro/v2ProPlus): stored at
+   * preparation, or computed now for a voice prepared before the models directory had sv.onnx.
+   */
+  async #voiceSpeakerEmbedding(graphs: VoiceGraphs, files: VoiceFiles, ref32: Float32Array): Promise<Float32Array | null> {
+    if (!graphs.vits.inputNames.includes('sv_emb')) return null;
+    if (await files.has(SV_FILE)) return bytesToFloats(await files.read(SV_FILE));
+    if (!existsSync(this.#model(MODEL_FILES.sv))) {
+      throw new BackendError('model_missing', `this voice's vits graph is v2Pro/v2ProPlus (input sv_emb) but ${MODEL_FILES.sv} is missing from ${this.options.modelsDir}; export it with \`export_onnx.py --shared\` (docs/backends/gpt-sovits.md)`);
+    }
+    return this.#speakerEmbedding(resample(ref32, 32_000, 16_000));
   }
 
   /** Releases every session (shutdown). */

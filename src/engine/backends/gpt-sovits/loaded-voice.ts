@@ -12,7 +12,8 @@ import ort from 'onnxruntime-node';
 import type { ResolvedOptions } from './options.ts';
 import type { Semaphore } from './semaphore.ts';
 import type { VoiceGraphs } from './session-cache.ts';
-import { SemanticDecoder } from './t2s-decoder.ts';
+import { startDecoder } from './t2s-decoder.ts';
+import type { SemanticDecoder } from './t2s-decoder.ts';
 import { textToSegments } from './text/front-end.ts';
 import type { TextSegment } from './text/front-end.ts';
 
@@ -24,6 +25,10 @@ export interface VoiceState {
   readonly sslFrames: number;
   readonly promptIds: readonly number[];
   readonly promptBert: Float32Array;
+  /** No prompt text: no prompt phones and no semantic prompt at all (upstream TTS.py's ref-free mode). */
+  readonly promptless: boolean;
+  /** Speaker embedding of the reference, for v2Pro/v2ProPlus vits graphs (input `sv_emb`); null otherwise. */
+  readonly svEmbedding: Float32Array | null;
 }
 
 export interface VoiceDeps {
@@ -45,19 +50,20 @@ export class GptSovitsVoice implements LoadedVoice {
   constructor(state: VoiceState, deps: VoiceDeps) {
     this.#state = state;
     this.#deps = deps;
-    this.sizeBytes = state.refAudio.byteLength + state.ssl.byteLength + state.promptBert.byteLength + deps.extraBytes;
+    this.sizeBytes = state.refAudio.byteLength + state.ssl.byteLength + state.promptBert.byteLength + (state.svEmbedding?.byteLength ?? 0) + deps.extraBytes;
   }
 
   async *synthesize(request: SynthesisRequest): AsyncGenerator<PcmChunk> {
     const segments = textToSegments(request.text, request.language);
-    for (const segment of segments) {
+    const seed = this.#deps.options.seed;
+    for (const [i, segment] of segments.entries()) {
       request.signal.throwIfAborted();
       if (this.#disposed) throw new Error('voice was disposed');
-      yield* this.#segment(segment, request.signal);
+      yield* this.#segment(segment, request.signal, seed === null ? undefined : seed + i);
     }
   }
 
-  async *#segment(segment: TextSegment, signal: AbortSignal): AsyncGenerator<PcmChunk> {
+  async *#segment(segment: TextSegment, signal: AbortSignal, seed: number | undefined): AsyncGenerator<PcmChunk> {
     const { graphs, limit, options, bert } = this.#deps;
     const textBert = bert && segment.units ? await bert.features(segment.units, segment.ids.length) : new Float32Array(segment.ids.length * BERT_DIM);
     const chunked = options.streaming === 'chunk';
@@ -67,17 +73,18 @@ export class GptSovitsVoice implements LoadedVoice {
     let release = await limit.acquire(signal);
     let decoder: SemanticDecoder | null = null;
     try {
-      decoder = await SemanticDecoder.start(
-        graphs,
+      const promptless = this.#state.promptless && graphs.t2s.kind === 'kv';
+      decoder = await startDecoder(
+        graphs.t2s,
         {
-          refIds: this.#state.promptIds,
+          refIds: promptless ? [] : this.#state.promptIds,
           textIds: segment.ids,
-          refBert: this.#state.promptBert,
+          refBert: promptless ? new Float32Array(0) : this.#state.promptBert,
           textBert,
           ssl: this.#state.ssl,
           sslFrames: this.#state.sslFrames,
         },
-        options.maxTokensPerSegment,
+        { maxTokens: options.maxTokensPerSegment, promptless, ...(seed === undefined ? {} : { seed }) },
       );
       for (;;) {
         signal.throwIfAborted();
@@ -106,11 +113,13 @@ export class GptSovitsVoice implements LoadedVoice {
 
   async #vocode(textIds: readonly number[], tokens: readonly number[], signal: AbortSignal): Promise<Float32Array> {
     signal.throwIfAborted();
-    const out = await this.#deps.graphs.vits.run({
+    const feeds: Record<string, ort.Tensor> = {
       text_seq: new ort.Tensor('int64', BigInt64Array.from(textIds, (v) => BigInt(v)), [1, textIds.length]),
       pred_semantic: new ort.Tensor('int64', BigInt64Array.from(tokens, (v) => BigInt(v)), [1, 1, tokens.length]),
       ref_audio: new ort.Tensor('float32', this.#state.refAudio, [1, this.#state.refAudio.length]),
-    });
+    };
+    if (this.#state.svEmbedding) feeds['sv_emb'] = new ort.Tensor('float32', this.#state.svEmbedding, [1, this.#state.svEmbedding.length]);
+    const out = await this.#deps.graphs.vits.run(feeds);
     const audio = out['audio']?.data;
     if (!(audio instanceof Float32Array)) throw new Error('vits.onnx gave no float "audio" output; run `vocalis models check`');
     return audio;

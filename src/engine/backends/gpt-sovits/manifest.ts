@@ -1,5 +1,8 @@
 /** The models manifest: which files a models directory holds, their checksums and graph signatures. */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 const tensorSpec = z.object({
@@ -34,4 +37,18 @@ export async function loadManifest(path: string): Promise<Manifest> {
   const parsed = manifestSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
   if (!parsed.success) throw new Error(`manifest ${path} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
+}
+
+const SHIPPED = (name: string): string => fileURLToPath(new URL(`../../../../models/${name}.manifest.json`, import.meta.url));
+
+/**
+ * The manifest a models directory is checked against: the one its export wrote
+ * (`DIR/manifest.json`, with the version and SHA-256s), else the shipped one for the graphs it
+ * has — Vocalis's one-graph decoder (v2, or v2Pro/v2ProPlus when sv.onnx is there) or
+ * upstream-style fsdec/sdec (v2).
+ */
+export function manifestPathFor(dir: string): string {
+  if (existsSync(join(dir, 'manifest.json'))) return join(dir, 'manifest.json');
+  if (existsSync(join(dir, 't2s_decoder.onnx'))) return SHIPPED(existsSync(join(dir, 'sv.onnx')) ? 'gpt-sovits-v2pro-kv' : 'gpt-sovits-v2-kv');
+  return SHIPPED('gpt-sovits-v2');
 }

@@ -25,7 +25,19 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-function compare(file: string, kind: 'input' | 'output', expected: readonly TensorSpec[], actual: readonly ort.InferenceSession.ValueMetadata[]): ModelMismatch[] {
+/** A spec named `prefix{layer}` stands for one tensor per layer: prefix0, prefix1, … (at least one, no gaps). */
+function expandLayers(spec: TensorSpec, actual: readonly ort.InferenceSession.ValueMetadata[]): TensorSpec[] | null {
+  const at = spec.name.indexOf('{layer}');
+  if (at < 0) return null;
+  const prefix = spec.name.slice(0, at);
+  const pattern = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d+)$`);
+  const found = actual.map((m) => pattern.exec(m.name)?.[1]).filter((n): n is string => n !== undefined).map(Number);
+  const count = found.length === 0 ? 1 : Math.max(...found) + 1;
+  return Array.from({ length: count }, (_, i) => ({ ...spec, name: `${prefix}${i}` }));
+}
+
+function compare(file: string, kind: 'input' | 'output', specs: readonly TensorSpec[], actual: readonly ort.InferenceSession.ValueMetadata[]): ModelMismatch[] {
+  const expected = specs.flatMap((spec) => expandLayers(spec, actual) ?? [spec]);
   const problems: ModelMismatch[] = [];
   const byName = new Map(actual.map((m) => [m.name, m]));
   for (const spec of expected) {

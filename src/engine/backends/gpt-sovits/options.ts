@@ -21,6 +21,8 @@ export interface GptSovitsOptions {
   readonly voiceModelCacheBytes?: number;
   /** Upper bound on tokens per segment (≤ 1500, upstream's cap). */
   readonly maxTokensPerSegment?: number;
+  /** Fixed sampling seed (segment i uses seed + i) for reproducible output; random when absent. */
+  readonly seed?: number;
 }
 
 export interface ResolvedOptions {
@@ -33,6 +35,7 @@ export interface ResolvedOptions {
   readonly maxConcurrent: number;
   readonly voiceModelCacheBytes: number;
   readonly maxTokensPerSegment: number;
+  readonly seed: number | null;
 }
 
 export function resolveOptions(o: GptSovitsOptions): ResolvedOptions {
@@ -46,5 +49,6 @@ export function resolveOptions(o: GptSovitsOptions): ResolvedOptions {
     maxConcurrent: o.maxConcurrent ?? 4,
     voiceModelCacheBytes: o.voiceModelCacheBytes ?? 2 * 1024 ** 3,
     maxTokensPerSegment: Math.min(o.maxTokensPerSegment ?? 1500, 1500),
+    seed: o.seed ?? null,
   };
 }

@@ -5,6 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { ExecutionProvider, Session } from './onnx-session.ts';
+import type { T2sGraphs } from './t2s-decoder.ts';
+import type { VoiceGraphBytes } from './voice-files.ts';
 import { sessionFromBytes, sessionFromFile } from './onnx-session.ts';
 import { LeasedLru, type Lease } from '../../leased-lru.ts';
 
@@ -36,11 +38,14 @@ export class SharedSessions {
   }
 }
 
+/** The graphs a voice speaks with: its t2s loop's graphs and vits. */
 export interface VoiceGraphs {
-  readonly encoder: Session;
-  readonly fsdec: Session;
-  readonly sdec: Session;
+  readonly t2s: T2sGraphs;
   readonly vits: Session;
+}
+
+function sessionsOf(g: VoiceGraphs): Session[] {
+  return g.t2s.kind === 'kv' ? [g.t2s.encoder, g.t2s.decoder, g.vits] : [g.t2s.encoder, g.t2s.fsdec, g.t2s.sdec, g.vits];
 }
 
 /**
@@ -53,7 +58,7 @@ export class VoiceSessionLru {
 
   constructor(maxBytes: number, provider: ExecutionProvider) {
     this.#provider = provider;
-    this.#lru = new LeasedLru<VoiceGraphs>(maxBytes, (g) => Promise.all([g.encoder.release(), g.fsdec.release(), g.sdec.release(), g.vits.release()]).then(() => undefined));
+    this.#lru = new LeasedLru<VoiceGraphs>(maxBytes, (g) => Promise.all(sessionsOf(g).map((s) => s.release())).then(() => undefined));
   }
 
   get residentBytes(): number {
@@ -64,20 +69,22 @@ export class VoiceSessionLru {
     return this.#lru.size;
   }
 
-  /** Borrows the sessions for these graph bytes (encoder, fsdec, sdec, vits order). */
-  acquire(files: Readonly<Record<keyof VoiceGraphs, Uint8Array>>): Promise<Lease<VoiceGraphs>> {
-    const parts = [files.encoder, files.fsdec, files.sdec, files.vits];
+  /** Borrows the sessions for these graph bytes. */
+  acquire(files: VoiceGraphBytes): Promise<Lease<VoiceGraphs>> {
+    const parts = files.kind === 'kv' ? [files.encoder, files.decoder, files.vits] : [files.encoder, files.fsdec, files.sdec, files.vits];
     const hash = createHash('sha256');
     for (const part of parts) hash.update(part);
     const p = this.#provider;
+    const bytes = parts.reduce((sum, part) => sum + part.length, 0);
     return this.#lru.acquire(hash.digest('hex'), async () => {
-      const [encoder, fsdec, sdec, vits] = await Promise.all([
-        sessionFromBytes(files.encoder, 'voice t2s_encoder.onnx', p),
-        sessionFromBytes(files.fsdec, 'voice t2s_fsdec.onnx', p),
-        sessionFromBytes(files.sdec, 'voice t2s_sdec.onnx', p),
-        sessionFromBytes(files.vits, 'voice vits.onnx', p),
-      ]);
-      return { value: { encoder, fsdec, sdec, vits }, bytes: parts.reduce((sum, part) => sum + part.length, 0) };
+      const encoder = await sessionFromBytes(files.encoder, 'voice t2s_encoder.onnx', p);
+      const vits = await sessionFromBytes(files.vits, 'voice vits.onnx', p);
+      if (files.kind === 'kv') {
+        const decoder = await sessionFromBytes(files.decoder, 'voice t2s_decoder.onnx', p);
+        return { value: { t2s: { kind: 'kv', encoder, decoder }, vits }, bytes };
+      }
+      const [fsdec, sdec] = await Promise.all([sessionFromBytes(files.fsdec, 'voice t2s_fsdec.onnx', p), sessionFromBytes(files.sdec, 'voice t2s_sdec.onnx', p)]);
+      return { value: { t2s: { kind: 'legacy', encoder, fsdec, sdec }, vits }, bytes };
     });
   }
 }

@@ -1,7 +1,9 @@
 /**
  * What a GPT-SoVITS voice keeps in its (encrypted) VoiceFiles: the reference clip at 32 kHz, its
- * SSL features (the cached prompt features), the prompt phones, and — once fine-tuned — its own
- * four graphs, which replace the shared base graphs.
+ * SSL features (the cached prompt features), the prompt phones, its speaker embedding for
+ * v2Pro/v2ProPlus graphs, and — once fine-tuned — its own graphs, which replace the shared base
+ * graphs: t2s_encoder + t2s_decoder + vits (Vocalis's export), or t2s_encoder + t2s_fsdec +
+ * t2s_sdec + vits (upstream-style export, voices fine-tuned before).
  */
 import { z } from 'zod';
 import { BackendError } from '../../backend.ts';
@@ -10,12 +12,21 @@ import type { VoiceFiles } from '../../backend.ts';
 export const CONDITIONING_FILE = 'gpt-sovits-voice.json';
 export const REF_AUDIO_FILE = 'gpt-sovits-ref-32k.f32';
 export const SSL_FILE = 'gpt-sovits-ssl.f32';
+/** The speaker-verification embedding (20480 floats) of the reference, for v2Pro/v2ProPlus vits. */
+export const SV_FILE = 'gpt-sovits-sv.f32';
+/** Upstream-style set (voices fine-tuned before the one-graph decoder). */
 export const VOICE_GRAPH_FILES = {
   encoder: 'gpt-sovits-t2s_encoder.onnx',
   fsdec: 'gpt-sovits-t2s_fsdec.onnx',
   sdec: 'gpt-sovits-t2s_sdec.onnx',
   vits: 'gpt-sovits-vits.onnx',
 } as const;
+/** Vocalis's one-graph decoder; with it the set is encoder + decoder + vits. */
+export const VOICE_DECODER_FILE = 'gpt-sovits-t2s_decoder.onnx';
+
+export type VoiceGraphBytes =
+  | { readonly kind: 'kv'; readonly encoder: Uint8Array; readonly decoder: Uint8Array; readonly vits: Uint8Array }
+  | { readonly kind: 'legacy'; readonly encoder: Uint8Array; readonly fsdec: Uint8Array; readonly sdec: Uint8Array; readonly vits: Uint8Array };
 
 export const conditioningSchema = z.object({
   format: z.literal(1),
@@ -46,12 +57,20 @@ export async function readConditioning(files: VoiceFiles): Promise<Conditioning>
   return parsed.data;
 }
 
-/** The voice's own graphs when all four are present (fine-tuned); null for a zero-shot voice. */
-export async function readVoiceGraphs(files: VoiceFiles): Promise<Record<keyof typeof VOICE_GRAPH_FILES, Uint8Array> | null> {
-  const present = await Promise.all(Object.values(VOICE_GRAPH_FILES).map((name) => files.has(name)));
-  if (present.every((p) => !p)) return null;
-  const missing = Object.values(VOICE_GRAPH_FILES).filter((_, i) => !present[i]);
+/** The voice's own graphs when it has a complete set (fine-tuned); null for a zero-shot voice. */
+export async function readVoiceGraphs(files: VoiceFiles): Promise<VoiceGraphBytes | null> {
+  const names = { ...VOICE_GRAPH_FILES, decoder: VOICE_DECODER_FILE };
+  const has = Object.fromEntries(await Promise.all(Object.entries(names).map(async ([k, n]) => [k, await files.has(n)] as const))) as Record<keyof typeof names, boolean>;
+  if (!Object.values(has).some(Boolean)) return null;
+  const kv = has.decoder;
+  const wanted: (keyof typeof names)[] = kv ? ['encoder', 'decoder', 'vits'] : ['encoder', 'fsdec', 'sdec', 'vits'];
+  const missing = wanted.filter((k) => !has[k]).map((k) => names[k]);
   if (missing.length > 0) throw new BackendError('voice_corrupt', `this voice's fine-tuned model is incomplete (missing ${missing.join(', ')}); fine-tune it again`);
-  const [encoder, fsdec, sdec, vits] = await Promise.all(Object.values(VOICE_GRAPH_FILES).map((name) => files.read(name)));
-  return { encoder: encoder!, fsdec: fsdec!, sdec: sdec!, vits: vits! };
+  const read = (k: keyof typeof names): Promise<Uint8Array> => files.read(names[k]);
+  if (kv) {
+    const [encoder, decoder, vits] = await Promise.all([read('encoder'), read('decoder'), read('vits')]);
+    return { kind: 'kv', encoder, decoder, vits };
+  }
+  const [encoder, fsdec, sdec, vits] = await Promise.all([read('encoder'), read('fsdec'), read('sdec'), read('vits')]);
+  return { kind: 'legacy', encoder, fsdec, sdec, vits };
 }
