@@ -2,7 +2,8 @@
 // Bootstrap for `npm start`, `npm test`, `npm run worker|bench|vocalis`.
 // Dependency-free on purpose: it must run on any Node >= 20 before anything is installed.
 // It makes sure of Node 24, the system packages and the npm dependencies, then runs the task
-// with Node 24, forwarding signals so Ctrl-C stops the service (and its Redis child) cleanly.
+// with Node 24, forwarding signals so Ctrl-C stops the service (and its Redis child) cleanly,
+// and stopping the task when its own parent (npm) goes away.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, realpathSync, mkdirSync } from 'node:fs';
@@ -21,6 +22,8 @@ const SYSTEM_PACKAGES = [
   { bin: 'espeak-ng', pkg: 'espeak-ng' },
 ];
 const NODE_FLAGS = ['--disable-warning=ExperimentalWarning'];
+/** How often the bootstrap checks that the process that started it (npm) is still there. */
+const PARENT_CHECK_MS = 250;
 
 const TASKS = {
   start: () => [[...NODE_FLAGS, 'src/main.ts']],
@@ -89,8 +92,17 @@ function nodeHeadersDir(nodeBin) {
   return existsSync(join(prefix, 'include', 'node', 'node_version.h')) ? prefix : undefined;
 }
 
+/**
+ * `npm ci` installs exactly what package-lock.json records and never rewrites it, so a
+ * fresh clone stays unchanged; `npm install` only where there is no lock file yet.
+ */
+function installCommand() {
+  return existsSync(join(ROOT, 'package-lock.json')) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'];
+}
+
 function ensureDependencies(nodeBin, env) {
-  const lock = readFileSync(join(ROOT, 'package-lock.json'));
+  const lockFile = join(ROOT, 'package-lock.json');
+  const lock = existsSync(lockFile) ? readFileSync(lockFile) : readFileSync(join(ROOT, 'package.json'));
   const stamp = createHash('sha256').update(lock).update(process.platform + nodeBin).digest('hex');
   const stampFile = join(ROOT, 'node_modules', '.vocalis-install-stamp');
   if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return;
@@ -102,17 +114,38 @@ function ensureDependencies(nodeBin, env) {
     ONNXRUNTIME_NODE_INSTALL: process.env.ONNXRUNTIME_NODE_INSTALL ?? 'skip',
     ...(headers ? { npm_config_nodedir: headers } : {}),
   };
-  if (run('npm', ['install', '--no-audit', '--no-fund'], { env: installEnv }) !== 0) fail('npm install failed; see the output above');
+  const install = installCommand();
+  if (run('npm', install, { env: installEnv }) !== 0) {
+    fail(install[0] === 'ci'
+      ? 'npm ci failed; see the output above (if package.json changed, update the lock file with npm install and commit it)'
+      : 'npm install failed; see the output above');
+  }
   writeFileSync(stampFile, stamp);
 }
 
 function runTask(nodeBin, steps, env) {
   let child;
-  const forward = (signal) => child?.kill(signal);
+  let stopping = false;
+  const forward = (signal) => {
+    stopping = true;
+    child?.kill(signal);
+  };
   process.on('SIGINT', () => forward('SIGINT'));
   process.on('SIGTERM', () => forward('SIGTERM'));
+  // `npm start` runs us through `sh -c`; a SIGTERM to npm kills that shell without passing
+  // the signal on, and we are re-parented. Treat the parent's disappearance as SIGTERM.
+  const parent = process.ppid;
+  const watchParent = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(watchParent);
+    log(`the process that started this task (pid ${parent}) is gone: stopping the task`);
+    forward('SIGTERM');
+  }, PARENT_CHECK_MS);
+  watchParent.unref();
   const next = (index) => {
     if (index >= steps.length) process.exit(0);
+    // Stopped between steps (after the type check): do not start the next one.
+    if (stopping) process.exit(1);
     child = spawn(nodeBin, steps[index], { stdio: 'inherit', cwd: ROOT, env });
     child.on('exit', (code, signal) => {
       if (code === 0) next(index + 1);

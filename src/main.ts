@@ -8,4 +8,4 @@ import { runUntilSignal } from './app/process-lifecycle.ts';
 loadDotenv();
 const config = loadConfigOrExit(process.env);
 const logger = createLogger({ level: config.logLevel });
-await runUntilSignal(logger, () => startService(config, logger));
+await runUntilSignal(logger, () => startService(config, logger), { deadlineMs: config.shutdownTimeoutMs });

@@ -34,6 +34,7 @@ import { eraseUserFiles } from '../storage/user-erasure.ts';
 import { UserDirectory } from '../storage/user-directory.ts';
 import { VoiceCatalog } from '../storage/voice-catalog.ts';
 import { createBackends } from './backends.ts';
+import { ShutdownSequence } from './shutdown-sequence.ts';
 
 export interface RuntimeNeeds {
   /** Connect to (or start) Redis and the fine-tune queue. */
@@ -71,10 +72,11 @@ export interface Runtime {
   readonly worker: FineTuneWorker | null;
   readonly redisUrl: string | null;
   close(): Promise<void>;
+  /** The parts not closed yet (for the shutdown deadline's message). */
+  stillOpen(): string[];
 }
 
 const VOICE_CACHE_BYTES = 512 * 1024 * 1024;
-const WORKER_SHUTDOWN_MS = 10_000;
 
 export async function openRuntime(config: Config, logger: Logger, needs: RuntimeNeeds, overrides: RuntimeOverrides = {}): Promise<Runtime> {
   const clock = overrides.clock ?? systemClock;
@@ -83,7 +85,8 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
   await sweepStaleScratch(paths);
   const master = await loadMasterKey({ env: config.masterKey, keyFile: paths.masterKeyFile });
   const db = openDatabase(paths.databaseFile);
-  const closers: Array<() => Promise<void> | void> = [() => db.close()];
+  const closers = new ShutdownSequence(logger);
+  closers.first('database', () => db.close());
   try {
     const ledger = new AuditLedger(db, { seal: (message) => master.hmac(message) }, clock);
     const keys = new DataKeyStore(db, master, clock);
@@ -102,14 +105,14 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
     const voiceFiles = new VoiceFileFolders(paths, keys);
     const jobs = new JobHistory(db, clock);
     const backends = new BackendRegistry(overrides.backends ?? (await createBackends(config, logger)), config.backend);
-    closers.unshift(() => backends.close());
+    closers.first('voice backends', () => backends.close());
     const cache = new VoiceCache(VOICE_CACHE_BYTES);
     const speech = new SpeechEngine({ backends, cache, filesFor: (t) => voiceFiles.files(t.userId, t.voiceId, t.version) });
 
     const wantQueue = needs.queue || needs.worker === true;
     const redisUrl = wantQueue ? await connectRedis(config, paths, logger, closers) : null;
     const queue = redisUrl ? new FineTuneQueue({ url: redisUrl, attempts: config.jobAttempts, ...(overrides.workerTimings?.backoffMs ? { backoffMs: overrides.workerTimings.backoffMs } : {}) }) : null;
-    if (queue) closers.unshift(() => queue.close());
+    if (queue) closers.first('fine-tune queue', () => queue.close());
 
     const cloneQueue: CloneQueue = queue ? queuePort(queue) : {
       enqueue: () => Promise.reject(new VocalisError('queue_unavailable', 'this process runs without the job queue')),
@@ -168,26 +171,24 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
         logger.info({ jobId: ref.jobId, voiceId: ref.voiceId }, 'fine-tune cancelled');
       });
       worker.on('completed', (ref) => logger.info({ jobId: ref.jobId, voiceId: ref.voiceId }, 'fine-tune completed'));
+      worker.on('recovered', (run) => logger.warn(
+        { bullJobId: run.bullJobId, deadWorkerPid: run.deadWorker.pid },
+        run.failing ? 'a fine-tune whose worker process died again was handed back to fail: it stalled too often' : 'a fine-tune whose worker process died goes back to the queue at once',
+      ));
       worker.on('error', (error) => logger.error({ err: error }, 'fine-tune worker error'));
       const started = worker;
-      // On shutdown a running fine-tune gets a few seconds, then goes back to the queue for another worker.
-      closers.unshift(() => started.close({ timeoutMs: WORKER_SHUTDOWN_MS }));
+      // On shutdown a running fine-tune gets half the shutdown deadline, then goes back to the queue for another worker.
+      closers.first('fine-tune worker', () => started.close({ timeoutMs: config.shutdownTimeoutMs / 2 }), () =>
+        started.activeJobs().map((ref) => `fine-tune ${ref.jobId}`));
     }
 
     return {
       config, logger, db, paths, clock, users, ledger, consents, gate, voices, jobs, backends, speech, vocalis, retention, queue, worker, redisUrl,
-      async close() {
-        for (const close of closers.splice(0)) {
-          try {
-            await close();
-          } catch (error) {
-            logger.warn({ err: error }, 'error while shutting down');
-          }
-        }
-      },
+      close: () => closers.run(),
+      stillOpen: () => closers.stillOpen(),
     };
   } catch (error) {
-    for (const close of closers.splice(0)) await Promise.resolve(close()).catch(() => undefined);
+    await closers.run();
     throw error;
   }
 }
@@ -215,20 +216,29 @@ function queuePort(queue: FineTuneQueue): CloneQueue {
  * REDIS_URL when set; else the Redis a running Vocalis already started for this data
  * directory; else our own embedded redis-server, stopped when this runtime closes.
  */
-async function connectRedis(config: Config, paths: DataPaths, logger: Logger, closers: Array<() => Promise<void> | void>): Promise<string> {
+async function connectRedis(config: Config, paths: DataPaths, logger: Logger, closers: ShutdownSequence): Promise<string> {
   if (config.redisUrl) {
     await waitForRedis(config.redisUrl);
     logger.info({ redis: redactRedisUrl(config.redisUrl) }, 'using the configured Redis');
     return config.redisUrl;
   }
-  const running = await EmbeddedRedis.findRunning(paths.redisDir);
-  if (running) {
-    logger.info('using the Redis of the Vocalis service already running on this data directory');
-    return running;
+  const existing = await EmbeddedRedis.inspect(paths.redisDir);
+  if (existing.status === 'shared') {
+    logger.info({ redisPid: existing.redisPid, ownerPid: existing.owner?.pid }, 'using the Redis of the Vocalis process already running on this data directory');
+    return existing.url;
   }
   const redis = new EmbeddedRedis({ dir: paths.redisDir });
-  await redis.start();
-  closers.push(() => redis.stop());
-  logger.info({ pid: redis.pid }, 'started the embedded redis-server');
+  // Stopped last: everything before it may still write to Redis while closing.
+  closers.last('embedded Redis', () => redis.stop());
+  if (existing.status === 'orphaned') {
+    await redis.takeOver(existing);
+    logger.warn(
+      { previousRedisPid: existing.redisPid, deadOwnerPid: existing.owner.pid, redisPid: redis.pid },
+      'the embedded Redis of a Vocalis process that is gone was still running on this data directory: stopped it and started ours on the same data (nothing lost); ours stops with this process',
+    );
+  } else {
+    await redis.start();
+    logger.info({ redisPid: redis.pid }, 'started the embedded redis-server');
+  }
   return redis.url;
 }

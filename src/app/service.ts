@@ -4,23 +4,27 @@ import type { Logger } from '../observability/logger.ts';
 import { ServiceMetrics } from '../observability/metrics.ts';
 import { openRuntime, type Runtime, type RuntimeOverrides } from './runtime.ts';
 import { startPlatformAdapters, type PlatformAdapter } from './platform-adapters.ts';
+import type { Stoppable } from './process-lifecycle.ts';
+import { ShutdownSequence } from './shutdown-sequence.ts';
 
 /** How often retention rules run. Hourly is plenty for day-scale deadlines. */
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 
-export interface RunningService {
+export interface RunningService extends Stoppable {
   readonly runtime: Runtime;
   readonly httpPort: number;
-  stop(): Promise<void>;
 }
 
 /**
  * `npm start`: the engine, the embedded worker (unless disabled), the operator HTTP
  * endpoints, retention, and the platform adapters whose tokens are configured.
+ * Stopped in reverse: adapters first (no new work), the runtime last (its embedded
+ * Redis is the very last part to go).
  */
 export async function startService(config: Config, logger: Logger, overrides: RuntimeOverrides = {}): Promise<RunningService> {
   const runtime = await openRuntime(config, logger, { queue: true, worker: config.runWorker }, overrides);
-  const stops: Array<() => Promise<void>> = [() => runtime.close()];
+  const stops = new ShutdownSequence(logger);
+  stops.first('runtime', () => runtime.close(), () => runtime.stillOpen());
   try {
     const metrics = new ServiceMetrics({
       queueCounts: async () => (runtime.queue ? { ...(await runtime.queue.counts()) } : {}),
@@ -47,10 +51,10 @@ export async function startService(config: Config, logger: Logger, overrides: Ru
       }),
     });
     const httpPort = await http.listen(config.http.port, config.http.host);
-    stops.unshift(() => http.close());
+    stops.first('operator HTTP server', () => http.close());
 
     const adapters: PlatformAdapter[] = await startPlatformAdapters(config, runtime, logger);
-    for (const adapter of adapters) stops.unshift(() => adapter.stop());
+    for (const adapter of adapters) stops.first(`${adapter.name} adapter`, () => adapter.stop());
 
     const sweep = () => {
       runtime.retention.sweep().then(
@@ -67,7 +71,7 @@ export async function startService(config: Config, logger: Logger, overrides: Ru
     sweep();
     const timer = setInterval(sweep, RETENTION_INTERVAL_MS);
     timer.unref();
-    stops.unshift(async () => clearInterval(timer));
+    stops.first('retention timer', () => clearInterval(timer));
 
     logger.info({
       httpPort,
@@ -79,12 +83,11 @@ export async function startService(config: Config, logger: Logger, overrides: Ru
     return {
       runtime,
       httpPort,
-      async stop() {
-        for (const stop of stops.splice(0)) await stop();
-      },
+      stop: () => stops.run(),
+      stillOpen: () => stops.stillOpen(),
     };
   } catch (error) {
-    for (const stop of stops.splice(0)) await stop().catch(() => undefined);
+    await stops.run();
     throw error;
   }
 }

@@ -24,6 +24,7 @@ const schema = z.object({
   VOCALIS_VOICE_INACTIVITY_DAYS: duration.default(365),
   VOCALIS_CONSENT_OFFER_TTL_MINUTES: duration.default(15),
   VOCALIS_STREAM_LEAD_MS: z.coerce.number().int().min(20).max(5000).default(200),
+  VOCALIS_SHUTDOWN_TIMEOUT_SECONDS: duration.max(600).default(10),
   DISCORD_TOKEN: optionalString,
   DISCORD_APPLICATION_ID: optionalString,
   DISCORD_GUILD_ID: optionalString,
@@ -58,6 +59,8 @@ export type Config = Readonly<{
   redisUrl: string | undefined;
   retention: { rawSampleDays: number; voiceInactivityDays: number; consentOfferMinutes: number };
   streamLeadMs: number;
+  /** After a stop signal, the process exits by then even if parts are still closing. */
+  shutdownTimeoutMs: number;
   discord: { token: string; applicationId: string | undefined; guildId: string | undefined; adminRole: string | undefined } | undefined;
   telegram: { token: string; apiRoot: string | undefined; webhookUrl: string | undefined; webhookHost: string; webhookPort: number; operatorIds: readonly string[] } | undefined;
   gptSovitsModelsDir: string | undefined;
@@ -110,6 +113,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       consentOfferMinutes: e.VOCALIS_CONSENT_OFFER_TTL_MINUTES,
     },
     streamLeadMs: e.VOCALIS_STREAM_LEAD_MS,
+    shutdownTimeoutMs: e.VOCALIS_SHUTDOWN_TIMEOUT_SECONDS * 1000,
     discord: e.DISCORD_TOKEN
       ? { token: e.DISCORD_TOKEN, applicationId: e.DISCORD_APPLICATION_ID, guildId: e.DISCORD_GUILD_ID, adminRole: e.DISCORD_ADMIN_ROLE }
       : undefined,

@@ -4,6 +4,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { currentProcess, isRunning, livenessOf, parseProcessIdentity, type ProcessIdentity } from './process-identity.ts';
 import { pingOnce } from './redis-connection.ts';
 
 /**
@@ -21,6 +22,12 @@ import { pingOnce } from './redis-connection.ts';
  * SHUTDOWN flushes the AOF). Fine-tune traffic is a few writes a second, so the
  * fsync cost is irrelevant. RDB snapshots are off (`save ""`): the AOF is the one
  * source of truth and a fork per snapshot buys nothing here.
+ *
+ * Process group: redis-server runs in a session of its own, so a signal to the
+ * service's process group (Ctrl-C, a supervisor) reaches only the service, which
+ * stops Redis last, after everything that still writes to it. The state file names
+ * the owning process; a start that finds a live Redis whose owner died (SIGKILL, OOM)
+ * takes it over instead of leaving it running for ever (see `inspect`, `takeOver`).
  */
 export interface EmbeddedRedisOptions {
   /** Directory holding the AOF and the state file; created if missing (e.g. `<dataDir>/redis`). */
@@ -42,7 +49,17 @@ interface StateFile {
   pid: number;
   port: number;
   password: string;
+  /** The process that started it and stops it; null in files written before owners were recorded. */
+  owner: ProcessIdentity | null;
 }
+
+/** What a data directory's state file leads to. */
+export type ExistingRedis =
+  | { readonly status: 'none' }
+  /** Served by a live process (a running service, or a CLI command): use it, never stop it. */
+  | { readonly status: 'shared'; readonly url: string; readonly redisPid: number; readonly owner: ProcessIdentity | null }
+  /** Still answering, but the process that started it is gone: nobody will ever stop it. */
+  | { readonly status: 'orphaned'; readonly url: string; readonly redisPid: number; readonly owner: ProcessIdentity; readonly port: number; readonly password: string };
 
 const STATE_FILE = 'embedded-redis.json';
 const TAIL_BYTES = 4000;
@@ -83,19 +100,46 @@ export class EmbeddedRedis {
   }
 
   /**
-   * URL of a live embedded Redis already serving `dir` (started by another process), or
-   * null when there is none or its state file is stale.
+   * URL of a live embedded Redis already serving `dir` (started by another process, or
+   * orphaned), or null when there is none or its state file is stale.
    */
   static async findRunning(dir: string): Promise<string | null> {
+    const existing = await EmbeddedRedis.inspect(dir);
+    return existing.status === 'none' ? null : existing.url;
+  }
+
+  /** Whether `dir` is served by a live Redis, and whether the process that owns it still runs. */
+  static async inspect(dir: string): Promise<ExistingRedis> {
     const state = await readState(dir);
-    if (!state || !isProcessAlive(state.pid)) return null;
+    if (!state || !isRunning(state.pid)) return { status: 'none' };
     const url = buildUrl(state.port, state.password);
     try {
       await pingOnce(url, 1000);
-      return url;
     } catch {
-      return null;
+      return { status: 'none' };
     }
+    if (state.owner && livenessOf(state.owner) === 'dead') {
+      return { status: 'orphaned', url, redisPid: state.pid, owner: state.owner, port: state.port, password: state.password };
+    }
+    return { status: 'shared', url, redisPid: state.pid, owner: state.owner };
+  }
+
+  /**
+   * Stops an orphaned Redis gracefully (SHUTDOWN writes the AOF out) and starts this
+   * instance on the same AOF, port and password, so nothing acknowledged is lost and
+   * clients still connected to it (a worker on this host) reconnect to the same URL.
+   */
+  async takeOver(orphan: Extract<ExistingRedis, { status: 'orphaned' }>): Promise<void> {
+    if (this.child) throw new EmbeddedRedisError('embedded Redis already started');
+    await shutdownServer(orphan.url).catch(() => undefined);
+    const stopped = await waitUntil(() => !isRunning(orphan.redisPid), this.options.stopTimeoutMs ?? 10_000);
+    if (!stopped) {
+      process.kill(orphan.redisPid, 'SIGKILL');
+      await waitUntil(() => !isRunning(orphan.redisPid), 2000);
+    }
+    this.port = orphan.port;
+    this.password = orphan.password;
+    await this.start();
   }
 
   async start(): Promise<void> {
@@ -118,7 +162,7 @@ export class EmbeddedRedis {
         this.port = 0;
       }
     }
-    const state: StateFile = { pid: this.pid ?? 0, port: this.port, password: this.password };
+    const state: StateFile = { pid: this.pid ?? 0, port: this.port, password: this.password, owner: currentProcess() };
     await writeFile(join(this.dir, STATE_FILE), JSON.stringify(state), {
       mode: 0o600,
     });
@@ -168,7 +212,8 @@ export class EmbeddedRedis {
       '--daemonize', 'no',
       '--logfile', '',
     ];
-    const child = spawn(this.options.binary ?? 'redis-server', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // detached: a session and process group of its own, out of reach of signals to ours.
+    const child = spawn(this.options.binary ?? 'redis-server', args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
@@ -212,21 +257,26 @@ export class EmbeddedRedis {
     }
   }
 
-  private async shutdownCommand(): Promise<void> {
-    const client = new Redis(buildUrl(this.port, this.password), {
-      lazyConnect: true,
-      retryStrategy: () => null,
-      maxRetriesPerRequest: 0,
-      connectTimeout: 1000,
-    });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      // The connection drops when the server exits, so the reply is an error by design.
-      await client.call('SHUTDOWN').catch(() => {});
-    } finally {
-      client.disconnect();
-    }
+  private shutdownCommand(): Promise<void> {
+    return shutdownServer(buildUrl(this.port, this.password));
+  }
+}
+
+/** SHUTDOWN: Redis writes the AOF out and exits. */
+async function shutdownServer(url: string): Promise<void> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1000,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    // The connection drops when the server exits, so the reply is an error by design.
+    await client.call('SHUTDOWN').catch(() => {});
+  } finally {
+    client.disconnect();
   }
 }
 
@@ -238,9 +288,9 @@ async function readState(dir: string): Promise<StateFile | null> {
   try {
     const parsed: unknown = JSON.parse(await readFile(join(dir, STATE_FILE), 'utf8'));
     if (typeof parsed !== 'object' || parsed === null) return null;
-    const { pid, port, password } = parsed as Record<string, unknown>;
+    const { pid, port, password, owner } = parsed as Record<string, unknown>;
     if (typeof pid !== 'number' || typeof port !== 'number' || typeof password !== 'string') return null;
-    return { pid, port, password };
+    return { pid, port, password, owner: parseProcessIdentity(owner) };
   } catch {
     return null;
   }
@@ -251,14 +301,13 @@ async function removeStateIfOurs(dir: string, pid: number | undefined): Promise<
   if (state && state.pid === pid) await rm(join(dir, STATE_FILE), { force: true });
 }
 
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive but owned by someone else.
-    return (error as { code?: unknown }).code === 'EPERM';
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await delay(25);
   }
+  return true;
 }
 
 /** A port the kernel considers free on 127.0.0.1 right now. */

@@ -3,6 +3,7 @@ import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CancelChannel, type CancelMessage } from './cancel-channel.ts';
 import { cancelFlagKey } from './cancel-flag.ts';
+import { recoverRunsOfDeadWorkers, registerWorker, unregisterWorker, type RecoveredRun } from './dead-worker-recovery.ts';
 import {
   BULL_PREFIX,
   CANCELLED_REASON,
@@ -57,6 +58,8 @@ export interface FineTuneWorkerEvents {
   completed: [ref: FineTuneJobRef, result: FineTuneJobResult];
   failed: [ref: FineTuneJobRef, failure: FineTuneFailure];
   cancelled: [ref: FineTuneJobRef];
+  /** A run whose worker process died was handed back to the queue at start. */
+  recovered: [run: RecoveredRun];
   error: [error: Error];
 }
 
@@ -74,14 +77,18 @@ export class FineTuneWorker extends EventEmitter<FineTuneWorkerEvents> {
   private readonly cancels: CancelChannel;
   private readonly processor: FineTuneProcessor;
   private readonly cancelPollMs: number;
+  private readonly maxStalledCount: number;
   /** BullMQ id → ref of the runs active in this process. */
   private readonly running = new Map<string, FineTuneJobRef>();
   private readonly ready: Promise<void>;
+  /** Set by close(): a start still under way gives up, and lost connections are expected. */
+  private closing = false;
 
   constructor(options: FineTuneWorkerOptions) {
     super();
     this.processor = options.processor;
     this.cancelPollMs = options.cancelPollMs ?? 2000;
+    this.maxStalledCount = options.maxStalledCount ?? 1;
     this.redis = createRedisConnection(options.url, 'producer');
     this.redis.on('error', () => {});
     this.cancels = new CancelChannel(options.url, (error) => this.reportError(error));
@@ -101,12 +108,19 @@ export class FineTuneWorker extends EventEmitter<FineTuneWorkerEvents> {
     });
     this.forwardWorkerEvents();
     this.ready = subscribed.then(() => undefined);
-    if (options.autorun ?? true) this.start().catch((error: unknown) => this.reportError(error));
+    if (options.autorun ?? true) this.start().catch((error: unknown) => this.closing || this.reportError(error));
   }
 
-  /** Starts taking jobs (only needed with autorun: false). */
+  /**
+   * Starts taking jobs (only needed with autorun: false). First it records which
+   * process it lives in and hands back the runs of workers whose process died.
+   */
   async start(): Promise<void> {
     await this.ready;
+    if (this.worker.isRunning() || this.closing) return;
+    await registerWorker(this.redis, this.worker.id);
+    for (const run of await recoverRunsOfDeadWorkers(this.redis, this.worker, this.maxStalledCount)) this.emit('recovered', run);
+    if (this.closing) return;
     if (!this.worker.isRunning()) void this.worker.run().catch((error: unknown) => this.reportError(error));
     await this.worker.waitUntilReady();
   }
@@ -128,7 +142,12 @@ export class FineTuneWorker extends EventEmitter<FineTuneWorkerEvents> {
    * another worker, without using up an attempt.
    */
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
-    const closing = this.worker.close();
+    // With Redis unreachable a run can neither finish nor be handed back: do not wait
+    // for it (BullMQ's graceful close would retry the connection for ever).
+    this.closing = true;
+    const redisReachable = this.redis.status === 'ready';
+    if (redisReachable) await unregisterWorker(this.redis, this.worker.id).catch(() => undefined);
+    const closing = this.worker.close(!redisReachable);
     if (options.timeoutMs !== undefined) {
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
@@ -210,6 +229,8 @@ export class FineTuneWorker extends EventEmitter<FineTuneWorkerEvents> {
   }
 
   private reportError(error: unknown): void {
+    // Closing drops the connections on purpose; BullMQ reports that as an error.
+    if (this.closing && error instanceof Error && error.message.startsWith('Connection is closed')) return;
     if (this.listenerCount('error') > 0) this.emit('error', error instanceof Error ? error : new Error(String(error)));
   }
 }

@@ -43,7 +43,7 @@ test('a separate worker process trains what the CLI queues into the running serv
     assert.equal((await cli('sample', 'add', '--user', 'split', ...speakerFiles('2033'))).code, 0);
     const clone = await cli('clone', '--user', 'split', '--wait', '--json');
     assert.equal(clone.code, 0, clone.stderr);
-    assert.match(clone.stderr, /using the Redis of the Vocalis service already running/);
+    assert.match(clone.stderr, /using the Redis of the Vocalis process already running/);
     assert.equal((JSON.parse(clone.stdout) as { job: { state: string } }).job.state, 'completed');
   } finally {
     for (const p of [worker?.child, service.child]) {
