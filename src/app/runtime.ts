@@ -10,6 +10,10 @@ import { Revocation } from '../consent/revocation.ts';
 import { createFineTuneProcessor } from '../core/finetune-processor.ts';
 import type { CloneQueue } from '../core/ports.ts';
 import { AudioSampleIntake } from '../core/audio-sample-intake.ts';
+import { ConsentVerifier } from '../consent/verification/consent-verifier.ts';
+import { VerificationStore } from '../consent/verification/verification-store.ts';
+import { EnrolmentFiles } from '../storage/enrolment-files.ts';
+import { defaultVoiceEvidence } from './consent-evidence.ts';
 import { Vocalis } from '../core/vocalis.ts';
 import { VocalisError } from '../core/user-facing-error.ts';
 import type { VoiceBackend } from '../engine/backend.ts';
@@ -96,8 +100,17 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
       offerMinutes: config.retention.consentOfferMinutes,
       rawSampleRetentionDays: config.retention.rawSampleDays,
       voiceInactivityDays: config.retention.voiceInactivityDays,
+      verification: config.consentVerification.mode,
     };
     const consents = new ConsentService({ db, store, ledger, clock, policy });
+    // Consent decides; the engine's recognisers and speaker model answer through this port.
+    const verifier = new ConsentVerifier({
+      db, ledger, clock,
+      store: new VerificationStore(db),
+      evidence: await defaultVoiceEvidence(),
+      vault: new EnrolmentFiles(paths, keys),
+      policy: { ...config.consentVerification, maxMismatches: 3 },
+    });
     const gate = new ConsentGate({ store, users, clock });
     const clips = new SampleClipIndex(db, clock);
     const clipAudio = new ClipAudioFiles(paths, keys);
@@ -137,6 +150,7 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
       keys: { issue: (userId) => void keys.getOrCreate(userId) },
       queue: cloneQueue,
       intake: new AudioSampleIntake(),
+      verifier,
     });
     const retention = new RetentionSweeper({
       store, clips, revocation, ledger, clock,

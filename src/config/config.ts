@@ -23,6 +23,10 @@ const schema = z.object({
   VOCALIS_RAW_SAMPLE_RETENTION_DAYS: duration.default(7),
   VOCALIS_VOICE_INACTIVITY_DAYS: duration.default(365),
   VOCALIS_CONSENT_OFFER_TTL_MINUTES: duration.default(15),
+  VOCALIS_CONSENT_VERIFICATION: z.enum(['required', 'off']).default('required'),
+  VOCALIS_CONSENT_MIN_ASSURANCE: z.enum(['acoustic', 'recognised']).default('acoustic'),
+  // The measured equal-error point for 3 s clips, moved toward fewer false accepts (npm run bench -- consent).
+  VOCALIS_SPEAKER_THRESHOLD: z.coerce.number().min(-10).max(10).default(0.45),
   VOCALIS_STREAM_LEAD_MS: z.coerce.number().int().min(20).max(5000).default(200),
   VOCALIS_SHUTDOWN_TIMEOUT_SECONDS: duration.max(600).default(10),
   DISCORD_TOKEN: optionalString,
@@ -58,6 +62,8 @@ export type Config = Readonly<{
   jobAttempts: number;
   redisUrl: string | undefined;
   retention: { rawSampleDays: number; voiceInactivityDays: number; consentOfferMinutes: number };
+  /** Consent verification: `off` only when set explicitly, and then written into every receipt. */
+  consentVerification: { mode: 'required' | 'off'; minAssurance: 'acoustic' | 'recognised'; speakerThreshold: number };
   streamLeadMs: number;
   /** After a stop signal, the process exits by then even if parts are still closing. */
   shutdownTimeoutMs: number;
@@ -112,6 +118,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       voiceInactivityDays: e.VOCALIS_VOICE_INACTIVITY_DAYS,
       consentOfferMinutes: e.VOCALIS_CONSENT_OFFER_TTL_MINUTES,
     },
+    consentVerification: { mode: e.VOCALIS_CONSENT_VERIFICATION, minAssurance: e.VOCALIS_CONSENT_MIN_ASSURANCE, speakerThreshold: e.VOCALIS_SPEAKER_THRESHOLD },
     streamLeadMs: e.VOCALIS_STREAM_LEAD_MS,
     shutdownTimeoutMs: e.VOCALIS_SHUTDOWN_TIMEOUT_SECONDS * 1000,
     discord: e.DISCORD_TOKEN

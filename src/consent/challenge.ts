@@ -41,3 +41,15 @@ export function createChallenge(language: 'en' | 'zh', pick: (max: number) => nu
   }
   return language === 'zh' ? chosen.join('，') : chosen.join(' ');
 }
+
+/** Phrases from the same list that are not in the challenge: what an acoustic check compares the reading against. */
+export function decoyPhrases(language: 'en' | 'zh', challenge: string, count: number, pick: (max: number) => number = randomInt): string[] {
+  const words = language === 'zh' ? CHINESE_WORDS : ENGLISH_WORDS;
+  const taken = new Set(challenge.split(/[\s，]+/));
+  const decoys: string[] = [];
+  while (decoys.length < count) {
+    const word = words[pick(words.length)];
+    if (word !== undefined && !taken.has(word) && !decoys.includes(word)) decoys.push(word);
+  }
+  return decoys;
+}

@@ -1,5 +1,6 @@
 import type { ConsentLanguage } from './consent-texts.ts';
 import type { ConsentState } from './consent-state.ts';
+import type { VerificationMode } from './verification/verification-record.ts';
 
 /** Who may make a voice speak. Default: only its owner. */
 export type SpeakerPolicy =
@@ -42,9 +43,11 @@ export interface ConsentReceipt {
   readonly textSha256: string;
   readonly grantedAt: string;
   readonly scope: ConsentScope;
+  /** Whether the reading and every clip are verified (`off` only when the operator turned it off). */
+  readonly verification: VerificationMode;
 }
 
-export function receiptOf(consent: ConsentRecord): ConsentReceipt {
+export function receiptOf(consent: ConsentRecord, verification: VerificationMode): ConsentReceipt {
   if (!consent.grantedAt) throw new Error('consent was never granted');
-  return { consentId: consent.id, textId: consent.textId, textSha256: consent.textSha256, grantedAt: consent.grantedAt, scope: consent.scope };
+  return { consentId: consent.id, textId: consent.textId, textSha256: consent.textSha256, grantedAt: consent.grantedAt, scope: consent.scope, verification };
 }

@@ -9,11 +9,15 @@ import { assertTransition, type ConsentState } from './consent-state.ts';
 import type { ConsentStore } from './consent-store.ts';
 import { consentText, type ConsentLanguage, type ConsentText } from './consent-texts.ts';
 import { readingScript } from './reading-script.ts';
+import type { VerificationMode } from './verification/verification-record.ts';
+import { VerificationStore } from './verification/verification-store.ts';
 
 export interface ConsentPolicy {
   readonly offerMinutes: number;
   readonly rawSampleRetentionDays: number;
   readonly voiceInactivityDays: number;
+  /** Consent verification for consents granted from now on; recorded in each receipt. */
+  readonly verification: VerificationMode;
 }
 
 export interface ConsentOffer {
@@ -44,10 +48,12 @@ export class ConsentService {
   readonly #ledger: AuditLedger;
   readonly #clock: Clock;
   readonly #policy: ConsentPolicy;
+  readonly #verifications: VerificationStore;
 
   constructor(deps: { db: DatabaseSync; store: ConsentStore; ledger: AuditLedger; clock: Clock; policy: ConsentPolicy }) {
     this.#db = deps.db;
     this.#store = deps.store;
+    this.#verifications = new VerificationStore(deps.db);
     this.#ledger = deps.ledger;
     this.#clock = deps.clock;
     this.#policy = deps.policy;
@@ -101,12 +107,16 @@ export class ConsentService {
     }
     return transaction(this.#db, () => {
       const consent = this.#require(consentId);
-      this.#move(consent, 'granted', { grantedAt: this.#clock().toISOString() });
+      const grantedAt = this.#clock().toISOString();
+      const verification = this.#policy.verification;
+      this.#move(consent, 'granted', { grantedAt });
+      // The verification mode is part of what was agreed under: written with the grant, never changed after.
+      this.#verifications.create(consentId, consent.userId, verification, grantedAt);
       this.#ledger.append({
         type: 'consent.granted', actor, subject: consent.userId,
-        data: { consentId, textId: consent.textId, textSha256: consent.textSha256, platform: consent.scope.platform, context: consent.scope.context, speakers: consent.scope.speakers.mode },
+        data: { consentId, textId: consent.textId, textSha256: consent.textSha256, platform: consent.scope.platform, context: consent.scope.context, speakers: consent.scope.speakers.mode, verification },
       });
-      return receiptOf(this.#require(consentId));
+      return receiptOf(this.#require(consentId), verification);
     });
   }
 

@@ -4,7 +4,7 @@ export type ConsentLanguage = 'en' | 'zh';
 export const CONSENT_LANGUAGES: readonly ConsentLanguage[] = ['en', 'zh'];
 
 /** The version shown to users now. A wording change is a new version; old hashes stay verifiable. */
-export const CURRENT_CONSENT_VERSION = 'v1';
+export const CURRENT_CONSENT_VERSION = 'v2';
 
 export interface ConsentTextParams {
   readonly rawSampleRetentionDays: number;
@@ -21,7 +21,7 @@ export interface ConsentText {
   readonly sha256: string;
 }
 
-const TEMPLATES: Readonly<Record<string, Readonly<Record<ConsentLanguage, (p: ConsentTextParams) => string>>>> = {
+const TEMPLATES: Record<string, Readonly<Record<ConsentLanguage, (p: ConsentTextParams) => string>>> = {
   v1: {
     en: (p) => [
       'Vocalis will create a synthetic copy of your voice. Please read this before you agree.',
@@ -42,6 +42,16 @@ const TEMPLATES: Readonly<Record<string, Readonly<Record<ConsentLanguage, (p: Co
       '你必须是被录制声音的本人。开始时你将朗读一段带有随机确认短语的声明，用以证明录音是新的、是你本人的。',
     ].join('\n\n'),
   },
+};
+
+/** v2 discloses consent verification: the reading is recognised and a voiceprint (biometric data) is kept. */
+const VERIFICATION_DISCLOSURE: Readonly<Record<ConsentLanguage, string>> = {
+  en: 'To check this, Vocalis recognises your reading of the statement and keeps a voiceprint made from it: a numeric description of your voice, which is biometric data. Every later recording is compared with it, and one that does not sound like you is not kept. The voiceprint is encrypted like your recordings, used for nothing else, and deleted with them when you revoke.',
+  zh: '为此，Vocalis 会识别你朗读的声明，并据此保存一份声纹：对你声音的数字描述，属于生物识别数据。之后的每段录音都会与它比对，听起来不像你的录音不会被保存。声纹与你的录音一样加密保存，不作他用，并在你撤回时一并删除。',
+};
+TEMPLATES['v2'] = {
+  en: (p) => `${TEMPLATES['v1']!.en(p)}\n\n${VERIFICATION_DISCLOSURE.en}`,
+  zh: (p) => `${TEMPLATES['v1']!.zh(p)}\n\n${VERIFICATION_DISCLOSURE.zh}`,
 };
 
 export function consentText(language: ConsentLanguage, params: ConsentTextParams, version = CURRENT_CONSENT_VERSION): ConsentText {

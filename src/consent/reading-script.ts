@@ -78,3 +78,16 @@ export function readingScript(language: ConsentLanguage, challenge: string): Rea
 export function statementTemplates(): ReadonlyArray<{ language: ConsentLanguage; text: string }> {
   return (Object.keys(STATEMENTS) as ConsentLanguage[]).map((language) => ({ language, text: STATEMENTS[language]('') }));
 }
+
+/**
+ * What a recogniser listens for in the consent reading: the statement and the challenge,
+ * each as the units that are checked. English: words. Mandarin: the statement as one
+ * phrase and each challenge word as one (its check is acoustic, not word by word).
+ */
+export function statementParts(language: ConsentLanguage, challenge: string): { statement: string[]; challenge: string[] } {
+  if (language === 'zh') {
+    return { statement: [STATEMENTS.zh('').replace(/。+$/, '')], challenge: challenge.split('，').filter(Boolean) };
+  }
+  const words = (text: string) => text.toLowerCase().split(/[^a-z']+/).filter(Boolean);
+  return { statement: words(STATEMENTS.en('')), challenge: words(challenge) };
+}

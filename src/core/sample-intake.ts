@@ -1,9 +1,18 @@
 import type { BackendInfo } from '../engine/backend.ts';
 import type { PcmChunk } from '../engine/pcm.ts';
 
-import type { SampleVerdict } from '../engine/audio/quality-verdict.ts';
+import type { SampleProblem, SampleVerdict } from '../engine/audio/quality-verdict.ts';
+import type { ConsentCheckProblem } from '../consent/verification/consent-check-problem.ts';
 
 export type { SampleVerdict };
+
+/** Why a clip falls short: its quality, or what consent verification found. */
+export type ClipProblem = SampleProblem | ConsentCheckProblem;
+
+/** A clip's verdict as users see it: the sample verdict, or a verification refusal in its place. */
+export interface ClipVerdict extends Omit<SampleVerdict, 'problems'> {
+  readonly problems: readonly ClipProblem[];
+}
 
 export interface ClipAnalysis {
   readonly accepted: boolean;

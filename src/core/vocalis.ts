@@ -4,6 +4,8 @@ import type { ConsentReceipt, ConsentRecord, SpeakerPolicy } from '../consent/co
 import type { ConsentOffer, ConsentService } from '../consent/consent-service.ts';
 import type { ConsentLanguage } from '../consent/consent-texts.ts';
 import type { AuditLedger } from '../consent/ledger.ts';
+import type { ConsentVerifier } from '../consent/verification/consent-verifier.ts';
+import type { VerificationRecord } from '../consent/verification/verification-record.ts';
 import { readingScript } from '../consent/reading-script.ts';
 import type { DeletionReceipt, Revocation, RevocationActor } from '../consent/revocation.ts';
 import type { BackendInfo, SampleSource } from '../engine/backend.ts';
@@ -17,7 +19,7 @@ import type { SampleClipIndex } from '../storage/sample-clips.ts';
 import type { UserDirectory, UserRef } from '../storage/user-directory.ts';
 import type { VoiceCatalog, VoiceRecord } from '../storage/voice-catalog.ts';
 import type { ClipAudioStore, CloneQueue, DataKeyIssuer, VoiceFileAccess } from './ports.ts';
-import type { SampleIntake, SampleVerdict } from './sample-intake.ts';
+import type { ClipVerdict, SampleIntake } from './sample-intake.ts';
 import { isCodedError, VocalisError } from './user-facing-error.ts';
 
 const JOB_WATCH_MS = 1000;
@@ -40,6 +42,8 @@ export interface VocalisDeps {
   readonly queue: CloneQueue;
   readonly revocation: Revocation;
   readonly intake: SampleIntake;
+  /** Consent verification: the statement reading and every clip's speaker (src/consent/verification). */
+  readonly verifier: ConsentVerifier;
 }
 
 /** Where a request happens: the platform and the guild/chat (or `*`, e.g. the CLI). */
@@ -49,11 +53,11 @@ export interface RequestContext {
 }
 
 export type ClipOutcome =
-  | { readonly kind: 'refused'; readonly verdict: SampleVerdict }
+  | { readonly kind: 'refused'; readonly verdict: ClipVerdict }
   | {
       readonly kind: 'stored';
       readonly clipId: string;
-      readonly verdict: SampleVerdict;
+      readonly verdict: ClipVerdict;
       readonly complete: boolean;
       readonly clone?: CloneStarted;
       /** Why the fine-tune could not be queued (e.g. `clone_in_progress`), when it could not. */
@@ -72,6 +76,8 @@ export interface CloneStarted {
 export interface VoiceStatus {
   readonly user: UserRef;
   readonly consent: ConsentRecord | null;
+  /** What consent verification proved for this consent (the receipt's evidence), if it was given. */
+  readonly verification: VerificationRecord | null;
   readonly sample: { readonly clips: number; readonly speechSeconds: number; readonly targetSeconds: number };
   readonly voice: VoiceRecord | null;
   readonly job: JobRecord | null;
@@ -159,7 +165,8 @@ export class Vocalis {
     const totals = consent ? this.#d.clips.totals(consent.id) : { clips: 0, speechSeconds: 0 };
     const job = voice ? (this.#d.jobs.list({ userId: user.id, limit: 1 })[0] ?? null) : null;
     const backend = this.#d.backends.get(voice?.backend).info;
-    return { user, consent, sample: { clips: totals.clips, speechSeconds: totals.speechSeconds, targetSeconds: backend.targetSpeechSeconds }, voice, job };
+    const verification = consent ? this.#d.verifier.record(consent.id) : null;
+    return { user, consent, verification, sample: { clips: totals.clips, speechSeconds: totals.speechSeconds, targetSeconds: backend.targetSpeechSeconds }, voice, job };
   }
 
   /**
@@ -183,12 +190,21 @@ export class Vocalis {
       const before = d.clips.totals(consentId);
       const clip = await d.intake.analyseClip(input.audio, backend.info, before.speechSeconds, input.signal);
       if (!clip.accepted) return { kind: 'refused', verdict: clip.verdict };
+      // The reading of the statement first, then only its speaker: decided inside consent, before anything is kept.
+      const granted = d.consents.store.get(consentId);
+      if (!granted) throw new VocalisError('no_consent', 'the consent ended');
+      const check = await d.verifier.check(granted, clip.pcm, userActor(input.identity), input.signal);
+      if (check.status === 'refused') {
+        if (check.endsConsent) await d.revocation.revoke(user.id, { kind: 'system' }, 'clips from another voice than the consent reading', 'expired');
+        return { kind: 'refused', verdict: { accepted: false, netSpeechSeconds: before.speechSeconds, targetSpeechSeconds: backend.info.targetSpeechSeconds, problems: [check.problem] } };
+      }
       ticket.check();
       const clipId = d.clips.newClipId();
       await d.clipAudio.write(user.id, clipId, clip.pcm);
       ticket.check();
       d.clips.insert({ id: clipId, consentId, userId: user.id, durationSeconds: clip.durationSeconds, speechSeconds: clip.speechSeconds, sourceRate: clip.sourceRate });
       d.ledger.append({ type: 'sample.clip_added', actor: userActor(input.identity), subject: user.id, data: { consentId, clipId, speechSeconds: round(clip.speechSeconds) } });
+      await d.verifier.commit(granted, check, clipId, clip.pcm);
 
       // Judging the whole sample means decrypting and analysing every clip: only once it can pass.
       if (!clip.verdict.accepted) return { kind: 'stored', clipId, verdict: clip.verdict, complete: false };

@@ -1,21 +1,32 @@
-import type { SampleProblem, SampleVerdict } from '../engine/audio/quality-verdict.ts';
+import type { ConsentCheckProblem } from '../consent/verification/consent-check-problem.ts';
+import type { SampleProblem } from '../engine/audio/quality-verdict.ts';
 import { t } from './catalogue.ts';
 import type { Locale } from './locale.ts';
 
 /** A problem rendered for a user: what is wrong and what to do. */
 export interface RenderedProblem {
-  readonly code: SampleProblem['code'];
+  readonly code: SampleProblem['code'] | ConsentCheckProblem['code'];
   readonly reason: string;
   readonly advice: string;
 }
 
-function figure(problem: SampleProblem, name: string): number {
+function figure(problem: SampleProblem | ConsentCheckProblem, name: string): number {
   return problem.figures[name] ?? 0;
 }
 
-export function renderProblem(locale: Locale, problem: SampleProblem): RenderedProblem {
+export function renderProblem(locale: Locale, problem: SampleProblem | ConsentCheckProblem): RenderedProblem {
   const f = (name: string): number => figure(problem, name);
   switch (problem.code) {
+    case 'reading_not_heard':
+      return { code: problem.code, reason: t(locale, 'consent.check.reading_not_heard', { words: (problem.words ?? []).join(locale === 'zh' ? '、' : ', ') }), advice: t(locale, 'consent.check.advice.reading_not_heard') };
+    case 'reading_assurance_too_low':
+      return { code: problem.code, reason: t(locale, 'consent.check.reading_assurance_too_low'), advice: t(locale, 'consent.check.advice.reading_assurance_too_low') };
+    case 'too_short_to_verify':
+      return { code: problem.code, reason: t(locale, 'consent.check.too_short_to_verify', { seconds: f('speechSeconds'), min: f('minSeconds') }), advice: t(locale, 'consent.check.advice.too_short_to_verify') };
+    case 'speaker_mismatch':
+      return { code: problem.code, reason: t(locale, 'consent.check.speaker_mismatch', { count: f('mismatches'), limit: f('limit') }), advice: t(locale, 'consent.check.advice.speaker_mismatch') };
+    case 'speaker_mismatch_limit':
+      return { code: problem.code, reason: t(locale, 'consent.check.speaker_mismatch_limit', { limit: f('limit') }), advice: t(locale, 'consent.check.advice.speaker_mismatch_limit') };
     case 'not_enough_speech':
       return { code: problem.code, reason: t(locale, 'sample.problem.not_enough_speech', { net: f('netSpeechSeconds'), target: f('targetSpeechSeconds') }), advice: t(locale, 'sample.advice.not_enough_speech') };
     case 'clipping':
@@ -32,6 +43,6 @@ export function renderProblem(locale: Locale, problem: SampleProblem): RenderedP
 }
 
 /** Progress line shown while the user is still recording ("38 of 60 s"). */
-export function renderProgress(locale: Locale, verdict: SampleVerdict): string {
+export function renderProgress(locale: Locale, verdict: { readonly netSpeechSeconds: number; readonly targetSpeechSeconds: number }): string {
   return t(locale, 'sample.progress', { net: Math.floor(verdict.netSpeechSeconds), target: verdict.targetSpeechSeconds });
 }

@@ -93,6 +93,15 @@ export class DataPaths {
     return this.#inside(this.voiceVersionDir(userId, voiceId, version), `${assertSafeFileName(name)}${ENCRYPTED_SUFFIX}`);
   }
 
+  /** A consent's voiceprint (speaker enrolment): biometric data, in the user's folder so erasure takes it. */
+  enrolmentFile(userId: string, consentId: string): string {
+    return this.#inside(this.userDir(userId), 'enrolment', `${assertSafeId(consentId, 'consent id')}${ENCRYPTED_SUFFIX}`);
+  }
+
+  enrolmentIdentity(userId: string, consentId: string): string {
+    return `user/${assertSafeId(userId, 'user id')}/enrolment/${assertSafeId(consentId, 'consent id')}`;
+  }
+
   scratchDir(jobId: string): string {
     return this.#inside(this.scratchRoot, assertSafeId(jobId, 'job id'));
   }

@@ -116,4 +116,24 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'consent verification',
+    sql: `
+      -- What was verified for a consent: the reading (words, times), the speaker model and
+      -- every clip's match score. Figures and words only; the voiceprint is an encrypted file.
+      CREATE TABLE consent_verifications (
+        consent_id TEXT PRIMARY KEY REFERENCES consents (id),
+        user_id TEXT NOT NULL REFERENCES users (id),
+        mode TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reading TEXT,
+        clips TEXT NOT NULL DEFAULT '[]',
+        failed_readings INTEGER NOT NULL DEFAULT 0,
+        mismatches INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -31,7 +31,8 @@ function start(entry: string, env: Record<string, string>, ready: string): { chi
  */
 test('a separate worker process trains what the CLI queues into the running service', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'vocalis-split-'));
-  const env = { VOCALIS_DATA_DIR: dataDir, VOCALIS_HTTP_PORT: '0' };
+  // The sample is a LibriSpeech speaker who never read our consent statement: verification off, explicitly.
+  const env = { VOCALIS_DATA_DIR: dataDir, VOCALIS_HTTP_PORT: '0', VOCALIS_CONSENT_VERIFICATION: 'off' };
   const service = start('src/main.ts', { ...env, VOCALIS_RUN_WORKER: 'false' }, 'Vocalis is running');
   let worker: ReturnType<typeof start> | undefined;
   try {

@@ -15,7 +15,8 @@ import { speakerFiles } from '../support/speech-data.ts';
  */
 test('consent grant → sample add → clone --wait → speak → revoke, with --json and exit codes', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'vocalis-cli-'));
-  const env = { VOCALIS_DATA_DIR: dataDir, VOCALIS_LOG_LEVEL: 'silent' };
+  // The sample is a LibriSpeech speaker who never read our consent statement: verification off, explicitly.
+  const env = { VOCALIS_DATA_DIR: dataDir, VOCALIS_LOG_LEVEL: 'silent', VOCALIS_CONSENT_VERIFICATION: 'off' };
   const vocalis = (...args: string[]) => runNode(['src/cli/main.ts', ...args], env);
   try {
     assert.equal((await vocalis()).code, 2, 'no command is a usage error');

@@ -65,7 +65,10 @@ test('consent texts are versioned and differ by language', () => {
   const params = { rawSampleRetentionDays: 7, voiceInactivityDays: 365, speakers: 'only you' };
   const en = consentText('en', params);
   const zh = consentText('zh', params);
-  assert.equal(en.id, 'consent/v1/en');
+  assert.equal(en.id, 'consent/v2/en');
+  // v2 discloses the voiceprint kept for verification (biometric data) in both languages.
+  assert.match(en.body, /voiceprint/);
+  assert.match(zh.body, /声纹/);
   assert.notEqual(en.sha256, zh.sha256);
   assert.match(en.body, /What is recorded/);
   assert.match(en.body, /How to withdraw/);

@@ -48,7 +48,7 @@ export function consentFixture(): ConsentFixture {
   const users = new UserDirectory(db, clock.now);
   const store = new ConsentStore(db);
   const ledger = new AuditLedger(db, testSealer(), clock.now);
-  const consents = new ConsentService({ db, store, ledger, clock: clock.now, policy: { offerMinutes: 15, rawSampleRetentionDays: 7, voiceInactivityDays: 365 } });
+  const consents = new ConsentService({ db, store, ledger, clock: clock.now, policy: { offerMinutes: 15, rawSampleRetentionDays: 7, voiceInactivityDays: 365, verification: 'required' } });
   const gate = new ConsentGate({ store, users, clock: clock.now });
   return {
     dir, db, clock, users, store, ledger, consents, gate,

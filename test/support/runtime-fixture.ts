@@ -35,6 +35,10 @@ export async function startRuntime(options: {
     VOCALIS_MASTER_KEY: masterKey,
     VOCALIS_BACKEND: backends[0]?.info.name ?? 'tone',
     VOCALIS_JOB_ATTEMPTS: '2',
+    // These runtimes clone recorded and synthetic speakers who never read our consent statement
+    // (LibriSpeech, Allison, tones): verification is off for them, explicitly, as an operator would set it.
+    // Tests of verification itself pass VOCALIS_CONSENT_VERIFICATION=required.
+    VOCALIS_CONSENT_VERIFICATION: 'off',
     ...options.env,
   });
   const logger = options.logger ?? createLogger({ level: 'silent' });

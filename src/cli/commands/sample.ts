@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { CliContext } from '../cli-context.ts';
 import { ok, refused, UsageError, type CommandResult } from '../cli-io.ts';
-import type { SampleVerdict } from '../../engine/audio/quality-verdict.ts';
+import type { ClipVerdict } from '../../core/sample-intake.ts';
 import { renderProblem, renderProgress } from '../../i18n/sample-messages.ts';
 
 /** Largest file the CLI reads into memory; decoding applies its own limits after this. */
@@ -37,7 +37,7 @@ export async function sampleCommand(ctx: CliContext, action: string | undefined)
   return anyRefused ? refused(json, lines.join('\n')) : ok(json, lines.join('\n'));
 }
 
-function describeVerdict(verdict: SampleVerdict): string {
+function describeVerdict(verdict: ClipVerdict): string {
   const problems = verdict.problems.filter((p) => p.code !== 'not_enough_speech').map((p) => {
     const rendered = renderProblem('en', p);
     return `${rendered.reason} ${rendered.advice}`;
