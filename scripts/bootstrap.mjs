@@ -20,6 +20,9 @@ const SYSTEM_PACKAGES = [
   { bin: 'ffprobe', pkg: 'ffmpeg' },
   { bin: 'flite', pkg: 'flite' },
   { bin: 'espeak-ng', pkg: 'espeak-ng' },
+  // Consent verification: CMU Sphinx and its US English model (a data package, found by a file).
+  { bin: 'pocketsphinx_continuous', pkg: 'pocketsphinx' },
+  { file: '/usr/share/pocketsphinx/model/en-us/en-us/mdef', pkg: 'pocketsphinx-en-us' },
 ];
 const NODE_FLAGS = ['--disable-warning=ExperimentalWarning'];
 /** How often the bootstrap checks that the process that started it (npm) is still there. */
@@ -73,7 +76,7 @@ function ensureNode() {
 }
 
 function ensureSystemPackages() {
-  const missing = [...new Set(SYSTEM_PACKAGES.filter((p) => !commandExists(p.bin)).map((p) => p.pkg))];
+  const missing = [...new Set(SYSTEM_PACKAGES.filter((p) => !(p.file ? existsSync(p.file) : commandExists(p.bin))).map((p) => p.pkg))];
   if (missing.length === 0) return;
   const install = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
   if (typeof process.getuid !== 'function' || process.getuid() !== 0 || !commandExists('apt-get')) {
