@@ -24,7 +24,9 @@ describe('BERT features', () => {
     assert.deepEqual(row(0), row(1)); // 你 → n, i2
     assert.notDeepEqual(row(1), row(2)); // 好 differs from 你
     assert.ok(row(0).some((v) => v !== 0));
-    for (let p = 4; p < segment.ids.length; p++) assert.ok(row(p).every((v) => v === 0), `phone ${p} of "OK" should be zero`);
+    // Phones 4..7 are ", OW1 K EY1" (English under 4 phones gets ","); the final "." is Chinese punctuation.
+    assert.equal(segment.phones.slice(4).join(' '), ', OW1 K EY1 .');
+    for (let p = 4; p < 8; p++) assert.ok(row(p).every((v) => v === 0), `phone ${p} of "OK" should be zero`);
   });
 
   it('runs the chain in Chinese with the BERT graph present', async () => {

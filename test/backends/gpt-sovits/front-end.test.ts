@@ -4,7 +4,7 @@ import { BackendError } from '../../../src/engine/backend.ts';
 import { SYMBOLS, symbolIds } from '../../../src/engine/backends/gpt-sovits/symbols.ts';
 import { chinesePhones } from '../../../src/engine/backends/gpt-sovits/text/chinese-g2p.ts';
 import { englishPhones, wordToPhones } from '../../../src/engine/backends/gpt-sovits/text/english-g2p.ts';
-import { textToSegments } from '../../../src/engine/backends/gpt-sovits/text/front-end.ts';
+import { promptToSegment, segmentTexts, textToSegments } from '../../../src/engine/backends/gpt-sovits/text/front-end.ts';
 import { normalizeEnglish } from '../../../src/engine/backends/gpt-sovits/text/normalize-en.ts';
 import { chineseCardinal, normalizeChinese } from '../../../src/engine/backends/gpt-sovits/text/normalize-zh.ts';
 import { splitSyllable } from '../../../src/engine/backends/gpt-sovits/text/pinyin-symbols.ts';
@@ -55,7 +55,10 @@ describe('Chinese G2P', () => {
   });
   it('neutral tone is 5, ü is v', () => assert.equal(zh('女儿的'), 'n v3 EE er2 d e5'));
   it('punctuation becomes the model marks', () => assert.equal(zh('是吗？对！'), 'sh ir4 m a5 ? d ui4 !'));
-  it('Latin words inside Chinese use English phones', () => assert.equal(zh('OK吗'), 'OW1 K EY1 m a5'));
+  it('Latin words inside Chinese use English phones, "," before a chunk under 4 phones (cleaner.py)', () => {
+    assert.equal(zh('OK吗'), ', OW1 K EY1 m a5');
+    assert.equal(zh('我爱hello啊'), 'w o3 AA ai4 HH AH0 L OW1 AA a5');
+  });
   it('numbers, dates and money', () => {
     assert.equal(chineseCardinal('10005'), '一万零五');
     assert.equal(chineseCardinal('15'), '十五');
@@ -113,3 +116,34 @@ describe('cut5 segmentation and the front end', () => {
     for (const s of segments) assert.ok(s.phones.length < 400);
   });
 });
+
+/** Worked examples from upstream's TextPreprocessor.preprocess(text, lang, "cut5") (UPSTREAM-GPT-SOVITS.md). */
+describe('punctuation as upstream adds it', () => {
+  const ids = (text: string, lang: string): number[][] => textToSegments(text, lang).map((s) => [...s.ids]);
+  it('"你好，世界。" is one segment ending in "."', () => {
+    assert.deepEqual(ids('你好，世界。', 'zh'), [[227, 167, 158, 119, 1, 251, 214, 221, 194, 3]]);
+  });
+  it('"Hello, world." is two segments, each under 6 phones and so prefixed with "."', () => {
+    assert.deepEqual(ids('Hello, world.', 'en'), [[3, 51, 12, 62, 68, 1], [3, 91, 39, 62, 26, 3]]);
+  });
+  it('"今天天气很好" (no final punctuation) gets "。": ends with id 3', () => {
+    const [segment] = textToSegments('今天天气很好', 'zh');
+    assert.equal(segment?.ids[segment.ids.length - 1], 3);
+    assert.equal(segment?.phones.length, 13);
+  });
+  it('a short first sentence gets a leading mark, a short segment a leading "."', () => {
+    assert.deepEqual(segmentTexts('你好', 'zh'), ['你好。']);
+    assert.deepEqual(textToSegments('你好', 'zh').map((s) => s.phones.join(' ')), ['. n i2 h ao3 .']);
+    assert.deepEqual(segmentTexts('Hi there', 'en'), ['Hi there.']);
+  });
+  it('English under 4 phones gets ","; then "." below 6 phones', () => {
+    // "Hi." → [HH AY1 .] → ", HH AY1 ." (4) → below 6: ".Hi." → ". HH AY1 ." (4 phones, no comma).
+    assert.deepEqual(textToSegments('Hi.', 'en').map((s) => s.phones.join(' ')), ['. HH AY1 .']);
+    assert.equal(en('Hi.'), 'HH AY1 .');
+  });
+  it('the prompt text gets its final punctuation too', () => {
+    assert.equal(promptToSegment('今天天气很好', 'zh')?.phones.at(-1), '.');
+    assert.equal(promptToSegment('   ', 'en'), null);
+  });
+});
+

@@ -20,7 +20,7 @@ import type { Lease, VoiceGraphs } from './session-cache.ts';
 import { symbolIds } from './symbols.ts';
 import type { T2sGraphs } from './t2s-decoder.ts';
 import { resample } from '../../audio/resampler.ts';
-import { frontEndLanguage, textToSegment } from './text/front-end.ts';
+import { frontEndLanguage, promptToSegment } from './text/front-end.ts';
 import type { FrontEndLanguage } from './text/front-end.ts';
 import { GptSovitsTrainer } from './training/trainer.ts';
 import type { TrainingOptions } from './training/options.ts';
@@ -231,7 +231,7 @@ export class GptSovitsBackend implements VoiceBackend {
     try {
       signal.throwIfAborted();
       const bert = await this.#bertFeatures();
-      const promptSegment = conditioning.promptLanguage === 'zh' && conditioning.promptText ? textToSegment(conditioning.promptText, 'zh') : null;
+      const promptSegment = conditioning.promptLanguage === 'zh' && conditioning.promptText ? promptToSegment(conditioning.promptText, 'zh') : null;
       const promptBert =
         bert && promptSegment?.units && promptSegment.ids.length === conditioning.promptIds.length
           ? await bert.features(promptSegment.units, conditioning.promptIds.length)
@@ -281,7 +281,12 @@ export interface GptSovitsBackendOptions extends GptSovitsOptions {
   readonly training?: TrainingOptions | GptSovitsTrainer;
 }
 
-/** Prompt phones from the reading script's text; without text, a single pause (reference-free). */
+/**
+ * Prompt phones from the reading script's text (final punctuation added, as upstream's TTS.py).
+ * Without text the voice speaks with no prompt at all on Vocalis's decoder (upstream's
+ * no-prompt mode); the single pause phone kept here is only for upstream-style graphs, which
+ * cannot run without a prompt.
+ */
 function promptFor(text: string | null, language: string | null): { text: string | null; language: FrontEndLanguage; phones: string[] } {
   let lang: FrontEndLanguage = 'en';
   try {
@@ -289,7 +294,7 @@ function promptFor(text: string | null, language: string | null): { text: string
   } catch {
     return { text: null, language: lang, phones: ['.'] };
   }
-  const segment = text ? textToSegment(text, lang) : null;
+  const segment = text ? promptToSegment(text, lang) : null;
   if (!segment || segment.phones.length === 0) return { text: null, language: lang, phones: ['.'] };
   return { text, language: lang, phones: [...segment.phones] };
 }

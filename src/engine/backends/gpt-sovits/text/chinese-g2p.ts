@@ -6,7 +6,7 @@
  * Returns phones plus, per character, how many phones it produced (for BERT features).
  */
 import { OutputFormat, segment } from 'pinyin-pro';
-import { englishPhones } from './english-g2p.ts';
+import { englishPhones, MIN_ENGLISH_PHONES } from './english-g2p.ts';
 import { splitSyllable } from './pinyin-symbols.ts';
 
 export interface ChinesePhones {
@@ -71,7 +71,8 @@ function hanPhones(run: string, into: ChinesePhones): void {
 
 export function chinesePhones(normalized: string): ChinesePhones {
   const result: ChinesePhones = { phones: [], units: [] };
-  const runs = normalized.match(/\p{Script=Han}+|[A-Za-z]+(?:'[A-Za-z]+)*|[,.!?…-]|./gu) ?? [];
+  // Latin words with the spaces between them form one run, as upstream's LangSegmenter makes one English chunk.
+  const runs = normalized.match(/\p{Script=Han}+|[A-Za-z]+(?:'[A-Za-z]+)*(?:\s+[A-Za-z]+(?:'[A-Za-z]+)*)*|[,.!?…-]|./gu) ?? [];
   for (const run of runs) {
     if (HAN.test(run)) hanPhones(run, result);
     else if (PUNCT.has(run)) {
@@ -80,7 +81,9 @@ export function chinesePhones(normalized: string): ChinesePhones {
         result.units.push({ char: run, phoneCount: 1 });
       }
     } else if (/^[A-Za-z]/.test(run)) {
-      const phones = englishPhones(run);
+      // cleaner.py: an English chunk under 4 phones gets a leading ",".
+      const english = englishPhones(run);
+      const phones = english.length < MIN_ENGLISH_PHONES ? [',', ...english] : english;
       result.phones.push(...phones);
       result.units.push({ char: null, phoneCount: phones.length });
     }

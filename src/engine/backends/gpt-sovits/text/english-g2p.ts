@@ -77,6 +77,8 @@ export function wordToPhones(rawWord: string): string[] {
 }
 
 const PUNCT = new Set([',', '.', '!', '?', '…', '-']);
+/** English below this many phones gets a leading "," (upstream's cleaner.py). */
+export const MIN_ENGLISH_PHONES = 4;
 
 /** Normalised English text → phones (ARPAbet and the model's punctuation marks). */
 export function englishPhones(normalized: string): string[] {

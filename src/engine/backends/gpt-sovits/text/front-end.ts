@@ -2,11 +2,16 @@
  * The text front end: raw text → synthesis segments with GPT-SoVITS v2 phones and symbol ids.
  * Splits first (cut5), then normalises and converts each segment, so one bad segment never
  * shifts the others. Languages: Chinese (`zh*`) and English (`en*`).
+ *
+ * Punctuation as upstream's TextPreprocessor / cleaner.py add it (the model was trained so):
+ * "。"/"." before a text whose first sentence is under 4 characters, "。"/"." after a segment
+ * without final punctuation, "," before English under 4 phones, "." before a segment under 6
+ * phones.
  */
 import { BackendError } from '../../../backend.ts';
 import { symbolIds } from '../symbols.ts';
 import { chinesePhones } from './chinese-g2p.ts';
-import { englishPhones } from './english-g2p.ts';
+import { englishPhones, MIN_ENGLISH_PHONES } from './english-g2p.ts';
 import { normalizeChinese } from './normalize-zh.ts';
 import { normalizeEnglish } from './normalize-en.ts';
 import { splitSegments } from './segment.ts';
@@ -38,9 +43,21 @@ export function frontEndLanguage(language: string): FrontEndLanguage {
 }
 
 const PUNCT_ONLY = new Set([',', '.', '!', '?', '…', '-']);
+/** Upstream's `splits` (text_segmentation_method.py): marks that end a sentence. */
+const SPLITS = new Set(['，', '。', '？', '！', ',', '.', '?', '!', '~', ':', '：', '—', '…']);
+/** Below this many phones upstream prefixes "." (get_phones_and_bert). */
+const MIN_PHONES = 6;
 
-/** Phones for one piece of text, or null when nothing speakable is in it. */
-export function textToSegment(text: string, language: FrontEndLanguage): TextSegment | null {
+const stop = (language: FrontEndLanguage): string => (language === 'en' ? '.' : '。');
+
+/** A segment as upstream passes it to G2P: with final punctuation. */
+export function withFinalPunctuation(text: string, language: FrontEndLanguage): string {
+  const chars = [...text];
+  return SPLITS.has(chars[chars.length - 1] ?? '') ? text : text + stop(language);
+}
+
+/** Phones for one piece of text (as given: no punctuation added), or null when nothing speakable is in it. */
+export function textToSegment(text: string, language: FrontEndLanguage, final = false): TextSegment | null {
   let phones: string[];
   let units: PhoneUnit[] | null = null;
   if (language === 'zh') {
@@ -49,9 +66,26 @@ export function textToSegment(text: string, language: FrontEndLanguage): TextSeg
     units = result.units;
   } else {
     phones = englishPhones(normalizeEnglish(text));
+    if (phones.length < MIN_ENGLISH_PHONES) phones = [',', ...phones];
   }
   if (phones.every((p) => PUNCT_ONLY.has(p))) return null;
+  if (!final && phones.length < MIN_PHONES) return textToSegment(`.${text}`, language, true);
   return { language, phones, ids: symbolIds(phones), units };
+}
+
+/** The prompt text's phones as upstream's TTS.py makes them (final punctuation added). */
+export function promptToSegment(text: string, language: FrontEndLanguage): TextSegment | null {
+  const trimmed = text.trim();
+  return trimmed ? textToSegment(withFinalPunctuation(trimmed, language), language) : null;
+}
+
+/** Upstream's pre_seg_text: leading mark for a short first sentence, cut5 + merge, final marks. */
+export function segmentTexts(text: string, language: FrontEndLanguage): string[] {
+  let t = text.trim();
+  if (!t) return [];
+  const first = t.split(/[，。？！,.?!~:：—…]/u)[0]?.trim() ?? '';
+  if (!SPLITS.has([...t][0] ?? '') && [...first].length < 4) t = stop(language) + t;
+  return splitSegments(t).map((piece) => withFinalPunctuation(piece, language));
 }
 
 /** All segments of a request's text; fails clearly when nothing in it can be spoken. */
@@ -60,7 +94,7 @@ export function textToSegments(text: string, language: string): TextSegment[] {
   if ([...text].length > MAX_TEXT_CHARS) {
     throw new BackendError('text_too_long', `text has ${[...text].length} characters; the limit is ${MAX_TEXT_CHARS}`, { max: MAX_TEXT_CHARS });
   }
-  const segments = splitSegments(text)
+  const segments = segmentTexts(text, lang)
     .map((piece) => textToSegment(piece, lang))
     .filter((s): s is TextSegment => s !== null);
   if (segments.length === 0) {
