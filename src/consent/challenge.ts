@@ -53,3 +53,8 @@ export function decoyPhrases(language: 'en' | 'zh', challenge: string, count: nu
   }
   return decoys;
 }
+
+/** The words challenges are drawn from, for a language. */
+export function challengeWords(language: 'en' | 'zh'): readonly string[] {
+  return language === 'zh' ? CHINESE_WORDS : ENGLISH_WORDS;
+}

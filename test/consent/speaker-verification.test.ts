@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { loadConfig } from '../../src/config/config.ts';
+import { decodeAudioFile } from '../../src/engine/audio/decode.ts';
+import type { PcmChunk } from '../../src/engine/pcm.ts';
+import { decodeGmm, encodeGmm } from '../../src/engine/speaker/diagonal-gmm.ts';
+import { DEFAULT_UBM_FILE, GmmUbmSpeakerModel } from '../../src/engine/speaker/gmm-ubm-model.ts';
+import { EnrolmentMismatchError } from '../../src/engine/speaker/speaker-model.ts';
+import { readdirSync, readFileSync } from 'node:fs';
+import { sharedFile, speakerFiles } from '../support/speech-data.ts';
+
+const RATE = 16_000;
+const threshold = loadConfig({}).consentVerification.speakerThreshold;
+
+async function speech(files: readonly string[]): Promise<Float32Array> {
+  const parts = await Promise.all(files.map(async (f) => (await decodeAudioFile(f, { sampleRate: RATE })).samples));
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function pcm(samples: Float32Array): PcmChunk {
+  return { samples, sampleRate: RATE };
+}
+
+test('real speech: 60 s of a speaker accepts their own unseen 3 s and 10 s clips and refuses other speakers at the default threshold', async () => {
+  const model = await GmmUbmSpeakerModel.load();
+  const owner = await speech(speakerFiles('3331'));
+  // Enrolled on the first minute; tested on what comes after it (not seen by the enrolment).
+  const enrolment = await model.enrol(pcm(owner.subarray(0, 60 * RATE)));
+  const rest = owner.subarray(60 * RATE);
+  assert.ok(rest.length >= 10 * RATE, 'speaker 3331 has more than 70 s');
+  for (const seconds of [3, 10]) {
+    const own = await model.score(enrolment, pcm(rest.subarray(0, seconds * RATE)));
+    assert.ok(own.score >= threshold, `own ${seconds} s clip scores ${own.score.toFixed(2)} (threshold ${threshold})`);
+    for (const other of ['1688', '367', '2414']) {
+      const clip = (await speech(speakerFiles(other).slice(0, 2))).subarray(0, seconds * RATE);
+      const theirs = await model.score(enrolment, pcm(clip));
+      assert.ok(theirs.score < threshold, `speaker ${other}'s ${seconds} s clip scores ${theirs.score.toFixed(2)} (threshold ${threshold})`);
+    }
+  }
+  // Pool speakers the background model never saw (models/speaker-ubm.json lists those it did).
+  const seen = new Set((JSON.parse(readFileSync(new URL('../../models/speaker-ubm.json', import.meta.url), 'utf8')) as { trainedOn: { speakers: string[] } }).trainedOn.speakers);
+  const unseen = readdirSync(sharedFile('librispeech/pool')).filter((f) => f.endsWith('.flac') && !seen.has(f.split('-')[0]!)).slice(0, 5);
+  assert.equal(unseen.length, 5);
+  for (const file of unseen) {
+    const pool = await speech([sharedFile(`librispeech/pool/${file}`)]);
+    const score = (await model.score(enrolment, pcm(pool.subarray(0, 3 * RATE)))).score;
+    assert.ok(score < threshold, `unseen pool speaker ${file} scores ${score.toFixed(2)}`);
+  }
+});
+
+test('a voiceprint grows with more of the same voice, and one made by another model is refused', async () => {
+  const model = await GmmUbmSpeakerModel.load();
+  const owner = await speech(speakerFiles('1998'));
+  const first = await model.enrol(pcm(owner.subarray(0, 10 * RATE)));
+  const grown = await model.enrol(pcm(owner.subarray(10 * RATE, 60 * RATE)), first);
+  const probe = pcm(owner.subarray(62 * RATE, 72 * RATE));
+  const small = (await model.score(first, probe)).score;
+  const large = (await model.score(grown, probe)).score;
+  assert.ok(large > small, `more enrolment speech, a clearer match (${small.toFixed(2)} → ${large.toFixed(2)})`);
+
+  const ubm = decodeGmm(readFileSync(DEFAULT_UBM_FILE));
+  const other = new GmmUbmSpeakerModel(decodeGmm(encodeGmm(ubm)), 'another-model');
+  await assert.rejects(other.score(grown, probe), EnrolmentMismatchError);
+});
