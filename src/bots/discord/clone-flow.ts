@@ -14,6 +14,7 @@ import type { Logger } from '../../observability/logger.ts';
 import { AdapterError } from './adapter-error.ts';
 import { consentPrompt, scriptEmbed, stopRecordingRow } from './consent-prompt.ts';
 import type { JobNotifier } from './job-notifier.ts';
+import { LastingReply } from './lasting-reply.ts';
 import { describeError, text } from './messages.ts';
 import { receivePackets } from './packet-receiver.ts';
 import { RecordingSession, type RecordingResult } from './recording-session.ts';
@@ -41,11 +42,8 @@ export const DEFAULT_CLONE_TIMINGS: CloneTimings = {
 
 type Source = 'voice' | 'upload';
 
-/** Edits the one ephemeral message a member's /clone lives in. */
-interface CloneMessage {
-  edit(payload: { content: string; embeds?: ReturnType<typeof scriptEmbed>[]; components?: ReturnType<typeof stopRecordingRow>[] }): Promise<unknown>;
-  followUp(content: string): Promise<unknown>;
-}
+/** The one message a member's /clone lives in: the ephemeral reply, and after its token expired a DM or channel message. */
+type CloneMessage = LastingReply;
 
 /** One member's /clone, from the notice to the end of the sample. At most one per member. */
 type ActiveClone =
@@ -94,7 +92,7 @@ export class CloneFlow {
     if (file) precheckUpload(file);
 
     const identity = discordIdentity(userId);
-    const message = interactionMessage(interaction);
+    const message = new LastingReply(interaction, locale, this.#d.logger);
     const status = this.#d.vocalis.status(identity);
     if (status.consent?.state === 'granted') {
       // Consent is already given (an earlier /clone stopped before the sample was complete): continue.
@@ -146,10 +144,7 @@ export class CloneFlow {
     this.#d.logger.info({ guildId: active.guildId, userId, consentId }, 'consent granted');
     const granted = t(locale, 'consent.granted', { consentId: receipt.consentId, textId: receipt.textId, hash: receipt.textSha256.slice(0, 16) });
     await button.update({ content: granted, components: [] });
-    const message: CloneMessage = {
-      edit: (payload) => button.editReply(payload),
-      followUp: (content) => button.followUp({ content, flags: MessageFlags.Ephemeral }),
-    };
+    const message = new LastingReply(button, locale, this.#d.logger);
     await this.#begin({ userId, guildId: active.guildId, locale, source: active.source, file: active.file, message, interaction: button, prefix: granted });
   }
 
@@ -321,13 +316,7 @@ export class CloneFlow {
   #completionText(userId: string, locale: Locale, message: CloneMessage, outcome: Extract<ClipOutcome, { kind: 'stored' }>): string {
     const accepted = t(locale, 'sample.accepted', { net: Math.floor(outcome.verdict.netSpeechSeconds) });
     if (!outcome.clone) return accepted;
-    this.#d.jobs.follow({
-      jobId: outcome.clone.jobId,
-      userId,
-      locale,
-      edit: (content) => message.edit({ content, embeds: [], components: [] }),
-      followUp: (content) => message.followUp(content),
-    });
+    this.#d.jobs.follow({ jobId: outcome.clone.jobId, userId, locale, reply: message });
     const eta = outcome.clone.etaSeconds === null ? '' : ` ${t(locale, 'clone.eta', { minutes: Math.max(1, Math.ceil(outcome.clone.etaSeconds / 60)) })}`;
     return `${accepted}\n${t(locale, 'clone.queued', { position: outcome.clone.position ?? 1 })}${eta}`;
   }
@@ -380,13 +369,6 @@ export class CloneFlow {
     }
     await message.edit({ content, components: [stopRecordingRow(locale, userId)] }).catch(() => undefined);
   }
-}
-
-function interactionMessage(interaction: ChatInputCommandInteraction<'cached'>): CloneMessage {
-  return {
-    edit: (payload) => interaction.editReply(payload),
-    followUp: (content) => interaction.followUp({ content, flags: MessageFlags.Ephemeral }),
-  };
 }
 
 function precheckUpload(file: Attachment): void {

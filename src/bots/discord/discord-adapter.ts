@@ -85,7 +85,7 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
   });
 
   const links = new VoiceLinks(logger, { idleLeaveMs: tuning.idleLeaveMs, readyTimeoutMs: tuning.voiceReadyTimeoutMs });
-  const jobs = new JobNotifier(vocalis, client, logger, tuning.jobWatchMs);
+  const jobs = new JobNotifier(vocalis, logger, tuning.jobWatchMs);
   const clone = new CloneFlow({ vocalis, links, logger, jobs, timings: tuning });
   const speech = new SpeakCommands({
     vocalis, links, logger,
@@ -129,9 +129,12 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
       const code = (error as { code?: unknown }).code;
       logger.info({ guildId: interaction.guildId, userId: interaction.user.id, code: typeof code === 'string' ? code : undefined, name: error instanceof Error ? error.name : 'unknown' }, 'request refused');
       const content = describeError(locale, error);
-      const reply = interaction.replied || interaction.deferred
-        ? interaction.followUp({ content, flags: MessageFlags.Ephemeral })
-        : interaction.reply({ content, flags: MessageFlags.Ephemeral });
+      // A deferred reply still shows "thinking…": the error replaces it.
+      const reply = interaction.deferred && !interaction.replied
+        ? interaction.editReply({ content })
+        : interaction.replied
+          ? interaction.followUp({ content, flags: MessageFlags.Ephemeral })
+          : interaction.reply({ content, flags: MessageFlags.Ephemeral });
       await reply.catch((e: unknown) => logger.warn({ err: e }, 'could not send an error reply'));
     }
   }
@@ -144,7 +147,10 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
       case 'stop': return speech.stop(interaction, locale);
       case 'voice': return voice.voice(interaction, locale);
       case 'consent': return voice.consent(interaction, locale);
-      default: logger.warn({ command: interaction.commandName }, 'unknown command');
+      default:
+        // A stale registration (an old command in a member's client): answer rather than leave them waiting.
+        logger.warn({ command: interaction.commandName }, 'unknown command');
+        await interaction.reply({ content: text(locale, 'discord.unknown_command'), flags: MessageFlags.Ephemeral });
     }
   }
 

@@ -1,58 +1,45 @@
-import type { Client } from 'discord.js';
 import { t, type Locale } from '../../i18n/catalogue.ts';
 import type { Logger } from '../../observability/logger.ts';
+import type { LastingReply } from './lasting-reply.ts';
 import type { DiscordVocalis } from './vocalis-port.ts';
 
-/** Edits the ephemeral message the clone flow lives in (valid for 15 minutes). */
-export type EditReply = (content: string) => Promise<unknown>;
-
 /**
- * Follows a fine-tune: progress edits the user's ephemeral /clone message; the end
- * ("your voice is ready" or why it failed) goes to the user as a DM, or as an
- * ephemeral follow-up when their DMs are closed.
+ * Follows a fine-tune: progress edits the member's /clone message; the end ("your voice
+ * is ready" or why it failed) is shown there too and told to the member (a DM, else an
+ * ephemeral follow-up, else the channel). Training can outlast the interaction's 15-minute
+ * token: the LastingReply then carries on in a DM or the channel.
  */
 export class JobNotifier {
   readonly #vocalis: DiscordVocalis;
-  readonly #client: Client;
   readonly #logger: Logger;
   readonly #watches = new Set<() => void>();
   readonly #intervalMs: number | undefined;
 
-  constructor(vocalis: DiscordVocalis, client: Client, logger: Logger, intervalMs?: number) {
+  constructor(vocalis: DiscordVocalis, logger: Logger, intervalMs?: number) {
     this.#vocalis = vocalis;
-    this.#client = client;
     this.#logger = logger;
     this.#intervalMs = intervalMs;
   }
 
-  follow(input: { jobId: string; userId: string; locale: Locale; edit: EditReply; followUp: EditReply }): void {
-    const { locale } = input;
+  follow(input: { jobId: string; userId: string; locale: Locale; reply: LastingReply }): void {
+    const { locale, reply } = input;
     let stop: () => void = () => {};
     const onUpdate = (job: { state: string; progress: { stage: string; fraction: number } | null; errorCode: string | null }): void => {
       if (job.state === 'active' && job.progress) {
-        void input.edit(t(locale, 'clone.progress', { stage: job.progress.stage, percent: Math.round(job.progress.fraction * 100) })).catch(() => undefined);
+        void reply.edit({ content: t(locale, 'clone.progress', { stage: job.progress.stage, percent: Math.round(job.progress.fraction * 100) }), embeds: [], components: [] });
         return;
       }
       if (job.state === 'completed' || job.state === 'failed' || job.state === 'cancelled') {
         stop();
         this.#watches.delete(stop);
         const message = job.state === 'completed' ? t(locale, 'clone.ready') : t(locale, 'clone.failed', { reason: job.errorCode ?? job.state });
-        void input.edit(message).catch(() => undefined);
-        void this.#tell(input.userId, message, input.followUp);
-        this.#logger.info({ jobId: input.jobId, userId: input.userId, state: job.state }, 'fine-tune finished, user told');
+        void reply.edit({ content: message, embeds: [], components: [] });
+        void reply.tell(message);
+        this.#logger.info({ jobId: input.jobId, userId: input.userId, state: job.state, place: reply.place }, 'fine-tune finished, user told');
       }
     };
     stop = this.#vocalis.watchJob(input.jobId, onUpdate, this.#intervalMs);
     this.#watches.add(stop);
-  }
-
-  async #tell(userId: string, content: string, followUp: EditReply): Promise<void> {
-    try {
-      const user = await this.#client.users.fetch(userId);
-      await user.send({ content });
-    } catch {
-      await followUp(content).catch(() => undefined);
-    }
   }
 
   close(): void {

@@ -29,6 +29,8 @@ export class VoiceCommands {
     let content: string;
     if (sub === 'status') content = this.#status(interaction.user.id, locale);
     else if (sub === 'delete') {
+      // Revocation can wait on a running fine-tune: acknowledge within Discord's 3 s first.
+      await interaction.deferReply({ flags: MessageFlags.Ephemeral });
       const receipt = await this.#d.vocalis.revoke({ target: identity, actor: { kind: 'user', platform: PLATFORM, platformUserId: interaction.user.id } });
       this.#d.onRevoked(interaction.user.id);
       this.#d.logger.info({ userId: interaction.user.id, consentId: receipt.consentId }, 'voice deleted by its owner');
@@ -42,7 +44,7 @@ export class VoiceCommands {
       this.#d.vocalis.setVoiceOptions({ identity, speakers: next.length > 0 ? { mode: 'listed', platformUserIds: next } : { mode: 'owner' } });
       content = t(locale, remove ? 'discord.share.removed' : 'discord.share.added', { member: mention(member.id) });
     }
-    await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+    await answer(interaction, content);
   }
 
   async consent(interaction: ChatInputCommandInteraction<'cached'>, locale: Locale): Promise<void> {
@@ -51,6 +53,7 @@ export class VoiceCommands {
     let content: string;
     if (sub === 'revoke') {
       const member = interaction.options.getUser('member', true);
+      await interaction.deferReply({ flags: MessageFlags.Ephemeral });
       const receipt: DeletionReceipt = await this.#d.vocalis.revoke({
         target: discordIdentity(member.id),
         actor: { kind: 'admin', platform: PLATFORM, context: interaction.guildId, platformUserId: interaction.user.id },
@@ -75,7 +78,7 @@ export class VoiceCommands {
           .join('\n')
           .slice(0, 2000);
     }
-    await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+    await answer(interaction, content);
   }
 
   #status(userId: string, locale: Locale): string {
@@ -92,4 +95,10 @@ export class VoiceCommands {
       clips: status.sample.clips, voice, job,
     });
   }
+}
+
+/** The ephemeral answer: an edit of the deferred reply when the command deferred, else the reply. */
+async function answer(interaction: ChatInputCommandInteraction<'cached'>, content: string): Promise<void> {
+  if (interaction.deferred) await interaction.editReply({ content, allowedMentions: { parse: [] } });
+  else await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
 }

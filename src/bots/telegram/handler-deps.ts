@@ -5,6 +5,7 @@ import type { ClipWork } from './clip-work.ts';
 import type { CloneFollower } from './clone-status.ts';
 import type { InFlight } from './in-flight.ts';
 import type { Outbox } from './outbox.ts';
+import type { SpeechFirst } from './speech-first.ts';
 
 /** What every handler module is built from; the adapter creates one set per bot. */
 export interface HandlerDeps {
@@ -17,6 +18,8 @@ export interface HandlerDeps {
   readonly clones: CloneFollower;
   /** Clip processing, outside the chat lanes: one user's clips in order, a bounded number at once. */
   readonly clipWork: ClipWork;
+  /** /speak syntheses running; clip processing waits for them. */
+  readonly speechFirst: SpeechFirst;
   /** Handler runs detached from the update loop, awaited on stop. */
   readonly inFlight: InFlight;
   /** Largest file the Bot API lets a bot download (getFile). */

@@ -27,7 +27,8 @@ export function speakHandlers(deps: HandlerDeps): Composer<BotContext> {
     const started = performance.now();
     const speech = deps.vocalis.speak({ requester: identityOf(ctx.from), owner: identityOf(owner), context: requestContextOf(ctx.chat), text });
     const counted = countSeconds(speech.audio);
-    const ogg = await encodeOggOpus(counted.chunks);
+    // While this synthesises, no new voice clip starts processing (SpeechFirst).
+    const ogg = await deps.speechFirst.speaking(() => encodeOggOpus(counted.chunks));
     const caption = t(ctx.locale, 'speak.disclosure', { owner: displayName(owner) });
     deps.logger.info({
       chatId: ctx.chat.id, userId: ctx.from.id, ownerId: owner.id, voiceId: speech.voice.id, chars: [...text].length,

@@ -13,6 +13,7 @@ import { BOT_API_DOWNLOAD_LIMIT } from './file-download.ts';
 import type { HandlerDeps } from './handler-deps.ts';
 import { InFlight } from './in-flight.ts';
 import { Outbox } from './outbox.ts';
+import { SpeechFirst } from './speech-first.ts';
 import type { SendQueueOptions } from './send-queue.ts';
 import { commandMenu } from './start-help.ts';
 
@@ -59,6 +60,7 @@ export async function startTelegramAdapter(options: {
   const outbox = new Outbox(bot.telegram, logger, config.sendQueue);
   const clones = new CloneFollower({ vocalis, outbox, logger, ...(config.jobWatchMs ? { intervalMs: config.jobWatchMs } : {}) });
   const inFlight = new InFlight();
+  const speechFirst = new SpeechFirst();
   const deps: HandlerDeps = {
     vocalis,
     outbox,
@@ -66,7 +68,8 @@ export async function startTelegramAdapter(options: {
     operatorIds: new Set(config.operatorIds),
     speakLimiter: new RateLimiter(config.speakLimit ?? { capacity: 3, perMinute: 6 }),
     clones,
-    clipWork: new ClipWork(inFlight, config.clipConcurrency ?? defaultClipConcurrency()),
+    clipWork: new ClipWork(inFlight, speechFirst, config.clipConcurrency ?? defaultClipConcurrency()),
+    speechFirst,
     inFlight,
     maxDownloadBytes: config.maxDownloadBytes ?? BOT_API_DOWNLOAD_LIMIT,
   };

@@ -56,6 +56,16 @@ function joins(): number {
   return h.discord.gateway.received.entries.filter((f) => f.op === 4 && typeof (f.d as Json)['channel_id'] === 'string').length;
 }
 
+/** Kicks the bot out of voice (4014) and waits until it has given the connection up. */
+async function leaveVoice(): Promise<void> {
+  const { discord } = h;
+  if (discord.botVoiceChannelId() === null) return;
+  discord.voice.disconnectBot(4014);
+  await eventually(() => discord.botVoiceChannelId() === null, 5_000, 'the bot out of the channel');
+  // After a 4014 the client waits 2 s for a move before it gives the connection up.
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+}
+
 async function idle(): Promise<void> {
   const guild = h.adapter.client.guilds.cache.get(h.discord.guild.id)!;
   await eventually(() => h.adapter.speech.queueOf(guild).state === 'idle', 10_000, 'an idle speech queue');
@@ -90,9 +100,7 @@ test('/speak with a join that never becomes ready: the notice says "could not jo
 test('/clone with a join that fails: "start reading" only after a join succeeded; otherwise "could not join"', async () => {
   const { discord } = h;
   // Leave the channel first so /clone has to join.
-  discord.voice.disconnectBot(4014);
-  await eventually(() => discord.botVoiceChannelId() === null, 5_000, 'the bot out of the channel');
-  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  await leaveVoice();
   discord.voice.stallJoins(true);
   await slash('clone', erin.id);
   const consentId = h.fixture.runtime.vocalis.status({ platform: 'discord', platformUserId: erin.id }).consent?.id;
@@ -118,9 +126,7 @@ test('/clone with a join that fails: "start reading" only after a join succeeded
 test('a voice channel whose payload lacks `bitrate` is still a voice channel: /speak plays in it', async () => {
   const { discord } = h;
   await idle();
-  discord.voice.disconnectBot(4014);
-  await eventually(() => discord.botVoiceChannelId() === null, 5_000, 'the bot out of the channel');
-  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  await leaveVoice();
   const bare = discord.state.addChannel(ChannelType.GuildVoice, 'Bare voice');
   const json = discord.state.channelJson(bare);
   delete json['bitrate'];
@@ -140,6 +146,7 @@ test('a voice channel whose payload lacks `bitrate` is still a voice channel: /s
 test('a /speak whose playback fails before it even starts still ends visibly: the notice says why, the log says what', async () => {
   const { discord } = h;
   await idle();
+  await leaveVoice();
   // A voice state that points at a channel the bot cannot speak in (here: the text channel)
   // makes playback fail synchronously, before the request has finished replying.
   discord.setMemberVoiceChannel(dave.id, discord.guild.textChannelId);
