@@ -2,6 +2,7 @@ import type { CliContext } from '../cli-context.ts';
 import { ok, refused, UsageError, type CommandResult } from '../cli-io.ts';
 import { isConsentLanguage } from '../../consent/consent-texts.ts';
 import type { SpeakerPolicy } from '../../consent/consent-record.ts';
+import type { VerificationRecord } from '../../consent/verification/verification-record.ts';
 
 /** `vocalis consent grant|show|revoke --user ID` */
 export async function consentCommand(ctx: CliContext, action: string | undefined): Promise<CommandResult> {
@@ -20,6 +21,7 @@ export async function consentCommand(ctx: CliContext, action: string | undefined
           `Consent ${receipt.consentId} granted at ${receipt.grantedAt}`,
           `Text ${receipt.textId} sha256 ${receipt.textSha256}`,
           `Scope: ${receipt.scope.platform} / ${receipt.scope.context}, speakers: ${receipt.scope.speakers.mode}`,
+          `Verification: ${receipt.verification}${receipt.verification === 'required' ? ' (the first file must be the statement below, read with the phrase)' : ' (turned off by the operator)'}`,
           `Challenge phrase: ${offer.consent.challenge}`,
           '',
           'Reading script (read it aloud, starting with the statement):',
@@ -32,11 +34,12 @@ export async function consentCommand(ctx: CliContext, action: string | undefined
       if (!status.consent) return refused({ consent: null }, `No active consent for ${identity.platform}:${identity.platformUserId}.`);
       const c = status.consent;
       return ok(
-        { consent: c, sample: status.sample, voice: status.voice, job: status.job },
+        { consent: c, verification: status.verification, sample: status.sample, voice: status.voice, job: status.job },
         [
           `Consent ${c.id}: ${c.state}`,
           `Text ${c.textId} sha256 ${c.textSha256}; granted ${c.grantedAt ?? 'not yet'}`,
           `Scope: ${c.scope.platform} / ${c.scope.context}, speakers: ${c.scope.speakers.mode}; banked ${c.banked}, keep raw ${c.keepRaw}`,
+          ...describeVerification(status.verification),
           `Sample: ${status.sample.clips} clip(s), ${status.sample.speechSeconds.toFixed(1)} of ${status.sample.targetSeconds} s of speech`,
           `Voice: ${status.voice ? `${status.voice.id} ${status.voice.state} (version ${status.voice.currentVersion ?? '-'}, ${status.voice.backend})` : 'none'}`,
         ].join('\n'),
@@ -51,6 +54,30 @@ export async function consentCommand(ctx: CliContext, action: string | undefined
     }
     default:
       throw new UsageError('consent needs one of: grant, show, revoke');
+  }
+}
+
+/** The receipt's evidence: what was verified, by which models, with which scores. */
+function describeVerification(record: VerificationRecord | null): string[] {
+  if (!record) return ['Verification: none recorded'];
+  switch (record.status) {
+    case 'off':
+      return ['Verification: OFF (VOCALIS_CONSENT_VERIFICATION=off when this consent was given): nothing was verified'];
+    case 'awaiting_reading':
+      return [`Verification: required; waiting for the statement reading (${record.failedReadings} failed attempt(s))`];
+    case 'verified': {
+      const r = record.reading;
+      const words = r.words.map((w) => (w.start === null ? w.word : `${w.word}@${w.start.toFixed(2)}-${(w.end ?? w.start).toFixed(2)}s`));
+      const scores = record.clips.map((c) => `${c.clipId} ${c.score.toFixed(2)}`);
+      return [
+        `Verification: required; statement read ${r.at}, assurance ${r.assurance} (${r.method}, ${r.recognizerVersion}), ${Math.round(r.coverage * 100)}% of the statement heard`,
+        `  Phrase: ${r.challenge}`,
+        `  Words heard: ${words.join(' ')}`,
+        ...(r.missing.length ? [`  Not heard: ${r.missing.join(' ')}`] : []),
+        `  Speaker model: ${r.speakerModel.name} ${r.speakerModel.version}, voiceprint from ${r.speechSeconds} s of the reading`,
+        `  Clip matches (threshold ${record.clips[0]?.threshold ?? '-'}): ${scores.length ? scores.join(', ') : 'none yet'}; mismatches refused: ${record.mismatches}`,
+      ];
+    }
   }
 }
 
