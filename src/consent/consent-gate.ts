@@ -27,7 +27,7 @@ export type GateRequest =
       readonly text: string;
     };
 
-export type DenialCode = 'no_consent' | 'offer_pending' | 'not_ready' | 'not_allowed_speaker' | 'out_of_scope' | 'forbidden_text' | 'unknown_user';
+export type DenialCode = 'no_consent' | 'offer_pending' | 'not_ready' | 'not_verified' | 'not_allowed_speaker' | 'out_of_scope' | 'forbidden_text' | 'unknown_user';
 
 export class ConsentDeniedError extends Error {
   readonly code: DenialCode;
@@ -95,8 +95,17 @@ export class ConsentGate {
     if (!ALLOWED_STATES[request.purpose].includes(consent.state)) {
       throw new ConsentDeniedError('not_ready', `consent is ${consent.state}; ${request.purpose} needs ${ALLOWED_STATES[request.purpose].join(' or ')}`);
     }
+    if (request.purpose !== 'record') this.#checkVerified(consent);
     if (request.purpose === 'speak') this.#checkSpeaker(consent, request.requester, request.context);
     return consent;
+  }
+
+  /** Under required verification nothing is trained or spoken until the statement reading was verified. */
+  #checkVerified(consent: ConsentRecord): void {
+    const verification = this.#store.verificationState(consent.id);
+    if (verification?.mode === 'required' && verification.status !== 'verified') {
+      throw new ConsentDeniedError('not_verified', 'the consent statement reading has not been verified');
+    }
   }
 
   #checkSpeaker(consent: ConsentRecord, requester: PlatformIdentity, context: { platform: string; contextId: string }): void {

@@ -65,6 +65,12 @@ export class ConsentStore {
     this.#db.prepare('UPDATE consents SET last_used_at = ? WHERE id = ?').run(at, id);
   }
 
+  /** The verification mode and status of a consent (null: given before verification existed). */
+  verificationState(consentId: string): { mode: string; status: string } | null {
+    const row = this.#db.prepare('SELECT mode, status FROM consent_verifications WHERE consent_id = ?').get(consentId);
+    return row ? { mode: String(row['mode']), status: String(row['status']) } : null;
+  }
+
   /** Challenge phrases of every live consent: a cloned voice must never say them. */
   liveChallenges(): string[] {
     return this.#db.prepare(`SELECT challenge FROM consents WHERE state IN (${LIVE_STATES.map(() => '?').join(', ')})`)

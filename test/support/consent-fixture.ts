@@ -41,14 +41,19 @@ export interface ConsentFixture {
 }
 
 /** A real SQLite database in a temp folder with the consent parts wired as in the service. */
-export function consentFixture(): ConsentFixture {
+export function consentFixture(options: { verification?: 'required' | 'off' } = {}): ConsentFixture {
   const dir = mkdtempSync(join(tmpdir(), 'vocalis-consent-'));
   const db = openDatabase(join(dir, 'vocalis.db'));
   const clock = new ManualClock();
   const users = new UserDirectory(db, clock.now);
   const store = new ConsentStore(db);
   const ledger = new AuditLedger(db, testSealer(), clock.now);
-  const consents = new ConsentService({ db, store, ledger, clock: clock.now, policy: { offerMinutes: 15, rawSampleRetentionDays: 7, voiceInactivityDays: 365, verification: 'required' } });
+  const consents = new ConsentService({ db, store, ledger, clock: clock.now, policy: {
+    offerMinutes: 15, rawSampleRetentionDays: 7, voiceInactivityDays: 365,
+    // These consents never hear audio (the tests move states by hand): verification off, as an operator
+    // would set it, unless a test of verification asks for it.
+    verification: options.verification ?? 'off',
+  } });
   const gate = new ConsentGate({ store, users, clock: clock.now });
   return {
     dir, db, clock, users, store, ledger, consents, gate,

@@ -20,6 +20,7 @@ export const core = {
   'error.no_consent': 'There is no active consent for this voice. Start with /clone.',
   'error.offer_pending': 'Please agree to the consent notice first.',
   'error.not_ready': 'That is not possible yet: the voice sample is not complete.',
+  'error.not_verified': 'That is not possible yet: the consent statement has not been read and recognised.',
   'error.not_allowed_speaker': 'The owner has not shared this voice with you.',
   'error.out_of_scope': 'This voice was not given for use here.',
   'error.forbidden_text': 'That text cannot be spoken: it repeats a consent statement or confirmation phrase.',

@@ -20,6 +20,7 @@ export const core = {
   'error.no_consent': '此声音没有有效的同意记录。请先使用 /clone。',
   'error.offer_pending': '请先同意声明。',
   'error.not_ready': '暂时无法操作：声音样本尚未完成。',
+  'error.not_verified': '暂时无法操作：尚未朗读并识别同意声明。',
   'error.not_allowed_speaker': '声音的主人没有与你分享这个声音。',
   'error.out_of_scope': '这个声音未被授权在此处使用。',
   'error.forbidden_text': '无法朗读这段文字：它重复了同意声明或确认短语。',
