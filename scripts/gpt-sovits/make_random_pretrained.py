@@ -171,6 +171,15 @@ def make_s1(torch, home, out, rel):
 
     config = s1_config(home)
     module = Text2SemanticLightningModule(config, None, is_train=False)
+    # Upstream's TransformerEncoder deep-copies one layer n_layer times, so a fresh model has 24
+    # identical layers (trained ones never do; ONNX export would even de-duplicate them): each
+    # layer gets its own noise.
+    import torch as _torch
+
+    with _torch.no_grad():
+        for name, p in module.named_parameters():
+            if ".layers." in name:
+                p.add_(_torch.randn_like(p) * max(float(p.std()), 0.02))
     weight = OrderedDict((k, v.half()) for k, v in module.state_dict().items())
     atomic_save(torch, {"weight": weight, "config": config, "info": "GPT-e0 (random, Vocalis)"}, target)
     log(f"{rel}: {sum(p.numel() for p in module.parameters()) / 1e6:.1f} M parameters")
