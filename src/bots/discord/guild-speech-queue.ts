@@ -112,7 +112,7 @@ export class GuildSpeechQueue extends EventEmitter<SpeechQueueEvents> {
 
   close(): void {
     this.#closed = true;
-    this.stop(() => true, 'stopped');
+    this.stop(() => true, 'shutdown');
     this.#player.stop(true);
     this.#lease?.release();
     this.#lease = null;

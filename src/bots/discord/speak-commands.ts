@@ -58,6 +58,8 @@ export class SpeakCommands {
   readonly #d: SpeakDeps;
   readonly #queues = new Map<string, GuildSpeechQueue>();
   readonly #announcements = new Map<number, Announcement>();
+  /** Utterances that began playing: a failure then stopped them rather than kept them from playing. */
+  readonly #started = new Set<number>();
 
   constructor(deps: SpeakDeps) {
     this.#d = deps;
@@ -71,7 +73,10 @@ export class SpeakCommands {
         return channel && isVoiceChannel(channel) ? channel : null;
       };
       queue = new GuildSpeechQueue(guild.id, this.#d.links, this.#d.logger, channelOf);
-      queue.on('started', (u) => this.#d.onStarted?.(u));
+      queue.on('started', (u) => {
+        this.#started.add(u.info.id);
+        this.#d.onStarted?.(u);
+      });
       queue.on('finished', (u, reason) => void this.#onFinished(u, reason));
       this.#queues.set(guild.id, queue);
     }
@@ -157,6 +162,7 @@ export class SpeakCommands {
   async #onFinished(utterance: Utterance, reason: UtteranceEnd): Promise<void> {
     const announcement = this.#announcements.get(utterance.info.id);
     this.#announcements.delete(utterance.info.id);
+    const started = this.#started.delete(utterance.info.id);
     const failure = reason === 'failed' ? utterance.failure : undefined;
     this.#d.logger.info({
       guildId: utterance.info.guildId, utterance: utterance.info.id, reason, underruns: utterance.buffer.underruns,
@@ -168,7 +174,8 @@ export class SpeakCommands {
     const why = reason === 'consent_ended' ? t(locale, 'discord.speak.consent_ended')
       : reason === 'disconnected' ? t(locale, 'discord.speak.disconnected')
         : reason === 'stopped' ? t(locale, 'discord.speak.stopped')
-          : t(locale, 'discord.speak.not_played', { reason: describeError(locale, failure) });
+          : reason === 'shutdown' ? t(locale, 'discord.speak.shutdown')
+            : t(locale, started ? 'discord.speak.stopped_because' : 'discord.speak.not_played', { reason: describeError(locale, failure) });
     await announcement.interaction.editReply({ content: `${announcement.content}\n${why}`, allowedMentions: { parse: [] } }).catch((error: unknown) => {
       this.#d.logger.warn({ guildId: utterance.info.guildId, utterance: utterance.info.id, err: error }, 'could not edit the speak notice');
     });

@@ -11,7 +11,7 @@ import type { SpeechStream } from '../../core/vocalis.ts';
  * so cancelling the buffer stops synthesis too, and a failing synthesis stream (the
  * consent ended) cancels the buffer at once.
  */
-export type UtteranceEnd = 'finished' | 'stopped' | 'consent_ended' | 'disconnected' | 'failed';
+export type UtteranceEnd = 'finished' | 'stopped' | 'consent_ended' | 'disconnected' | 'failed' | 'shutdown';
 
 export interface UtteranceInfo {
   readonly id: number;

@@ -54,6 +54,8 @@ export const discord = {
   'discord.speak.disconnected': 'Stopped: I was disconnected from the voice channel.',
   'discord.speak.stopped': 'Stopped with /stop.',
   'discord.speak.not_played': 'Not played: {reason}',
+  'discord.speak.stopped_because': 'Stopped: {reason}',
+  'discord.speak.shutdown': 'Stopped: I am restarting. Try again in a moment.',
   'discord.speak.bad_speed': 'Speed must be between 0.5 and 2.',
   'discord.stop.nothing': 'Nothing of yours is playing or queued.',
   'discord.stop.done': 'Stopped {count} utterance(s).',

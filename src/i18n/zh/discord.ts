@@ -56,6 +56,8 @@ export const discord: { readonly [K in keyof typeof en]: string } = {
   'discord.speak.disconnected': '已停止：我与语音频道的连接已断开。',
   'discord.speak.stopped': '已通过 /stop 停止。',
   'discord.speak.not_played': '未播放：{reason}',
+  'discord.speak.stopped_because': '已停止：{reason}',
+  'discord.speak.shutdown': '已停止：我正在重启，请稍后再试。',
   'discord.speak.bad_speed': '语速必须在 0.5 到 2 之间。',
   'discord.stop.nothing': '没有你的内容正在播放或排队。',
   'discord.stop.done': '已停止 {count} 条语音。',
