@@ -1,10 +1,19 @@
 /**
- * GPT-SoVITS backend benchmarks. Without arguments they run on fixture graphs written to a temp
- * folder (24 layers, width 64 by default: the real cache has width 512, so KV bytes here are 1/8
- * of a real model's); `--models DIR` measures a real models directory with the same code
- * (`--provider cuda` for the GPU). Other flags: `--layers N`, `--dim N` for the fixtures.
+ * GPT-SoVITS backend benchmarks.
+ *
+ *   npm run bench -- gpt-sovits [--models DIR] [--legacy-models DIR] [--provider cuda] [--steps N]
+ *
+ * `--models DIR`: a models directory written by scripts/gpt-sovits/export_onnx.py --shared
+ * (real architecture; random weights are fine for timing). `--legacy-models DIR`: the same
+ * checkpoint exported with `--decoder legacy` (upstream-style t2s_fsdec/t2s_sdec), for the
+ * "before" column of the decode-loop figures. Without them, fixture graphs are written to a temp
+ * folder (24 layers, width 64: the real width is 512, so cache bytes are 1/8 of a real model's
+ * and the fixtures do almost no arithmetic — they show copying and runtime costs only).
+ *
+ * Decode figures suppress EOS (tokens are fed, not sampled), so every run reaches the lengths.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -13,9 +22,11 @@ import ort from 'onnxruntime-node';
 import type { PcmChunk } from '../src/engine/pcm.ts';
 import { createGptSovitsBackend } from '../src/engine/backends/gpt-sovits/index.ts';
 import type { GptSovitsOptions } from '../src/engine/backends/gpt-sovits/index.ts';
-import { startDecoder } from '../src/engine/backends/gpt-sovits/t2s-decoder.ts';
-import { VOICE_GRAPH_FILES } from '../src/engine/backends/gpt-sovits/voice-files.ts';
-import { writeFixtureModels, voiceGraphs } from '../test/backends/gpt-sovits/fixtures/fixture-graphs.ts';
+import { KvStepper } from '../src/engine/backends/gpt-sovits/kv-decoder.ts';
+import { sessionFromBytes, sessionFromFile } from '../src/engine/backends/gpt-sovits/onnx-session.ts';
+import type { ExecutionProvider, Session } from '../src/engine/backends/gpt-sovits/onnx-session.ts';
+import { runEncoder } from '../src/engine/backends/gpt-sovits/t2s-encoder.ts';
+import { writeFixtureModels } from '../test/backends/gpt-sovits/fixtures/fixture-graphs.ts';
 import { MemoryVoiceFiles, SCRIPT, sampleSource } from '../test/backends/gpt-sovits/helpers.ts';
 import type { BenchFigure, BenchSuite } from './types.ts';
 
@@ -31,171 +42,216 @@ function flag(args: readonly string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-const TEXT = 'The quick brown fox jumps over the lazy dog, and then it runs far away into the quiet forest.';
-const signal = () => new AbortController().signal;
+const ENGLISH_12_WORDS = 'The quick brown fox jumps over the lazy dog near the river bank.';
+const CHINESE_20_CHARS = '今天天气很好我们一起去公园散步然后回家吃饭';
+const signal = (): AbortSignal => new AbortController().signal;
+const LENGTHS = [100, 500, 1000] as const;
+/** Steps averaged for "per token at length L": the WINDOW steps ending at L. */
+const WINDOW = 20;
 
-async function voiceFor(modelsDir: string, f0: number, provider: 'cpu' | 'cuda'): Promise<MemoryVoiceFiles> {
-  const files = new MemoryVoiceFiles();
-  await createGptSovitsBackend({ modelsDir, executionProvider: provider }).prepareSample(sampleSource({ f0, level: 0.5 }, SCRIPT), files, signal());
-  return files;
-}
-
-async function drainTimed(stream: AsyncIterable<PcmChunk>, started: number): Promise<{ first: number; seconds: number }> {
-  let first = -1;
-  let samples = 0;
-  let rate = 32_000;
-  for await (const chunk of stream) {
-    if (first < 0) first = performance.now() - started;
-    samples += chunk.samples.length;
-    rate = chunk.sampleRate;
-  }
-  return { first, seconds: samples / rate };
-}
-
-/** The TS loop against bare session.run feeding outputs straight back, over the same steps. */
-async function loopOverhead(dir: string, provider: 'cpu' | 'cuda', lengths: readonly number[], figures: BenchFigure[]): Promise<void> {
-  const options = { executionProviders: [provider], intraOpNumThreads: 1 };
-  const [encoder, fsdec, sdec] = await Promise.all(['t2s_encoder', 't2s_fsdec', 't2s_sdec'].map((g) => ort.InferenceSession.create(join(dir, `${g}.onnx`), options)));
-  const graphs = { encoder: encoder!, fsdec: fsdec!, sdec: sdec! };
-  const inputs = {
+/** Encoder inputs of a typical segment: 40 prompt phones, 60 text phones, a 5 s reference. */
+function segmentInputs() {
+  const frames = 250;
+  return {
     refIds: Array.from({ length: 40 }, (_, i) => 100 + (i % 50)),
     textIds: Array.from({ length: 60 }, (_, i) => 120 + (i % 50)),
     refBert: new Float32Array(40 * 1024),
     textBert: new Float32Array(60 * 1024),
-    ssl: Float32Array.from({ length: 768 * 400 }, (_, i) => Math.sin(i * 0.37) * 0.1),
-    sslFrames: 400,
+    ssl: Float32Array.from({ length: 768 * frames }, (_, i) => Math.sin(i * 0.37) * 0.5),
+    sslFrames: frames,
   };
-  const tensors = () => ({
-    ref_seq: new ort.Tensor('int64', BigInt64Array.from(inputs.refIds, BigInt), [1, 40]),
-    text_seq: new ort.Tensor('int64', BigInt64Array.from(inputs.textIds, BigInt), [1, 60]),
-    ref_bert: new ort.Tensor('float32', inputs.refBert, [40, 1024]),
-    text_bert: new ort.Tensor('float32', inputs.textBert, [60, 1024]),
-    ssl_content: new ort.Tensor('float32', inputs.ssl, [1, 768, 400]),
-  });
-  for (const length of lengths) {
-    // Alternate the two runs and keep the best of each: the machine is shared and noisy.
-    let loopBest = Infinity;
-    let bareBest = Infinity;
-    let steps = 0;
-    let kvPerPosition = 0;
-    let startPositions = 0;
-    for (let rep = 0; rep < (length >= 1500 ? 1 : 2); rep++) {
-      collectGarbage();
-      const decoder = await startDecoder({ kind: 'legacy', ...graphs }, inputs, { maxTokens: length });
-      let t = performance.now();
-      steps = 0;
-      while ((await decoder.next()) !== null) steps++;
-      loopBest = Math.min(loopBest, (performance.now() - t) / steps);
-      // Bare: the same number of sdec runs, outputs fed straight back with no checks at all.
-      const enc = await encoder!.run(tensors());
-      const fs = await fsdec!.run({ x: enc['x']!, prompts: enc['prompts']! });
-      const k = fs['k']!;
-      startPositions = k.dims[1] ?? 0;
-      kvPerPosition = (k.data as Float32Array).byteLength / Math.max(1, startPositions);
-      let feeds = { iy: fs['y']!, ik: k, iv: fs['v']!, iy_emb: fs['y_emb']!, ix_example: fs['x_example']! };
-      collectGarbage();
-      t = performance.now();
-      for (let i = 1; i < steps; i++) {
-        const out = await sdec!.run(feeds);
-        feeds = { iy: out['y']!, ik: out['k']!, iv: out['v']!, iy_emb: out['y_emb']!, ix_example: feeds.ix_example };
-      }
-      bareBest = Math.min(bareBest, (performance.now() - t) / Math.max(1, steps - 1));
-    }
-    // Each sdec step copies k and v in and out: 4 × bytes per position × positions at that step.
-    const positionsSummed = steps * startPositions + (steps * steps) / 2;
-    figures.push(
-      { metric: `loop ${length}: tokens reached`, value: steps, unit: 'tokens' },
-      { metric: `loop ${length}: TS loop per token`, value: loopBest, unit: 'ms' },
-      { metric: `loop ${length}: bare session.run per token`, value: bareBest, unit: 'ms' },
-      { metric: `loop ${length}: TS overhead per token`, value: loopBest - bareBest, unit: 'ms' },
-      { metric: `loop ${length}: KV cache (k+v) at the end`, value: (2 * kvPerPosition * (startPositions + steps)) / 2 ** 20, unit: 'MiB' },
-      { metric: `loop ${length}: KV bytes copied in+out per token (mean)`, value: (4 * kvPerPosition * positionsSummed) / steps / 2 ** 20, unit: 'MiB' },
-    );
+}
+
+function windowMean(times: readonly number[], end: number): number {
+  const slice = times.slice(Math.max(0, end - WINDOW), end);
+  return slice.reduce((a, b) => a + b, 0) / Math.max(1, slice.length);
+}
+
+/** Vocalis's decoder: per-step times of `steps` fed tokens after the prompt pass. */
+async function kvStepTimes(encoder: Session, decoder: Session, steps: number): Promise<{ times: number[]; cacheMiB: number }> {
+  const { x, prompts } = await runEncoder(encoder, segmentInputs());
+  const stepper = new KvStepper(decoder);
+  await stepper.prefill(x, prompts.data as BigInt64Array);
+  const times: number[] = [];
+  collectGarbage();
+  for (let i = 0; i < steps; i++) {
+    const t = performance.now();
+    await stepper.step(512 + ((i * 37) % 500));
+    times.push(performance.now() - t);
   }
-  await Promise.all([encoder!.release(), fsdec!.release(), sdec!.release()]);
+  const cacheMiB = stepper.cacheBytes / 2 ** 20;
+  stepper.dispose();
+  return { times, cacheMiB };
+}
+
+/** Upstream-style graphs: fsdec once, then sdec with every output fed straight back (EOS ignored). */
+async function legacyStepTimes(encoder: Session, fsdec: Session, sdec: Session, steps: number): Promise<number[]> {
+  const enc = await runEncoder(encoder, segmentInputs());
+  const fs = await fsdec.run({ x: enc.x, prompts: enc.prompts });
+  let feeds: Record<string, ort.Tensor> = { iy: fs['y']!, ik: fs['k']!, iv: fs['v']!, iy_emb: fs['y_emb']!, ix_example: fs['x_example']! };
+  const times: number[] = [];
+  collectGarbage();
+  for (let i = 0; i < steps; i++) {
+    const t = performance.now();
+    const out = await sdec.run(feeds);
+    feeds = { iy: out['y']!, ik: out['k']!, iv: out['v']!, iy_emb: out['y_emb']!, ix_example: feeds['ix_example']! };
+    times.push(performance.now() - t);
+  }
+  return times;
+}
+
+async function decodeScaling(kvDir: string, legacyDir: string | null, provider: ExecutionProvider, steps: number, figures: BenchFigure[]): Promise<void> {
+  const encoder = await sessionFromFile(join(kvDir, 't2s_encoder.onnx'), provider);
+  const decoder = await sessionFromFile(join(kvDir, 't2s_decoder.onnx'), provider);
+  const kv = await kvStepTimes(encoder, decoder, steps);
+  await decoder.release();
+  let legacy: number[] | null = null;
+  if (legacyDir) {
+    const [lEnc, fsdec, sdec] = await Promise.all(['t2s_encoder', 't2s_fsdec', 't2s_sdec'].map((g) => sessionFromFile(join(legacyDir, `${g}.onnx`), provider)));
+    legacy = await legacyStepTimes(lEnc!, fsdec!, sdec!, steps);
+    await Promise.all([lEnc!.release(), fsdec!.release(), sdec!.release()]);
+  }
+  await encoder.release();
+  for (const length of LENGTHS) {
+    if (length > steps) continue;
+    const after = windowMean(kv.times, length);
+    figures.push({ metric: `decode per token at ${length} tokens, Vocalis KV decoder`, value: after, unit: 'ms' });
+    if (legacy) {
+      const before = windowMean(legacy, length);
+      figures.push(
+        { metric: `decode per token at ${length} tokens, upstream-style fsdec/sdec`, value: before, unit: 'ms' },
+        { metric: `decode per token at ${length} tokens, speed-up`, value: before / after, unit: '×' },
+      );
+    }
+  }
+  figures.push({ metric: `KV cache held after ${steps} tokens (Vocalis, with spare capacity)`, value: kv.cacheMiB, unit: 'MiB' });
+}
+
+async function vitsPerSecond(dir: string, provider: ExecutionProvider, figures: BenchFigure[]): Promise<void> {
+  const vits = await sessionFromFile(join(dir, 'vits.onnx'), provider);
+  const tokens = 100; // 4 s of audio
+  const ref = Float32Array.from({ length: 32_000 * 5 }, (_, i) => Math.sin(i * 0.05) * 0.3);
+  const feeds: Record<string, ort.Tensor> = {
+    text_seq: new ort.Tensor('int64', BigInt64Array.from({ length: 60 }, (_, i) => BigInt(120 + (i % 50))), [1, 60]),
+    pred_semantic: new ort.Tensor('int64', BigInt64Array.from({ length: tokens }, (_, i) => BigInt((i * 37) % 1024)), [1, 1, tokens]),
+    ref_audio: new ort.Tensor('float32', ref, [1, ref.length]),
+  };
+  if (vits.inputNames.includes('sv_emb')) feeds['sv_emb'] = new ort.Tensor('float32', new Float32Array(20480).fill(0.01), [1, 20480]);
+  await vits.run(feeds); // warm-up
+  const t = performance.now();
+  const out = await vits.run(feeds);
+  const ms = performance.now() - t;
+  const seconds = (out['audio']?.data.length ?? 0) / 32_000;
+  figures.push({ metric: 'vits time per second of audio (4 s decoded at once)', value: ms / seconds, unit: 'ms' });
+  await vits.release();
+}
+
+async function sslTime(dir: string, provider: ExecutionProvider, figures: BenchFigure[]): Promise<void> {
+  const ssl = await sessionFromFile(join(dir, 'cnhubert.onnx'), provider);
+  const audio = Float32Array.from({ length: 16_000 * 5 }, (_, i) => Math.sin(i * 0.07) * 0.3);
+  const feeds = { ref_audio_16k: new ort.Tensor('float32', audio, [1, audio.length]) };
+  await ssl.run(feeds);
+  const t = performance.now();
+  await ssl.run(feeds);
+  figures.push({ metric: 'cnhubert time for a 5 s reference', value: performance.now() - t, unit: 'ms' });
+  await ssl.release();
+}
+
+async function firstAudio(dir: string, provider: ExecutionProvider, figures: BenchFigure[]): Promise<void> {
+  const base: GptSovitsOptions = { modelsDir: dir, executionProvider: provider, streaming: 'chunk', seed: 1 };
+  const backend = createGptSovitsBackend(base);
+  const files = new MemoryVoiceFiles();
+  await backend.prepareSample(sampleSource({ f0: 140, level: 0.5 }, SCRIPT), files, signal());
+  const voice = await backend.loadVoice(files, signal());
+  for (const [label, text, language] of [
+    ['12-word English sentence', ENGLISH_12_WORDS, 'en'],
+    ['20-character Chinese sentence', CHINESE_20_CHARS, 'zh'],
+  ] as const) {
+    const started = performance.now();
+    let first = -1;
+    for await (const chunk of voice.synthesize({ text, language, speed: 1, variability: 0.5, signal: signal() }) as AsyncIterable<PcmChunk>) {
+      void chunk;
+      first = performance.now() - started;
+      break;
+    }
+    figures.push({ metric: `first audio, ${label}, chunk mode (20 tokens)`, value: first, unit: 'ms', target: 'Genie-TTS (ONNX, CPU) first inference 1130 ms' });
+  }
+  voice.dispose();
+  await backend.close();
+}
+
+/** RSS growth when one fine-tuned voice's graphs are loaded from bytes, as the voice cache does. */
+async function voiceMemory(label: string, dir: string, files: readonly string[], provider: ExecutionProvider, figures: BenchFigure[]): Promise<void> {
+  const bytes = await Promise.all(files.map((f) => readFile(join(dir, f))));
+  collectGarbage();
+  const rss = process.memoryUsage().rss;
+  const sessions = await Promise.all(bytes.map((b, i) => sessionFromBytes(b, files[i] ?? '', provider)));
+  collectGarbage();
+  const grown = (process.memoryUsage().rss - rss) / 2 ** 20;
+  figures.push(
+    { metric: `resident memory per fine-tuned voice, ${label}`, value: grown, unit: 'MiB' },
+    { metric: `model bytes per fine-tuned voice, ${label}`, value: bytes.reduce((s, b) => s + b.length, 0) / 2 ** 20, unit: 'MiB' },
+  );
+  await Promise.all(sessions.map((s) => s.release()));
+}
+
+async function exportTimes(dir: string, figures: BenchFigure[]): Promise<void> {
+  const path = join(dir, 'manifest.json');
+  if (!existsSync(path)) return;
+  const manifest = JSON.parse(await readFile(path, 'utf8')) as { version?: string; export?: Record<string, number> };
+  for (const [step, seconds] of Object.entries(manifest.export ?? {})) {
+    figures.push({ metric: `export (${manifest.version ?? '?'}): ${step.replace(/_s$/, '')}`, value: seconds, unit: 's' });
+  }
+}
+
+/** Fixture-only: throughput with many voices at once (the real graphs are too slow for 16 voices on CPU). */
+async function throughput(dir: string, provider: ExecutionProvider, figures: BenchFigure[]): Promise<void> {
+  const text = 'The quick brown fox jumps over the lazy dog, and then it runs far away into the quiet forest.';
+  const prepared = await Promise.all(Array.from({ length: 16 }, async (_, i) => {
+    const files = new MemoryVoiceFiles();
+    await createGptSovitsBackend({ modelsDir: dir, executionProvider: provider }).prepareSample(sampleSource({ f0: 100 + i * 10, level: 0.5 }, SCRIPT), files, signal());
+    return files;
+  }));
+  for (const concurrent of [1, 4, 16]) {
+    const backend = createGptSovitsBackend({ modelsDir: dir, executionProvider: provider, maxConcurrent: concurrent, streaming: 'chunk', seed: 1 });
+    const loaded = await Promise.all(prepared.slice(0, concurrent).map((v) => backend.loadVoice(v, signal())));
+    const started = performance.now();
+    const seconds = await Promise.all(loaded.map(async (v) => {
+      let samples = 0;
+      for await (const chunk of v.synthesize({ text, language: 'en', speed: 1, variability: 0.5, signal: signal() })) samples += chunk.samples.length;
+      return samples / 32_000;
+    }));
+    const wall = (performance.now() - started) / 1000;
+    figures.push({ metric: `throughput, ${concurrent} voices at once (fixtures)`, value: seconds.reduce((a, b) => a + b, 0) / wall, unit: 'audio s/s' });
+    for (const v of loaded) v.dispose();
+  }
 }
 
 const suite: BenchSuite = {
   name: 'gpt-sovits',
   async run({ args }) {
     const figures: BenchFigure[] = [];
-    const provider = flag(args, '--provider') === 'cuda' ? 'cuda' : 'cpu';
+    const provider: ExecutionProvider = flag(args, '--provider') === 'cuda' ? 'cuda' : 'cpu';
     const realDir = flag(args, '--models');
-    const layers = Number(flag(args, '--layers') ?? 24);
-    const dim = Number(flag(args, '--dim') ?? 64);
+    const steps = Number(flag(args, '--steps') ?? 1000);
     const temp = realDir ? null : await mkdtemp(join(tmpdir(), 'vocalis-gsv-bench-'));
     try {
-      let speechDir = realDir ?? '';
-      let longDir = realDir ?? '';
+      let dir = realDir ?? '';
+      let legacyDir = flag(args, '--legacy-models') ?? null;
       if (temp) {
-        speechDir = await writeFixtureModels(join(temp, 'speech'), { layers, dim, tokensPerPhone: [2, 1], extraTokens: 12, layout: 'legacy' });
-        longDir = await writeFixtureModels(join(temp, 'long'), { layers, dim, tokensPerPhone: [0, 1], extraTokens: 100_000, layout: 'legacy' });
+        const fixture = { layers: 24, dim: 64, tokensPerPhone: [2, 1] as const, extraTokens: 12 };
+        dir = await writeFixtureModels(join(temp, 'kv'), fixture);
+        legacyDir = await writeFixtureModels(join(temp, 'legacy'), { ...fixture, layout: 'legacy' });
       }
-      figures.push({ metric: realDir ? 'models: real directory' : `models: fixtures, ${layers} layers, width ${dim}`, value: 0, unit: '' });
-
-      await loopOverhead(longDir, provider, [100, 500, 1500], figures);
-
-      const base: GptSovitsOptions = { modelsDir: speechDir, executionProvider: provider };
-      const voices = await Promise.all(Array.from({ length: 16 }, (_, i) => voiceFor(speechDir, 100 + i * 10, provider)));
-      for (const streaming of ['chunk', 'segment'] as const) {
-        const backend = createGptSovitsBackend({ ...base, streaming });
-        const voice = await backend.loadVoice(voices[0]!, signal());
-        await drainTimed(voice.synthesize({ text: 'Warm up.', language: 'en', speed: 1, variability: 0.5, signal: signal() }), performance.now());
-        const started = performance.now();
-        const r = await drainTimed(voice.synthesize({ text: TEXT, language: 'en', speed: 1, variability: 0.5, signal: signal() }), started);
-        const total = performance.now() - started;
-        figures.push(
-          { metric: `time to first audio (${streaming} mode)`, value: r.first, unit: 'ms', target: 'upstream, RTX 3090 class: 300–3000 ms' },
-          { metric: `real-time factor (${streaming} mode)`, value: total / 1000 / r.seconds, unit: '×', target: 'upstream README, RTX 4090: 0.014' },
-        );
-      }
-
-      for (const concurrent of [1, 4, 16]) {
-        const backend = createGptSovitsBackend({ ...base, maxConcurrent: concurrent, streaming: 'chunk' });
-        const loaded = await Promise.all(voices.slice(0, concurrent).map((v) => backend.loadVoice(v, signal())));
-        const started = performance.now();
-        const results = await Promise.all(loaded.map((v) => drainTimed(v.synthesize({ text: TEXT, language: 'en', speed: 1, variability: 0.5, signal: signal() }), started)));
-        const wall = (performance.now() - started) / 1000;
-        const audio = results.reduce((s, r) => s + r.seconds, 0);
-        figures.push(
-          { metric: `throughput, ${concurrent} voices at once`, value: audio / wall, unit: 'audio s/s' },
-          { metric: `first audio, worst of ${concurrent} voices`, value: Math.max(...results.map((r) => r.first)), unit: 'ms' },
-        );
-      }
-
-      // Memory: zero-shot voices hold only conditioning; fine-tuned voices also hold their own sessions.
-      const backend = createGptSovitsBackend({ ...base, voiceModelCacheBytes: 2 ** 40 });
-      collectGarbage();
-      let rss = process.memoryUsage().rss;
-      const buffers = process.memoryUsage().arrayBuffers;
-      const zeroShot = await Promise.all(voices.map((v) => backend.loadVoice(v, signal())));
-      collectGarbage();
-      figures.push(
-        { metric: 'RSS growth per zero-shot voice', value: (process.memoryUsage().rss - rss) / zeroShot.length / 2 ** 20, unit: 'MiB' },
-        { metric: 'JS buffer growth per zero-shot voice', value: (process.memoryUsage().arrayBuffers - buffers) / zeroShot.length / 2 ** 20, unit: 'MiB' },
-      );
-      figures.push({ metric: 'conditioning bytes per zero-shot voice', value: (zeroShot[0]?.sizeBytes ?? 0) / 2 ** 20, unit: 'MiB' });
-      if (temp) {
-        collectGarbage();
-        rss = process.memoryUsage().rss;
-        const tuned = await Promise.all(Array.from({ length: 8 }, async (_, i) => {
-          const files = new MemoryVoiceFiles();
-          for (const [k, v] of voices[i]!.files) files.files.set(k, v);
-          const g = voiceGraphs({ layers, dim, tokensPerPhone: [2, 1], extraTokens: 12 + i, layout: 'legacy' });
-          files.files.set(VOICE_GRAPH_FILES.encoder, g['t2s_encoder.onnx']!);
-          files.files.set(VOICE_GRAPH_FILES.fsdec, g['t2s_fsdec.onnx']!);
-          files.files.set(VOICE_GRAPH_FILES.sdec, g['t2s_sdec.onnx']!);
-          files.files.set(VOICE_GRAPH_FILES.vits, g['vits.onnx']!);
-          return backend.loadVoice(files, signal());
-        }));
-        collectGarbage();
-        figures.push(
-          { metric: 'RSS growth per fine-tuned voice (fixture graphs)', value: (process.memoryUsage().rss - rss) / tuned.length / 2 ** 20, unit: 'MiB' },
-          { metric: 'model bytes per fine-tuned voice (fixture graphs)', value: backend.voiceSessionBytes / tuned.length / 2 ** 20, unit: 'MiB' },
-        );
-        for (const v of tuned) v.dispose();
-      }
-      for (const v of zeroShot) v.dispose();
+      figures.push({ metric: realDir ? `models: ${realDir}${legacyDir ? ` (before: ${legacyDir})` : ''}` : 'models: fixtures, 24 layers, width 64', value: 0, unit: '' });
+      await decodeScaling(dir, legacyDir, provider, steps, figures);
+      await vitsPerSecond(dir, provider, figures);
+      await sslTime(dir, provider, figures);
+      await firstAudio(dir, provider, figures);
+      await voiceMemory('Vocalis export (encoder + decoder + vits)', dir, ['t2s_encoder.onnx', 't2s_decoder.onnx', 'vits.onnx'], provider, figures);
+      if (legacyDir) await voiceMemory('upstream-style (encoder + fsdec + sdec + vits)', legacyDir, ['t2s_encoder.onnx', 't2s_fsdec.onnx', 't2s_sdec.onnx', 'vits.onnx'], provider, figures);
+      await exportTimes(dir, figures);
+      if (temp) await throughput(dir, provider, figures);
       return figures;
     } finally {
       if (temp) await rm(temp, { recursive: true, force: true });

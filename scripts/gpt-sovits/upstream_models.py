@@ -209,6 +209,32 @@ def bert_module(path):
     return Bert().eval()
 
 
+class _Spectrum:
+    """What Kaldi.fbank does with torch.fft.rfft's result: only `.abs()`."""
+
+    def __init__(self, re, im):
+        self.re, self.im = re, im
+
+    def abs(self):
+        import torch
+
+        return torch.sqrt(self.re * self.re + self.im * self.im)
+
+
+def _rfft_as_matmul(x):
+    """torch.fft.rfft over the last axis as two matrix products: the TorchScript ONNX exporter has
+    no aten::fft_rfft (opset 17), and upstream's fbank (eres2net/kaldi.py) calls it."""
+    import math
+
+    import torch
+
+    n = x.shape[-1]
+    k = torch.arange(n // 2 + 1, dtype=torch.float64).unsqueeze(1)
+    t = torch.arange(n, dtype=torch.float64).unsqueeze(0)
+    angle = 2 * math.pi * k * t / n
+    return _Spectrum(x @ torch.cos(angle).T.to(x.dtype), -(x @ torch.sin(angle).T.to(x.dtype)))
+
+
 def sv_module(path):
     """ERes2NetV2 as upstream's sv.py: Kaldi fbank (80 bins, 16 kHz, no dither) → forward3 → 20480-d."""
     import torch
@@ -223,7 +249,12 @@ def sv_module(path):
             self.model.load_state_dict(torch.load(path, map_location="cpu", weights_only=False))
 
         def forward(self, audio_16k):
-            feat = Kaldi.fbank(audio_16k, num_mel_bins=80, sample_frequency=16000, dither=0).unsqueeze(0)
+            rfft = torch.fft.rfft
+            torch.fft.rfft = _rfft_as_matmul
+            try:
+                feat = Kaldi.fbank(audio_16k, num_mel_bins=80, sample_frequency=16000, dither=0).unsqueeze(0)
+            finally:
+                torch.fft.rfft = rfft
             return self.model.forward3(feat)
 
     return SV().eval()
