@@ -28,18 +28,28 @@ export function renderProblem(locale: Locale, problem: SampleProblem | ConsentCh
     case 'speaker_mismatch_limit':
       return { code: problem.code, reason: t(locale, 'consent.check.speaker_mismatch_limit', { limit: f('limit') }), advice: t(locale, 'consent.check.advice.speaker_mismatch_limit') };
     case 'not_enough_speech':
-      return { code: problem.code, reason: t(locale, 'sample.problem.not_enough_speech', { net: f('netSpeechSeconds'), target: f('targetSpeechSeconds') }), advice: t(locale, 'sample.advice.not_enough_speech') };
+      return { code: problem.code, reason: t(locale, 'sample.problem.not_enough_speech', { net: f('netSpeechSeconds'), target: f('targetSpeechSeconds') }), advice: speechAdvice(locale, f('targetSpeechSeconds') - f('netSpeechSeconds')) };
     case 'clipping':
       return { code: problem.code, reason: t(locale, 'sample.problem.clipping', { percent: f('clippedPercent') }), advice: t(locale, 'sample.advice.clipping') };
     case 'too_quiet':
       return { code: problem.code, reason: t(locale, 'sample.problem.too_quiet', { level: f('levelDb') }), advice: t(locale, 'sample.advice.too_quiet') };
     case 'noisy':
-      return { code: problem.code, reason: t(locale, 'sample.problem.noisy', { snr: f('snrDb') }), advice: t(locale, 'sample.advice.noisy') };
+      return { code: problem.code, reason: t(locale, 'sample.problem.noisy', { snr: f('snrDb'), min: f('minSnrDb') }), advice: t(locale, f('background') === 1 ? 'sample.advice.noisy_background' : 'sample.advice.noisy') };
     case 'mostly_non_speech':
       return { code: problem.code, reason: t(locale, 'sample.problem.mostly_non_speech', { percent: f('speechPercent') }), advice: t(locale, 'sample.advice.mostly_non_speech') };
     case 'low_sample_rate':
       return { code: problem.code, reason: t(locale, 'sample.problem.low_sample_rate', { rate: f('sampleRate'), min: f('minSampleRate') }), advice: t(locale, 'sample.advice.low_sample_rate') };
   }
+}
+
+/** A sentence of the reading script (Harvard-list style) holds about this much speech. */
+const SECONDS_PER_SENTENCE = 2.5;
+
+/** "One more sentence" when that is all that is missing, so nobody stops a few seconds short. */
+function speechAdvice(locale: Locale, missingSeconds: number): string {
+  if (missingSeconds <= 0 || missingSeconds > 30) return t(locale, 'sample.advice.not_enough_speech');
+  const sentences = Math.ceil(missingSeconds / SECONDS_PER_SENTENCE);
+  return sentences <= 1 ? t(locale, 'sample.advice.one_more_sentence') : t(locale, 'sample.advice.more_sentences', { sentences });
 }
 
 /** Progress line shown while the user is still recording ("38 of 60 s"). */

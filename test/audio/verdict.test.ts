@@ -8,7 +8,14 @@ import { assembleSample } from '../../src/engine/audio/sample-assembly.ts';
 import type { ClipInput } from '../../src/engine/audio/sample-assembly.ts';
 import { localeFrom, t } from '../../src/i18n/catalogue.ts';
 import { renderProblem, renderProgress } from '../../src/i18n/sample-messages.ts';
+import { AudioSampleIntake } from '../../src/core/audio-sample-intake.ts';
+import { denoiseWhereItHelps } from '../../src/engine/audio/denoise.ts';
+import { analyseSample } from '../../src/engine/audio/sample-analysis.ts';
+import { detectSpeech } from '../../src/engine/audio/vad.ts';
+import { encodeWav } from '../../src/engine/audio/wav.ts';
+import type { PcmChunk } from '../../src/engine/pcm.ts';
 import { speakerFiles, tone } from './fixtures.ts';
+import { babble, mixAtSnr, music, pinkNoise, whiteNoise } from './noise.ts';
 
 const OPTIONS = { targetSpeechSeconds: 60, minSampleRate: 16000 };
 const clips: DecodedAudio[] = [];
@@ -91,4 +98,80 @@ test('every problem has a reason and advice in both locales', () => {
   assert.equal(localeFrom('en-GB'), 'en');
   assert.equal(localeFrom(undefined), 'en');
   assert.equal(t('en', 'sample.progress', { net: 38, target: 60 }), 'Recorded 38 of 60 s of speech.');
+});
+
+// --- Noise calibration on real speech: steady noise is denoised and passes; voices, music and heavy noise do not.
+
+const CLIP_OPTIONS = { targetSpeechSeconds: 0, minSampleRate: 16000 };
+
+async function firstClip(speaker: string): Promise<PcmChunk> {
+  const file = speakerFiles(speaker)[0]!;
+  const decoded = await decodeAudioFile(file, { sampleRate: 16000 });
+  return { samples: decoded.samples, sampleRate: 16000 };
+}
+
+async function judgedClip(pcm: PcmChunk) {
+  const vad = await detectSpeech(pcm);
+  const recorded = analyseSample(pcm, vad, pcm.sampleRate);
+  const cleaned = await denoiseWhereItHelps(pcm, vad, recorded);
+  return { recorded, cleaned, verdict: judgeSample(cleaned.analysis, CLIP_OPTIONS) };
+}
+
+test('steady noise mixed into real speech at 12–14 dB SNR (the refused case) is denoised and accepted', async () => {
+  const cases = [
+    { speaker: '1688', noise: 'white', snr: 12 },
+    { speaker: '2414', noise: 'pink', snr: 13 },
+    { speaker: '3331', noise: 'pink', snr: 12 },
+    { speaker: '367', noise: 'white', snr: 14 },
+  ] as const;
+  for (const c of cases) {
+    const clean = await firstClip(c.speaker);
+    const noise = c.noise === 'white' ? whiteNoise(clean.samples.length, 7) : pinkNoise(clean.samples.length, 7);
+    const { recorded, cleaned, verdict } = await judgedClip(await mixAtSnr(clean, noise, c.snr));
+    const label = `${c.speaker} + ${c.noise} at ${c.snr} dB`;
+    assert.ok(judgeSample(recorded, CLIP_OPTIONS).problems.some((p) => p.code === 'noisy'), `${label}: refused as recorded (${recorded.snrDb.toFixed(1)} dB)`);
+    assert.deepEqual(verdict.problems, [], `${label}: accepted after denoising (${cleaned.analysis.snrDb.toFixed(1)} dB)`);
+    assert.equal(cleaned.analysis.denoising?.applied, true, label);
+    assert.ok(cleaned.analysis.snrDb >= 15 && cleaned.analysis.snrDb > recorded.snrDb + 3, label);
+  }
+});
+
+test('the intake keeps the denoised clip, not the noisy one', async () => {
+  const clean = await firstClip('3331');
+  const noisy = await mixAtSnr(clean, pinkNoise(clean.samples.length, 3), 13);
+  const clip = await new AudioSampleIntake().analyseClip(encodeWav(noisy, 16), { name: 't', description: '', languages: ['en'], targetSpeechSeconds: 45, minSampleRate: 16000 }, 0);
+  assert.equal(clip.accepted, true, JSON.stringify(clip.verdict.problems));
+  const vad = await detectSpeech(clip.pcm);
+  assert.ok(analyseSample(clip.pcm, vad, 48000).snrDb >= 15, 'the stored audio is the denoised one');
+});
+
+test('voices and music behind the speaker are refused with advice; really noisy input is not even denoised', async () => {
+  for (const speaker of ['1688', '3005']) {
+    const clean = await firstClip(speaker);
+    for (const [name, background] of [
+      ['babble', await babble(clean.samples.length, 16000, 6, 5)],
+      ['music', music(clean.samples.length, 16000)],
+    ] as const) {
+      const { cleaned, verdict } = await judgedClip(await mixAtSnr(clean, background, 8));
+      const noisy = verdict.problems.find((p) => p.code === 'noisy');
+      assert.ok(noisy, `${speaker} + ${name} at 8 dB is refused (${cleaned.analysis.snrDb.toFixed(1)} dB)`);
+      assert.equal(noisy.figures['background'], 1, `${speaker} + ${name}: recognised as voices or music`);
+      assert.equal(cleaned.analysis.denoising, undefined, 'not denoised: a denoiser would only distort the speech');
+      assert.match(renderProblem('en', noisy).advice, /Other voices or music/);
+      assert.match(renderProblem('en', noisy).reason, new RegExp(`only ${noisy.figures['snrDb']} dB above it \\(15 dB needed\\)`));
+    }
+    const { recorded, cleaned, verdict } = await judgedClip(await mixAtSnr(clean, whiteNoise(clean.samples.length, 9), 5));
+    assert.ok(recorded.snrDb < 10 && verdict.problems.some((p) => p.code === 'noisy'), `${speaker} + white noise at 5 dB is refused`);
+    assert.equal(cleaned.analysis.denoising, undefined);
+  }
+});
+
+test('near the target the advice counts sentences: one more sentence', () => {
+  const advice = (net: number, target: number, locale: 'en' | 'zh' = 'en') =>
+    renderProblem(locale, { code: 'not_enough_speech', figures: { netSpeechSeconds: net, targetSpeechSeconds: target } }).advice;
+  assert.match(advice(43, 45), /^One more sentence will do/);
+  assert.match(advice(43, 45, 'zh'), /^再读一句就够了/);
+  assert.match(advice(51, 60), /^About 4 more sentences will do/);
+  assert.match(advice(10, 45), /^Keep reading the script aloud/);
+  assert.equal(renderProblem('en', { code: 'not_enough_speech', figures: { netSpeechSeconds: 43, targetSpeechSeconds: 45 } }).reason, 'Not enough speech yet: 43 of 45 s.');
 });
