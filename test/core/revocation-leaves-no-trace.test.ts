@@ -3,31 +3,13 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { dumpRedis, type RedisEntry } from '../support/redis-dump.ts';
+import { dumpRedis } from '../support/redis-dump.ts';
+import { fileMentions as mentions, filesUnder, redisMentions } from '../support/leftovers.ts';
 import { startRuntime, eventually } from '../support/runtime-fixture.ts';
 import { speakerFiles } from '../support/speech-data.ts';
 import { createToneBackend } from '../support/tone-backend.ts';
 
 const everywhere = { platform: 'cli', contextId: '*' };
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
-}
-
-/** Which of `needles` (text) occur in which file under `dir`. */
-async function mentions(files: readonly string[], needles: readonly string[]): Promise<string[]> {
-  const found: string[] = [];
-  for (const file of files) {
-    const bytes = await readFile(file);
-    for (const needle of needles) if (bytes.includes(Buffer.from(needle))) found.push(`${needle} in ${file}`);
-  }
-  return found;
-}
-
-function redisMentions(entries: readonly RedisEntry[], needles: readonly string[]): string[] {
-  return entries.flatMap((e) => needles.filter((n) => e.key.includes(n) || e.dump.includes(n)).map((n) => `${n} in ${e.type} ${e.key}`));
-}
 
 /**
  * What a revocation leaves on disk and in Redis, read the way an attacker with the

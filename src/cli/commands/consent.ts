@@ -7,7 +7,9 @@ import type { VerificationRecord } from '../../consent/verification/verification
 /** `vocalis consent grant|show|revoke --user ID` */
 export async function consentCommand(ctx: CliContext, action: string | undefined): Promise<CommandResult> {
   const identity = ctx.identity();
-  const { vocalis } = await ctx.runtime({ queue: false });
+  // A revocation erases the user's jobs from Redis (and rewrites its AOF), so it needs the queue:
+  // the running service's Redis when there is one.
+  const { vocalis } = await ctx.runtime({ queue: action === 'revoke' });
   switch (action) {
     case 'grant': {
       const language = ctx.option('language') ?? 'en';

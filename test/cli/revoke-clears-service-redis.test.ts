@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { Redis } from 'ioredis';
+import { fileMentions, filesUnder, redisMentions } from '../support/leftovers.ts';
+import { dumpRedis } from '../support/redis-dump.ts';
+import { startRuntime, eventually } from '../support/runtime-fixture.ts';
+import { runNode } from '../support/spawn-node.ts';
+import { speakerFiles } from '../support/speech-data.ts';
+import { createToneBackend } from '../support/tone-backend.ts';
+
+const everywhere = { platform: 'cli', contextId: '*' };
+
+/**
+ * The operator revokes with the CLI while the service runs. The CLI must erase what the
+ * service's Redis holds of the user (job hashes, events, the AOF on disk) exactly as an
+ * in-process revocation does, not only the files and the database.
+ */
+test('vocalis consent revoke clears the running service\'s Redis and its AOF of the user', async () => {
+  const f = await startRuntime({ env: { VOCALIS_CONSENT_VERIFICATION: 'off' }, backends: [createToneBackend()] });
+  let redis: Redis | undefined;
+  try {
+    const { vocalis, jobs, users, paths, redisUrl } = f.runtime;
+    redis = new Redis(redisUrl!, { maxRetriesPerRequest: 1 });
+    const identity = { platform: 'cli', platformUserId: 'frank' };
+    const offer = vocalis.offerConsent({ identity, language: 'en', context: everywhere });
+    vocalis.acceptConsent({ identity, consentId: offer.consent.id });
+    const outcome = await vocalis.addClip({ identity, audio: await readFile(speakerFiles('3005')[0]!) });
+    assert.ok(outcome.kind === 'stored' && outcome.clone);
+    const { jobId, voiceId } = outcome.clone;
+    await eventually(() => jobs.get(jobId)?.state === 'completed', 20_000, 'the fine-tune');
+    const needles = [users.find('cli', 'frank')!.id, voiceId, jobId];
+    assert.notDeepEqual(redisMentions(await dumpRedis(redis), needles), [], 'the service\'s Redis holds the job before');
+
+    const cli = await runNode(['src/cli/main.ts', 'consent', 'revoke', '--user', 'frank', '--json'], {
+      VOCALIS_DATA_DIR: f.dataDir, VOCALIS_MASTER_KEY: f.masterKey, VOCALIS_LOG_LEVEL: 'silent',
+    });
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.equal((JSON.parse(cli.stdout) as { receipt: { outcome: string } }).receipt.outcome, 'revoked');
+
+    assert.deepEqual(redisMentions(await dumpRedis(redis), needles), [], 'no Redis key of any type mentions the user');
+    assert.deepEqual(await fileMentions(await filesUnder(paths.redisDir), needles), [], 'no AOF file holds an id of the user');
+  } finally {
+    redis?.disconnect();
+    await f.close();
+  }
+});
