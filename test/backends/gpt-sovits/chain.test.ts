@@ -36,6 +36,20 @@ describe('GPT-SoVITS chain on fixture graphs', () => {
     assert.equal(c2.promptText, null);
   });
 
+  it('speaks a voice without prompt text with no prompt at all (upstream TTS.py), others with theirs', async () => {
+    const { textToSegments } = await import('../../../src/engine/backends/gpt-sovits/text/front-end.ts');
+    const backend = createGptSovitsBackend({ modelsDir: models.dir, streaming: 'segment', seed: 1 });
+    const text = 'Hello there, my friend.';
+    // Fixture decoder: phones in the encoder (prompt + text) + 12 tokens per segment, 1280 samples each.
+    const textPhones = textToSegments(text, 'en').map((s) => s.ids.length);
+    const bare = await collect((await backend.loadVoice(await preparedVoice(140, 0.5, false), new AbortController().signal)).synthesize(request(text)));
+    assert.equal(bare.samples.length, textPhones.reduce((n, p) => n + (p + 12) * 1280, 0));
+    const prompted = await preparedVoice(140, 0.5);
+    const promptPhones = conditioningSchema.parse(JSON.parse(new TextDecoder().decode(prompted.files.get(CONDITIONING_FILE)))).promptIds.length;
+    const spoken = await collect((await backend.loadVoice(prompted, new AbortController().signal)).synthesize(request(text)));
+    assert.equal(spoken.samples.length, textPhones.reduce((n, p) => n + (p + promptPhones + 12) * 1280, 0));
+  });
+
   it('streams chunk by chunk, equal to segment mode, and encodes to Opus', async () => {
     const files = await preparedVoice(140, 0.5);
     const chunked = createGptSovitsBackend({ modelsDir: models.dir, streaming: 'chunk', chunkTokens: 16, overlapTokens: 4 });
