@@ -33,7 +33,7 @@ const suite: BenchSuite = {
       const prep: number[] = [];
       for (let i = 0; i < 3; i++) {
         const t = performance.now();
-        await buildDataset(sample, workLayout(join(root, `ds-${i}`)), 2, new AbortController().signal);
+        await buildDataset(sample, workLayout(join(root, `ds-${i}`), 'v2ProPlus'), 2, new AbortController().signal);
         prep.push((performance.now() - t) / 1000);
       }
       const models = await writeFixtureModels(join(root, 'models'));

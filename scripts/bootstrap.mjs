@@ -33,6 +33,8 @@ const TASKS = {
   worker: () => [[...NODE_FLAGS, 'src/worker-main.ts']],
   vocalis: (args) => [[...NODE_FLAGS, 'src/cli/main.ts', ...args]],
   bench: (args) => [[...NODE_FLAGS, 'bench/run.ts', ...args]],
+  // The upstream GPT-SoVITS integration check (needs a checkout and its Python; skips without).
+  'verify-gpt-sovits': (args) => [[...NODE_FLAGS, 'scripts/gpt-sovits/verify_upstream_entry.ts', ...args]],
   // Breaks each documented promise in a temp copy and checks its tests go red (test/mutations.json).
   mutate: (args) => [[...NODE_FLAGS, 'scripts/mutate.ts', ...args]],
   // Type-check first: a type error fails the test command like a failing test does.

@@ -42,7 +42,7 @@ import sys
 _INSTALLED = False
 
 
-class OfflineAssetMissing(RuntimeError):
+class OfflineAssetMissingError(RuntimeError):
     """An asset only a model hub or nltk's server provides is missing on this host."""
 
 
@@ -95,10 +95,12 @@ def _install_offline():
 
     def patch_nltk(nltk):
         def refuse_download(info_or_id=None, *args, **kwargs):
-            # g2p_en calls this at import when the data is missing; a worker must not go online.
+            # g2p_en calls this at import for data it may not even use (the legacy tagger next to
+            # nltk ≥ 3.9's averaged_perceptron_tagger_eng): refuse like an offline nltk does,
+            # returning False, and say so; a resource really needed fails later with LookupError.
             print(
-                f"[vocalis-shim] nltk data {info_or_id!r} is missing and this host does not download: "
-                f"install it beforehand (python -m nltk.downloader {info_or_id}) or set NLTK_DATA",
+                f"[vocalis-shim] not downloading nltk data {info_or_id!r} (workers stay offline); "
+                f"if it is needed, install it beforehand: python -m nltk.downloader {info_or_id}",
                 file=sys.stderr,
             )
             return False
@@ -115,7 +117,7 @@ def _install_offline():
         def no_download(model_dir="G2PWModel/"):
             if os.path.exists(model_dir):
                 return original(model_dir)
-            raise OfflineAssetMissing(
+            raise OfflineAssetMissingError(
                 f"the G2PW model is missing ({os.path.abspath(model_dir)}) and this host does not download: "
                 "install G2PWModel into GPT_SoVITS/text/ as upstream's install script does, "
                 "or set VOCALIS_GSV_G2PW=off (pinyin through pypinyin)"

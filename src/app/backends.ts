@@ -20,6 +20,8 @@ export async function createBackends(config: Config, logger: Logger): Promise<Vo
         training: {
           home: t.home,
           ...(t.python ? { python: t.python } : {}),
+          version: t.version,
+          ...(t.pretrainedDir ? { pretrainedDir: t.pretrainedDir } : {}),
           sovitsEpochs: t.sovitsEpochs,
           gptEpochs: t.gptEpochs,
           ...(t.batchSize ? { batchSize: t.batchSize } : {}),

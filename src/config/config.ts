@@ -44,6 +44,8 @@ const schema = z.object({
   GPT_SOVITS_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
   GPT_SOVITS_HOME: optionalString,
   GPT_SOVITS_PYTHON: optionalString,
+  GPT_SOVITS_VERSION: z.enum(['v2', 'v2Pro', 'v2ProPlus']).default('v2ProPlus'),
+  GPT_SOVITS_PRETRAINED_DIR: optionalString,
   GPT_SOVITS_SOVITS_EPOCHS: z.coerce.number().int().min(1).max(100).default(8),
   GPT_SOVITS_GPT_EPOCHS: z.coerce.number().int().min(1).max(100).default(15),
   GPT_SOVITS_BATCH_SIZE: z.coerce.number().int().min(1).max(64).optional(),
@@ -76,6 +78,9 @@ export type Config = Readonly<{
   gptSovitsTraining: {
     home: string;
     python: string | undefined;
+    /** Model version of new fine-tunes; voices fine-tuned with another version keep loading. */
+    version: 'v2' | 'v2Pro' | 'v2ProPlus';
+    pretrainedDir: string | undefined;
     sovitsEpochs: number;
     gptEpochs: number;
     batchSize: number | undefined;
@@ -134,6 +139,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       ? {
           home: e.GPT_SOVITS_HOME,
           python: e.GPT_SOVITS_PYTHON,
+          version: e.GPT_SOVITS_VERSION,
+          pretrainedDir: e.GPT_SOVITS_PRETRAINED_DIR,
           sovitsEpochs: e.GPT_SOVITS_SOVITS_EPOCHS,
           gptEpochs: e.GPT_SOVITS_GPT_EPOCHS,
           batchSize: e.GPT_SOVITS_BATCH_SIZE,

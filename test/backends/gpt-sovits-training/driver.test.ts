@@ -5,14 +5,25 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BackendError } from '../../../src/engine/backend.ts';
-import { VOICE_GRAPH_FILES } from '../../../src/engine/backends/gpt-sovits/voice-files.ts';
+import { EXPORTED_GRAPHS } from '../../../src/engine/backends/gpt-sovits/training/export-step.ts';
 import { collect } from '../gpt-sovits/helpers.ts';
 import { makeRig } from './helpers.ts';
 import type { Rig } from './helpers.ts';
 
-const GRAPHS = Object.values(VOICE_GRAPH_FILES);
+const GRAPHS = Object.values(EXPORTED_GRAPHS);
 
-function records(path: string): Promise<Array<{ script: string; args: string[]; cwd: string; env: Record<string, string>; secretSeen: boolean; config?: Record<string, unknown> }>> {
+interface Call {
+  script: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  secretSeen: boolean;
+  shimLoaded: boolean;
+  config?: Record<string, unknown>;
+  s2ResumeFilesLeft?: number;
+}
+
+function records(path: string): Promise<Call[]> {
   return readFile(path, 'utf8').then((t) => t.trim().split('\n').map((l) => JSON.parse(l)));
 }
 
@@ -58,10 +69,10 @@ describe('GPT-SoVITS fine-tune driver (stand-in tree)', () => {
     // Command lines and environment as upstream's WebUI sets them.
     const calls = await records(record);
     const byScript = (s: string) => calls.filter((c) => c.script === s);
-    for (const s of ['1-get-text.py', '2-get-hubert-wav32k.py', '3-get-semantic.py']) {
+    for (const s of ['1-get-text.py', '2-get-hubert-wav32k.py', '2-get-sv.py', '3-get-semantic.py']) {
       const [c] = byScript(s);
       assert.ok(c, s);
-      assert.equal(c.cwd, rig.home);
+      assert.equal(c.env['version'], 'v2ProPlus');
       assert.equal(c.env['i_part'], '0');
       assert.equal(c.env['all_parts'], '1');
       assert.equal(c.env['exp_name'], 'vocalis');
@@ -69,13 +80,28 @@ describe('GPT-SoVITS fine-tune driver (stand-in tree)', () => {
       assert.ok(c.env['opt_dir']!.startsWith(scratch), 'features stay in the scratch folder');
     }
     assert.ok(calls.every((c) => c.secretSeen === false), 'the worker\'s own secrets stay out of the children');
+    // Every upstream process: in a scratch working directory (my_save's temporary files), never
+    // the checkout; with the shim loaded; offline.
+    for (const c of calls) {
+      assert.ok(c.cwd.startsWith(scratch) && !c.cwd.startsWith(rig.home), `${c.script} ran in ${c.cwd}`);
+      assert.equal(c.shimLoaded, true, `${c.script} without upstream_shim`);
+      assert.equal(c.env['HF_HUB_OFFLINE'], '1');
+    }
+    assert.equal(byScript('2-get-sv.py')[0]?.env['sv_path'], join(rig.home, 'GPT_SoVITS', 'pretrained_models', 'sv', 'pretrained_eres2netv2w24s4ep4.ckpt'));
     const [s2] = byScript('s2_train.py');
     assert.equal(s2?.args[0], '--config');
-    assert.deepEqual({ ...s2?.config, save_weight_dir: undefined, exp_dir: undefined }, { epochs: 3, batch_size: 4, name: 'vocalis', version: 'v2', save_weight_dir: undefined, exp_dir: undefined });
+    assert.deepEqual(
+      { ...s2?.config, save_weight_dir: undefined, exp_dir: undefined },
+      { epochs: 3, batch_size: 4, name: 'vocalis', version: 'v2ProPlus', gin_channels: 1024, if_save_latest: true, pretrained_s2G: join(rig.home, 'GPT_SoVITS', 'pretrained_models', 'v2Pro', 's2Gv2ProPlus.pth'), save_weight_dir: undefined, exp_dir: undefined },
+    );
     const [s1] = byScript('s1_train.py');
     assert.equal(s1?.args[0], '--config_file');
     assert.equal(s1?.env['hz'], '25hz');
     assert.equal(s1?.config?.['epochs'], 3);
+    assert.equal(s1?.config?.['pretrained_s1'], join(rig.home, 'GPT_SoVITS', 'pretrained_models', 's1v3.ckpt'));
+    // Upstream's resume state (G_/D_ with optimizer state) is gone before GPT training starts.
+    assert.equal(s1?.s2ResumeFilesLeft, 0);
+    assert.ok(byScript('export_onnx.py').every((c) => c.args.includes('--version') && c.args[c.args.indexOf('--version') + 1] === 'v2ProPlus'));
     assert.ok(byScript('export_onnx.py').length >= 2);
     // Everything the job wrote is gone.
     assert.equal(existsSync(join(scratch, 'gpt-sovits-train')), false);
@@ -122,7 +148,7 @@ describe('GPT-SoVITS fine-tune driver (stand-in tree)', () => {
   it('a failed export (graphs that fail models check) leaves no trace but the reason', async () => {
     const { ctx, files, scratch } = rig.context();
     const backend = rig.backend({ heldOutSentences: 0, env: { STANDIN_FAULT: 'export-bad' } });
-    await assert.rejects(backend.fineTune(ctx), (e: unknown) => e instanceof BackendError && e.code === 'export_failed' && /t2s_sdec\.onnx/.test(e.message));
+    await assert.rejects(backend.fineTune(ctx), (e: unknown) => e instanceof BackendError && e.code === 'export_failed' && /t2s_decoder\.onnx/.test(e.message));
     assert.equal(files.files.size, 0);
     assert.equal(existsSync(join(scratch, 'gpt-sovits-train')), false);
     await backend.close();
@@ -146,6 +172,33 @@ describe('GPT-SoVITS fine-tune driver (stand-in tree)', () => {
     await new Promise((r) => setTimeout(r, 100));
     for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} survived`);
     assert.equal(existsSync(join(scratch, 'gpt-sovits-train')), false);
+    assert.equal(files.files.size, 0);
+    await backend.close();
+  });
+
+  it('v2 by configuration: s2.json, v2 pretrained models, no speaker-embedding step', async () => {
+    const record = join(rig.root, 'record-v2.jsonl');
+    const backend = rig.backend({ version: 'v2', heldOutSentences: 0, env: { STANDIN_RECORD: record } });
+    const { ctx, files } = rig.context();
+    await backend.fineTune(ctx);
+    for (const name of GRAPHS) assert.ok(files.files.has(name), name);
+    const calls = await records(record);
+    assert.equal(calls.some((c) => c.script === '2-get-sv.py'), false);
+    const s2 = calls.find((c) => c.script === 's2_train.py');
+    assert.equal(s2?.config?.['version'], 'v2');
+    assert.equal(s2?.config?.['gin_channels'], 512);
+    assert.equal(s2?.config?.['pretrained_s2G'], join(rig.home, 'GPT_SoVITS', 'pretrained_models', 'gsv-v2final-pretrained', 's2G2333k.pth'));
+    const s1 = calls.find((c) => c.script === 's1_train.py');
+    assert.match(String(s1?.config?.['pretrained_s1']), /gsv-v2final-pretrained\/s1bert25hz-5kh-longer-epoch=12-step=369668\.ckpt$/);
+    await backend.close();
+  });
+
+  it('missing pretrained models are named before any work, and nothing is downloaded', async () => {
+    const record = join(rig.root, 'record-missing.jsonl');
+    const backend = rig.backend({ pretrainedDir: join(rig.root, 'no-pretrained'), env: { STANDIN_RECORD: record } });
+    const { ctx, files } = rig.context();
+    await assert.rejects(backend.fineTune(ctx), (e: unknown) => e instanceof BackendError && e.code === 'model_missing' && /s2Gv2ProPlus\.pth/.test(e.message) && /pretrained_eres2netv2w24s4ep4\.ckpt/.test(e.message) && /does not download/.test(e.message));
+    assert.equal(existsSync(record), false, 'no upstream process started');
     assert.equal(files.files.size, 0);
     await backend.close();
   });

@@ -8,7 +8,7 @@ import type { GptSovitsBackend } from '../../../src/engine/backends/gpt-sovits/g
 import type { TrainingOptions } from '../../../src/engine/backends/gpt-sovits/training/options.ts';
 import { writeFixtureModels } from '../gpt-sovits/fixtures/fixture-graphs.ts';
 import { MemoryVoiceFiles, SCRIPT, sampleSource } from '../gpt-sovits/helpers.ts';
-import { STAND_IN_PYTHON, makeStandInHome } from './stand-in/make-home.ts';
+import { STAND_IN_PYTHON, makeStandInHome, standInPretrainedDir } from './stand-in/make-home.ts';
 
 export interface Rig {
   readonly root: string;
@@ -21,7 +21,8 @@ export interface Rig {
 
 export async function makeRig(): Promise<Rig> {
   const root = await mkdtemp(join(tmpdir(), 'vocalis-gsv-train-'));
-  const models = await writeFixtureModels(join(root, 'models'));
+  // Pro fixtures (sv.onnx in the shared models): new fine-tunes default to v2ProPlus.
+  const models = await writeFixtureModels(join(root, 'models'), { pro: true });
   const home = await makeStandInHome(join(root, 'GPT-SoVITS'));
   let n = 0;
   return {
@@ -33,6 +34,8 @@ export async function makeRig(): Promise<Rig> {
         modelsDir: models,
         training: {
           home,
+          pretrainedDir: standInPretrainedDir(home),
+          cacheDir: join(root, 'cache'),
           python: process.execPath,
           pythonArgs: [STAND_IN_PYTHON],
           sovitsEpochs: 3,

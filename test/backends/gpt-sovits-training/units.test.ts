@@ -126,7 +126,7 @@ describe('dataset', () => {
   it('writes path|speaker|lang|text with 32 kHz WAVs, without the consent statement or held-out sentences', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vocalis-ds-'));
     try {
-      const work = workLayout(dir);
+      const work = workLayout(dir, 'v2ProPlus');
       const ds = await buildDataset(sampleSource({ f0: 140, level: 0.3 }, SCRIPT), work, 2, new AbortController().signal);
       const lines = (await readFile(work.listFile, 'utf8')).trim().split('\n');
       assert.equal(lines.length, ds.trainItems);

@@ -1,11 +1,15 @@
 /**
  * Generated trainer configs, the way upstream's WebUI writes them (open1Ba → TEMP/tmp_s2.json
- * from configs/s2.json; open1Bb → TEMP/tmp_s1.yaml from configs/s1longer-v2.yaml), with every
- * output path pointed into the job's private work folder.
+ * from configs/s2.json or s2v2Pro(Plus).json; open1Bb → TEMP/tmp_s1.yaml from
+ * configs/s1longer-v2.yaml), with every output path pointed into the job's private work folder.
+ * `if_save_latest` is on for both: upstream then keeps one G_/D_ pair (weights + optimizer state,
+ * ~1 GB for v2) and one Lightning checkpoint, overwritten each epoch, instead of one per epoch —
+ * several GB per job otherwise. We never resume, so the driver deletes even those after a phase.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { EXP_NAME } from './layout.ts';
 import type { UpstreamPaths, WorkLayout } from './layout.ts';
+import type { GptSovitsVersion } from './options.ts';
 import { emitSimpleYaml, parseSimpleYaml } from './simple-yaml.ts';
 import type { Scalar } from './simple-yaml.ts';
 
@@ -14,7 +18,7 @@ export interface TrainerSettings {
   readonly epochs: number;
   readonly half: boolean;
   readonly device: string;
-  readonly version: 'v2';
+  readonly version: GptSovitsVersion;
 }
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
@@ -37,8 +41,7 @@ export async function writeS2Config(up: UpstreamPaths, work: WorkLayout, s: Trai
     text_low_lr_rate: 0.4,
     pretrained_s2G: up.pretrainedS2G,
     pretrained_s2D: up.pretrainedS2D,
-    // No "latest" G/D pair: we never resume (a retried job starts from scratch).
-    if_save_latest: false,
+    if_save_latest: true,
     if_save_every_weights: true,
     save_every_epoch: 1,
     gpu_numbers: s.device,
@@ -64,7 +67,7 @@ export async function writeS1Config(up: UpstreamPaths, work: WorkLayout, s: Trai
     epochs: s.epochs,
     save_every_n_epoch: 1,
     if_save_every_weights: true,
-    if_save_latest: false,
+    if_save_latest: true,
     if_dpo: false,
     half_weights_save_dir: work.gptWeights,
     exp_name: EXP_NAME,
@@ -73,7 +76,7 @@ export async function writeS1Config(up: UpstreamPaths, work: WorkLayout, s: Trai
   doc['pretrained_s1'] = up.pretrainedS1;
   doc['train_semantic_path'] = `${work.optDir}/6-name2semantic.tsv`;
   doc['train_phoneme_path'] = `${work.optDir}/2-name2text.txt`;
-  doc['output_dir'] = `${work.optDir}/logs_s1_${s.version}`;
+  doc['output_dir'] = work.s1LogDir;
   await writeFile(work.s1ConfigFile, emitSimpleYaml(doc));
   return work.s1ConfigFile;
 }

@@ -1,32 +1,34 @@
 /**
  * Export: the project's script (scripts/gpt-sovits/export_onnx.py), run with the operator's
- * GPT-SoVITS Python, turns one (GPT .ckpt, SoVITS .pth) pair into the four graphs the inference
- * backend loads; then `models check` compares them with the manifest's signatures. Nothing is
- * returned unless all four graphs pass.
+ * GPT-SoVITS Python, turns one (GPT .ckpt, SoVITS .pth) pair of the configured version into the
+ * three graphs a fine-tuned voice carries (encoder, one-graph KV decoder, vits — with `sv_emb`
+ * for v2Pro/v2ProPlus); then `models check` compares them with the version's manifest. Nothing
+ * is returned unless every graph passes.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BackendError } from '../../../backend.ts';
 import { checkModels, loadManifest } from '../models-check.ts';
-import { VOICE_GRAPH_FILES } from '../voice-files.ts';
+import { VOICE_DECODER_FILE, VOICE_GRAPH_FILES } from '../voice-files.ts';
 import type { ResolvedTrainingOptions } from './options.ts';
 import { runProcess } from './process-runner.ts';
 
 /** Exported file name (as in the models directory) → the voice's file name. */
 export const EXPORTED_GRAPHS = {
   't2s_encoder.onnx': VOICE_GRAPH_FILES.encoder,
-  't2s_fsdec.onnx': VOICE_GRAPH_FILES.fsdec,
-  't2s_sdec.onnx': VOICE_GRAPH_FILES.sdec,
+  't2s_decoder.onnx': VOICE_DECODER_FILE,
   'vits.onnx': VOICE_GRAPH_FILES.vits,
 } as const;
 
-/** The four graphs keyed by the voice's file names. */
+/** The exported graphs keyed by the voice's file names. */
 export type VoiceGraphBytes = Readonly<Record<string, Uint8Array>>;
 
 export interface ExportRequest {
   readonly gptCheckpoint: string;
   readonly sovitsCheckpoint: string;
   readonly outDir: string;
+  /** The job's working directory (upstream code writes temporary files into it). */
+  readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly signal: AbortSignal;
 }
@@ -34,8 +36,12 @@ export interface ExportRequest {
 export async function exportAndCheck(o: ResolvedTrainingOptions, r: ExportRequest): Promise<VoiceGraphBytes> {
   const run = runProcess({
     command: o.python,
-    args: [...o.pythonArgs, '-s', o.exportScript, '--gpt', r.gptCheckpoint, '--sovits', r.sovitsCheckpoint, '--out', r.outDir, '--version', o.version],
-    cwd: o.home,
+    args: [
+      ...o.pythonArgs, '-s', o.exportScript,
+      '--home', o.home, '--pretrained', o.pretrainedDir, '--version', o.version,
+      '--gpt', r.gptCheckpoint, '--sovits', r.sovitsCheckpoint, '--out', r.outDir,
+    ],
+    cwd: r.cwd,
     env: r.env,
     signal: r.signal,
     killGraceMs: o.killGraceMs,

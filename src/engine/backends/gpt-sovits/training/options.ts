@@ -45,9 +45,22 @@ export interface TrainingOptions {
   readonly manifestPath?: string;
   /** SIGTERM → SIGKILL grace when a process group is stopped. */
   readonly killGraceMs?: number;
-  /** GPT-SoVITS model version; only v2 is supported (the inference side is v2). */
-  readonly version?: 'v2';
+  /** GPT-SoVITS model version of new fine-tunes (GPT_SOVITS_VERSION); default v2ProPlus. */
+  readonly version?: GptSovitsVersion;
+  /**
+   * GPT_SOVITS_PRETRAINED_DIR: upstream's `pretrained_models` folder (default
+   * `<home>/GPT_SoVITS/pretrained_models`), laid out as upstream's README says.
+   */
+  readonly pretrainedDir?: string;
+  /**
+   * Writable folder for what upstream would write into its own checkout (a missing
+   * engdict_cache.pickle) and for the shim's data; default `$TMPDIR/vocalis-gpt-sovits-cache`.
+   */
+  readonly cacheDir?: string;
 }
+
+export const GPT_SOVITS_VERSIONS = ['v2', 'v2Pro', 'v2ProPlus'] as const;
+export type GptSovitsVersion = (typeof GPT_SOVITS_VERSIONS)[number];
 
 export interface ResolvedTrainingOptions {
   readonly home: string;
@@ -69,7 +82,9 @@ export interface ResolvedTrainingOptions {
   readonly exportScript: string;
   readonly manifestPath: string;
   readonly killGraceMs: number;
-  readonly version: 'v2';
+  readonly version: GptSovitsVersion;
+  readonly pretrainedDir: string;
+  readonly cacheDir: string;
 }
 
 const REPO_ROOT = new URL('../../../../../', import.meta.url).pathname;
@@ -80,8 +95,22 @@ function positiveInt(name: string, value: number | undefined, fallback: number, 
   return v;
 }
 
+/**
+ * Put first on every upstream child's PYTHONPATH: its sitecustomize.py loads
+ * scripts/gpt-sovits/upstream_shim.py (offline guards, checkpoint loading on torch ≥ 2.6, …)
+ * into that process and, through the inherited environment, into its workers.
+ */
+export const SHIM_SITE_DIR = join(REPO_ROOT, 'scripts', 'gpt-sovits', 'shim-site');
+
+/** The inference graphs a fine-tune of this version exports (Vocalis's KV-cache layout). */
+export function manifestFor(version: GptSovitsVersion): string {
+  return join(REPO_ROOT, 'models', version === 'v2' ? 'gpt-sovits-v2-kv.manifest.json' : 'gpt-sovits-v2pro-kv.manifest.json');
+}
+
 export function resolveTrainingOptions(o: TrainingOptions): ResolvedTrainingOptions {
   const bundled = join(o.home, 'runtime', 'python');
+  const version = o.version ?? 'v2ProPlus';
+  if (!GPT_SOVITS_VERSIONS.includes(version)) throw new RangeError(`training option version must be one of ${GPT_SOVITS_VERSIONS.join(', ')}, got ${String(version)}`);
   return {
     home: o.home,
     python: o.python ?? (existsSync(bundled) ? bundled : 'python3'),
@@ -100,9 +129,11 @@ export function resolveTrainingOptions(o: TrainingOptions): ResolvedTrainingOpti
     speakerEmbedding: o.speakerEmbedding ?? null,
     env: o.env ?? {},
     exportScript: o.exportScript ?? join(REPO_ROOT, 'scripts', 'gpt-sovits', 'export_onnx.py'),
-    manifestPath: o.manifestPath ?? join(REPO_ROOT, 'models', 'gpt-sovits-v2.manifest.json'),
+    manifestPath: o.manifestPath ?? manifestFor(version),
     killGraceMs: o.killGraceMs ?? 5_000,
-    version: o.version ?? 'v2',
+    version,
+    pretrainedDir: o.pretrainedDir ?? join(o.home, 'GPT_SoVITS', 'pretrained_models'),
+    cacheDir: o.cacheDir ?? join(tmpdir(), 'vocalis-gpt-sovits-cache'),
   };
 }
 

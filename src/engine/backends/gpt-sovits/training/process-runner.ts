@@ -15,6 +15,8 @@ export interface RunSpec {
   readonly signal: AbortSignal;
   readonly killGraceMs: number;
   onLine?(line: string): void;
+  /** The failure hint as it changes, also for runs that exit 0 (upstream's per-line tracebacks). */
+  onHint?(hint: FailureHint): void;
 }
 
 export type RunOutcome =
@@ -77,7 +79,9 @@ export function runProcess(spec: RunSpec): { pid: number | undefined; stop(): vo
       rest = parts.pop() ?? '';
       for (const line of parts) {
         if (!line) continue;
+        const before = scanner.hint;
         scanner.see(line);
+        if (scanner.hint && scanner.hint !== before) spec.onHint?.(scanner.hint);
         spec.onLine?.(line);
       }
       if (rest.length > 65_536) rest = rest.slice(-65_536);

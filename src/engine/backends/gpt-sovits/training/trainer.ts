@@ -9,7 +9,8 @@
  * All files live in one work folder, removed when the driver returns or throws.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BackendError } from '../../../backend.ts';
 import type { FineTuneProgress, SampleSource } from '../../../backend.ts';
@@ -20,11 +21,11 @@ import type { Dataset } from './dataset.ts';
 import { exportAndCheck } from './export-step.ts';
 import type { VoiceGraphBytes } from './export-step.ts';
 import { acquireGpu } from './gpu-lock.ts';
-import { EXP_NAME, upstreamPaths, workLayout } from './layout.ts';
+import { EXP_NAME, requiredPretrained, upstreamPaths, workLayout } from './layout.ts';
 import type { UpstreamPaths, WorkLayout } from './layout.ts';
 import { parseS1Line, parseS2Line } from './log-parsers.ts';
 import type { TrainerEvent } from './log-parsers.ts';
-import { batchSizeFor, resolveTrainingOptions } from './options.ts';
+import { SHIM_SITE_DIR, batchSizeFor, resolveTrainingOptions } from './options.ts';
 import type { ResolvedTrainingOptions, TrainingOptions } from './options.ts';
 import { prepareFeatures, stepFailure } from './prepare-steps.ts';
 import type { ChildEnv } from './prepare-steps.ts';
@@ -89,7 +90,7 @@ export class GptSovitsTrainer {
 
   constructor(options: TrainingOptions) {
     this.options = resolveTrainingOptions(options);
-    this.#up = upstreamPaths(this.options.home);
+    this.#up = upstreamPaths(this.options.home, this.options.pretrainedDir, this.options.version);
   }
 
   async train(job: TrainerJob): Promise<TrainedVoice> {
@@ -117,7 +118,7 @@ class TrainingRun {
     this.#o = o;
     this.#up = up;
     this.#job = job;
-    this.#work = workLayout(job.workDir);
+    this.#work = workLayout(job.workDir, o.version);
   }
 
   #report(state: Exclude<TrainerState, 'failed' | 'cancelled'>, within: number, detail?: Record<string, number | string>): void {
@@ -133,12 +134,53 @@ class TrainingRun {
 
   /**
    * The children's environment: only what a Python/CUDA stack needs from ours — never the bot
-   * tokens, master key or database settings of this process — plus the operator's extras.
+   * tokens, master key or database settings of this process — plus the operator's extras. The
+   * shim comes first on PYTHONPATH (upstream_shim.py: offline guards, torch ≥ 2.6 loading, …);
+   * no child downloads anything: a worker's assets are installed beforehand.
    */
   #env(extra: Record<string, string> = {}): ChildEnv {
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => INHERITED_ENV.test(k)));
-    const pythonPath = [this.#o.home, join(this.#o.home, 'GPT_SoVITS'), process.env['PYTHONPATH']].filter(Boolean).join(':');
-    return { ...inherited, ...this.#o.env, PYTHONPATH: pythonPath, TEMP: this.#work.tmp, TMPDIR: this.#work.tmp, ...extra };
+    const pythonPath = [SHIM_SITE_DIR, this.#o.home, join(this.#o.home, 'GPT_SoVITS'), process.env['PYTHONPATH']].filter(Boolean).join(':');
+    return {
+      ...inherited,
+      HF_HUB_OFFLINE: '1',
+      TRANSFORMERS_OFFLINE: '1',
+      ...this.#o.env,
+      PYTHONPATH: pythonPath,
+      VOCALIS_GSV_HOME: this.#o.home,
+      VOCALIS_GSV_CACHE: this.#o.cacheDir,
+      // G2PW (Chinese) takes its tokenizer from here (text/chinese2.py).
+      bert_path: this.#up.bertDir,
+      TEMP: this.#work.tmp,
+      TMPDIR: this.#work.tmp,
+      ...extra,
+    };
+  }
+
+  /** An operator who has not installed the pretrained models hears which, before any work. */
+  #requirePretrained(): void {
+    const missing = requiredPretrained(this.#up, this.#o.version).filter((p) => !existsSync(p));
+    if (missing.length === 0) return;
+    throw new BackendError(
+      'model_missing',
+      `GPT-SoVITS ${this.#o.version} fine-tuning needs the pretrained models ${missing.join(', ')}; this worker does not download: install them as docs/backends/gpt-sovits-training.md says (or set GPT_SOVITS_PRETRAINED_DIR)`,
+    );
+  }
+
+  /** The working directory upstream expects (its checkout root) without writing into the checkout. */
+  async #makeWorkingDirectory(): Promise<void> {
+    await mkdir(this.#work.cwd, { recursive: true, mode: 0o700 });
+    for (const name of ['GPT_SoVITS', 'tools']) await symlink(join(this.#o.home, name), join(this.#work.cwd, name));
+  }
+
+  /** Upstream's resumable state (G_/D_ with optimizer state, Lightning checkpoints): we never resume. */
+  async #dropResumeState(phase: Phase): Promise<void> {
+    if (phase === 'gpt') {
+      await rm(join(this.#work.s1LogDir, 'ckpt'), { recursive: true, force: true });
+      return;
+    }
+    const names = await readdir(this.#work.s2LogDir).catch(() => [] as string[]);
+    await Promise.all(names.filter((n) => /^[GD]_\d+\.pth$/.test(n)).map((n) => rm(join(this.#work.s2LogDir, n), { force: true })));
   }
 
   async execute(): Promise<TrainedVoice> {
@@ -168,10 +210,14 @@ class TrainingRun {
   async #trainHoldingGpu(): Promise<TrainedVoice> {
     const { signal } = this.#job;
     const t0 = performance.now();
+    this.#requirePretrained();
     await rm(this.#work.root, { recursive: true, force: true }); // a retried job starts from scratch
-    for (const dir of [this.#work.optDir, this.#work.sovitsWeights, this.#work.gptWeights, this.#work.exports, this.#work.tmp]) {
+    // logs_s2_<version>: s2_train.py saves G_/D_ there at the end of each epoch; only upstream's
+    // webui.py creates it, and without it SoVITS training dies after its first epoch.
+    for (const dir of [this.#work.optDir, this.#work.s2LogDir, this.#work.sovitsWeights, this.#work.gptWeights, this.#work.exports, this.#work.tmp]) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
     }
+    await this.#makeWorkingDirectory();
     this.#report('preparing', 0);
     const dataset = await buildDataset(this.#job.sample, this.#work, this.#o.heldOutSentences, signal);
     this.#dataset = dataset;
@@ -217,7 +263,7 @@ class TrainingRun {
   async #export(gptCheckpoint: string, sovitsCheckpoint: string, label: string): Promise<VoiceGraphBytes> {
     const outDir = join(this.#work.exports, label);
     await mkdir(outDir, { recursive: true, mode: 0o700 });
-    return exportAndCheck(this.#o, { gptCheckpoint, sovitsCheckpoint, outDir, env: this.#env(), signal: this.#job.signal });
+    return exportAndCheck(this.#o, { gptCheckpoint, sovitsCheckpoint, outDir, cwd: this.#work.cwd, env: this.#env(), signal: this.#job.signal });
   }
 
   async #smokeTest(graphs: VoiceGraphBytes, language: string): Promise<void> {
@@ -315,7 +361,7 @@ class TrainingRun {
     const trainer = runProcess({
       command: o.python,
       args: [...o.pythonArgs, '-s', script, ...args],
-      cwd: o.home,
+      cwd: this.#work.cwd,
       env,
       signal,
       killGraceMs: o.killGraceMs,
@@ -329,6 +375,7 @@ class TrainingRun {
     const outcome = await trainer.done;
     signal.throwIfAborted();
     if (outcome.kind === 'exited' && outcome.code !== 0 && !earlyStopped && !evalError) throw stepFailure(script, outcome.code, outcome.failure);
+    await this.#dropResumeState(phase);
     await scan();
     await chain;
     if (evalError) throw evalError;
