@@ -83,11 +83,14 @@ describe('English G2P', () => {
   it('acronyms are spelled', () => assert.equal(wordToPhones('XQZ').join(' '), 'EH1 K S K Y UW1 Z IY1'));
   it('numbers, money, dates, ordinals, percentages', () => {
     assert.equal(normalizeEnglish('$5.20'), 'five dollars and twenty cents');
-    assert.equal(normalizeEnglish('2024-03-15'), 'March fifteenth, twenty twenty-four');
-    assert.equal(normalizeEnglish('the 21st'), 'the twenty-first');
+    assert.equal(normalizeEnglish('2024-03-15'), 'March fifteenth, twenty twenty four');
+    assert.equal(normalizeEnglish('the 21st'), 'the twenty first');
     assert.equal(normalizeEnglish('50%'), 'fifty percent');
     assert.equal(normalizeEnglish('3.14'), 'three point one four');
-    assert.equal(normalizeEnglish('1,234,567'), 'one million two hundred thirty-four thousand five hundred sixty-seven');
+    assert.equal(normalizeEnglish('1,234,567'), 'one million two hundred thirty four thousand five hundred sixty seven');
+    // As upstream: 1001–2999 read like years, a hyphen between digits is dropped.
+    assert.equal(normalizeEnglish('In 1999 and 2024, not 3000'), 'In nineteen ninety nine and twenty twenty four, not three thousand');
+    assert.equal(normalizeEnglish('555-1234'), 'five hundred fifty five twelve thirty four');
   });
 });
 

@@ -17,7 +17,8 @@ function below1000(n: number): string {
     if (n === 0) return words.join(' ');
   }
   if (n < 20) words.push(ONES[n] ?? '');
-  else words.push(n % 10 === 0 ? (TENS[n / 10] ?? '') : `${TENS[Math.floor(n / 10)]}-${ONES[n % 10]}`);
+  // No hyphen ("thirty four"): upstream's normaliser leaves none, and ours would become a "-" phone.
+  else words.push(n % 10 === 0 ? (TENS[n / 10] ?? '') : `${TENS[Math.floor(n / 10)]} ${ONES[n % 10]}`);
   return words.join(' ');
 }
 
@@ -51,7 +52,7 @@ export function ordinal(digits: string): string {
   return words.slice(0, words.length - last.length) + replaced;
 }
 
-/** Years read in pairs ("nineteen ninety-nine", "twenty twenty-four"), 2000–2009 as cardinals. */
+/** Years read in pairs ("nineteen ninety nine", "twenty twenty four"), 2000–2009 as cardinals. */
 export function year(digits: string): string {
   const n = Number(digits);
   if (digits.length !== 4 || (n >= 2000 && n < 2010) || n % 1000 === 0) return cardinal(digits);
@@ -59,4 +60,10 @@ export function year(digits: string): string {
   const low = n % 100;
   if (low === 0) return `${below1000(high)} hundred`;
   return `${below1000(high)} ${low < 10 ? `oh ${ONES[low]}` : below1000(low)}`;
+}
+
+/** A plain number as upstream's English normaliser reads it: 1001–2999 like a year, others as cardinals. */
+export function plainNumber(digits: string): string {
+  const n = Number(digits);
+  return digits.length === 4 && n > 1000 && n < 3000 ? year(digits) : cardinal(digits);
 }

@@ -2,7 +2,7 @@
  * English text normalisation before G2P: currency, percentages, dates, ordinals, decimals and
  * plain numbers become words; typographic punctuation maps to the five marks the model knows.
  */
-import { cardinal, ordinal, year } from './english-numbers.ts';
+import { cardinal, ordinal, plainNumber, year } from './english-numbers.ts';
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 const CURRENCIES: Readonly<Record<string, readonly [string, string, string, string]>> = {
@@ -47,7 +47,8 @@ export function normalizeEnglish(text: string): string {
     .replace(/\b(1[1-9]\d\d|20\d\d)s\b/g, (_m, y: string) => `${year(y).replace(/y$/, 'ie')}s`)
     .replace(/(\d),(?=\d{3}\b)/g, '$1')
     .replace(/(\d+)\.(\d+)/g, (_m, w: string, f: string) => decimal(w, f))
-    .replace(/\d+/g, (n) => cardinal(n))
+    .replace(/(\d)-(?=\d)/g, '$1 ')
+    .replace(/\d+/g, (n) => plainNumber(n))
     .replace(/&/g, ' and ')
     .replace(/\s+/g, ' ')
     .trim();
