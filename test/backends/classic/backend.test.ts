@@ -72,15 +72,37 @@ test('speech after the script (the intake wants more than the script holds) stil
   assert.equal(result.metrics['scriptMatched'], 1, `match score ${result.metrics['matchScore']}`);
 });
 
-test('a reading that does not match the script falls back to statistics and says so', async () => {
+const OTHER = ['A large size in stockings is hard to sell.', 'The boy was there when the sun rose.', 'A rod is used to catch pink salmon.', 'The source of the huge river is the clear spring.', 'Kick the ball straight and follow through.', 'Help the woman get back to her feet.'];
+
+test('a reading that does not match the script is transcribed and trains the frame-level GMM, and says so', async () => {
   const files = new MemoryFiles();
-  const other = ['A large size in stockings is hard to sell.', 'The boy was there when the sun rose.', 'A rod is used to catch pink salmon.', 'The source of the huge river is the clear spring.', 'Kick the ball straight and follow through.', 'Help the woman get back to her feet.'];
-  const sample = new MemorySample(await userReading(other), { language: 'en', sentences: SCRIPT });
-  const { context } = fineTuneContext(sample, files);
+  const sample = new MemorySample(await userReading(OTHER), { language: 'en', sentences: SCRIPT });
+  const { context, progress } = fineTuneContext(sample, files);
   const result = await backend.fineTune(context);
   assert.equal(result.metrics['scriptMatched'], 0);
-  const model = JSON.parse(new TextDecoder().decode(await files.read(MODEL_FILE))) as { kind: string };
-  assert.equal(model.kind, 'statistics');
+  assert.equal(result.metrics['transcriptMatched'], 1);
+  assert.equal(result.metrics['parallelPath'], 1, 'transcript path');
+  assert.ok(progress.some((p) => p.stage === 'recognising'));
+  const model = JSON.parse(new TextDecoder().decode(await files.read(MODEL_FILE))) as { kind: string; parallel?: string };
+  assert.equal(model.kind, 'gmm');
+  assert.equal(model.parallel, 'transcript');
+  assert.ok(result.metrics['validationMcdDb']! < result.metrics['validationMcdUnconvertedDb']!);
+});
+
+test('without recognition (or when it cannot run) a reading that does not match falls back to statistics and says so', async () => {
+  const plain = createClassicBackend({ baseVoices: ['flite-slt', 'flite-rms'], mixtures: [1, 2, 4], recognise: false });
+  try {
+    const files = new MemoryFiles();
+    const sample = new MemorySample(await userReading(OTHER), { language: 'en', sentences: SCRIPT });
+    const { context } = fineTuneContext(sample, files);
+    const result = await plain.fineTune(context);
+    assert.equal(result.metrics['scriptMatched'], 0);
+    assert.equal(result.metrics['parallelPath'], 0, 'statistics path');
+    const model = JSON.parse(new TextDecoder().decode(await files.read(MODEL_FILE))) as { kind: string };
+    assert.equal(model.kind, 'statistics');
+  } finally {
+    await plain.close();
+  }
 });
 
 test('fineTune stops promptly when aborted', async () => {

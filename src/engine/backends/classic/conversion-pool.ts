@@ -17,15 +17,15 @@ import { synthesise } from './synthesis.ts';
  */
 
 /** The clause's work, identical in a worker and on the calling thread. */
-export function convertClause(pcm: Float32Array, conversion: Conversion, seed: number, signal?: AbortSignal): Float32Array {
-  return synthesise(convertFeatures(analyse(pcm, signal), conversion), seed);
+export function convertClause(pcm: Float32Array, conversion: Conversion, seed: number, variability = 0, signal?: AbortSignal): Float32Array {
+  return synthesise(convertFeatures(analyse(pcm, signal), conversion, variability, seed), seed);
 }
 
 /** Messages to a worker. */
 export type WorkerRequest =
   | { readonly type: 'load'; readonly key: string; readonly conversion: Conversion }
   | { readonly type: 'drop'; readonly key: string }
-  | { readonly type: 'convert'; readonly id: number; readonly key: string; readonly pcm: Float32Array; readonly seed: number };
+  | { readonly type: 'convert'; readonly id: number; readonly key: string; readonly pcm: Float32Array; readonly seed: number; readonly variability: number };
 
 /** Messages from a worker. */
 export type WorkerReply =
@@ -49,8 +49,10 @@ export interface ConversionTask {
   readonly conversion: Conversion;
   /** The rendered base-voice clause; its buffer is transferred (unusable here afterwards). */
   readonly pcm: Float32Array;
-  /** Resynthesis noise seed (the clause's 1-based index). */
+  /** Resynthesis noise and intonation variation seed (the clause's 1-based index). */
   readonly seed: number;
+  /** The request's 0..1 variability (pitch.ts); default 0, the trained mapping exactly. */
+  readonly variability?: number;
   readonly signal: AbortSignal;
   /** False when the key's owner is disposed: used once, then dropped from the worker. */
   readonly cache?: boolean;
@@ -211,7 +213,7 @@ export class ConversionPool {
     const pcm = transferable(task.pcm);
     slot.running = pending;
     slot.worker.ref();
-    slot.worker.postMessage({ type: 'convert', id: pending.id, key: task.key, pcm, seed: task.seed } satisfies WorkerRequest, [pcm.buffer]);
+    slot.worker.postMessage({ type: 'convert', id: pending.id, key: task.key, pcm, seed: task.seed, variability: task.variability ?? 0 } satisfies WorkerRequest, [pcm.buffer]);
     if (cache) slot.keys.add(task.key);
     else slot.worker.postMessage({ type: 'drop', key: task.key } satisfies WorkerRequest); // runs after the convert: messages keep order
   }

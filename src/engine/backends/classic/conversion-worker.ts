@@ -41,7 +41,7 @@ port.on('message', (request: WorkerRequest) => {
       try {
         const conversion = conversions.get(request.key);
         if (!conversion) throw new Error(`no conversion loaded under key ${request.key}`);
-        const samples = convertClause(request.pcm, conversion, request.seed);
+        const samples = convertClause(request.pcm, conversion, request.seed, request.variability);
         reply = { type: 'done', id: request.id, samples };
         // synthesise() returns a fresh array that owns its buffer: hand it over, no copy.
         if (samples.buffer instanceof ArrayBuffer) transfer = [samples.buffer];

@@ -4,6 +4,7 @@ import { convertWithGmm } from './convert-gmm.ts';
 import { withDeltas } from './deltas.ts';
 import type { JointComponent, JointGmm } from './gmm.ts';
 import type { ClassicModel } from './model.ts';
+import { convertPitch, pitchGmm, varyPitch } from './pitch.ts';
 import { convertByStats, convertF0, type VoiceStats } from './stats.ts';
 
 /** The trained mapping in the form conversion needs (typed arrays, not JSON). */
@@ -11,6 +12,8 @@ export interface Conversion {
   readonly source: VoiceStats;
   readonly target: VoiceStats;
   readonly gmm: JointGmm | null;
+  /** Frame-level pitch mapping (pitch.ts); null = log F0 by mean and variance. */
+  readonly pitch: JointGmm | null;
 }
 
 export function conversionOf(model: ClassicModel): Conversion {
@@ -28,16 +31,18 @@ export function conversionOf(model: ClassicModel): Conversion {
         ),
       }
     : null;
-  return { source: model.source, target: model.target, gmm };
+  return { source: model.source, target: model.target, gmm, pitch: model.pitch ? pitchGmm(model.pitch) : null };
 }
 
 /**
  * Base-voice features -> the user's: spectrum by the GMM (c1..c24, with MLPG)
- * or by statistics; log F0 by mean and variance; c0 (level) by variance around
- * the base voice's mean; aperiodicity is the base voice's.
+ * or by statistics; log F0 by the pitch GMM where the model has one, else by
+ * mean and variance, then varied by `variability` (pitch.ts); c0 (level) by
+ * variance around the base voice's mean; aperiodicity is the base voice's.
  */
-export function convertFeatures(features: Features, conversion: Conversion): Features {
-  const f0 = convertF0(features.f0, conversion.source, conversion.target);
+export function convertFeatures(features: Features, conversion: Conversion, variability = 0, seed = 1): Features {
+  const mapped = conversion.pitch ? convertPitch(features.f0, conversion.pitch) : convertF0(features.f0, conversion.source, conversion.target);
+  const f0 = varyPitch(mapped, variability, seed);
   // The level keeps the base voice's average (the user's is mostly their
   // microphone gain) but takes the user's dynamics (spread of c0).
   const levelTarget: VoiceStats = {

@@ -29,6 +29,8 @@ export interface ClassicBackendOptions {
   readonly mixtures?: readonly number[];
   /** Override the script-match threshold (see train.ts). */
   readonly matchThreshold?: number;
+  /** Transcribe samples that are not the script and train on the transcript (default true; see align-transcript.ts). */
+  readonly recognise?: boolean;
   /** Worker threads that analyse, convert and resynthesise clauses; default `defaultPoolSize()` (at least 2). */
   readonly conversionWorkers?: number;
 }
@@ -40,6 +42,14 @@ export interface ClassicBackend extends VoiceBackend {
 
 export { MODEL_FILE } from './model.ts';
 
+/**
+ * Net speech (VAD) the fine-tune asks for. A minute of reading holds 50–67 s of
+ * it (LibriSpeech test-other: 66–83 s of audio give 50.4–66.6 s), so a 60 s
+ * target left people who had read for a minute stuck a sentence short; the
+ * GMM's likeness does not drop at 45 s (see docs/backends/classic.md).
+ */
+export const TARGET_SPEECH_SECONDS = 45;
+
 export function createClassicBackend(options: ClassicBackendOptions = {}): ClassicBackend {
   const catalog = new BaseVoiceCatalog(options.baseVoices);
   // One pool per backend: synthesis CPU work leaves the calling thread (see conversion-pool.ts).
@@ -50,7 +60,7 @@ export function createClassicBackend(options: ClassicBackendOptions = {}): Class
       'Statistical voice conversion on CPU (flite/espeak-ng base voice + GMM mapping of mel-cepstra and pitch). ' +
       'Pushes a synthetic voice towards yours; far below neural quality.',
     languages: catalog.languages(),
-    targetSpeechSeconds: 60,
+    targetSpeechSeconds: TARGET_SPEECH_SECONDS,
     minSampleRate: SAMPLE_RATE,
   };
 
@@ -78,6 +88,7 @@ export function createClassicBackend(options: ClassicBackendOptions = {}): Class
         progress: (stage, fraction, detail) => ctx.progress(detail ? { stage, fraction, detail } : { stage, fraction }),
         ...(options.mixtures ? { mixtures: options.mixtures } : {}),
         ...(options.matchThreshold !== undefined ? { matchThreshold: options.matchThreshold } : {}),
+        ...(options.recognise !== undefined ? { recognise: options.recognise } : {}),
       });
       ctx.signal.throwIfAborted();
       ctx.progress({ stage: 'saving', fraction: 0.98 });

@@ -31,6 +31,8 @@ const modelSchema = z.object({
   format: z.literal('vocalis-classic'),
   version: z.literal(1),
   kind: z.enum(['statistics', 'gmm']),
+  /** Where the GMM's parallel frames came from: the reading script, or the recogniser's transcript of free speech. */
+  parallel: z.enum(['script', 'transcript']).optional(),
   language: z.enum(['en', 'zh']),
   baseVoice: z.string(),
   /** Duration multiplier for the base voice so it speaks at the user's rate. */
@@ -40,6 +42,8 @@ const modelSchema = z.object({
   /** The user's own statistics. */
   target: statsSchema,
   gmm: z.object({ components: z.array(componentSchema) }).optional(),
+  /** Frame-level log-F0 GMM (pitch.ts), present only when it beat mean/variance on held-out frames. */
+  pitch: z.object({ components: z.array(componentSchema) }).optional(),
 });
 
 export type ClassicModel = z.infer<typeof modelSchema>;

@@ -15,8 +15,8 @@ import { resolveLanguage, splitClauses } from './text.ts';
  * voice renders a clause (a child process), the backend's worker pool analyses,
  * converts and resynthesises it off the calling thread, and clauses are yielded
  * in order as soon as each is done. One clause ahead of the one being awaited
- * is rendered and converted meanwhile. `variability` is ignored: the
- * conversion is deterministic.
+ * is rendered and converted meanwhile. `variability` widens and varies the
+ * intonation (pitch.ts), seeded per clause, so a request is repeatable.
  */
 export class ClassicVoice implements LoadedVoice {
   readonly sizeBytes: number;
@@ -50,11 +50,12 @@ export class ClassicVoice implements LoadedVoice {
       const { voice, conversion, key } = await this.#routeFor(language, signal);
       const speed = Number.isFinite(request.speed) && request.speed > 0 ? clamp(request.speed, 0.5, 2) : 1;
       const stretch = this.#model.stretch / speed;
+      const variability = Number.isFinite(request.variability) ? clamp(request.variability, 0, 1) : 0;
       const start = (i: number): { rendered: Promise<Float32Array>; converted: Promise<Float32Array> } => {
         const rendered = renderBase(voice, clauses[i]!, { stretch, signal });
         const converted = rendered.then((pcm) => {
           this.#keys.add(key);
-          return this.#pool.convert({ key, conversion, pcm, seed: i + 1, signal, cache: !this.#disposed });
+          return this.#pool.convert({ key, conversion, pcm, seed: i + 1, variability, signal, cache: !this.#disposed });
         });
         // Surfaced when awaited; never an unhandled rejection if the request ends first.
         converted.catch(() => undefined);
@@ -87,7 +88,7 @@ export class ClassicVoice implements LoadedVoice {
     const nearest = await this.#catalog.nearest(language, this.#model.target, signal);
     return {
       voice: nearest.voice,
-      conversion: { source: nearest.stats, target: this.#model.target, gmm: null },
+      conversion: { source: nearest.stats, target: this.#model.target, gmm: null, pitch: null },
       key: `${this.#key}:${nearest.voice.id}`,
     };
   }
