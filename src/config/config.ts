@@ -25,8 +25,8 @@ const schema = z.object({
   VOCALIS_CONSENT_OFFER_TTL_MINUTES: duration.default(15),
   VOCALIS_CONSENT_VERIFICATION: z.enum(['required', 'off']).default('required'),
   VOCALIS_CONSENT_MIN_ASSURANCE: z.enum(['acoustic', 'recognised']).default('acoustic'),
-  // The measured equal-error point for 3 s clips, moved toward fewer false accepts (npm run bench -- consent).
-  VOCALIS_SPEAKER_THRESHOLD: z.coerce.number().min(-10).max(10).default(0.45),
+  // The measured equal-error point for 3 s clips (0.51–0.55), moved toward fewer false accepts (npm run bench -- consent).
+  VOCALIS_SPEAKER_THRESHOLD: z.coerce.number().min(-10).max(10).default(0.6),
   VOCALIS_STREAM_LEAD_MS: z.coerce.number().int().min(20).max(5000).default(200),
   VOCALIS_SHUTDOWN_TIMEOUT_SECONDS: duration.max(600).default(10),
   DISCORD_TOKEN: optionalString,

@@ -51,7 +51,8 @@ export class GmmUbmSpeakerModel implements SpeakerModel {
   /** Scoring on features already computed (the benchmark reuses them). */
   scoreFeatures(enrolment: Uint8Array, features: SpeakerFeatures): SpeakerScore {
     const { gmm } = this.#ubm;
-    const adapted = this.#adaptedMeans(this.#decodeEnrolment(enrolment));
+    const stats = this.#decodeEnrolment(enrolment);
+    const adapted = this.#adaptedMeans(stats);
     const ubmLl = new Float64Array(gmm.components);
     const top = new Int32Array(TOP_COMPONENTS);
     const pickedUbm = new Float64Array(TOP_COMPONENTS);
@@ -67,7 +68,10 @@ export class GmmUbmSpeakerModel implements SpeakerModel {
       }
       total += logSumExp(pickedSpk) - logSumExp(pickedUbm);
     }
-    return { score: features.frames === 0 ? -Infinity : total / features.frames, speechSeconds: features.frames * FRAME_SECONDS };
+    // The less speech the voiceprint holds, the less its means moved from the UBM and the smaller every
+    // ratio: dividing by the squared mean adaptation puts a 10 s reading and a 60 s sample on one scale.
+    const scale = this.#adaptation(stats) ** 2;
+    return { score: features.frames === 0 ? -Infinity : total / features.frames / Math.max(scale, 1e-3), speechSeconds: features.frames * FRAME_SECONDS };
   }
 
   /** Enrolment from features already computed (the benchmark reuses them). */
@@ -95,6 +99,14 @@ export class GmmUbmSpeakerModel implements SpeakerModel {
         for (let d = 0; d < dims; d++) stats.firstMoments[c * dims + d] = stats.firstMoments[c * dims + d]! + post * features.data[f * dims + d]!;
       }
     }
+  }
+
+  /** Mean MAP adaptation coefficient n/(n + r), weighted by the UBM's component weights (0: no speech, → 1: much). */
+  #adaptation(stats: EnrolmentStats): number {
+    const { components, weights } = this.#ubm.gmm;
+    let sum = 0;
+    for (let c = 0; c < components; c++) sum += weights[c]! * (stats.counts[c]! / (stats.counts[c]! + RELEVANCE));
+    return sum;
   }
 
   #adaptedMeans(stats: EnrolmentStats): Float64Array {
