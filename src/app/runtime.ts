@@ -32,6 +32,9 @@ import { openDatabase } from '../storage/database.ts';
 import { systemClock, type Clock } from '../storage/ids.ts';
 import { JobHistory } from '../storage/job-history.ts';
 import { loadMasterKey } from '../storage/master-key.ts';
+import { UtteranceMarkRecords } from '../storage/utterance-marks.ts';
+import { deriveMarkKey } from '../engine/watermark/mark-key.ts';
+import type { UtteranceMarks } from '../engine/watermark/utterance-marks.ts';
 import { SampleClipIndex } from '../storage/sample-clips.ts';
 import { ScratchDir, sweepStaleScratch } from '../storage/scratch-dir.ts';
 import { eraseUserFiles } from '../storage/user-erasure.ts';
@@ -120,7 +123,10 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
     const backends = new BackendRegistry(overrides.backends ?? (await createBackends(config, logger)), config.backend);
     closers.first('voice backends', () => backends.close());
     const cache = new VoiceCache(VOICE_CACHE_BYTES);
-    const speech = new SpeechEngine({ backends, cache, filesFor: (t) => voiceFiles.files(t.userId, t.voiceId, t.version) });
+    const markKey = deriveMarkKey((label) => master.hmac(label));
+    const markRecords = new UtteranceMarkRecords(db, clock);
+    const marks: UtteranceMarks = { key: markKey, issue: (u) => ({ keyId: markKey.keyId, token: markRecords.create({ keyId: markKey.keyId, ...u }) }) };
+    const speech = new SpeechEngine({ backends, cache, filesFor: (t) => voiceFiles.files(t.userId, t.voiceId, t.version), marks });
 
     const wantQueue = needs.queue || needs.worker === true;
     const redisUrl = wantQueue ? await connectRedis(config, paths, logger, closers) : null;
@@ -132,7 +138,7 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
       position: () => Promise.resolve(null),
     };
     const revocation = new Revocation({
-      db, users, consents, gate, keys, voices, clips, jobs, ledger, clock,
+      db, users, consents, gate, keys, voices, clips, jobs, ledger, clock, marks: markRecords,
       hooks: {
         cancelJobs: async (voiceIds) => {
           if (!queue) return;

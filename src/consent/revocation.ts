@@ -31,6 +31,11 @@ export interface DataKeyShredder {
   destroy(userId: string): void;
 }
 
+/** The records behind audio marks: on revocation each keeps only the deployment and the day. */
+export interface MarkRecordEraser {
+  forgetUser(userId: string): number;
+}
+
 export interface DeletionReceipt {
   readonly consentId: string;
   readonly outcome: 'revoked' | 'expired';
@@ -54,6 +59,7 @@ export interface RevocationDeps {
   readonly consents: ConsentService;
   readonly gate: ConsentGate;
   readonly keys: DataKeyShredder;
+  readonly marks: MarkRecordEraser;
   readonly voices: VoiceCatalog;
   readonly clips: SampleClipIndex;
   readonly jobs: JobHistory;
@@ -102,6 +108,7 @@ export class Revocation {
     const { voiceIds, clips, jobVoices } = transaction(d.db, () => {
       d.consents.end(consent.id, outcome, reason, by);
       d.keys.destroy(userId);
+      d.marks.forgetUser(userId);
       return {
         voiceIds: d.voices.markDeletedForUser(userId),
         clips: d.clips.deleteForUser(userId),

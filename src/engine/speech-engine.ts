@@ -3,6 +3,8 @@ import type { BackendRegistry } from './registry.ts';
 import type { SynthesisRequest, VoiceFiles } from './backend.ts';
 import type { PcmChunk } from './pcm.ts';
 import type { VoiceCache } from './voice-cache.ts';
+import { markedSpeech } from './watermark/marked-stream.ts';
+import type { UtteranceMarks } from './watermark/utterance-marks.ts';
 
 /** Which voice a request speaks with: always passed in, never looked up from shared state. */
 export interface VoiceTarget {
@@ -17,18 +19,21 @@ export type SpeechOptions = Omit<SynthesisRequest, 'signal'> & { readonly signal
 /**
  * Streams synthesis for one request under a consent ticket. The ticket is checked
  * before every chunk leaves and watched on a timer, so a revocation stops the audio
- * within a fraction of a second even while the backend is busy.
+ * within a fraction of a second even while the backend is busy. Every utterance
+ * is marked here, before any encoding, so no output path can leave the mark out.
  */
 export class SpeechEngine {
   readonly #backends: BackendRegistry;
   readonly #cache: VoiceCache;
   readonly #filesFor: (target: VoiceTarget) => VoiceFiles;
+  readonly #marks: UtteranceMarks;
   #active = 0;
 
-  constructor(deps: { backends: BackendRegistry; cache: VoiceCache; filesFor: (target: VoiceTarget) => VoiceFiles }) {
+  constructor(deps: { backends: BackendRegistry; cache: VoiceCache; filesFor: (target: VoiceTarget) => VoiceFiles; marks: UtteranceMarks }) {
     this.#backends = deps.backends;
     this.#cache = deps.cache;
     this.#filesFor = deps.filesFor;
+    this.#marks = deps.marks;
   }
 
   get activeStreams(): number {
@@ -44,7 +49,12 @@ export class SpeechEngine {
       const backend = this.#backends.get(target.backend);
       const held = await this.#cache.acquire(target.voiceId, target.version, () => backend.loadVoice(this.#filesFor(target), signal));
       release = held.release;
-      for await (const chunk of held.value.synthesize({ ...options, signal })) {
+      const utterance = { userId: target.userId, voiceId: target.voiceId };
+      const allowed = (): void => {
+        signal.throwIfAborted();
+        ticket.check();
+      };
+      for await (const chunk of markedSpeech(held.value.synthesize({ ...options, signal }), this.#marks, utterance, allowed)) {
         signal.throwIfAborted();
         ticket.check();
         yield chunk;

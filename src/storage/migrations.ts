@@ -136,4 +136,21 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'utterance marks',
+    sql: `
+      -- The token each synthesised utterance carries in its audio mark, and what it stands for.
+      -- After revocation only the key id and the day remain (user, voice and time of day are cleared).
+      CREATE TABLE utterance_marks (
+        token INTEGER PRIMARY KEY,
+        key_id INTEGER NOT NULL,
+        user_id TEXT REFERENCES users (id),
+        voice_id TEXT,
+        created_on TEXT NOT NULL,
+        created_at TEXT
+      );
+      CREATE INDEX utterance_marks_user ON utterance_marks (user_id);
+    `,
+  },
 ];

@@ -1,3 +1,4 @@
+import { UtteranceMarkRecords } from '../../src/storage/utterance-marks.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -64,6 +65,7 @@ function setUp(options: { failAfterShredding?: boolean } = {}) {
   const revocation = new Revocation({
     db: f.db, users: f.users, consents: f.consents, gate: f.gate, keys: shredder, voices: catalog,
     clips: new SampleClipIndex(f.db, f.clock.now), jobs: new JobHistory(f.db, f.clock.now), ledger: f.ledger, hooks, clock: f.clock.now,
+    marks: new UtteranceMarkRecords(f.db, f.clock.now),
   });
   const ticket = f.gate.authorize({
     purpose: 'speak', ownerUserId: user.id, requester: { platform: 'cli', platformUserId: 'owner' }, context: { platform: 'cli', contextId: '*' }, text: 'hello',

@@ -1,3 +1,4 @@
+import { testMarks } from '../support/test-marks.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { VoiceFiles } from '../../src/engine/backend.ts';
@@ -31,7 +32,7 @@ function speakingVoice(): { f: ConsentFixture; engine: SpeechEngine; consentId: 
   f.consents.accept(offer.consent.id, 'test');
   f.consents.sampleCollected(offer.consent.id);
   const backend = signalDeaf(createToneBackend());
-  const engine = new SpeechEngine({ backends: new BackendRegistry([backend], 'tone'), cache: new VoiceCache(1 << 20), filesFor: () => memoryFiles({ 'tone.json': { frequency: 220 } }) });
+  const engine = new SpeechEngine({ backends: new BackendRegistry([backend], 'tone'), cache: new VoiceCache(1 << 20), filesFor: () => memoryFiles({ 'tone.json': { frequency: 220 } }), marks: testMarks() });
   const speak = () => {
     const ticket = f.gate.authorize({
       purpose: 'speak', ownerUserId: user.id, requester: { platform: 'cli', platformUserId: 'owner' }, context: { platform: 'cli', contextId: '*' }, text: 'one two three four five six seven eight',
