@@ -319,10 +319,13 @@ class TrainingRun {
         stopTrainer();
       }
     };
+    let firstProgressAt: number | null = null;
     const saved = (e: number, checkpoint: string): void => {
       if (seen.has(e)) return;
       seen.add(e);
       last = { epoch: e, checkpoint };
+      // One epoch's training time, without process start-up and model loading (benchmarks).
+      if (e === 1 && firstProgressAt !== null) this.#metrics[`${phase}Epoch1Seconds`] = (performance.now() - firstProgressAt) / 1000;
       if (heldOut.length === 0) return;
       chain = chain.then(() => evaluate(e, checkpoint)).catch((error: unknown) => {
         evalError ??= error;
@@ -340,6 +343,7 @@ class TrainingRun {
       // scan earlier); s1 writes via a temporary file and a rename before the next epoch begins.
       else if (ev.type === 'checkpoint_saved' || ev.type === 'epoch_done') void scan();
       else if (ev.type === 'epoch_progress') {
+        firstProgressAt ??= performance.now();
         if (ev.epoch !== epoch) {
           epoch = ev.epoch;
           epochsStarted++;
