@@ -48,13 +48,19 @@ def parse_args(argv=None):
     p.add_argument("--decoder", default="kv", choices=["kv", "legacy"])
     p.add_argument("--shared", action="store_true", help="also cnhubert, bert, sv: a complete models directory")
     p.add_argument("--pretrained", default=None, help="pretrained_models directory (default: HOME/GPT_SoVITS/pretrained_models)")
+    p.add_argument("--only", default=None, help="comma-separated graph names to (re)write, e.g. t2s_decoder (default: all)")
     p.add_argument("--noise-scale", type=float, default=0.5, help="vits noise scale baked into vits.onnx (upstream's default 0.5)")
     return p.parse_args(argv)
+
+
+ONLY = None  # set from --only: the graph names to write
 
 
 def export(module, args, path, inputs, outputs, dynamic_axes, opset=OPSET):
     import torch
 
+    if ONLY is not None and os.path.basename(path)[: -len(".onnx")] not in ONLY:
+        return
     with torch.no_grad():
         # dynamo=False: torch >= 2.9 defaults to the dynamo exporter, which these modules were not
         # written for (data-dependent shapes, Python control flow in upstream's code).
@@ -263,13 +269,19 @@ def write_manifest(out, version, decoder, timings):
         if name.endswith(".onnx"):
             entry["inputs"], entry["outputs"] = signature(path)
         files.append(entry)
+    previous = os.path.join(out, "manifest.json")
+    if os.path.exists(previous):  # a partial re-export (--only) keeps the other graphs' timings
+        with open(previous) as f:
+            timings = {**json.load(f).get("export", {}), **timings}
     manifest = {"name": f"gpt-sovits-{version}-{decoder}", "version": version, "decoder": decoder, "files": files, "export": timings}
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
 
 
 def main(argv=None):
+    global ONLY
     a = parse_args(argv)
+    ONLY = set(a.only.split(",")) if a.only else None
     a.gpt, a.sovits, out = os.path.abspath(a.gpt), os.path.abspath(a.sovits), os.path.abspath(a.out)
     a.home = um.add_upstream_to_path(a.home)
     for path in (a.gpt, a.sovits):

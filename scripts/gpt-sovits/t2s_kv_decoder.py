@@ -67,16 +67,18 @@ class KvStageDecoder(nn.Module):
             v_new.append(v)
             k_cache, v_cache = caches[i], caches[self.num_layers + i]
             qh = q.reshape(q_len, heads, head_dim).transpose(0, 1)  # [H, Q, dh]
+            # Explicit sizes, not -1: ONNX Runtime (node 1.30) dies with SIGFPE inferring -1 for
+            # the empty cache of the first pass.
+            cached = k_cache.shape[0]
             scores = torch.cat(
                 [
-                    qh @ k_cache.reshape(-1, heads, head_dim).permute(1, 2, 0),  # [H, Q, n]
+                    qh @ k_cache.reshape(cached, heads, head_dim).permute(1, 2, 0),  # [H, Q, n]
                     qh @ k.reshape(q_len, heads, head_dim).permute(1, 2, 0),  # [H, Q, Q]
                 ],
                 dim=-1,
             )
             probs = torch.softmax(scores * scale + attn_bias, dim=-1)
-            cached = k_cache.shape[0]
-            out = probs[:, :, :cached] @ v_cache.reshape(-1, heads, head_dim).transpose(0, 1) + probs[:, :, cached:] @ v.reshape(
+            out = probs[:, :, :cached] @ v_cache.reshape(cached, heads, head_dim).transpose(0, 1) + probs[:, :, cached:] @ v.reshape(
                 q_len, heads, head_dim
             ).transpose(0, 1)
             out = F.linear(out.transpose(0, 1).reshape(q_len, self.dim), attn.out_proj.weight, attn.out_proj.bias)

@@ -49,16 +49,21 @@ export class KvStepper {
     const total = textLen + promptLen;
     this.#width = width;
     this.#cache = new KvCache(this.#layers, width, total + INITIAL_SPARE_ROWS);
-    // Upstream's first-pass mask: text sees all text; each prompt token sees the text and earlier tokens.
-    const bias = new Float32Array(total * total);
+    // The cache is empty now, but ONNX Runtime's optimised graph dies (SIGFPE) on zero-row
+    // inputs: the first pass sees one zero row instead, which its mask hides (column 0).
+    const keys = total + 1;
+    const bias = new Float32Array(total * keys);
     for (let q = 0; q < total; q++) {
+      bias[q * keys] = -Infinity;
       for (let k = 0; k < total; k++) {
+        // Upstream's first-pass mask: text sees all text; each prompt token sees the text and earlier tokens.
         const allowed = q < textLen ? k < textLen : k <= q;
-        if (!allowed) bias[q * total + k] = -Infinity;
+        if (!allowed) bias[q * keys + 1 + k] = -Infinity;
       }
     }
     this.#position = promptLen;
-    return this.#run(x, new ort.Tensor('int64', prompts, [1, promptLen]), 0, new ort.Tensor('float32', bias, [total, total]), total);
+    const hidden = new ort.Tensor('float32', new Float32Array(width), [1, width]);
+    return this.#run(x, new ort.Tensor('int64', prompts, [1, promptLen]), 0, new ort.Tensor('float32', bias, [total, keys]), total, hidden);
   }
 
   /** Feeds the token just chosen; returns the logits for the one after it. */
@@ -77,10 +82,14 @@ export class KvStepper {
     );
   }
 
-  async #run(x: ort.Tensor, y: ort.Tensor, start: number, bias: ort.Tensor, rows: number): Promise<Float32Array> {
+  async #run(x: ort.Tensor, y: ort.Tensor, start: number, bias: ort.Tensor, rows: number, hiddenRow?: ort.Tensor): Promise<Float32Array> {
     const cache = this.#cache!;
     const feeds: Record<string, ort.Tensor> = { x, y, y_start: new ort.Tensor('int64', BigInt64Array.of(BigInt(start)), [1]), attn_bias: bias };
-    cache.feeds(feeds);
+    if (hiddenRow) {
+      for (let l = 0; l < this.#layers; l++) feeds[`k_cache_${l}`] = feeds[`v_cache_${l}`] = hiddenRow;
+    } else {
+      cache.feeds(feeds);
+    }
     const out = await this.#decoder.run(feeds);
     if (this.#cache !== cache) return new Float32Array(0); // disposed while the graph ran
     const logits = out['logits']?.data;
