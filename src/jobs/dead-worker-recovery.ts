@@ -18,7 +18,7 @@ import { currentProcess, livenessOf, parseProcessIdentity, type ProcessIdentity 
  */
 export const WORKER_REGISTRY_KEY = 'vocalis:finetune:workers';
 
-/** Keeps two workers starting at once from handing back the same run twice. */
+/** Keeps two workers starting at once from handing back the same holding of a run twice (keyed by its lock token). */
 const RECOVERY_CLAIM_PREFIX = 'vocalis:finetune:recovering:';
 const RECOVERY_CLAIM_MS = 30_000;
 /** The reason BullMQ itself gives a run stalled too often. */
@@ -64,7 +64,7 @@ export async function recoverRunsOfDeadWorkers(redis: Redis, queue: BullQueue, m
     const token = await redis.get(`${jobKey}:lock`);
     const owner = token ? workers.get(token.split(':')[0] ?? '') : undefined;
     if (!token || !owner || livenessOf(owner) !== 'dead') continue;
-    const stalled = Number(await redis.eval(COUNT_STALL_SCRIPT, 3, `${jobKey}:lock`, jobKey, `${RECOVERY_CLAIM_PREFIX}${bullJobId}`, token, maxStalledCount, RECOVERY_CLAIM_MS, STALLED_TOO_OFTEN));
+    const stalled = Number(await redis.eval(COUNT_STALL_SCRIPT, 3, `${jobKey}:lock`, jobKey, `${RECOVERY_CLAIM_PREFIX}${token}`, token, maxStalledCount, RECOVERY_CLAIM_MS, STALLED_TOO_OFTEN));
     if (stalled < 0) continue;
     const job = await Job.fromId(queue, bullJobId);
     if (!job) continue;

@@ -10,7 +10,7 @@ import { REPO_ROOT } from '../support/spawn-node.ts';
  * (src/main.ts), optionally under the bootstrap or under npm itself, in a process group
  * of its own so the tests can signal the group as a terminal or a supervisor does.
  */
-export type Launcher = 'service' | 'bootstrap' | 'npm';
+export type Launcher = 'service' | 'bootstrap' | 'npm' | 'tone-service';
 
 export interface LogLine {
   readonly level: number;
@@ -46,6 +46,8 @@ const ENTRY: Record<Launcher, (node: string) => { command: string; args: string[
   service: (node) => ({ command: node, args: ['--disable-warning=ExperimentalWarning', 'src/main.ts'] }),
   bootstrap: (node) => ({ command: node, args: ['scripts/bootstrap.mjs', 'start'] }),
   npm: () => ({ command: 'npm', args: ['start', '--silent'] }),
+  // src/main.ts with the test tone backend (test/app/fixtures/tone-service.ts).
+  'tone-service': (node) => ({ command: node, args: ['--disable-warning=ExperimentalWarning', 'test/app/fixtures/tone-service.ts'] }),
 };
 
 export function launchService(launcher: Launcher, dataDir: string, env: Record<string, string> = {}, readyMessage = 'Vocalis is running'): ServiceProcess {

@@ -1,10 +1,30 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { EmbeddedRedis, EmbeddedRedisError, findFreePort } from '../../src/jobs/embedded-redis.ts';
+import { isRunning } from '../../src/jobs/process-identity.ts';
 import { pingOnce, redactRedisUrl, RedisUnreachableError, waitForRedis } from '../../src/jobs/redis-connection.ts';
+
+/** The process group of `pid` (/proc/<pid>/stat field 5). */
+function processGroupOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
+
+/** Another process that starts an embedded Redis on `dir` and keeps running until killed. */
+const OWNER_SCRIPT = `
+import { EmbeddedRedis } from ${JSON.stringify(new URL('../../src/jobs/embedded-redis.ts', import.meta.url).href)};
+await new EmbeddedRedis({ dir: process.argv[1] }).start();
+process.stdout.write('ready\\n');
+setInterval(() => {}, 60_000);
+`;
 
 function isAlive(pid: number): boolean {
   try {
@@ -38,6 +58,9 @@ describe('EmbeddedRedis', () => {
     assert.ok((await stat(join(dir, 'appendonlydir'))).isDirectory());
     assert.equal(await EmbeddedRedis.findRunning(dir), redis.url);
 
+    // Out of reach of a signal to our process group (Ctrl-C): the owner stops it, last.
+    assert.notEqual(processGroupOf(pid), processGroupOf(process.pid));
+
     await redis.stop();
     assert.equal(isAlive(pid), false, 'redis-server still running after stop()');
     assert.equal(await EmbeddedRedis.findRunning(dir), null);
@@ -57,6 +80,45 @@ describe('EmbeddedRedis', () => {
     assert.equal(await EmbeddedRedis.findRunning(dir), null);
     await redis.stop();
     assert.equal(isAlive(pid), false);
+  });
+
+  it('tells a Redis whose owner runs from an orphan, and takes an orphan over with its data, port and password', async () => {
+    const dir = join(root, 'orphan');
+    const owner = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', OWNER_SCRIPT, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let takenOver: EmbeddedRedis | undefined;
+    let orphanPid: number | undefined;
+    try {
+      for await (const line of createInterface({ input: owner.stdout })) if (line === 'ready') break;
+      const shared = await EmbeddedRedis.inspect(dir);
+      assert.equal(shared.status, 'shared');
+      assert.equal(shared.owner?.pid, owner.pid);
+      const client = new Redis(shared.url);
+      await client.set('acknowledged', 'kept');
+      client.disconnect();
+
+      owner.kill('SIGKILL');
+      await once(owner, 'exit');
+      const orphan = await EmbeddedRedis.inspect(dir);
+      assert.equal(orphan.status, 'orphaned');
+      orphanPid = orphan.redisPid;
+      assert.ok(isAlive(orphan.redisPid), 'the owner died, its redis-server did not');
+      assert.equal(orphan.owner.pid, owner.pid);
+
+      takenOver = new EmbeddedRedis({ dir });
+      await takenOver.takeOver(orphan);
+      assert.equal(isRunning(orphan.redisPid), false, 'the orphan was stopped (exited; init may not have reaped it yet)');
+      assert.equal(takenOver.url, orphan.url, 'same port and password: its clients reconnect');
+      const after = new Redis(takenOver.url);
+      assert.equal(await after.get('acknowledged'), 'kept', 'nothing lost');
+      after.disconnect();
+      const now = await EmbeddedRedis.inspect(dir);
+      assert.equal(now.status, 'shared');
+      assert.equal(now.owner?.pid, process.pid, 'this process owns it now and stops it');
+    } finally {
+      owner.kill('SIGKILL');
+      await takenOver?.stop();
+      if (orphanPid !== undefined && isAlive(orphanPid)) process.kill(orphanPid, 'SIGKILL');
+    }
   });
 
   it('refuses a second server on the same data dir', async () => {
