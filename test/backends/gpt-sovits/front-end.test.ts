@@ -81,6 +81,7 @@ describe('English G2P', () => {
     assert.doesNotThrow(() => symbolIds(phones));
   });
   it('acronyms are spelled', () => assert.equal(wordToPhones('XQZ').join(' '), 'EH1 K S K Y UW1 Z IY1'));
+  it('a capital "A" alone is the letter name, "a" the article (upstream english.py)', () => assert.equal(en('A cat, a dog.'), 'EY1 K AE1 T , AH0 D AO1 G .'));
   it('numbers, money, dates, ordinals, percentages', () => {
     assert.equal(normalizeEnglish('$5.20'), 'five dollars and twenty cents');
     assert.equal(normalizeEnglish('2024-03-15'), 'March fifteenth, twenty twenty four');

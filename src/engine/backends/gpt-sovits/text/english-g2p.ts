@@ -57,6 +57,8 @@ function graphemeRules(word: string): string[] {
 }
 
 export function wordToPhones(rawWord: string): string[] {
+  // Upstream (text/english.py) reads a capital "A" on its own as the letter name.
+  if (rawWord === 'A') return ['EY1'];
   const word = rawWord.toLowerCase();
   const known = lookup(word);
   if (known) return known;
