@@ -3,7 +3,7 @@
 
     npm run verify:gpt-sovits -- --home GPT_SOVITS_HOME [--version v2|v2Pro|v2ProPlus|all]
     <python> scripts/gpt-sovits/verify_upstream.py --home H --node NODE [--version …] [--work DIR]
-        [--pretrained DIR] [--speaker 1688] [--epochs 1] [--batch 4] [--skip-parity]
+        [--pretrained DIR] [--speaker 1688] [--epochs 1] [--batch 4] [--skip-parity] [--skip-finetune]
 
 Per version, with the checkout it is given (nothing of upstream is copied into Vocalis):
   1. random-initialised pretrained models in upstream's formats and layout
@@ -113,6 +113,9 @@ def check_version(args, version, pretrained, sample, work):
         return report
 
     # 4. fine-tune through the TypeScript driver, synthesis to Ogg Opus
+    if args.skip_finetune:
+        steps["finetune"] = {"ok": True, "skipped": "--skip-finetune"}
+        return report
     ogg = os.path.join(vwork, "voice.ogg")
     code, out, seconds = run([args.node, *NODE_FLAGS, os.path.join(HERE, "verify_finetune.ts"), "--home", args.home, "--python", python,
                               "--pretrained", pretrained, "--models", models, "--version", version, "--sample", sample,
@@ -161,6 +164,7 @@ def main():
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--skip-parity", action="store_true")
+    p.add_argument("--skip-finetune", action="store_true", help="pretrained, export and models check only")
     args = p.parse_args()
     args.home = os.path.abspath(args.home)
     if not os.path.exists(os.path.join(args.home, "GPT_SoVITS", "s2_train.py")):
