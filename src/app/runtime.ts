@@ -33,6 +33,7 @@ import { systemClock, type Clock } from '../storage/ids.ts';
 import { JobHistory } from '../storage/job-history.ts';
 import { loadMasterKey } from '../storage/master-key.ts';
 import { UtteranceMarkRecords } from '../storage/utterance-marks.ts';
+import { MarkChecker } from '../core/mark-check.ts';
 import { deriveMarkKey } from '../engine/watermark/mark-key.ts';
 import type { UtteranceMarks } from '../engine/watermark/utterance-marks.ts';
 import { SampleClipIndex } from '../storage/sample-clips.ts';
@@ -157,6 +158,7 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
       queue: cloneQueue,
       intake: new AudioSampleIntake(),
       verifier,
+      marks: new MarkChecker({ key: markKey, records: markRecords, users }),
     });
     const retention = new RetentionSweeper({
       store, clips, revocation, ledger, clock,

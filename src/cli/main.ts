@@ -10,6 +10,7 @@ import { auditCommand } from './commands/audit.ts';
 import { cloneCommand } from './commands/clone.ts';
 import { consentCommand } from './commands/consent.ts';
 import { jobsCommand, voicesCommand } from './commands/listings.ts';
+import { markCommand } from './commands/mark.ts';
 import { modelsCommand } from './commands/models.ts';
 import { sampleCommand } from './commands/sample.ts';
 import { speakCommand } from './commands/speak.ts';
@@ -25,6 +26,7 @@ const HELP = `vocalis — the Vocalis operator command line
   vocalis voices
   vocalis jobs
   vocalis audit verify | export [--out FILE]
+  vocalis mark check FILE [--language en|zh]
   vocalis models check --dir DIR | fetch --dir DIR [--base-url URL]
 
 Every command takes --json for machine-readable output.
@@ -68,13 +70,15 @@ async function dispatch(ctx: CliContext, command: string | undefined, action: st
       return auditCommand(ctx, action);
     case 'models':
       return modelsCommand(ctx, action);
+    case 'mark':
+      return markCommand(ctx, action);
     default:
       throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
   }
 }
 
 /** Commands whose second word is an action rather than an argument. */
-const WITH_ACTION = new Set(['consent', 'sample', 'audit', 'models']);
+const WITH_ACTION = new Set(['consent', 'sample', 'audit', 'models', 'mark']);
 
 export async function main(argv: readonly string[]): Promise<number> {
   let parsed;

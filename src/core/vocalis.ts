@@ -18,6 +18,7 @@ import type { JobHistory, JobRecord } from '../storage/job-history.ts';
 import type { SampleClipIndex } from '../storage/sample-clips.ts';
 import type { UserDirectory, UserRef } from '../storage/user-directory.ts';
 import type { VoiceCatalog, VoiceRecord } from '../storage/voice-catalog.ts';
+import type { MarkCheck, MarkChecker } from './mark-check.ts';
 import type { ClipAudioStore, CloneQueue, DataKeyIssuer, VoiceFileAccess } from './ports.ts';
 import type { ClipVerdict, SampleIntake } from './sample-intake.ts';
 import { isCodedError, VocalisError } from './user-facing-error.ts';
@@ -44,6 +45,8 @@ export interface VocalisDeps {
   readonly intake: SampleIntake;
   /** Consent verification: the statement reading and every clip's speaker (src/consent/verification). */
   readonly verifier: ConsentVerifier;
+  /** Finds this deployment's audio mark: `/verify`, and refusing synthetic clips as samples. */
+  readonly marks: MarkChecker;
 }
 
 /** Where a request happens: the platform and the guild/chat (or `*`, e.g. the CLI). */
@@ -190,6 +193,8 @@ export class Vocalis {
       const before = d.clips.totals(consentId);
       const clip = await d.intake.analyseClip(input.audio, backend.info, before.speechSeconds, input.signal);
       if (!clip.accepted) return { kind: 'refused', verdict: clip.verdict };
+      // A voice made here cannot be cloned again: a marked clip is refused before anything of it is kept.
+      if (d.marks.isMarked(clip.pcm)) throw new VocalisError('marked_sample', 'the clip carries this deployment\'s audio mark');
       // The reading of the statement first, then only its speaker: decided inside consent, before anything is kept.
       const granted = d.consents.store.get(consentId);
       if (!granted) throw new VocalisError('no_consent', 'the consent ended');
@@ -294,6 +299,16 @@ export class Vocalis {
       ticket.release();
       throw error;
     }
+  }
+
+  /** Whether a clip carries this deployment's mark, and whose voice and when if it still can say. */
+  checkMark(audio: Uint8Array, signal?: AbortSignal): Promise<MarkCheck> {
+    return this.#d.marks.check(audio, signal);
+  }
+
+  /** The same check on audio already decoded (a player's PCM, decoded Opus frames). */
+  checkMarkInPcm(pcm: PcmChunk): MarkCheck {
+    return this.#d.marks.explain(this.#d.marks.find(pcm));
   }
 
   /** Revokes and deletes everything derived from the voice. See Revocation for the order. */
