@@ -7,9 +7,9 @@ import { describe, it } from 'node:test';
 import { alignSentences } from '../../../src/engine/backends/gpt-sovits/training/align-script.ts';
 import { buildDataset } from '../../../src/engine/backends/gpt-sovits/training/dataset.ts';
 import { acquireGpu } from '../../../src/engine/backends/gpt-sovits/training/gpu-lock.ts';
-import { workLayout } from '../../../src/engine/backends/gpt-sovits/training/layout.ts';
+import { requiredPretrained, upstreamPaths, workLayout } from '../../../src/engine/backends/gpt-sovits/training/layout.ts';
 import { parseS1Line, parseS2Line } from '../../../src/engine/backends/gpt-sovits/training/log-parsers.ts';
-import { batchSizeFor } from '../../../src/engine/backends/gpt-sovits/training/options.ts';
+import { batchSizeFor, resolveTrainingOptions } from '../../../src/engine/backends/gpt-sovits/training/options.ts';
 import { FailureScanner } from '../../../src/engine/backends/gpt-sovits/training/process-runner.ts';
 import { CheckpointSelector } from '../../../src/engine/backends/gpt-sovits/training/selection.ts';
 import { emitSimpleYaml, parseSimpleYaml } from '../../../src/engine/backends/gpt-sovits/training/simple-yaml.ts';
@@ -52,6 +52,28 @@ describe('s1 config YAML subset', () => {
     assert.deepEqual(doc, { train: { epochs: 20, precision: '16-mixed' }, data: { pad_val: 1024 }, pretrained_s1: 'a b.ckpt' });
     assert.deepEqual(parseSimpleYaml(emitSimpleYaml({ ...doc, output_dir: '/tmp/x=1/logs', flag: 'true' })), { ...doc, output_dir: '/tmp/x=1/logs', flag: 'true' });
     assert.throws(() => parseSimpleYaml('train:\n  - 1\n'), /unsupported YAML/);
+  });
+});
+
+describe('model versions', () => {
+  it('picks upstream\'s configs and pretrained files per version (config.py, webui.py), v2ProPlus by default', () => {
+    const o = resolveTrainingOptions({ home: '/gsv' });
+    assert.equal(o.version, 'v2ProPlus');
+    assert.equal(o.pretrainedDir, '/gsv/GPT_SoVITS/pretrained_models');
+    assert.match(o.manifestPath, /models\/gpt-sovits-v2pro-kv\.manifest\.json$/);
+    assert.match(resolveTrainingOptions({ home: '/gsv', version: 'v2' }).manifestPath, /models\/gpt-sovits-v2-kv\.manifest\.json$/);
+    const pro = upstreamPaths('/gsv', '/pre', 'v2Pro');
+    assert.equal(pro.s2Config, '/gsv/GPT_SoVITS/configs/s2v2Pro.json');
+    assert.equal(pro.pretrainedS2G, '/pre/v2Pro/s2Gv2Pro.pth');
+    assert.equal(pro.pretrainedS2D, '/pre/v2Pro/s2Dv2Pro.pth');
+    assert.equal(pro.pretrainedS1, '/pre/s1v3.ckpt');
+    assert.ok(requiredPretrained(pro, 'v2Pro').includes('/pre/sv/pretrained_eres2netv2w24s4ep4.ckpt'));
+    const v2 = upstreamPaths('/gsv', '/pre', 'v2');
+    assert.equal(v2.s2Config, '/gsv/GPT_SoVITS/configs/s2.json');
+    assert.equal(v2.pretrainedS2G, '/pre/gsv-v2final-pretrained/s2G2333k.pth');
+    assert.equal(requiredPretrained(v2, 'v2').some((p) => p.includes('/sv/')), false);
+    assert.equal(workLayout('/w', 'v2ProPlus').s2LogDir, '/w/exp/logs_s2_v2ProPlus');
+    assert.throws(() => resolveTrainingOptions({ home: '/gsv', version: 'v4' as 'v2' }), /version must be one of v2, v2Pro, v2ProPlus/);
   });
 });
 
