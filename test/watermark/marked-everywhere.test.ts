@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { decodeOpusPackets } from '../../src/engine/audio/decode.ts';
 import { encodeOggOpus, pcmToOpusFrames } from '../../src/engine/audio/opus-frames.ts';
@@ -57,6 +58,11 @@ test('every output path carries the mark; records map it to the voice until revo
     const voiceNote = await vocalis.checkMark(ogg);
     assert.equal(voiceNote.status, 'synthetic');
     assert.ok(voiceNote.status === 'synthetic' && voiceNote.voice.status === 'known' && voiceNote.voice.owner.platformUserId === '4242', 'Ogg Opus voice note names the owner');
+
+    // The same file says so in its OpusTags, for anyone without our key.
+    const probed = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream_tags', '-of', 'json', '-i', 'pipe:0'], { input: ogg }).toString()) as { streams: Array<{ tags: Record<string, string> }> };
+    assert.equal(probed.streams[0]?.tags['DIGITAL_SOURCE_TYPE'], 'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia');
+    assert.equal(probed.streams[0]?.tags['AI_GENERATED'], 'true');
 
     const frames: Uint8Array[] = [];
     for await (const frame of pcmToOpusFrames(speak().audio, { channels: 2 })) frames.push(frame);

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { AI_DISCLOSURE_TAGS } from '../watermark/disclosure-tags.ts';
 import { buildOggPage, FLAG_BOS, FLAG_EOS } from './ogg-page.ts';
 
 /**
@@ -15,6 +16,11 @@ export interface OggOpusWriterOptions {
   readonly inputSampleRate: number;
   readonly vendor?: string;
   readonly serial?: number;
+  /**
+   * OpusTags user comments (`NAME=value`). Vocalis writes Ogg Opus only for synthetic
+   * speech, so by default every file says it is AI-generated.
+   */
+  readonly comments?: readonly string[];
 }
 
 /** libopus's look-ahead at 48 kHz for the AUDIO/VOIP applications (2.5 ms + 4 ms). */
@@ -39,14 +45,22 @@ export function buildOpusHead(options: OggOpusWriterOptions): Uint8Array {
   return head;
 }
 
-export function buildOpusTags(vendor: string): Uint8Array {
+export function buildOpusTags(vendor: string, comments: readonly string[] = []): Uint8Array {
   const vendorBytes = ascii(vendor);
-  const tags = new Uint8Array(8 + 4 + vendorBytes.length + 4);
+  const commentBytes = comments.map((c) => new TextEncoder().encode(c));
+  const tags = new Uint8Array(8 + 4 + vendorBytes.length + 4 + commentBytes.reduce((n, c) => n + 4 + c.length, 0));
   const view = new DataView(tags.buffer);
   tags.set(ascii('OpusTags'), 0);
   view.setUint32(8, vendorBytes.length, true);
   tags.set(vendorBytes, 12);
-  view.setUint32(12 + vendorBytes.length, 0, true); // no user comments
+  let at = 12 + vendorBytes.length;
+  view.setUint32(at, commentBytes.length, true);
+  at += 4;
+  for (const c of commentBytes) {
+    view.setUint32(at, c.length, true);
+    tags.set(c, at + 4);
+    at += 4 + c.length;
+  }
   return tags;
 }
 
@@ -72,7 +86,7 @@ export class OggOpusWriter {
     });
     const tags = buildOggPage({
       flags: 0, granule: 0n, serial: this.#serial, sequence: this.#sequence++,
-      segments: [buildOpusTags(this.#options.vendor ?? 'vocalis')],
+      segments: [buildOpusTags(this.#options.vendor ?? 'vocalis', this.#options.comments ?? AI_DISCLOSURE_TAGS)],
     });
     return [head, tags];
   }
