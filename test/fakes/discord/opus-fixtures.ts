@@ -12,7 +12,10 @@ interface OpusCodec {
 async function loadCodecFactory(): Promise<() => OpusCodec> {
   try {
     // CommonJS addon: Node cannot detect its named exports, so go through the default export.
-    const { OpusEncoder } = (await import('@discordjs/opus')).default;
+    // A specifier in a variable, typed here: TypeScript must not need the addon, which is
+    // absent where there is no compiler (test/app/without-native-opus.test.ts holds this).
+    const nativeOpus: string = '@discordjs/opus';
+    const { OpusEncoder } = ((await import(nativeOpus)) as { default: { OpusEncoder: new (rate: number, channels: number) => OpusCodec } }).default;
     return () => {
       const codec = new OpusEncoder(48_000, 2);
       return { encode: (pcm) => codec.encode(pcm), decode: (frame) => codec.decode(frame) };
