@@ -5,6 +5,7 @@ import {
   VoiceConnectionDisconnectReason,
   VoiceConnectionStatus,
   type VoiceConnection,
+  type VoiceConnectionState,
 } from '@discordjs/voice';
 import { PermissionFlagsBits, type Guild, type VoiceBasedChannel } from 'discord.js';
 import type { Logger } from '../../observability/logger.ts';
@@ -34,6 +35,10 @@ export interface VoiceLease {
 }
 
 const REQUIRED = [PermissionFlagsBits.ViewChannel, PermissionFlagsBits.Connect, PermissionFlagsBits.Speak];
+/** Voice close code for "disconnected": kicked, the channel deleted, or no access. The client does not retry it. */
+const KICKED = 4014;
+/** A join closed by Discord this often is given up, whatever the code. */
+const MAX_CLOSES_WHILE_JOINING = 2;
 
 export class VoiceLinks extends EventEmitter<VoiceLinkEvents> {
   readonly #links = new Map<string, Link>();
@@ -84,17 +89,59 @@ export class VoiceLinks extends EventEmitter<VoiceLinkEvents> {
       },
     };
     try {
-      await entersState(link.connection, VoiceConnectionStatus.Ready, this.#readyTimeoutMs);
-    } catch {
+      await this.#ready(link.connection);
+    } catch (error) {
       // A join that did not become ready is dropped, never kept for the next request: that
       // one joins afresh (a new op 4) instead of waiting on a connection that is going nowhere.
-      const failure = joinFailure(link.connection, this.#readyTimeoutMs);
+      const failure = error instanceof JoinFailure ? error : new JoinFailure(null, this.#readyTimeoutMs);
       released = true;
       this.#drop(guild.id, link);
       this.#logger.warn({ guildId: guild.id, channelId: link.channelId, reason: failure.reason, closeCode: failure.closeCode }, 'could not join the voice channel');
-      throw failure.error;
+      throw failure.userError;
     }
     return lease;
+  }
+
+  /**
+   * Waits until the connection is ready. Fails at once when Discord ends the join for good
+   * (close 4014: kicked, or no access), closes it a second time, or it is destroyed; otherwise
+   * after the ready timeout. The failure names the last close code Discord sent, if any.
+   */
+  async #ready(connection: VoiceConnection): Promise<void> {
+    let closeCode: number | null = null;
+    let closes = 0;
+    const givenUp = new AbortController();
+    // The library rejoins on most close codes without showing them in the connection's state:
+    // the code is read from each voice websocket (networking) the join goes through.
+    const watched = new WeakSet<object>();
+    const watchNetworking = (state: VoiceConnectionState): void => {
+      if (!('networking' in state) || watched.has(state.networking)) return;
+      watched.add(state.networking);
+      state.networking.once('close', (code: number) => {
+        closeCode = code;
+        // The library rejoins at once after most codes; a join Discord refuses again (4017 for a
+        // client without DAVE, say) would loop and spend the gateway's 120 sends a minute.
+        if (++closes >= MAX_CLOSES_WHILE_JOINING) givenUp.abort();
+      });
+    };
+    watchNetworking(connection.state);
+    const onState = (_old: VoiceConnectionState, state: VoiceConnectionState): void => {
+      watchNetworking(state);
+      if (state.status === VoiceConnectionStatus.Disconnected && state.reason === VoiceConnectionDisconnectReason.WebSocketClose) {
+        closeCode = state.closeCode;
+        if (state.closeCode === KICKED) givenUp.abort();
+      } else if (state.status === VoiceConnectionStatus.Destroyed) {
+        givenUp.abort();
+      }
+    };
+    connection.on('stateChange', onState);
+    try {
+      await entersState(connection, VoiceConnectionStatus.Ready, AbortSignal.any([AbortSignal.timeout(this.#readyTimeoutMs), givenUp.signal]));
+    } catch {
+      throw new JoinFailure(closeCode, this.#readyTimeoutMs);
+    } finally {
+      connection.off('stateChange', onState);
+    }
   }
 
   /** Forgets the guild's link (without reporting it lost) and leaves the channel. */
@@ -129,7 +176,7 @@ export class VoiceLinks extends EventEmitter<VoiceLinkEvents> {
    * new voice server arrives at once. Other closes are retried by the library itself.
    */
   async #onDisconnected(guildId: string, link: Link, closeCode: number | null): Promise<void> {
-    const grace = closeCode === 4014 ? 2_000 : 5_000;
+    const grace = closeCode === KICKED ? 2_000 : 5_000;
     try {
       await Promise.race([
         entersState(link.connection, VoiceConnectionStatus.Signalling, grace),
@@ -140,7 +187,7 @@ export class VoiceLinks extends EventEmitter<VoiceLinkEvents> {
       this.#logger.info({ guildId, closeCode }, 'voice connection lost');
       if (this.#links.get(guildId) === link) {
         this.#links.delete(guildId);
-        this.emit('lost', guildId, closeCode === 4014 ? 'kicked' : 'disconnected');
+        this.emit('lost', guildId, closeCode === KICKED ? 'kicked' : 'disconnected');
       }
       link.connection.destroy();
     }
@@ -169,13 +216,21 @@ export class VoiceLinks extends EventEmitter<VoiceLinkEvents> {
 
 /**
  * Why a join failed, for the log and the member: Discord closed the voice connection
- * (kicked, no access, a protocol the bot cannot speak), or nothing answered in time (the
- * voice region's server unreachable or down).
+ * (kicked, no access, a protocol the bot cannot speak — the close code says which), or
+ * nothing answered in time (the voice region's server unreachable or down).
  */
-function joinFailure(connection: VoiceConnection, timeoutMs: number): { reason: 'closed' | 'timeout'; closeCode: number | null; error: AdapterError } {
-  const state = connection.state;
-  if (state.status === VoiceConnectionStatus.Disconnected && state.reason === VoiceConnectionDisconnectReason.WebSocketClose) {
-    return { reason: 'closed', closeCode: state.closeCode, error: new AdapterError('discord.voice.join_closed', { code: state.closeCode }) };
+class JoinFailure extends Error {
+  readonly reason: 'closed' | 'timeout';
+  readonly closeCode: number | null;
+  readonly userError: AdapterError;
+
+  constructor(closeCode: number | null, timeoutMs: number) {
+    super(closeCode === null ? 'voice join timed out' : `voice join closed with ${closeCode}`);
+    this.name = 'JoinFailure';
+    this.closeCode = closeCode;
+    this.reason = closeCode === null ? 'timeout' : 'closed';
+    this.userError = closeCode === null
+      ? new AdapterError('discord.voice.join_timeout', { seconds: Math.round(timeoutMs / 1000) })
+      : new AdapterError('discord.voice.join_closed', { code: closeCode });
   }
-  return { reason: 'timeout', closeCode: null, error: new AdapterError('discord.voice.join_timeout', { seconds: Math.round(timeoutMs / 1000) }) };
 }

@@ -162,3 +162,33 @@ test('a /speak whose playback fails before it even starts still ends visibly: th
     discord.setMemberVoiceChannel(dave.id, discord.guild.voiceChannelId);
   }
 });
+
+test('a join Discord refuses: the notice names the close code; 4014 fails at once, a code the client retries is given up when refused again', async () => {
+  const { discord } = h;
+  await idle();
+  await leaveVoice();
+  try {
+    discord.voice.refuseJoins(4014);
+    const kicked = await slash('speak', dave.id, text('one two three'));
+    const sentAt = Date.now();
+    const edit = await waitForEdit(discord, kicked.id, /could not join the voice channel/, 10_000);
+    assert.match(contentOf(edit), /closed the voice connection \(code 4014\)/);
+    assert.ok(edit.at - sentAt < 1_000, `4014 is final: no wait for the 1500 ms ready timeout (${edit.at - sentAt} ms)`);
+    await idle();
+
+    // 4017 (E2EE/DAVE required) makes the client rejoin at once; refused again, the join is given up
+    // rather than looping and spending the gateway's 120 sends a minute.
+    discord.voice.refuseJoins(4017);
+    const joinsBefore = joins();
+    const dave4017 = await slash('speak', dave.id, text('one two three'));
+    assert.match(contentOf(await waitForEdit(discord, dave4017.id, /could not join the voice channel/, 10_000)), /\(code 4017\)/);
+    await idle();
+    assert.ok(joins() - joinsBefore <= 3, `${joins() - joinsBefore} voice joins for one request`);
+    assert.match(logs.join(''), /"reason":"closed","closeCode":4017/);
+  } finally {
+    discord.voice.refuseJoins(null);
+  }
+  const start = discord.voice.frames().length;
+  await slash('speak', dave.id, text('hello once more'));
+  await discord.voice.waitForFrames(start + 15, { timeoutMs: 10_000 });
+});

@@ -106,6 +106,11 @@ export interface FakeVoice {
    * becomes ready.
    */
   stallJoins(on: boolean): void;
+  /**
+   * While set, the voice server closes every IDENTIFY with this code (null: accept again):
+   * 4014 is final for the client, 4017 is what Discord answers clients without DAVE.
+   */
+  refuseJoins(code: number | null): void;
   activeSession(): VoiceSession | undefined;
   waitForSession(timeoutMs?: number): Promise<VoiceSession>;
 }
@@ -272,6 +277,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     },
     stallJoins(on) {
       joinsStalled = on;
+    },
+    refuseJoins(code) {
+      voiceServer.refuseIdentifyWith = code;
     },
     activeSession: () => voiceServer.activeSession(guild.id),
     waitForSession: (timeoutMs) => voiceServer.waitForActiveSession(guild.id, timeoutMs),

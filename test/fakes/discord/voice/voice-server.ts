@@ -92,6 +92,8 @@ export class FakeVoiceServer {
   readonly #memberStreams = new Map<string, MemberStream>();
   readonly #events: VoiceServerEvents;
   readonly #usedSsrcs = new Set<number>();
+  /** When set, every IDENTIFY is answered by closing the socket with this code (a refused join). */
+  refuseIdentifyWith: number | null = null;
 
   private constructor(https: Server, udp: Socket, events: VoiceServerEvents) {
     this.#https = https;
@@ -267,6 +269,10 @@ export class FakeVoiceServer {
   }
 
   #identify(socket: WebSocket, d: Json): VoiceSession | undefined {
+    if (this.refuseIdentifyWith !== null) {
+      socket.close(this.refuseIdentifyWith, 'fake discord: join refused');
+      return undefined;
+    }
     const guildId = String(d['server_id']);
     const pending = this.#pending.get(guildId);
     if (!pending || pending.token !== d['token'] || pending.userId !== d['user_id'] || pending.sessionId !== d['session_id']) {
