@@ -100,9 +100,11 @@ def load_vits(path, version=None, onnx_variant=True):
     )
     weights = {k: v.float() for k, v in ckpt["weight"].items()}
     missing, unexpected = model.load_state_dict(weights, strict=False)
-    # enc_q (posterior encoder) is dropped by upstream's savee; models_onnx's encoders declare a
-    # spk_emb_linear their forward never uses. Anything else missing means the wrong version.
+    # enc_q (the posterior encoder, training only) is in pretrained s2G files, dropped by savee in
+    # fine-tunes, and absent from models_onnx; models_onnx's encoders declare a spk_emb_linear their
+    # forward never uses. Anything else missing or unexpected means the wrong version.
     missing = [k for k in missing if not k.startswith("enc_q.") and ".spk_emb_linear." not in k]
+    unexpected = [k for k in unexpected if not k.startswith("enc_q.")]
     if missing or unexpected:
         raise SystemExit(
             f"{path}: weights do not fit a {version} SynthesizerTrn (missing {missing[:4]}, unexpected {unexpected[:4]}); pass the right --version"
