@@ -8,6 +8,7 @@ import { localeMiddleware } from './locale-middleware.ts';
 import { sequentializeByChat } from './sequentialize.ts';
 import { speakHandlers } from './speak-handler.ts';
 import { startHelpHandlers } from './start-help.ts';
+import { verifyHandlers } from './verify-handler.ts';
 import { voiceAdminHandlers } from './voice-admin-handlers.ts';
 import { voiceIntakeHandlers } from './voice-intake.ts';
 
@@ -27,6 +28,7 @@ export function composeBot(bot: Telegraf<BotContext>, deps: HandlerDeps): void {
     consentHandlers(deps),
     voiceIntakeHandlers(deps),
     speakHandlers(deps),
+    verifyHandlers(deps),
     voiceAdminHandlers(deps),
   ])));
 }
