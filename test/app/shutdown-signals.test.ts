@@ -2,9 +2,11 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isRunning } from '../../src/jobs/process-identity.ts';
 import { killIfRunning, launchService, waitForExit, type Exit, type Launcher, type ServiceProcess } from './service-process.ts';
 
@@ -178,6 +180,44 @@ test('a part that never closes (Redis frozen): the deadline exits anyway, names 
   } finally {
     killIfRunning(started.redisPid);
     await cleanup(started);
+  }
+});
+
+test('SIGTERM while the service is still starting (its Telegram API never answers): no orphaned Redis, exit at the deadline', async (t) => {
+  // A Bot API that accepts connections and never replies: the adapter's start waits for ever.
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => sockets.add(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+  });
+  const address = silent.address() as AddressInfo;
+  const dataDir = await mkdtemp(join(tmpdir(), 'vocalis-stop-'));
+  const proc = launchService('service', dataDir, {
+    TELEGRAM_TOKEN: '123456:never-answered',
+    TELEGRAM_API_ROOT: `http://127.0.0.1:${address.port}`,
+    VOCALIS_SHUTDOWN_TIMEOUT_SECONDS: '2',
+  }, 'started the embedded redis-server');
+  let redisPid: number | undefined;
+  try {
+    await proc.ready;
+    redisPid = await proc.redisPid();
+    await sleep(300);
+    const at = performance.now();
+    proc.child.kill('SIGTERM');
+    const exit = await Promise.race([proc.exited, sleep(15_000).then(() => null)]);
+    assert.ok(exit, 'the service exited');
+    t.diagnostic(`SIGTERM during a start that hangs (deadline 2 s): exited ${Math.round(exit.at - at)} ms after the signal`);
+    const messages = proc.logs.map((l) => l.msg);
+    assert.ok(messages.includes('stop requested while starting: stopping as soon as started'), messages.join('\n'));
+    assert.equal(exit.code, 1, 'the deadline ended it');
+    assert.deepEqual(proc.logs.find((line) => line.msg === 'shutdown deadline passed: exiting with parts still open')?.['stillOpen'], ['start-up']);
+    assert.ok(await waitForExit(redisPid, 5000), 'its redis-server is gone, not orphaned');
+  } finally {
+    proc.kill();
+    killIfRunning(redisPid);
+    await rm(dataDir, { recursive: true, force: true });
   }
 });
 
