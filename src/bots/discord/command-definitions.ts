@@ -5,6 +5,7 @@ import {
 } from 'discord.js';
 import { t, type MessageKey } from '../../i18n/catalogue.ts';
 import { text } from './messages.ts';
+import { verifyCommandDefinition } from './verify-command.ts';
 
 /** The longest /speak text accepted; Discord itself allows 6000 characters per option. */
 export const MAX_SPEAK_CHARS = 500;
@@ -21,7 +22,7 @@ function withDescription<B extends { setDescription(d: string): B; setDescriptio
 }
 
 /**
- * /clone, /speak, /stop, /voice status|delete|share, /consent revoke|list.
+ * /clone, /speak, /stop, /voice status|delete|share, /consent revoke|list, /verify.
  * /consent is hidden from members without Manage Server unless an admin role is
  * configured (Discord cannot express "has role X" in default permissions; the bot
  * checks at run time either way).
@@ -61,5 +62,5 @@ export function commandDefinitions(options: { adminRoleConfigured: boolean }): R
     .addSubcommand((s) => withDescription(s.setName('list'), 'discord.cmd.consent.list'));
   if (!options.adminRoleConfigured) consent.setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild);
 
-  return [clone, speak, stop, voice, consent].map((b) => b.toJSON());
+  return [clone, speak, stop, voice, consent, verifyCommandDefinition(withDescription)].map((b) => b.toJSON());
 }

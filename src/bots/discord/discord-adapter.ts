@@ -20,6 +20,7 @@ import { JobNotifier } from './job-notifier.ts';
 import { describeError, text } from './messages.ts';
 import { SpeakCommands } from './speak-commands.ts';
 import type { Utterance } from './utterance.ts';
+import { VerifyCommand } from './verify-command.ts';
 import { VoiceCommands } from './voice-commands.ts';
 import type { DiscordVocalis } from './vocalis-port.ts';
 import { VoiceLinks } from './voice-links.ts';
@@ -95,6 +96,7 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
     limits: tuning.queue,
     ...(tuning.onSpeechStarted ? { onStarted: tuning.onSpeechStarted } : {}),
   });
+  const verify = new VerifyCommand({ vocalis, client, logger });
   const voice = new VoiceCommands({
     vocalis, logger, adminRole: config.adminRole,
     onRevoked: (userId) => {
@@ -147,6 +149,7 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
       case 'stop': return speech.stop(interaction, locale);
       case 'voice': return voice.voice(interaction, locale);
       case 'consent': return voice.consent(interaction, locale);
+      case 'verify': return verify.verify(interaction, locale);
       default:
         // A stale registration (an old command in a member's client): answer rather than leave them waiting.
         logger.warn({ command: interaction.commandName }, 'unknown command');

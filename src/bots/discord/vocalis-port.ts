@@ -17,6 +17,7 @@ export type DiscordVocalis = Pick<
   | 'listConsents'
   | 'watchJob'
   | 'activeSpeechStreams'
+  | 'checkMark'
 >;
 
 export const PLATFORM = 'discord';

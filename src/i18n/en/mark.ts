@@ -7,4 +7,9 @@ export const mark = {
   'mark.unreadable': 'That file could not be read as audio.',
   'mark.needs_audio': 'Reply /verify to a voice message or an audio file, or attach one, to check it for a Vocalis mark.',
   'error.marked_sample': 'This recording carries a Vocalis mark: it is a synthetic voice, and a synthetic voice cannot be cloned again.',
+  'discord.cmd.verify': 'Check a clip for this server\'s Vocalis mark: is it a synthetic voice, and whose?',
+  'discord.cmd.verify.file': 'An audio file or voice message to check',
+  'discord.cmd.verify.message': 'A link to a message with an audio attachment',
+  'discord.verify.bad_link': 'That is not a link to a message in this server.',
+  'discord.verify.no_audio': 'That message has no audio attachment.',
 } as const;

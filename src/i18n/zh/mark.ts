@@ -9,4 +9,9 @@ export const mark: { readonly [K in keyof typeof en]: string } = {
   'mark.unreadable': '无法把该文件读取为音频。',
   'mark.needs_audio': '请用 /verify 回复一条语音消息或音频文件（或附上一个），以检查其中是否有 Vocalis 标记。',
   'error.marked_sample': '这段录音带有 Vocalis 标记：它是合成语音，合成的声音不能再次被克隆。',
+  'discord.cmd.verify': '检查一段音频是否带有本服务器的 Vocalis 标记：是否为合成语音，是谁的声音？',
+  'discord.cmd.verify.file': '要检查的音频文件或语音消息',
+  'discord.cmd.verify.message': '指向一条带音频附件的消息的链接',
+  'discord.verify.bad_link': '这不是指向本服务器中某条消息的链接。',
+  'discord.verify.no_audio': '那条消息没有音频附件。',
 };

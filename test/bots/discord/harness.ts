@@ -23,6 +23,8 @@ export interface Harness {
 
 export async function startHarness(options: {
   backend?: VoiceBackend;
+  /** Runtime needs (default: queue and worker). */
+  needs?: { queue: boolean; worker?: boolean };
   tuning?: Partial<DiscordTuning>;
   streamLeadMs?: number;
   adminRole?: string;
@@ -34,7 +36,7 @@ export async function startHarness(options: {
    */
   revokeDelayMs?: number;
 } = {}): Promise<Harness> {
-  const fixture = await startRuntime({ backends: [options.backend ?? createToneBackend({ targetSpeechSeconds: 8 })] });
+  const fixture = await startRuntime({ backends: [options.backend ?? createToneBackend({ targetSpeechSeconds: 8 })], ...(options.needs ? { needs: options.needs } : {}) });
   const discord = await startFakeDiscord(options.fake);
   const real = fixture.runtime.vocalis;
   const clips: Uint8Array[] = [];
@@ -56,6 +58,7 @@ export async function startHarness(options: {
     setVoiceOptions: (i) => real.setVoiceOptions(i),
     listConsents: (c) => real.listConsents(c),
     watchJob: (id, cb, ms) => real.watchJob(id, cb, ms),
+    checkMark: (audio, signal) => real.checkMark(audio, signal),
     get activeSpeechStreams() {
       return real.activeSpeechStreams;
     },

@@ -150,7 +150,7 @@ test('receivePackets subscribes to one user only and resubscribes when the strea
 
 test('command definitions: all commands, Chinese localisations, admin-only /consent, bounded /speak text', () => {
   const defs = commandDefinitions({ adminRoleConfigured: false });
-  assert.deepEqual(defs.map((d) => d.name), ['clone', 'speak', 'stop', 'voice', 'consent']);
+  assert.deepEqual(defs.map((d) => d.name), ['clone', 'speak', 'stop', 'voice', 'consent', 'verify']);
   for (const d of defs) {
     assert.ok(d.description.length > 0 && d.description.length <= 100);
     assert.ok(d.description_localizations?.['zh-CN']);
