@@ -9,7 +9,7 @@ loadDotenv();
 const config = loadConfigOrExit(process.env);
 const logger = createLogger({ level: config.logLevel, name: 'vocalis-worker' });
 await runUntilSignal(logger, async () => {
-  const runtime = await openRuntime(config, logger, { queue: true, worker: true });
+  const runtime = await openRuntime(config, logger, { queue: true, worker: true, stopsOnSignals: true });
   logger.info({ backends: runtime.backends.names(), concurrency: config.workerConcurrency }, 'fine-tune worker running');
   return { stop: () => runtime.close(), stillOpen: () => runtime.stillOpen() };
 }, { deadlineMs: config.shutdownTimeoutMs });

@@ -49,6 +49,12 @@ export interface RuntimeNeeds {
   readonly queue: boolean;
   /** Run a fine-tune worker in this process (implies queue). */
   readonly worker?: boolean;
+  /**
+   * This process stops the runtime itself on SIGINT/SIGTERM (runUntilSignal), so its
+   * embedded Redis runs in a process group of its own and is stopped last. Without it
+   * (CLI commands) Redis shares the group: a Ctrl-C stops both, leaving no orphan.
+   */
+  readonly stopsOnSignals?: boolean;
 }
 
 export interface RuntimeOverrides {
@@ -130,7 +136,7 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
     const speech = new SpeechEngine({ backends, cache, filesFor: (t) => voiceFiles.files(t.userId, t.voiceId, t.version), marks });
 
     const wantQueue = needs.queue || needs.worker === true;
-    const redisUrl = wantQueue ? await connectRedis(config, paths, logger, closers) : null;
+    const redisUrl = wantQueue ? await connectRedis(config, paths, logger, closers, needs.stopsOnSignals ?? false) : null;
     const queue = redisUrl ? new FineTuneQueue({ url: redisUrl, attempts: config.jobAttempts, ...(overrides.workerTimings?.backoffMs ? { backoffMs: overrides.workerTimings.backoffMs } : {}) }) : null;
     if (queue) closers.first('fine-tune queue', () => queue.close());
 
@@ -238,7 +244,7 @@ function queuePort(queue: FineTuneQueue): CloneQueue {
  * REDIS_URL when set; else the Redis a running Vocalis already started for this data
  * directory; else our own embedded redis-server, stopped when this runtime closes.
  */
-async function connectRedis(config: Config, paths: DataPaths, logger: Logger, closers: ShutdownSequence): Promise<string> {
+async function connectRedis(config: Config, paths: DataPaths, logger: Logger, closers: ShutdownSequence, ownProcessGroup: boolean): Promise<string> {
   if (config.redisUrl) {
     await waitForRedis(config.redisUrl);
     logger.info({ redis: redactRedisUrl(config.redisUrl) }, 'using the configured Redis');
@@ -249,7 +255,7 @@ async function connectRedis(config: Config, paths: DataPaths, logger: Logger, cl
     logger.info({ redisPid: existing.redisPid, ownerPid: existing.owner?.pid }, 'using the Redis of the Vocalis process already running on this data directory');
     return existing.url;
   }
-  const redis = new EmbeddedRedis({ dir: paths.redisDir });
+  const redis = new EmbeddedRedis({ dir: paths.redisDir, ownProcessGroup });
   // Stopped last: everything before it may still write to Redis while closing.
   closers.last('embedded Redis', () => redis.stop());
   if (existing.status === 'orphaned') {

@@ -22,7 +22,8 @@ export interface RunningService extends Stoppable {
  * Redis is the very last part to go).
  */
 export async function startService(config: Config, logger: Logger, overrides: RuntimeOverrides = {}): Promise<RunningService> {
-  const runtime = await openRuntime(config, logger, { queue: true, worker: config.runWorker }, overrides);
+  // Run under runUntilSignal: this process stops Redis itself, last.
+  const runtime = await openRuntime(config, logger, { queue: true, worker: config.runWorker, stopsOnSignals: true }, overrides);
   const stops = new ShutdownSequence(logger);
   stops.first('runtime', () => runtime.close(), () => runtime.stillOpen());
   try {

@@ -23,9 +23,11 @@ import { pingOnce } from './redis-connection.ts';
  * fsync cost is irrelevant. RDB snapshots are off (`save ""`): the AOF is the one
  * source of truth and a fork per snapshot buys nothing here.
  *
- * Process group: redis-server runs in a session of its own, so a signal to the
- * service's process group (Ctrl-C, a supervisor) reaches only the service, which
- * stops Redis last, after everything that still writes to it. The state file names
+ * Process group: for the service (`ownProcessGroup`), redis-server runs in a session of
+ * its own, so a signal to the service's process group (Ctrl-C, a supervisor) reaches
+ * only the service, which stops Redis last, after everything that still writes to it.
+ * Owners that do not handle signals (CLI commands, tests) keep it in their group, so a
+ * Ctrl-C that ends them ends Redis too instead of orphaning it. The state file names
  * the owning process; a start that finds a live Redis whose owner died (SIGKILL, OOM)
  * takes it over instead of leaving it running for ever (see `inspect`, `takeOver`).
  */
@@ -42,6 +44,8 @@ export interface EmbeddedRedisOptions {
   stopTimeoutMs?: number;
   /** AOF fsync policy (default 'always', see above). */
   appendfsync?: 'always' | 'everysec';
+  /** Its own session and process group, out of reach of signals to ours (default false; see above). */
+  ownProcessGroup?: boolean;
 }
 
 /** What a running instance leaves in its dir so other processes (the CLI) can reuse it. */
@@ -213,7 +217,7 @@ export class EmbeddedRedis {
       '--logfile', '',
     ];
     // detached: a session and process group of its own, out of reach of signals to ours.
-    const child = spawn(this.options.binary ?? 'redis-server', args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const child = spawn(this.options.binary ?? 'redis-server', args, { stdio: ['pipe', 'pipe', 'pipe'], detached: this.options.ownProcessGroup ?? false });
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     const spawnError = new Promise<never>((_, reject) => child.once('error', reject));

@@ -46,7 +46,7 @@ describe('EmbeddedRedis', () => {
 
   it('starts, answers PING with a password, persists to AOF, and stop() leaves no process behind', async () => {
     const dir = join(root, 'a');
-    const redis = new EmbeddedRedis({ dir });
+    const redis = new EmbeddedRedis({ dir, ownProcessGroup: true });
     await redis.start();
     const pid = redis.pid;
     assert.ok(pid && isAlive(pid));
@@ -91,6 +91,7 @@ describe('EmbeddedRedis', () => {
       for await (const line of createInterface({ input: owner.stdout })) if (line === 'ready') break;
       const shared = await EmbeddedRedis.inspect(dir);
       assert.equal(shared.status, 'shared');
+      orphanPid = shared.redisPid;
       assert.equal(shared.owner?.pid, owner.pid);
       const client = new Redis(shared.url);
       await client.set('acknowledged', 'kept');
@@ -100,7 +101,6 @@ describe('EmbeddedRedis', () => {
       await once(owner, 'exit');
       const orphan = await EmbeddedRedis.inspect(dir);
       assert.equal(orphan.status, 'orphaned');
-      orphanPid = orphan.redisPid;
       assert.ok(isAlive(orphan.redisPid), 'the owner died, its redis-server did not');
       assert.equal(orphan.owner.pid, owner.pid);
 
@@ -126,6 +126,8 @@ describe('EmbeddedRedis', () => {
     const first = new EmbeddedRedis({ dir });
     await first.start();
     try {
+      // By default it shares our process group: a Ctrl-C that ends a CLI command ends its Redis too.
+      assert.equal(processGroupOf(first.pid ?? 0), processGroupOf(process.pid));
       await assert.rejects(new EmbeddedRedis({ dir }).start(), /already runs Redis/);
     } finally {
       await first.stop();
