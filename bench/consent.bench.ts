@@ -42,7 +42,9 @@ async function speakerFigures(model: GmmUbmSpeakerModel): Promise<BenchFigure[]>
   const poolDir = `${DATA}/librispeech/pool`;
   const unseen = readdirSync(poolDir).filter((f) => f.endsWith('.flac') && !seen.has(f.split('-')[0] ?? ''));
   if (unseen.length < 50) throw new Error(`expected ~63 pool speakers unseen by the background model, found ${unseen.length}`);
-  const impostorAudio = await Promise.all(unseen.map(async (f) => (await decodeAudioFile(`${poolDir}/${f}`, { sampleRate: RATE })).samples));
+  // One decode at a time: dozens of ffmpeg processes at once on a busy machine run into the decode time limit.
+  const impostorAudio: Float32Array[] = [];
+  for (const f of unseen) impostorAudio.push((await decodeAudioFile(`${poolDir}/${f}`, { sampleRate: RATE })).samples);
 
   const figures: BenchFigure[] = [];
   const results = new Map<string, { targets: number[]; impostors: number[] }>();
@@ -111,7 +113,8 @@ function pcm(samples: Float32Array): PcmChunk {
 }
 
 async function joined(files: readonly string[]): Promise<Float32Array> {
-  const parts = await Promise.all(files.map(async (f) => (await decodeAudioFile(f, { sampleRate: RATE })).samples));
+  const parts: Float32Array[] = [];
+  for (const f of files) parts.push((await decodeAudioFile(f, { sampleRate: RATE })).samples);
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
