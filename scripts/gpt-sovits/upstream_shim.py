@@ -27,6 +27,10 @@ Concerns (in install order):
                     install (2-get-sv.py); without torchcodec it is served by soundfile.
   6. G2PW off       chinese2.py always builds G2PW at import; with VOCALIS_GSV_G2PW=off its
                     model is never built and the pypinyin path upstream keeps is used.
+  7. trainer progress  PyTorch Lightning (s1_train.py) picks RichProgressBar whenever `rich` is
+                    installed (gradio, in upstream's requirements, pulls it in); on a pipe it prints
+                    nothing, so a driver sees no epoch progress until the trainer exits. The
+                    line-based TQDMProgressBar is used instead, as without rich.
 
 Temporary files of upstream's my_save ("<time>.pth" in the working directory) are not a shim
 matter: the driver runs every upstream script in a scratch working directory.
@@ -293,6 +297,16 @@ def _install_g2pw_off():
     after_import("text.chinese2", patch_chinese2)
 
 
+# ---------------------------------------------------------------------------------------------
+# 7. Trainer progress
+# ---------------------------------------------------------------------------------------------
+def _install_progress():
+    def plain_progress_bar(connector):
+        connector._RICH_AVAILABLE = False
+
+    after_import("pytorch_lightning.trainer.connectors.callback_connector", plain_progress_bar)
+
+
 def install():
     """Idempotent; safe in every process."""
     global _INSTALLED
@@ -308,6 +322,7 @@ def install():
     _install_checkpoints()
     _install_audio()
     _install_g2pw_off()
+    _install_progress()
 
 
 def shim_site_dir():

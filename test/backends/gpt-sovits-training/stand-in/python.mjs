@@ -18,7 +18,9 @@
  *     version header ("05"/"06") instead of "PK": a loader without Vocalis's upstream_shim (torch
  *     ≥ 2.6 refuses HParams; torch.load cannot read the header) fails with UnpicklingError;
  *   - 2-get-sv.py (Pro) writes 7-sv_cn/, which s2_train.py asserts for Pro;
- *   - upstream's preparation scripts print a traceback per failed line and exit 0.
+ *   - upstream's preparation scripts print a traceback per failed line and exit 0;
+ *   - s1_train.py's Lightning uses RichProgressBar when rich is installed (gradio brings it),
+ *     which prints nothing on a pipe: epoch progress only with the shim (TQDM bar).
  *
  * Test-only knobs (never read by the driver):
  *   STANDIN_FAULT      crash:<s2|s1|prep|export>[:epoch] | hang:<s2|s1>[:epoch] | disk-full:<s2|s1>[:epoch] | export-bad
@@ -38,7 +40,11 @@ const epochMs = Number(env.STANDIN_EPOCH_MS ?? 20);
 const [faultKind, faultWhere, faultEpoch] = (env.STANDIN_FAULT ?? '').split(':');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Python imports sitecustomize from PYTHONPATH at start-up: is Vocalis's shim loaded? */
-const shimLoaded = (env.PYTHONPATH ?? '').split(':').some((d) => d && existsSync(join(d, 'sitecustomize.py')) && readFileSync(join(d, 'sitecustomize.py'), 'utf8').includes('upstream_shim'));
+const siteDir = (env.PYTHONPATH ?? '').split(':').find((d) => d && existsSync(join(d, 'sitecustomize.py')) && readFileSync(join(d, 'sitecustomize.py'), 'utf8').includes('upstream_shim'));
+const shimLoaded = siteDir !== undefined;
+const shimSource = siteDir ? readFileSync(join(dirname(siteDir), 'upstream_shim.py'), 'utf8') : '';
+/** Does the loaded shim carry this fix? (its code, as upstream would feel it) */
+const shimHas = (code) => shimSource.includes(code);
 const VERSION_HEADER = { v2Pro: '05', v2ProPlus: '06' };
 
 /** Upstream's scripts find GPT_SoVITS/… and tools/… relative to the working directory. */
@@ -62,11 +68,11 @@ function sovitsWeights(version, payload) {
 /** torch.load as upstream's loaders call it (onnx_export.py's VitsModel: plain torch.load). */
 function torchLoad(path) {
   const bytes = readFileSync(path, 'latin1');
-  if (!shimLoaded && bytes.slice(0, 2) !== 'PK') {
+  if (!shimHas('if head in _VERSION_HEADERS:') && bytes.slice(0, 2) !== 'PK') {
     console.error(`_pickle.UnpicklingError: invalid load key, '${bytes[0]}'.`);
     process.exit(1);
   }
-  if (!shimLoaded && bytes.includes('utils.HParams')) {
+  if (!shimHas('kwargs.setdefault("weights_only", False)') && bytes.includes('utils.HParams')) {
     console.error('_pickle.UnpicklingError: Weights only load failed. WeightsUnpickler error: Unsupported global: GLOBAL utils.HParams');
     process.exit(1);
   }
@@ -247,12 +253,14 @@ const scripts = {
     const ckptDir = join(get('output_dir'), 'ckpt');
     mkdirSync(ckptDir, { recursive: true });
     const epochs = Number(get('epochs'));
+    // RichProgressBar on a pipe: silent. The shim makes Lightning use its TQDM bar.
+    const bar = (text) => shimHas('connector._RICH_AVAILABLE = False') && process.stderr.write(text);
     for (let e = 0; e < epochs; e++) {
-      process.stderr.write(`\rEpoch ${e}:  50%|█████     | 1/2 [00:00<00:00, 9.1it/s, v_num=0, total_loss_step=${(300 / (e + 1)).toFixed(1)}, lr_step=0.002, top_3_acc_step=0.4]`);
+      bar(`\rEpoch ${e}:  50%|█████     | 1/2 [00:00<00:00, 9.1it/s, v_num=0, total_loss_step=${(300 / (e + 1)).toFixed(1)}, lr_step=0.002, top_3_acc_step=0.4]`);
       await sleep(epochMs / 2);
       await faultAt('s1', e + 1);
       await sleep(epochMs / 2);
-      process.stderr.write(`\rEpoch ${e}: 100%|██████████| 2/2 [00:00<00:00, 9.1it/s, v_num=0, total_loss_step=${(280 / (e + 1)).toFixed(1)}, lr_step=0.002, top_3_acc_step=0.5]`);
+      bar(`\rEpoch ${e}: 100%|██████████| 2/2 [00:00<00:00, 9.1it/s, v_num=0, total_loss_step=${(280 / (e + 1)).toFixed(1)}, lr_step=0.002, top_3_acc_step=0.5]`);
       // Lightning's checkpoint (full state); with if_save_latest the older ones are removed.
       const older = get('if_save_latest') === 'true' ? readdirSync(ckptDir) : [];
       writeFileSync(join(ckptDir, `epoch=${e}-step=${(e + 1) * 2}.ckpt`), 'PK lightning state');
