@@ -17,15 +17,15 @@ function ffmpegRoundTrip(args: readonly string[], format: string): Transform {
   return async (pcm) => {
     const wav = encodeWav(pcm);
     const coded = execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'wav', '-i', 'pipe:0', ...args, '-f', format, 'pipe:1'], { input: wav, maxBuffer: 256 << 20 });
-    return (await decodeAudio(new Uint8Array(coded), { sampleRate: MARK_RATE })).samples;
+    return (await decodeAudio(new Uint8Array(coded), { sampleRate: MARK_RATE, limits: { maxWallMs: 300_000 } })).samples;
   };
 }
 
 export const TRANSFORMS: Readonly<Record<string, Transform>> = {
   none: async (pcm) => resample(pcm.samples, pcm.sampleRate, MARK_RATE),
-  'opus 16 kbps': async (pcm) => (await decodeAudio(await encodeOggOpus(pcm, { bitrate: 16_000 }), { sampleRate: MARK_RATE })).samples,
-  'opus 32 kbps': async (pcm) => (await decodeAudio(await encodeOggOpus(pcm, { bitrate: 32_000 }), { sampleRate: MARK_RATE })).samples,
-  'opus 64 kbps': async (pcm) => (await decodeAudio(await encodeOggOpus(pcm, { bitrate: 64_000 }), { sampleRate: MARK_RATE })).samples,
+  'opus 16 kbps': async (pcm) => (await decodeAudio(await encodeOggOpus(pcm, { bitrate: 16_000 }), { sampleRate: MARK_RATE, limits: { maxWallMs: 300_000 } })).samples,
+  'opus 32 kbps': async (pcm) => (await decodeAudio(await encodeOggOpus(pcm, { bitrate: 32_000 }), { sampleRate: MARK_RATE, limits: { maxWallMs: 300_000 } })).samples,
+  'opus 64 kbps': async (pcm) => (await decodeAudio(await encodeOggOpus(pcm, { bitrate: 64_000 }), { sampleRate: MARK_RATE, limits: { maxWallMs: 300_000 } })).samples,
   'mp3 64 kbps': ffmpegRoundTrip(['-c:a', 'libmp3lame', '-b:a', '64k'], 'mp3'),
   'aac 48 kbps': ffmpegRoundTrip(['-c:a', 'aac', '-b:a', '48k'], 'adts'),
   'resample 8 kHz': async (pcm) => resample(resample(pcm.samples, pcm.sampleRate, 8000), 8000, MARK_RATE),
