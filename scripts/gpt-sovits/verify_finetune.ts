@@ -76,6 +76,11 @@ const sample: SampleSource = {
   },
 };
 
+// Ctrl-C / SIGTERM cancel the job: the trainer stops its process group and removes the work
+// folder (a plain exit would orphan upstream's trainers and their data loaders).
+const controller = new AbortController();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort(new Error(`stopped by ${sig}`)));
+
 const backend = createGptSovitsBackend({
   modelsDir: a.models!,
   training: {
@@ -106,7 +111,7 @@ try {
     sample,
     files,
     scratchDir: scratch,
-    signal: new AbortController().signal,
+    signal: controller.signal,
     progress: (p) => {
       if (stages.at(-1)?.stage !== p.stage) {
         stages.push({ stage: p.stage, at: (performance.now() - t0) / 1000 });
@@ -135,6 +140,10 @@ try {
       voiceFiles: [...files.names].sort(),
     }) + '\n',
   );
+} catch (error) {
+  if (!controller.signal.aborted) throw error;
+  process.stderr.write(`[verify] ${String((controller.signal.reason as Error).message)}: the job was cancelled and its work folder removed\n`);
+  process.exitCode = 130;
 } finally {
   clearInterval(watch);
   await backend.close();

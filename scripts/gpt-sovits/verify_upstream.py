@@ -26,6 +26,7 @@ import glob
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -40,12 +41,27 @@ def log(message):
     print(f"[verify] {message}", file=sys.stderr, flush=True)
 
 
+_current = None
+
+
+def _forward(signum, _frame):
+    # The running step gets the signal and cleans up (the fine-tune stops upstream's process
+    # group and deletes its work folder); then this script stops.
+    if _current is not None and _current.poll() is None:
+        _current.send_signal(signum)
+        _current.wait()
+    raise SystemExit(128 + signum)
+
+
 def run(cmd, *, env=None, cwd=None, capture=False):
     """Runs a step; its output goes to stderr (the report is stdout), stdout kept when asked."""
+    global _current
     log("$ " + " ".join(cmd))
     started = time.time()
-    proc = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE if capture else sys.stderr, stderr=sys.stderr, text=True)
-    return proc.returncode, (proc.stdout if capture else ""), time.time() - started
+    _current = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE if capture else sys.stderr, stderr=sys.stderr, text=True)
+    out, _ = _current.communicate()
+    code, _current = _current.returncode, None
+    return code, (out if capture else ""), time.time() - started
 
 
 def base_pair(pretrained, version):
@@ -166,6 +182,8 @@ def main():
     p.add_argument("--skip-parity", action="store_true")
     p.add_argument("--skip-finetune", action="store_true", help="pretrained, export and models check only")
     args = p.parse_args()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _forward)
     args.home = os.path.abspath(args.home)
     if not os.path.exists(os.path.join(args.home, "GPT_SoVITS", "s2_train.py")):
         raise SystemExit(f"not a GPT-SoVITS checkout: {args.home}")
