@@ -147,6 +147,7 @@ function neuralEmbeddings(files: readonly string[]): Map<string, number[]> | str
   const venv = process.env['BENCH_VENV'] ?? '/work/bench-venv';
   const python = path.join(venv, 'bin', 'python');
   if (!existsSync(python)) return `no Python venv with resemblyzer at ${venv} (set BENCH_VENV)`;
+  if (files.length === 0) return new Map();
   const run = spawnSync(python, [path.join(repoRoot, 'bench', 'speaker_embeddings.py')], { input: files.join('\n'), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (run.status !== 0) return `speaker_embeddings.py failed: ${(run.stderr || '').trim().split('\n').pop() ?? ''}`;
   const parsed = JSON.parse(run.stdout) as { embeddings: Record<string, number[]> };
@@ -172,11 +173,20 @@ export async function librispeechFigures(speakers: readonly string[]): Promise<B
   const dir = mkdtempSync(path.join(tmpdir(), 'vocalis-bench-classic-'));
   try {
     const runs: SpeakerRun[] = [];
+    const embeddings = new Map<string, number[]>();
+    let skipped: string | null = null;
     for (const speaker of speakers) {
       process.stderr.write(`  classic bench: speaker ${speaker}\n`);
       const run = await runSpeaker(speaker, backend, statisticsOnly, intake, dir);
       runs.push(run);
-      process.stderr.write(`  ${speaker}: complete ${run.completed} (${run.netSpeech.toFixed(1)} s), noisy ${run.completedWithNoise}, path ${run.path}, WER base ${run.werBase.toFixed(0)} converted ${run.werConverted.toFixed(0)}\n`);
+      // Likeness per speaker as it comes, so a long run that fails late still reports what it measured.
+      const neural = neuralEmbeddings(Object.values(run.wavs));
+      if (typeof neural !== 'string') for (const [file, vector] of neural) embeddings.set(file, vector);
+      const like = (kind: keyof SpeakerRun['wavs']): string => (typeof neural === 'string' ? '-' : cosine(neural.get(run.wavs[kind])!, neural.get(run.wavs.real)!).toFixed(3));
+      process.stderr.write(
+        `  ${speaker}: complete ${run.completed} (${run.netSpeech.toFixed(1)} s), noisy ${run.completedWithNoise}, path ${run.path}, ` +
+          `WER base ${run.werBase.toFixed(0)} converted ${run.werConverted.toFixed(0)}, likeness base ${like('base')} statistics ${like('statistics')} converted ${like('converted')} own sample ${like('sample')}\n`,
+      );
     }
     const n = runs.length;
     const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
@@ -191,9 +201,10 @@ export async function librispeechFigures(speakers: readonly string[]): Promise<B
       { metric: 'log-mel statistics similarity base->speaker (near-circular)', value: mean(runs.map((r) => r.logMel.base)), unit: 'cosine' },
       { metric: 'log-mel statistics similarity converted->speaker (near-circular)', value: mean(runs.map((r) => r.logMel.converted)), unit: 'cosine' },
     ];
-    const embeddings = neuralEmbeddings(runs.flatMap((r) => Object.values(r.wavs)));
-    if (typeof embeddings === 'string') {
-      process.stdout.write(`  (speaker likeness skipped: ${embeddings})\n`);
+    const check = neuralEmbeddings([]);
+    if (typeof check === 'string') skipped = check;
+    if (skipped !== null) {
+      process.stdout.write(`  (speaker likeness skipped: ${skipped})\n`);
     } else {
       const like = (r: SpeakerRun, kind: 'sample' | 'converted' | 'statistics' | 'base'): number => cosine(embeddings.get(r.wavs[kind])!, embeddings.get(r.wavs.real)!);
       for (const r of runs) {

@@ -99,7 +99,16 @@ export async function denoiseWhereItHelps(pcm: PcmChunk, vad: VadResult, analysi
   if (!worthTrying) return { pcm, analysis };
   let best: CleanedClip | null = null;
   for (const model of ['white', 'coloured'] as const) {
-    const cleaned = await denoise(pcm, { noiseFloorDb: analysis.noiseFloorDb, model, ...(signal ? { signal } : {}) });
+    let cleaned: PcmChunk;
+    try {
+      cleaned = await denoise(pcm, { noiseFloorDb: analysis.noiseFloorDb, model, ...(signal ? { signal } : {}) });
+    } catch (error) {
+      signal?.throwIfAborted();
+      // A denoiser that fails or runs out of time (a crowded machine) must not fail the clip:
+      // it is judged as recorded, and refused as noisy if it is.
+      if (best) break;
+      return { pcm, analysis };
+    }
     const after = analyseSample(cleaned, vad, analysis.sourceSampleRate);
     if (!best || after.snrDb > best.analysis.snrDb) best = { pcm: cleaned, analysis: after };
   }
