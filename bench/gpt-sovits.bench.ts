@@ -1,7 +1,7 @@
 /**
  * GPT-SoVITS backend benchmarks.
  *
- *   npm run bench -- gpt-sovits [--models DIR] [--legacy-models DIR] [--provider cuda] [--steps N]
+ *   npm run bench -- gpt-sovits [--models DIR] [--legacy-models DIR] [--provider cuda] [--steps N] [--legacy-steps N]
  *
  * `--models DIR`: a models directory written by scripts/gpt-sovits/export_onnx.py --shared
  * (real architecture; random weights are fine for timing). `--legacy-models DIR`: the same
@@ -85,7 +85,7 @@ async function kvStepTimes(encoder: Session, decoder: Session, steps: number): P
 }
 
 /** Upstream-style graphs: fsdec once, then sdec with every output fed straight back (EOS ignored). */
-async function legacyStepTimes(encoder: Session, fsdec: Session, sdec: Session, steps: number): Promise<number[]> {
+async function legacyStepTimes(encoder: Session, fsdec: Session, sdec: Session, steps: number, reached: (times: readonly number[]) => void): Promise<number[]> {
   const enc = await runEncoder(encoder, segmentInputs());
   const fs = await fsdec.run({ x: enc.x, prompts: enc.prompts });
   let feeds: Record<string, ort.Tensor> = { iy: fs['y']!, ik: fs['k']!, iv: fs['v']!, iy_emb: fs['y_emb']!, ix_example: fs['x_example']! };
@@ -96,35 +96,44 @@ async function legacyStepTimes(encoder: Session, fsdec: Session, sdec: Session, 
     const out = await sdec.run(feeds);
     feeds = { iy: out['y']!, ik: out['k']!, iv: out['v']!, iy_emb: out['y_emb']!, ix_example: feeds['ix_example']! };
     times.push(performance.now() - t);
+    reached(times);
   }
   return times;
 }
 
-async function decodeScaling(kvDir: string, legacyDir: string | null, provider: ExecutionProvider, steps: number, figures: BenchFigure[]): Promise<void> {
+/** Figures are also written to stderr as they are measured: real-model runs are long and a partial run still tells something. */
+function report(figures: BenchFigure[], ...added: BenchFigure[]): void {
+  figures.push(...added);
+  for (const f of added) process.stderr.write(`[gpt-sovits bench] ${f.metric}: ${f.value.toPrecision(4)} ${f.unit}\n`);
+}
+
+/** Vocalis's decoder at 100/500/1000 tokens; returns the per-step times for the comparison. */
+async function decodeScaling(kvDir: string, provider: ExecutionProvider, steps: number, figures: BenchFigure[]): Promise<number[]> {
   const encoder = await sessionFromFile(join(kvDir, 't2s_encoder.onnx'), provider);
   const decoder = await sessionFromFile(join(kvDir, 't2s_decoder.onnx'), provider);
   const kv = await kvStepTimes(encoder, decoder, steps);
-  await decoder.release();
-  let legacy: number[] | null = null;
-  if (legacyDir) {
-    const [lEnc, fsdec, sdec] = await Promise.all(['t2s_encoder', 't2s_fsdec', 't2s_sdec'].map((g) => sessionFromFile(join(legacyDir, `${g}.onnx`), provider)));
-    legacy = await legacyStepTimes(lEnc!, fsdec!, sdec!, steps);
-    await Promise.all([lEnc!.release(), fsdec!.release(), sdec!.release()]);
-  }
-  await encoder.release();
+  await Promise.all([decoder.release(), encoder.release()]);
   for (const length of LENGTHS) {
-    if (length > steps) continue;
-    const after = windowMean(kv.times, length);
-    figures.push({ metric: `decode per token at ${length} tokens, Vocalis KV decoder`, value: after, unit: 'ms' });
-    if (legacy) {
-      const before = windowMean(legacy, length);
-      figures.push(
-        { metric: `decode per token at ${length} tokens, upstream-style fsdec/sdec`, value: before, unit: 'ms' },
-        { metric: `decode per token at ${length} tokens, speed-up`, value: before / after, unit: '×' },
-      );
-    }
+    if (length <= steps) report(figures, { metric: `decode per token at ${length} tokens, Vocalis KV decoder`, value: windowMean(kv.times, length), unit: 'ms' });
   }
-  figures.push({ metric: `KV cache held after ${steps} tokens (Vocalis, with spare capacity)`, value: kv.cacheMiB, unit: 'MiB' });
+  report(figures, { metric: `KV cache held after ${steps} tokens (Vocalis, with spare capacity)`, value: kv.cacheMiB, unit: 'MiB' });
+  return kv.times;
+}
+
+/** The same lengths through upstream-style graphs (run last: on a real model it is by far the slowest part). */
+async function legacyScaling(legacyDir: string, kvTimes: readonly number[], provider: ExecutionProvider, steps: number, figures: BenchFigure[]): Promise<void> {
+  const [encoder, fsdec, sdec] = await Promise.all(['t2s_encoder', 't2s_fsdec', 't2s_sdec'].map((g) => sessionFromFile(join(legacyDir, `${g}.onnx`), provider)));
+  await legacyStepTimes(encoder!, fsdec!, sdec!, steps, (times) => {
+    const length = times.length;
+    if (!(LENGTHS as readonly number[]).includes(length) || length > kvTimes.length) return;
+    const before = windowMean(times, length);
+    report(
+      figures,
+      { metric: `decode per token at ${length} tokens, upstream-style fsdec/sdec`, value: before, unit: 'ms' },
+      { metric: `decode per token at ${length} tokens, speed-up`, value: before / windowMean(kvTimes, length), unit: '×' },
+    );
+  });
+  await Promise.all([encoder!.release(), fsdec!.release(), sdec!.release()]);
 }
 
 async function vitsPerSecond(dir: string, provider: ExecutionProvider, figures: BenchFigure[]): Promise<void> {
@@ -142,7 +151,7 @@ async function vitsPerSecond(dir: string, provider: ExecutionProvider, figures: 
   const out = await vits.run(feeds);
   const ms = performance.now() - t;
   const seconds = (out['audio']?.data.length ?? 0) / 32_000;
-  figures.push({ metric: 'vits time per second of audio (4 s decoded at once)', value: ms / seconds, unit: 'ms' });
+  report(figures, { metric: 'vits time per second of audio (4 s decoded at once)', value: ms / seconds, unit: 'ms' });
   await vits.release();
 }
 
@@ -153,7 +162,7 @@ async function sslTime(dir: string, provider: ExecutionProvider, figures: BenchF
   await ssl.run(feeds);
   const t = performance.now();
   await ssl.run(feeds);
-  figures.push({ metric: 'cnhubert time for a 5 s reference', value: performance.now() - t, unit: 'ms' });
+  report(figures, { metric: 'cnhubert time for a 5 s reference', value: performance.now() - t, unit: 'ms' });
   await ssl.release();
 }
 
@@ -174,7 +183,7 @@ async function firstAudio(dir: string, provider: ExecutionProvider, figures: Ben
       first = performance.now() - started;
       break;
     }
-    figures.push({ metric: `first audio, ${label}, chunk mode (20 tokens)`, value: first, unit: 'ms', target: 'Genie-TTS (ONNX, CPU) first inference 1130 ms' });
+    report(figures, { metric: `first audio, ${label}, chunk mode (20 tokens)`, value: first, unit: 'ms', target: 'Genie-TTS (ONNX, CPU) first inference 1130 ms' });
   }
   voice.dispose();
   await backend.close();
@@ -188,7 +197,8 @@ async function voiceMemory(label: string, dir: string, files: readonly string[],
   const sessions = await Promise.all(bytes.map((b, i) => sessionFromBytes(b, files[i] ?? '', provider)));
   collectGarbage();
   const grown = (process.memoryUsage().rss - rss) / 2 ** 20;
-  figures.push(
+  report(
+    figures,
     { metric: `resident memory per fine-tuned voice, ${label}`, value: grown, unit: 'MiB' },
     { metric: `model bytes per fine-tuned voice, ${label}`, value: bytes.reduce((s, b) => s + b.length, 0) / 2 ** 20, unit: 'MiB' },
   );
@@ -234,6 +244,7 @@ const suite: BenchSuite = {
     const provider: ExecutionProvider = flag(args, '--provider') === 'cuda' ? 'cuda' : 'cpu';
     const realDir = flag(args, '--models');
     const steps = Number(flag(args, '--steps') ?? 1000);
+    const legacySteps = Number(flag(args, '--legacy-steps') ?? steps);
     const temp = realDir ? null : await mkdtemp(join(tmpdir(), 'vocalis-gsv-bench-'));
     try {
       let dir = realDir ?? '';
@@ -244,7 +255,7 @@ const suite: BenchSuite = {
         legacyDir = await writeFixtureModels(join(temp, 'legacy'), { ...fixture, layout: 'legacy' });
       }
       figures.push({ metric: realDir ? `models: ${realDir}${legacyDir ? ` (before: ${legacyDir})` : ''}` : 'models: fixtures, 24 layers, width 64', value: 0, unit: '' });
-      await decodeScaling(dir, legacyDir, provider, steps, figures);
+      const kvTimes = await decodeScaling(dir, provider, steps, figures);
       await vitsPerSecond(dir, provider, figures);
       await sslTime(dir, provider, figures);
       await firstAudio(dir, provider, figures);
@@ -252,6 +263,7 @@ const suite: BenchSuite = {
       if (legacyDir) await voiceMemory('upstream-style (encoder + fsdec + sdec + vits)', legacyDir, ['t2s_encoder.onnx', 't2s_fsdec.onnx', 't2s_sdec.onnx', 'vits.onnx'], provider, figures);
       await exportTimes(dir, figures);
       if (temp) await throughput(dir, provider, figures);
+      if (legacyDir && legacySteps > 0) await legacyScaling(legacyDir, kvTimes, provider, legacySteps, figures);
       return figures;
     } finally {
       if (temp) await rm(temp, { recursive: true, force: true });
