@@ -65,7 +65,8 @@ export class Broadcast<T> {
     this.publisher = undefined;
     this.subscriber = undefined;
     this.subscribing = undefined;
-    await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
+    // QUIT waits for a connection that is not up (for ever, on a subscriber): just drop those.
+    await Promise.all(clients.map((c) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect())));
   }
 
   private connect(role: 'producer' | 'blocking'): Redis {

@@ -65,6 +65,9 @@ export interface FineTuneWorkerEvents {
 
 type FineTuneBullJob = Job<FineTuneJobData, FineTuneJobResult, 'finetune'>;
 
+/** How long close() waits for Redis to answer before treating it as gone. */
+const REDIS_CHECK_MS = 1000;
+
 /**
  * Consumer side: runs fine-tunes on this host (`npm run worker`). Wraps a BullMQ
  * Worker and adds Vocalis' cancellation: a cancel (pub/sub, or the durable flag seen
@@ -145,7 +148,7 @@ export class FineTuneWorker extends EventEmitter<FineTuneWorkerEvents> {
     // With Redis unreachable a run can neither finish nor be handed back: do not wait
     // for it (BullMQ's graceful close would retry the connection for ever).
     this.closing = true;
-    const redisReachable = this.redis.status === 'ready';
+    const redisReachable = await answersWithin(this.redis, REDIS_CHECK_MS);
     if (redisReachable) await unregisterWorker(this.redis, this.worker.id).catch(() => undefined);
     const closing = this.worker.close(!redisReachable);
     if (options.timeoutMs !== undefined) {
@@ -158,7 +161,7 @@ export class FineTuneWorker extends EventEmitter<FineTuneWorkerEvents> {
       if (timedOut) this.worker.cancelAllJobs(SHUTDOWN_REASON);
     }
     await closing;
-    await Promise.all([this.cancels.close(), this.redis.quit().catch(() => this.redis.disconnect())]);
+    await Promise.all([this.cancels.close(), redisReachable ? this.redis.quit().catch(() => this.redis.disconnect()) : this.redis.disconnect()]);
   }
 
   private async run(job: FineTuneBullJob, token: string | undefined, signal: AbortSignal | undefined): Promise<FineTuneJobResult> {
@@ -232,6 +235,17 @@ export class FineTuneWorker extends EventEmitter<FineTuneWorkerEvents> {
     // Closing drops the connections on purpose; BullMQ reports that as an error.
     if (this.closing && error instanceof Error && error.message.startsWith('Connection is closed')) return;
     if (this.listenerCount('error') > 0) this.emit('error', error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+/** Whether Redis answers PING in time: a connection can still look ready just after Redis died. */
+async function answersWithin(redis: Redis, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([redis.ping().then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

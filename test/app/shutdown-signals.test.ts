@@ -133,6 +133,23 @@ test('SIGTERM to npm alone: the bootstrap notices npm is gone and stops the serv
   }
 });
 
+test('with Redis killed just before the signal, SIGTERM still stops promptly (no endless reconnecting)', async (t) => {
+  const started = await start('service');
+  try {
+    process.kill(started.redisPid, 'SIGKILL');
+    assert.ok(await waitForExit(started.redisPid, 2000));
+    const at = performance.now();
+    process.kill(started.servicePid, 'SIGTERM');
+    const exit = await exitOf(started);
+    const ms = Math.round(exit.at - at);
+    t.diagnostic(`SIGTERM with Redis just gone: exited ${ms} ms after the signal`);
+    assert.equal(exit.code, 0, started.proc.logs.map((l) => JSON.stringify(l).slice(0, 400)).join('\n'));
+    assert.ok(ms < PROMPT_MS, `took ${ms} ms`);
+  } finally {
+    await cleanup(started);
+  }
+});
+
 test('with the Telegram API and Redis already gone, SIGTERM still stops promptly', async (t) => {
   const { startFakeTelegram } = await import('../fakes/telegram/index.ts');
   const telegram = await startFakeTelegram();
