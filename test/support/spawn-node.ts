@@ -16,13 +16,19 @@ export function runNode(args: readonly string[], env: Record<string, string>, ti
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so a timeout kills what it started too (a CLI's embedded Redis).
+      detached: true,
     });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
       reject(new Error(`node ${args.join(' ')} timed out; stderr: ${stderr.slice(-2000)}`));
     }, timeoutMs);
     child.on('error', reject);
