@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Telegraf } from 'telegraf';
 import type { Config } from '../../config/config.ts';
 import { RateLimiter } from '../../core/rate-limiter.ts';
@@ -42,6 +43,12 @@ export interface TelegramAdapter {
 const DEFAULT_WEBHOOK_PORT = 8443;
 /** How long stop() lets running handlers finish before the send queues close. */
 const STOP_GRACE_MS = 30_000;
+/**
+ * How long stop() waits for the polling loop. With the Bot API unreachable, telegraf sleeps
+ * 5 s between failed getUpdates calls and bot.stop() does not cut the sleep short; the loop
+ * checks its stop flag when it wakes and takes no update after it, so there is nothing to wait for.
+ */
+const POLLING_STOP_MS = 1_000;
 
 /**
  * Connects the core to Telegram: long polling by default, or a webhook served on a
@@ -117,7 +124,7 @@ export async function startTelegramAdapter(options: {
       } catch {
         // telegraf throws when polling already ended on its own; there is nothing left to stop.
       }
-      await polling;
+      await Promise.race([polling, sleep(POLLING_STOP_MS, undefined, { ref: false })]);
       // Updates already taken are finished (a clip being analysed, a voice being synthesised).
       await deps.inFlight.idle(STOP_GRACE_MS);
       clones.stopAll();
