@@ -6,8 +6,12 @@ import { FRAME, HOP, MARK_RATE } from './mark-layout.ts';
 import { MarkShaper } from './mark-shaper.ts';
 import { encodePayload, type MarkPayload } from './payload.ts';
 
-/** Mark amplitude relative to the speech in the band, per bin (−17.5 dB). */
-export const DEFAULT_MARK_STRENGTH = 0.2;
+/**
+ * Mark amplitude relative to the speech in the band, per bin (−12 dB): the weakest that
+ * still gives presence in every 3 s and the payload in every 10 s after Opus at 16 kbps
+ * (`npm run bench -- watermark`); 0.2 missed both targets by a few per cent.
+ */
+export const DEFAULT_MARK_STRENGTH = 0.25;
 
 /** A growable float queue: append at the end, take from the front. */
 class SampleQueue {

@@ -1,0 +1,324 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { decodeAudio, decodeAudioFile } from '../src/engine/audio/decode.ts';
+import { resample } from '../src/engine/audio/resampler.ts';
+import { realFftOfSize } from '../src/engine/backends/classic/dsp/real-fft.ts';
+import type { PcmChunk } from '../src/engine/pcm.ts';
+import { markCarriers } from '../src/engine/watermark/carriers.ts';
+import { detectMarkDetail, PRESENCE_THRESHOLD } from '../src/engine/watermark/mark-detector.ts';
+import { deriveMarkKey } from '../src/engine/watermark/mark-key.ts';
+import { MARK_RATE, PERIOD } from '../src/engine/watermark/mark-layout.ts';
+import { markedSpeech } from '../src/engine/watermark/marked-stream.ts';
+import { encodePayload, type MarkPayload } from '../src/engine/watermark/payload.ts';
+import type { UtteranceMarks } from '../src/engine/watermark/utterance-marks.ts';
+import { MasterKey } from '../src/storage/master-key.ts';
+import { fliteWav, lavfiWav, MUSIC_SOURCE } from '../test/support/spoken-audio.ts';
+import { mixWith, TRANSFORMS, type Transform } from '../test/watermark/transforms.ts';
+import type { BenchFigure, BenchSuite } from './types.ts';
+
+/**
+ * `npm run bench -- watermark`: the audio mark on real synthetic speech.
+ *
+ * Speech: four flite voices (slt, rms, awb, kal16) and espeak-ng read a passage each,
+ * sentence by sentence, marked by `markedSpeech` (the code SpeechEngine runs on every
+ * backend chunk). Each marked passage goes through each transformation whole; then 3 s
+ * and 10 s excerpts at random offsets are checked: presence (pilot above threshold),
+ * exact payload (Viterbi + CRC + the right token) and the raw bit error rate of the
+ * coded bits (where the excerpt was synchronised). False positives: every real
+ * recording in ../shared/data, whole and cut into 3 s excerpts, plus synthesised music,
+ * noise and silence. Audibility: mark-to-speech energy, in-band and overall, and a
+ * noise-to-mask proxy per critical band. Cost: embed/detect time per second and the
+ * time the mark adds before the first piece of audio can leave.
+ */
+const DATA = resolve(import.meta.dirname, '..', '..', 'shared', 'data');
+const EXCERPTS_PER_LENGTH = 40;
+/** A shared, busy machine must not turn a slow ffmpeg into a missing figure. */
+const SLOW_MACHINE = { maxWallMs: 600_000 };
+
+const PASSAGE = [
+  'Good evening, and welcome to the weekly community update.',
+  'This week the server reached two thousand members, and the music channel was busier than ever.',
+  'Thank you to everyone who helped organise the quiz night on Friday; the winning team answered forty questions out of fifty.',
+  'Next week we are trying something new: a reading circle, where anyone can bring a short story and read a page aloud.',
+  'Please remember to keep the voice channels friendly, and to use the report button if something goes wrong.',
+  'The moderators meet on Sunday to talk about the new rules for bots, so send your ideas before then.',
+  'Finally, a reminder that the spring event starts on the first of April, with prizes for the best drawings and songs.',
+  'That is all for today. See you in the lounge, and have a good night.',
+];
+
+type Voice = { readonly label: string; readonly speak: (sentence: string) => Uint8Array };
+
+const VOICES: readonly Voice[] = [
+  ...(['slt', 'rms', 'awb', 'kal16'] as const).map((v) => ({ label: `flite ${v}`, speak: (s: string) => fliteWav(v, s) })),
+  { label: 'espeak-ng en', speak: (s: string) => execFileSync('espeak-ng', ['-v', 'en', '--stdout', s]) },
+];
+
+const suite: BenchSuite = {
+  name: 'watermark',
+  async run({ args }) {
+    // `--transform NAME` measures one transformation only; `--no-false-positives` skips that (slow) pass.
+    const only = args[args.indexOf('--transform') + 1];
+    const onlyTransform = args.includes('--transform') ? only : undefined;
+    const skipFalsePositives = args.includes('--no-false-positives');
+    // `--excerpts N`: excerpts per cell (default 40; 100 or more to resolve a 99 % target).
+    const excerpts = args.includes('--excerpts') ? Number(args[args.indexOf('--excerpts') + 1]) : EXCERPTS_PER_LENGTH;
+    const master = new MasterKey(randomBytes(32));
+    const key = deriveMarkKey((label) => master.hmac(label));
+    let nextToken = 0x10000000;
+    const issued: MarkPayload[] = [];
+    const marks: UtteranceMarks = { key, issue: () => {
+      const payload = { keyId: key.keyId, token: nextToken++ };
+      issued.push(payload);
+      return payload;
+    } };
+    const coldStart = performance.now();
+    markCarriers(key);
+    const carrierMs = performance.now() - coldStart;
+
+    // Synthesise and mark, timing the embedding alone.
+    const passages: Array<{ clean: PcmChunk; marked: PcmChunk; payload: MarkPayload }> = [];
+    let embedMs = 0;
+    let embedSeconds = 0;
+    for (const voice of VOICES) {
+      const sentences: PcmChunk[] = [];
+      for (const s of PASSAGE) sentences.push(await asChunk(voice.speak(s)));
+      const clean = concat(sentences);
+      const started = performance.now();
+      const out: PcmChunk[] = [];
+      for await (const piece of markedSpeech(iterate(sentences), marks, { userId: 'u', voiceId: 'v' }, () => {})) out.push(piece);
+      embedMs += performance.now() - started;
+      embedSeconds += clean.samples.length / clean.sampleRate;
+      passages.push({ clean, marked: concat(out), payload: issued.at(-1)! });
+    }
+    const figures: BenchFigure[] = [];
+    const say = (metric: string, value: number, unit: string, target?: string): void => {
+      figures.push({ metric, value, unit, ...(target ? { target } : {}) });
+    };
+    say('speech marked', embedSeconds, 's', undefined);
+
+    // Robustness: presence, payload and raw BER per transformation and excerpt length.
+    const other = (await decodeAudioFile(join(DATA, 'librispeech/test-other/1998', readdirSync(join(DATA, 'librispeech/test-other/1998')).filter((f) => f.endsWith('.flac')).sort()[0]!), { sampleRate: MARK_RATE, limits: SLOW_MACHINE })).samples;
+    const transforms: Record<string, Transform> = {
+      ...TRANSFORMS,
+      'resample 11.025 kHz': async (pcm) => resample(resample(pcm.samples, pcm.sampleRate, 11_025), 11_025, MARK_RATE),
+      'resample 48 kHz': async (pcm) => resample(resample(pcm.samples, pcm.sampleRate, 48_000), 48_000, MARK_RATE),
+      'volume +6 dB (clipped)': async (pcm) => resample(pcm.samples.map((v) => Math.max(-1, Math.min(1, v * 2))), pcm.sampleRate, MARK_RATE),
+      'mp3 32 kbps': ffmpegTransform(['-c:a', 'libmp3lame', '-b:a', '32k'], 'mp3'),
+      'mixed with another speaker (0 dB)': mixWith(other),
+    };
+    let seed = 12345;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const table: string[] = ['| transformation | 3 s presence | 3 s payload | 3 s raw BER | 10 s presence | 10 s payload | 10 s raw BER |', '|---|---|---|---|---|---|---|'];
+    for (const [name, transform] of Object.entries(transforms)) {
+      if (onlyTransform !== undefined && name !== onlyTransform) continue;
+      const heard = await Promise.all(passages.map(async (p) => ({ samples: await transform(p.marked), payload: p.payload })));
+      const cells: string[] = [];
+      for (const seconds of [3, 10]) {
+        let present = 0;
+        let exact = 0;
+        let bitErrors = 0;
+        let bits = 0;
+        for (let i = 0; i < excerpts; i++) {
+          const p = heard[i % heard.length]!;
+          const length = seconds * MARK_RATE;
+          const from = Math.floor(random() * (p.samples.length - length));
+          const detail = detectMarkDetail(p.samples.subarray(from, from + length), MARK_RATE, key);
+          const found = detail.detection;
+          if (found.status === 'present' || found.status === 'decoded') {
+            present++;
+            const coded = encodePayload(p.payload);
+            for (let b = 0; b < coded.length; b++) {
+              const s = detail.soft[b]!;
+              if (s === 0) continue;
+              bits++;
+              if (Math.sign(s) !== coded[b]) bitErrors++;
+            }
+          }
+          if (found.status === 'decoded' && found.payload.token === p.payload.token) exact++;
+        }
+        const n = excerpts;
+        say(`${name}: ${seconds} s presence`, (100 * present) / n, '%', seconds === 3 && name === 'opus 16 kbps' ? '>= 95 %' : undefined);
+        say(`${name}: ${seconds} s exact payload`, (100 * exact) / n, '%', seconds === 10 && name === 'opus 16 kbps' ? '>= 99 %' : undefined);
+        say(`${name}: ${seconds} s raw BER`, bits ? (100 * bitErrors) / bits : 100, '%');
+        cells.push(`${pct(present, n)}`, `${pct(exact, n)}`, bits ? `${((100 * bitErrors) / bits).toFixed(1)} %` : '—');
+      }
+      table.push(`| ${name} | ${cells.join(' | ')} |`);
+    }
+
+    // False positives on everything that was never marked.
+    let checks = 0;
+    let falsePositives = 0;
+    let highest = 0;
+    const unmarked: Array<{ name: string; samples: Float32Array }> = [];
+    for (const dir of skipFalsePositives ? [] : ['allison-prompts', 'librispeech/pool', ...readdirSync(join(DATA, 'librispeech/test-other')).filter((d) => /^\d+$/.test(d)).map((d) => `librispeech/test-other/${d}`)]) {
+      for (const f of readdirSync(join(DATA, dir)).filter((x) => x.endsWith('.wav') || x.endsWith('.flac')).sort()) {
+        unmarked.push({ name: `${dir}/${f}`, samples: (await decodeAudioFile(join(DATA, dir, f), { sampleRate: MARK_RATE, limits: SLOW_MACHINE })).samples });
+      }
+    }
+    const recordings = unmarked.length;
+    const synthetic: Record<string, string> = {
+      music: MUSIC_SOURCE,
+      'music (chords + noise drums)': "aevalsrc='0.2*sin(2*PI*262*t)+0.2*sin(2*PI*330*t)+0.2*sin(2*PI*392*t)+0.3*(random(0)-0.5)*exp(-20*mod(t,0.5))':s=16000",
+      'sweep': "aevalsrc='0.3*sin(2*PI*(100+400*t)*t)':s=16000",
+      'pink noise': 'anoisesrc=color=pink:amplitude=0.3:sample_rate=16000',
+      silence: 'anullsrc=r=16000:cl=mono',
+    };
+    for (const [name, source] of Object.entries(skipFalsePositives ? {} : synthetic)) unmarked.push({ name, samples: (await decodeAudio(lavfiWav(source, 30), { sampleRate: MARK_RATE, limits: SLOW_MACHINE })).samples });
+    for (const p of passages) unmarked.push({ name: 'the same TTS, unmarked', samples: resample(p.clean.samples, p.clean.sampleRate, MARK_RATE) });
+    if (skipFalsePositives) unmarked.length = 0;
+    for (const { samples } of unmarked) {
+      const pieces = [samples];
+      for (let at = 0; at + 3 * MARK_RATE <= samples.length; at += 3 * MARK_RATE) pieces.push(samples.subarray(at, at + 3 * MARK_RATE));
+      for (const piece of pieces) {
+        const found = detectMarkDetail(piece, MARK_RATE, key).detection;
+        checks++;
+        if ('score' in found) highest = Math.max(highest, found.score);
+        if (found.status === 'present' || found.status === 'decoded') falsePositives++;
+      }
+    }
+    say('false positives: real recordings', recordings, 'files');
+    say('false positives: checks (whole files + 3 s excerpts)', checks, 'checks');
+    say('false positives', falsePositives, 'checks', '0');
+    say('highest unmarked score / threshold', highest, `/ ${PRESENCE_THRESHOLD}`);
+
+    // Audibility.
+    let markEnergy = 0;
+    let speechEnergy = 0;
+    let bandMark = 0;
+    let bandSpeech = 0;
+    let audibleCells = 0;
+    let cells = 0;
+    let nmrSum = 0;
+    for (const p of passages) {
+      const clean = resample(p.clean.samples, p.clean.sampleRate, MARK_RATE);
+      const marked = resample(p.marked.samples, p.marked.sampleRate, MARK_RATE);
+      const diff = marked.map((v, i) => v - (clean[i] ?? 0));
+      for (let i = 0; i < clean.length; i++) {
+        markEnergy += diff[i]! ** 2;
+        speechEnergy += clean[i]! ** 2;
+      }
+      const proxy = noiseToMask(clean, diff);
+      bandMark += proxy.bandMark;
+      bandSpeech += proxy.bandSpeech;
+      audibleCells += proxy.audible;
+      cells += proxy.cells;
+      nmrSum += proxy.nmrSum;
+    }
+    say('mark-to-speech energy, whole signal', 10 * Math.log10(markEnergy / speechEnergy), 'dB');
+    say('mark-to-speech energy, 600-3000 Hz', 10 * Math.log10(bandMark / bandSpeech), 'dB');
+    say('NMR proxy: mean mark-to-mask ratio (speech cells)', nmrSum / Math.max(1, cells), 'dB', '< 0 dB');
+    say('NMR proxy: cells with mark above mask', (100 * audibleCells) / Math.max(1, cells), '%');
+
+    // Cost.
+    say('embed time per second of audio (incl. 2 resamplers)', embedMs / embedSeconds, 'ms/s');
+    const tenSeconds = resample(passages[0]!.marked.samples, passages[0]!.marked.sampleRate, MARK_RATE).subarray(0, 10 * MARK_RATE);
+    const detectStart = performance.now();
+    for (let i = 0; i < 5; i++) detectMarkDetail(tenSeconds, MARK_RATE, key);
+    say('detect time per second of audio (10 s excerpt)', (performance.now() - detectStart) / 5 / 10, 'ms/s');
+    say('carrier set-up once per key (cold)', carrierMs, 'ms');
+    const firstPhrase = concat([await asChunk(VOICES[0]!.speak(PASSAGE[1]!))]);
+    const firstPieceMs: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const started = performance.now();
+      const stream = markedSpeech(iterate([firstPhrase]), marks, { userId: 'u', voiceId: 'v' }, () => {});
+      await stream.next();
+      firstPieceMs.push(performance.now() - started);
+      await stream.return(undefined);
+    }
+    firstPieceMs.sort((a, b) => a - b);
+    say('added time to first packet (median of 7, 1 record + first 120 ms piece)', firstPieceMs[3]!, 'ms', 'a few ms');
+
+    process.stdout.write(`\nRobustness (${excerpts} excerpts per cell at random offsets, ${VOICES.length} synthetic voices, period ${PERIOD / MARK_RATE} s):\n${table.join('\n')}\n\n`);
+    return figures;
+  },
+};
+
+export default suite;
+
+function pct(k: number, n: number): string {
+  return `${((100 * k) / n).toFixed(0)} %`;
+}
+
+function ffmpegTransform(args: readonly string[], format: string): Transform {
+  return async (pcm) => {
+    const { encodeWav } = await import('../src/engine/audio/wav.ts');
+    const coded = execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'wav', '-i', 'pipe:0', ...args, '-f', format, 'pipe:1'], { input: encodeWav(pcm), maxBuffer: 256 << 20 });
+    return (await decodeAudio(new Uint8Array(coded), { sampleRate: MARK_RATE, limits: SLOW_MACHINE })).samples;
+  };
+}
+
+async function asChunk(wav: Uint8Array): Promise<PcmChunk> {
+  // Backends hand over 24 kHz phrases; flite and espeak-ng speak at 16 or 22.05 kHz.
+  const pcm = await decodeAudio(wav, { sampleRate: 24_000, limits: SLOW_MACHINE });
+  return { samples: pcm.samples, sampleRate: 24_000 };
+}
+
+async function* iterate(chunks: readonly PcmChunk[]): AsyncGenerator<PcmChunk> {
+  yield* chunks;
+}
+
+function concat(chunks: readonly PcmChunk[]): PcmChunk {
+  const out = new Float32Array(chunks.reduce((n, c) => n + c.samples.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c.samples, at);
+    at += c.samples.length;
+  }
+  return { samples: out, sampleRate: chunks[0]!.sampleRate };
+}
+
+/**
+ * A listening proxy: per 32 ms frame and per critical band (Bark 5–15, about 500–3150 Hz),
+ * the mark's energy against a masking threshold 10 dB under the speech's own energy in
+ * that band (between the 5.5 dB of noise masking noise and the ~15 dB of a tone masking
+ * noise). Cells where the speech is within 40 dB of the loudest frame count.
+ */
+function noiseToMask(speech: Float32Array, mark: Float32Array): { bandMark: number; bandSpeech: number; audible: number; cells: number; nmrSum: number } {
+  const size = 512;
+  const edges = [510, 630, 770, 920, 1080, 1270, 1480, 1720, 2000, 2320, 2700, 3150];
+  const frames: Array<{ s: number[]; m: number[]; total: number }> = [];
+  let bandMark = 0;
+  let bandSpeech = 0;
+  for (let start = 0; start + size <= speech.length; start += size / 2) {
+    const s = bandEnergies(speech.subarray(start, start + size), edges);
+    const m = bandEnergies(mark.subarray(start, start + size), edges);
+    frames.push({ s, m, total: s.reduce((a, b) => a + b, 0) });
+    bandSpeech += s.reduce((a, b) => a + b, 0);
+    bandMark += m.reduce((a, b) => a + b, 0);
+  }
+  const loudest = Math.max(...frames.map((f) => f.total));
+  let audible = 0;
+  let cells = 0;
+  let nmrSum = 0;
+  for (const f of frames) {
+    if (f.total < loudest * 1e-4) continue;
+    for (let b = 0; b < f.s.length; b++) {
+      const mask = f.s[b]! / 10;
+      if (mask <= 0) continue;
+      const nmr = 10 * Math.log10((f.m[b]! + 1e-20) / mask);
+      nmrSum += nmr;
+      cells++;
+      if (nmr > 0) audible++;
+    }
+  }
+  return { bandMark, bandSpeech, audible, cells, nmrSum };
+}
+
+function bandEnergies(x: Float32Array, edges: readonly number[]): number[] {
+  const n = x.length;
+  const fft = realFftOfSize(n);
+  const frame = new Float64Array(n);
+  for (let i = 0; i < n; i++) frame[i] = x[i]! * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n));
+  const re = new Float64Array(n / 2 + 1);
+  const im = new Float64Array(n / 2 + 1);
+  fft.forward(frame, re, im);
+  const out: number[] = [];
+  for (let b = 0; b + 1 < edges.length; b++) {
+    let e = 0;
+    for (let k = Math.ceil((edges[b]! * n) / MARK_RATE); k <= Math.floor((edges[b + 1]! * n) / MARK_RATE); k++) e += re[k]! ** 2 + im[k]! ** 2;
+    out.push(e);
+  }
+  return out;
+}
