@@ -55,7 +55,7 @@ function buttonIds(record: { data: Record<string, unknown> | undefined }): strin
 
 test('/clone: consent notice, nothing recorded before Agree, only the consenting member recorded, fine-tune, ready DM', async (t) => {
   const { discord } = h;
-  assert.deepEqual(discord.commands.all().map((c) => c.name).sort(), ['clone', 'consent', 'speak', 'stop', 'voice']);
+  assert.deepEqual(discord.commands.all().map((c) => c.name).sort(), ['clone', 'consent', 'speak', 'stop', 'verify', 'voice']);
   assert.ok(discord.commands.all().every((c) => c.guildId === discord.guild.id), 'registered per guild when a guild id is configured');
   const slash = discord.dispatchInteraction({ kind: 'slash', name: 'clone', userId: alice.id });
   const offer = await discord.waitForInteractionResponse(slash.id);
