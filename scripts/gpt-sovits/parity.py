@@ -7,6 +7,8 @@
 DIR is what export_onnx.py wrote for that checkpoint pair. Compared (tolerances in TOLERANCES):
   ssl        upstream's chinese-hubert-base call as TTS.py makes it  vs cnhubert.onnx      (if present)
   sv         upstream's SV.compute_embedding3 (Pro)                 vs sv.onnx            (if present)
+  bert       chinese-roberta-wwm-ext-large hidden_states[-3] as upstream's get_bert_feature takes
+             it, on a tokenised Chinese sentence                    vs bert.onnx          (if present)
   encoder    upstream's text embedding + BERT projection + positions, and the prompt's semantic
              tokens (vits.extract_latent)                           vs t2s_encoder.onnx
   decoder    teacher-forced logits over 50 decode steps: upstream's t2s_transformer.process_prompt
@@ -43,6 +45,7 @@ TOLERANCES = {
     "logits_max_abs": 2e-3,
     "logits_argmax_mismatches": 0,
     "vits_max_abs": 1e-3,
+    "bert_max_abs": 1e-3,
 }
 DEFAULT_REF = os.path.join(REPO, "..", "shared", "data", "allison-prompts", "agent-incorrect.wav")
 STEPS = 50
@@ -209,6 +212,19 @@ def main():
     if os.path.exists(os.path.join(a.models, "cnhubert.onnx")):
         ours = session(os.path.join(a.models, "cnhubert.onnx")).run(None, {"ref_audio_16k": padded16[None, :]})[0]
         checks["ssl"] = {**stats(ours, ssl), "shape": list(ours.shape), "pass": ours.shape == ssl.shape and stats(ours, ssl)["max_abs"] <= TOLERANCES["ssl_max_abs"]}
+
+    if os.path.exists(os.path.join(a.models, "bert.onnx")):
+        from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+        bert_dir = os.path.join(pre, "chinese-roberta-wwm-ext-large")
+        tokens = AutoTokenizer.from_pretrained(bert_dir, local_files_only=True)("今天天气很好，我们去公园。", return_tensors="pt")
+        with torch.no_grad():
+            model = AutoModelForMaskedLM.from_pretrained(bert_dir, local_files_only=True).eval()
+            reference = model(**tokens, output_hidden_states=True)["hidden_states"][-3][0].numpy()
+        del model
+        ours = session(os.path.join(a.models, "bert.onnx")).run(None, {k: v.numpy() for k, v in tokens.items() if k in ("input_ids", "attention_mask", "token_type_ids")})[0]
+        s = stats(ours, reference)
+        checks["bert"] = {**s, "tokens": int(reference.shape[0]), "pass": ours.shape == reference.shape and s["max_abs"] <= TOLERANCES["bert_max_abs"]}
 
     ref_ids = np.array([cleaned_text_to_sequence(REF_PHONES, "v2")], dtype=np.int64)
     text_ids = np.array([cleaned_text_to_sequence(TEXT_PHONES, "v2")], dtype=np.int64)
