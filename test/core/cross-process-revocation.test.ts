@@ -17,7 +17,9 @@ const everywhere = { platform: 'cli', contextId: '*' };
  * chunks (honouring its signal), so no per-chunk check runs in the window either.
  */
 test('a revocation from another process stops a running stream within a second, at the default interval', async () => {
-  const f = await startRuntime({ backends: [stallingAfterFirstChunk(createToneBackend(), 30_000)], needs: { queue: false }, env: { VOCALIS_CONSENT_VERIFICATION: 'off' } });
+  let stalled = (): void => {};
+  const stalling = new Promise<void>((resolve) => (stalled = resolve));
+  const f = await startRuntime({ backends: [stallingAfterFirstChunk(createToneBackend(), 30_000, () => stalled())], needs: { queue: false }, env: { VOCALIS_CONSENT_VERIFICATION: 'off' } });
   const stop = new AbortController();
   try {
     const { vocalis, users, consents } = f.runtime;
@@ -30,9 +32,20 @@ test('a revocation from another process stops a running stream within a second, 
 
     const speech = vocalis.speak({ requester: identity, context: everywhere, text: 'one two three four five six', signal: stop.signal });
     const iterator = speech.audio[Symbol.asyncIterator]();
-    assert.equal((await iterator.next()).done, false, 'the first chunk plays');
+    // The engine hands the backend's first chunk on in pieces (the audio mark frames it):
+    // play them all, until the next read waits on the stalled backend.
+    let next = iterator.next();
+    for (let played = 0; ; played++) {
+      const step = await Promise.race([next, stalling.then(() => 'stalled' as const)]);
+      if (step === 'stalled') {
+        assert.ok(played > 0, 'the first chunk plays');
+        break;
+      }
+      assert.equal(step.done, false, 'the stream goes on until the backend stalls');
+      next = iterator.next();
+    }
     // The stream now stalls inside the backend; watch how it ends.
-    const ended = iterator.next().then(
+    const ended = next.then(
       (result) => ({ how: result.done ? 'finished' : 'another chunk', at: performance.now(), error: undefined as unknown }),
       (error: unknown) => ({ how: 'stopped', at: performance.now(), error }),
     );

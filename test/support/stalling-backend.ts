@@ -5,9 +5,9 @@ import type { LoadedVoice, VoiceBackend, VoiceFiles } from '../../src/engine/bac
  * Wraps a backend so that after its first chunk the synthesis stalls for `stallMs`
  * (honouring the abort signal), as a slow model between two phrases does. While it
  * stalls no chunk leaves, so no per-chunk check runs: only the ticket's timer can
- * notice a revocation made in another process.
+ * notice a revocation made in another process. `onStall` is called as the stall begins.
  */
-export function stallingAfterFirstChunk<B extends VoiceBackend>(backend: B, stallMs: number): B {
+export function stallingAfterFirstChunk<B extends VoiceBackend>(backend: B, stallMs: number, onStall: () => void = () => {}): B {
   const loadVoice = async (files: VoiceFiles, signal: AbortSignal): Promise<LoadedVoice> => {
     const voice = await backend.loadVoice(files, signal);
     return {
@@ -16,7 +16,10 @@ export function stallingAfterFirstChunk<B extends VoiceBackend>(backend: B, stal
       async *synthesize(request) {
         let first = true;
         for await (const chunk of voice.synthesize(request)) {
-          if (!first) await sleep(stallMs, undefined, { signal: request.signal });
+          if (!first) {
+            onStall();
+            await sleep(stallMs, undefined, { signal: request.signal });
+          }
           first = false;
           yield chunk;
         }
