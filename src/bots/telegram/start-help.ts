@@ -15,7 +15,7 @@ export function startHelpHandlers(deps: HandlerDeps): Composer<BotContext> {
   return composer;
 }
 
-const MENU = ['clone', 'speak', 'voice', 'delete', 'revoke', 'help'] as const;
+const MENU = ['clone', 'speak', 'voice', 'delete', 'revoke', 'verify', 'help'] as const;
 
 /** The command menu Telegram shows, from the shared catalogue, in one language. */
 export function commandMenu(locale: Locale): Array<{ command: string; description: string }> {

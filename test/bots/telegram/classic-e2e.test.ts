@@ -33,17 +33,19 @@ describe('Telegram with the classic backend', () => {
       let queued: ReturnType<typeof resultMessage> | undefined;
       for (const note of notes) {
         const complete = waitForText(fake, chat, /Your sample is complete/, 60_000);
-        const progress = waitForText(fake, chat, /^Recorded \d+ of 60 s/, 30_000);
+        const progress = waitForText(fake, chat, /^Recorded \d+ of \d+ s/, 30_000);
         fake.pushUpdate(fake.updates.voice({ bytes: note }));
         await progress;
         const last = sentTexts(fake, chat).filter((t) => t.startsWith('Recorded')).at(-1)!;
-        if (Number(/Recorded (\d+)/.exec(last)![1]) >= 60) {
+        // The target is the backend's (classic: 45 s of net speech), as the message says.
+        const [, recorded, target] = /Recorded (\d+) of (\d+) s/.exec(last)!;
+        if (Number(recorded) >= Number(target)) {
           queued = resultMessage(await complete);
           break;
         }
         complete.catch(() => undefined);
       }
-      assert.ok(queued, 'a minute of speech completed the sample');
+      assert.ok(queued, 'enough speech completed the sample');
       phase('sample');
       await fake.waitForCall('editMessageText', (c) => c.params.message_id === queued!.message_id && /Your voice is ready/.test(String(c.params.text)), 60_000);
       phase('fine-tune');

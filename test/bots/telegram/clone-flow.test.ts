@@ -45,7 +45,7 @@ describe('Telegram clone flow', () => {
   });
 
   it('registers its command menu in English and Chinese and answers /start and /help', async () => {
-    assert.deepEqual(fake.commands().map((c) => c.command), ['clone', 'speak', 'voice', 'delete', 'revoke', 'help']);
+    assert.deepEqual(fake.commands().map((c) => c.command), ['clone', 'speak', 'voice', 'delete', 'revoke', 'verify', 'help']);
     assert.equal(fake.commands({ type: 'default' }, 'zh')[0]?.description, '同意声明，开始克隆你的声音');
     fake.pushUpdate(fake.updates.command('start'));
     await waitForText(fake, chat, /\/clone/);
