@@ -37,13 +37,22 @@ const TASKS = {
   'verify-gpt-sovits': (args) => [[...NODE_FLAGS, 'scripts/gpt-sovits/verify_upstream_entry.ts', ...args]],
   // Breaks each documented promise in a temp copy and checks its tests go red (test/mutations.json).
   mutate: (args) => [[...NODE_FLAGS, 'scripts/mutate.ts', ...args]],
-  // Type-check first: a type error fails the test command like a failing test does.
+  // Static checks first (the type check, then format/lint checks the project defines): a failure
+  // there fails the test command like a failing test does. Then Vitest (vitest.config.ts), the
+  // arguments passed through: `npm test -- -t name`, `-- test/core`, `-- --coverage`, `-- --watch`.
   test: (args) => [
     [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
-    [...NODE_FLAGS, '--test', '--test-concurrency=2', '--test-timeout=600000',
-      ...(args.length ? args : ['test/**/*.test.ts'])],
+    ...STATIC_CHECK_SCRIPTS.filter(definedScript).map((name) => ({ npm: ['run', '--silent', name] })),
+    [...NODE_FLAGS, join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'),
+      args.includes('--watch') || args.includes('-w') ? 'watch' : 'run', ...args],
   ],
 };
+/** npm scripts run, when defined, between the type check and the tests. */
+const STATIC_CHECK_SCRIPTS = ['format:check', 'lint'];
+
+function definedScript(name) {
+  return Boolean(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts?.[name]);
+}
 
 function log(message) {
   process.stderr.write(`[bootstrap] ${message}\n`);
@@ -151,7 +160,9 @@ function runTask(nodeBin, steps, env) {
     if (index >= steps.length) process.exit(0);
     // Stopped between steps (after the type check): do not start the next one.
     if (stopping) process.exit(1);
-    child = spawn(nodeBin, steps[index], { stdio: 'inherit', cwd: ROOT, env });
+    // A step is Node arguments, or `{ npm: [...] }` for an npm script.
+    const [cmd, args] = Array.isArray(steps[index]) ? [nodeBin, steps[index]] : ['npm', steps[index].npm];
+    child = spawn(cmd, args, { stdio: 'inherit', cwd: ROOT, env });
     child.on('exit', (code, signal) => {
       if (code === 0) next(index + 1);
       else process.exit(code ?? (signal === 'SIGINT' ? 130 : 1));

@@ -100,9 +100,12 @@ function copyTree(): { dir: string; cleanup: () => void } {
 function runTests(dir: string, tests: readonly string[], timeoutS: number): Promise<{ code: number | null; timedOut: boolean; seconds: number; tail: string }> {
   const started = performance.now();
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--test', '--test-concurrency=1', `--test-timeout=${timeoutS * 1000}`, ...tests], {
+    const vitest = join(dir, 'node_modules', 'vitest', 'vitest.mjs');
+    const limits = [`--testTimeout=${timeoutS * 1000}`, `--hookTimeout=${timeoutS * 1000}`];
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', vitest, 'run', '--maxWorkers=1', ...limits, ...tests], {
       cwd: dir,
-      env: { ...process.env, VOCALIS_MUTATION: '1' },
+      // Plain text: reasonOf reads the report.
+      env: { ...process.env, VOCALIS_MUTATION: '1', NO_COLOR: '1', FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -126,8 +129,8 @@ function runTests(dir: string, tests: readonly string[], timeoutS: number): Prom
 /** The failing assertions of a red run, briefly, so the report shows why it went red. */
 function reasonOf(tail: string): string {
   const lines = tail.split('\n').map((l) => l.trim());
-  const failed = lines.filter((l) => l.startsWith('✖') && !/^✖ (failing tests|\S+\.test\.ts)/.test(l));
-  const messages = lines.filter((l) => /^(AssertionError \[ERR_ASSERTION\]|\w*Error):/.test(l)).slice(0, 2);
+  const failed = lines.filter((l) => l.startsWith('FAIL ')).map((l) => l.replace(/^FAIL\s+/, '× '));
+  const messages = lines.filter((l) => /^(AssertionError|\w*Error)( \[ERR_ASSERTION\])?:/.test(l)).slice(0, 2);
   return [...new Set([...failed.slice(0, 2), ...messages])].join(' | ').slice(0, 300);
 }
 

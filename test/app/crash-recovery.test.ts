@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readlinkSync } from 'node:fs';
@@ -85,7 +85,7 @@ test('a service SIGKILLed mid-fine-tune: the restart takes over its orphaned Red
 
     await eventually(() => jobs.get(jobId)?.state === 'completed', 30_000, 'the fine-tune to complete after the restart');
     const seconds = (performance.now() - restartedAt) / 1000;
-    t.diagnostic(`fine-tune completed ${seconds.toFixed(1)} s after the restarted service was up (training itself: ~4 s)`);
+    await t.annotate(`fine-tune completed ${seconds.toFixed(1)} s after the restarted service was up (training itself: ~4 s)`);
     // BullMQ's stall detection would need the dead run's lock to expire (up to 30 s) and its next check.
     assert.ok(seconds < 20, `completed ${seconds.toFixed(1)} s after the restart`);
     assert.ok(messages().includes('a fine-tune whose worker process died goes back to the queue at once'), messages().join('\n'));

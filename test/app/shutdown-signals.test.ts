@@ -1,4 +1,4 @@
-import { test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -59,7 +59,7 @@ function processGroupOf(pid: number): number {
 async function assertOneGracefulStop(t: TestContext, started: Started, signalledAt: number, what: string): Promise<void> {
   const exit = await exitOf(started);
   const ms = Math.round(exit.at - signalledAt);
-  t.diagnostic(`${what}: exited ${ms} ms after the signal`);
+  await t.annotate(`${what}: exited ${ms} ms after the signal`);
   const { logs } = started.proc;
   const messages = logs.map((line) => line.msg);
   assert.equal(messages.filter((m) => m === 'stopping').length, 1, `one graceful stop:\n${messages.join('\n')}`);
@@ -87,10 +87,10 @@ test('SIGTERM to the service, twice (group signal plus forwarded copy), is one g
   }
 });
 
-test('Ctrl-C (SIGINT to the process group of npm start, with Telegram on): one graceful stop, Redis in its own group, stopped last', { skip: !hasNpm && 'npm is not on PATH' }, async (t) => {
+test('Ctrl-C (SIGINT to the process group of npm start, with Telegram on): one graceful stop, Redis in its own group, stopped last', { skip: !hasNpm /* npm is not on PATH */ }, async (t) => {
   const { startFakeTelegram } = await import('../fakes/telegram/index.ts');
   const telegram = await startFakeTelegram();
-  t.after(() => telegram.close());
+  t.onTestFinished(() => telegram.close());
   const started = await start('npm', { TELEGRAM_TOKEN: telegram.token, TELEGRAM_API_ROOT: telegram.apiRoot });
   try {
     assert.equal(processGroupOf(started.servicePid), started.proc.pid, 'the service runs in the group a terminal signals');
@@ -116,14 +116,14 @@ test('SIGTERM to the bootstrap alone: it forwards the signal, one graceful stop'
   }
 });
 
-test('SIGTERM to npm alone: the bootstrap notices npm is gone and stops the service', { skip: !hasNpm && 'npm is not on PATH' }, async (t) => {
+test('SIGTERM to npm alone: the bootstrap notices npm is gone and stops the service', { skip: !hasNpm /* npm is not on PATH */ }, async (t) => {
   const started = await start('npm');
   try {
     const bootstrap = parentOf(started.servicePid);
     const at = performance.now();
     process.kill(started.proc.pid, 'SIGTERM');
     assert.ok(await waitForExit(started.servicePid, PROMPT_MS), 'the service stopped');
-    t.diagnostic(`SIGTERM to npm: the service exited ${Math.round(performance.now() - at)} ms after the signal`);
+    await t.annotate(`SIGTERM to npm: the service exited ${Math.round(performance.now() - at)} ms after the signal`);
     assert.ok(await waitForExit(bootstrap, 2000), 'the bootstrap exited with it');
     assert.ok(await waitForExit(started.redisPid, 2000), 'and so did redis-server');
     const messages = started.proc.logs.map((line) => line.msg);
@@ -142,7 +142,7 @@ test('with Redis killed just before the signal, SIGTERM still stops promptly (no
     process.kill(started.servicePid, 'SIGTERM');
     const exit = await exitOf(started);
     const ms = Math.round(exit.at - at);
-    t.diagnostic(`SIGTERM with Redis just gone: exited ${ms} ms after the signal`);
+    await t.annotate(`SIGTERM with Redis just gone: exited ${ms} ms after the signal`);
     assert.equal(exit.code, 0, started.proc.logs.map((l) => JSON.stringify(l).slice(0, 400)).join('\n'));
     assert.ok(ms < PROMPT_MS, `took ${ms} ms`);
   } finally {
@@ -153,7 +153,7 @@ test('with Redis killed just before the signal, SIGTERM still stops promptly (no
 test('with the Telegram API and Redis already gone, SIGTERM still stops promptly', async (t) => {
   const { startFakeTelegram } = await import('../fakes/telegram/index.ts');
   const telegram = await startFakeTelegram();
-  t.after(() => telegram.close());
+  t.onTestFinished(() => telegram.close());
   const started = await start('service', { TELEGRAM_TOKEN: telegram.token, TELEGRAM_API_ROOT: telegram.apiRoot });
   try {
     await telegram.close();
@@ -163,7 +163,7 @@ test('with the Telegram API and Redis already gone, SIGTERM still stops promptly
     process.kill(started.servicePid, 'SIGTERM');
     const exit = await exitOf(started);
     const ms = Math.round(exit.at - at);
-    t.diagnostic(`SIGTERM with Telegram and Redis gone: exited ${ms} ms after the signal`);
+    await t.annotate(`SIGTERM with Telegram and Redis gone: exited ${ms} ms after the signal`);
     // Exit code 0: the stop completed by itself, not at the 10 s deadline; and it does not
     // sit out telegraf's 5 s sleep between failed getUpdates calls.
     assert.equal(exit.code, 0, started.proc.logs.map((l) => JSON.stringify(l).slice(0, 400)).join("\n"));
@@ -182,7 +182,7 @@ test('a part that never closes (Redis frozen): the deadline exits anyway, names 
     process.kill(started.servicePid, 'SIGTERM');
     const exit = await exitOf(started);
     const ms = Math.round(exit.at - at);
-    t.diagnostic(`deadline 1 s, Redis frozen: exited ${ms} ms after the signal`);
+    await t.annotate(`deadline 1 s, Redis frozen: exited ${ms} ms after the signal`);
     assert.equal(exit.code, 1);
     assert.ok(ms >= 900 && ms < 1000 + PROMPT_MS, `took ${ms} ms`);
     const deadline = started.proc.logs.find((line) => line.msg === 'shutdown deadline passed: exiting with parts still open');
@@ -205,7 +205,7 @@ test('SIGTERM while the service is still starting (its Telegram API never answer
   const sockets = new Set<Socket>();
   const silent = createServer((socket) => sockets.add(socket));
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
+  t.onTestFinished(() => {
     for (const socket of sockets) socket.destroy();
     silent.close();
   });
@@ -225,7 +225,7 @@ test('SIGTERM while the service is still starting (its Telegram API never answer
     proc.child.kill('SIGTERM');
     const exit = await Promise.race([proc.exited, sleep(15_000).then(() => null)]);
     assert.ok(exit, 'the service exited');
-    t.diagnostic(`SIGTERM during a start that hangs (deadline 2 s): exited ${Math.round(exit.at - at)} ms after the signal`);
+    await t.annotate(`SIGTERM during a start that hangs (deadline 2 s): exited ${Math.round(exit.at - at)} ms after the signal`);
     const messages = proc.logs.map((l) => l.msg);
     assert.ok(messages.includes('stop requested while starting: stopping as soon as started'), messages.join('\n'));
     assert.equal(exit.code, 1, 'the deadline ended it');

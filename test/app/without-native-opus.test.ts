@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -12,12 +12,16 @@ import { REPO_ROOT, runNode } from '../support/spawn-node.ts';
  */
 const HIDE = fileURLToPath(new URL('../support/hide-native-opus.ts', import.meta.url));
 const TSC = fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url));
+const VITEST = fileURLToPath(new URL('../../node_modules/vitest/vitest.mjs', import.meta.url));
 
-/** `node --test …` as a run of its own: with this runner's NODE_TEST_CONTEXT it would report to us instead of printing. */
-function runTestRun(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env };
-  delete env['NODE_TEST_CONTEXT'];
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `vitest run …` as a run of its own, with `preload` imported first in every process it starts
+ * (NODE_OPTIONS reaches its workers). This runner's own VITEST_* variables would confuse it.
+ */
+function runTestRun(preload: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env: Record<string, string | undefined> = { ...process.env, NODE_OPTIONS: `--import=${preload}`, NO_COLOR: '1' };
+  for (const key of Object.keys(env)) if (key.startsWith('VITEST')) delete env[key];
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', VITEST, 'run', ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -44,7 +48,7 @@ test('the type check does not depend on @discordjs/opus: its declarations are no
   assert.deepEqual(files.filter((file) => file.includes('/@discordjs/opus/')), []);
 });
 
-test('with @discordjs/opus unresolvable, the service picks opusscript and Discord voice plays and receives', { skip: !nativeOpusInstalled() && 'the addon is absent here: every test run is this case' }, async () => {
+test('with @discordjs/opus unresolvable, the service picks opusscript and Discord voice plays and receives', { skip: !nativeOpusInstalled() /* the addon is absent here: every test run is this case */ }, async () => {
   const probe = await runNode(['--import', HIDE, '--input-type=module', '-e', `
     import { createRequire } from 'node:module';
     await import('@discordjs/opus').then(() => { throw new Error('@discordjs/opus is still importable'); }, () => undefined);
@@ -57,7 +61,7 @@ test('with @discordjs/opus unresolvable, the service picks opusscript and Discor
   assert.equal(probe.code, 0, probe.stderr);
   assert.equal(probe.stdout, 'wasm');
   // The real @discordjs/voice client against the fake voice server: join, playback, receiving decoded with opusscript.
-  const voice = await runTestRun(['--import', HIDE, '--test', '--test-reporter=tap', '--test-name-pattern=joinVoiceChannel|AudioPlayer plays|receiver', 'test/fakes/discord/voice.test.ts']);
+  const voice = await runTestRun(HIDE, ['-t', 'joinVoiceChannel|AudioPlayer plays|receiver', 'test/fakes/discord/voice.test.ts']);
   assert.equal(voice.code, 0, voice.stdout.slice(-3000) + voice.stderr.slice(-2000));
-  assert.match(voice.stdout, /# pass 3\b/);
+  assert.match(voice.stdout, /Tests\s+3 passed\b/);
 });

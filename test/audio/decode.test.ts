@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { AudioDecodeError, decodeAudio, decodeAudioFile, decodeOpusPackets } from '../../src/engine/audio/decode.ts';
 import { encodeOggOpus, pcmToOpusFrames } from '../../src/engine/audio/opus-frames.ts';
 import { encodeWav } from '../../src/engine/audio/wav.ts';

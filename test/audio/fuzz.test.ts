@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import fc from 'fast-check';
 import { AudioDecodeError, decodeAudio } from '../../src/engine/audio/decode.ts';
 import { encodeOggOpus } from '../../src/engine/audio/opus-frames.ts';

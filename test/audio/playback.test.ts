@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { PHRASE_END, PlaybackBuffer } from '../../src/engine/audio/playback-buffer.ts';
 import type { PlaybackItem } from '../../src/engine/audio/playback-buffer.ts';
 import { OPUS_SILENCE_FRAME, playbackReadable } from '../../src/engine/audio/playback-stream.ts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { resample, Resampler } from '../../src/engine/audio/resampler.ts';
 import { rms, tone } from './fixtures.ts';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { decodeAudioFile } from '../../src/engine/audio/decode.ts';
 import type { DecodedAudio } from '../../src/engine/audio/decode.ts';
 import { judgeSample } from '../../src/engine/audio/quality-verdict.ts';

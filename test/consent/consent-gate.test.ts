@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { checkSpeakableText } from '../../src/consent/text-guard.ts';
 import { consentFixture } from '../support/consent-fixture.ts';

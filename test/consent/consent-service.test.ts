@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { canTransition, LIVE_STATES } from '../../src/consent/consent-state.ts';
 import { consentText, sha256Hex } from '../../src/consent/consent-texts.ts';

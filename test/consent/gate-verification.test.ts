@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import test from 'node:test';
+import { test } from 'vitest';
 import { VerificationStore } from '../../src/consent/verification/verification-store.ts';
 import { consentFixture } from '../support/consent-fixture.ts';
 

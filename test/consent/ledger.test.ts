@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { AuditLedger } from '../../src/consent/ledger.ts';
 import { consentFixture, testSealer } from '../support/consent-fixture.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import test from 'node:test';
+import { test } from 'vitest';
 import { challengeWords } from '../../src/consent/challenge.ts';
 import { readingScript, statementParts } from '../../src/consent/reading-script.ts';
 import { judgeReading } from '../../src/consent/verification/reading-policy.ts';

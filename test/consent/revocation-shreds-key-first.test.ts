@@ -1,5 +1,5 @@
 import { UtteranceMarkRecords } from '../../src/storage/utterance-marks.ts';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import test from 'node:test';
+import { test } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
 import { decodeAudioFile } from '../../src/engine/audio/decode.ts';
 import type { PcmChunk } from '../../src/engine/pcm.ts';

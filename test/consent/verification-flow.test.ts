@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import test from 'node:test';
+import { test } from 'vitest';
 import { readingScript } from '../../src/consent/reading-script.ts';
 import type { ClipOutcome } from '../../src/core/vocalis.ts';
 import { startRuntime, type RuntimeFixture } from '../support/runtime-fixture.ts';

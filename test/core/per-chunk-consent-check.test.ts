@@ -1,5 +1,5 @@
 import { testMarks } from '../support/test-marks.ts';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { VoiceFiles } from '../../src/engine/backend.ts';
 import { BackendRegistry } from '../../src/engine/registry.ts';

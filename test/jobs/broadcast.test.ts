@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { Broadcast, CancelChannel, type CancelMessage } from '../../src/jobs/cancel-channel.ts';
 import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
 import { eventually, sleep } from './support.ts';
@@ -17,10 +17,10 @@ function parseRevoked(value: unknown): Revoked {
 
 describe('Broadcast over Redis pub/sub', () => {
   let server: TestRedis;
-  before(async () => {
+  beforeAll(async () => {
     server = await startTestRedis();
   });
-  after(async () => {
+  afterAll(async () => {
     await server.cleanup();
   });
 

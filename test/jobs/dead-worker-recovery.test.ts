@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import type { RecoveredRun } from '../../src/jobs/dead-worker-recovery.ts';
 import { FineTuneEvents } from '../../src/jobs/finetune-events.ts';

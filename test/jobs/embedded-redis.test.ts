@@ -6,7 +6,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { EmbeddedRedis, EmbeddedRedisError, findFreePort } from '../../src/jobs/embedded-redis.ts';
 import { isRunning } from '../../src/jobs/process-identity.ts';
@@ -37,10 +37,10 @@ function isAlive(pid: number): boolean {
 
 describe('EmbeddedRedis', () => {
   let root: string;
-  before(async () => {
+  beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'vocalis-embedded-'));
   });
-  after(async () => {
+  afterAll(async () => {
     await rm(root, { recursive: true, force: true });
   });
 

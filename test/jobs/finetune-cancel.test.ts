@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { FineTuneCancelledError, FineTuneEvents } from '../../src/jobs/finetune-events.ts';
 import { cancelFlagKey } from '../../src/jobs/cancel-flag.ts';
@@ -30,10 +30,10 @@ async function dumpRedis(redis: Redis): Promise<string[]> {
 
 describe('fine-tune cancellation and purge', () => {
   let server: TestRedis;
-  before(async () => {
+  beforeAll(async () => {
     server = await startTestRedis();
   });
-  after(async () => {
+  afterAll(async () => {
     await server.cleanup();
   });
 

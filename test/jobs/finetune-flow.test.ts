@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { FineTuneEvents, type FineTuneEvent } from '../../src/jobs/finetune-events.ts';
 import { CloneInProgressError } from '../../src/jobs/finetune-queue.ts';
 import type { FineTuneJobProgress } from '../../src/jobs/finetune-job.ts';
@@ -8,10 +8,10 @@ import { deferred, eventually, jobData, makeQueue, makeWorker } from './support.
 
 describe('fine-tune queue: enqueue, progress, results, retries', () => {
   let server: TestRedis;
-  before(async () => {
+  beforeAll(async () => {
     server = await startTestRedis();
   });
-  after(async () => {
+  afterAll(async () => {
     await server.cleanup();
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { FineTuneEvents } from '../../src/jobs/finetune-events.ts';
@@ -14,10 +14,10 @@ const FIXTURE = fileURLToPath(new URL('./fixtures/hanging-worker.ts', import.met
 
 describe('fine-tune recovery from crashes', () => {
   let server: TestRedis;
-  before(async () => {
+  beforeAll(async () => {
     server = await startTestRedis();
   });
-  after(async () => {
+  afterAll(async () => {
     await server.cleanup();
   });
 
@@ -129,10 +129,10 @@ async function retry<T>(action: () => Promise<T>, attempts = 50): Promise<T> {
 
 describe('fine-tune worker shutdown', () => {
   let server: TestRedis;
-  before(async () => {
+  beforeAll(async () => {
     server = await startTestRedis();
   });
-  after(async () => {
+  afterAll(async () => {
     await server.cleanup();
   });
 

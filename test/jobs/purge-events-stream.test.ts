@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { BULL_PREFIX, FINETUNE_QUEUE_NAME } from '../../src/jobs/finetune-job.ts';
@@ -7,10 +7,10 @@ import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
 import { jobData } from './support.ts';
 
 let server: TestRedis;
-before(async () => {
+beforeAll(async () => {
   server = await startTestRedis();
 });
-after(async () => {
+afterAll(async () => {
   await server.cleanup();
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { decodeAudio, decodeAudioFile } from '../../src/engine/audio/decode.ts';
 import { MarkEmbedder } from '../../src/engine/watermark/mark-embedder.ts';
 import { detectMark, detectMarkDetail } from '../../src/engine/watermark/mark-detector.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { decodeOpusPackets } from '../../src/engine/audio/decode.ts';
 import { encodeOggOpus, pcmToOpusFrames } from '../../src/engine/audio/opus-frames.ts';
 import type { PcmChunk } from '../../src/engine/pcm.ts';

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { BackendError, type LoadedVoice } from '../../../src/engine/backend.ts';
 import { analyse } from '../../../src/engine/backends/classic/analysis.ts';

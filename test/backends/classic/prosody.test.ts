@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { analyse, type Features } from '../../../src/engine/backends/classic/analysis.ts';
 import { createClassicBackend } from '../../../src/engine/backends/classic/index.ts';

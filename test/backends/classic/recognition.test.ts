@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { createClassicBackend, MODEL_FILE } from '../../../src/engine/backends/classic/index.ts';
@@ -15,7 +15,7 @@ import { concatenate, dataPath, decodeAudio, fineTuneContext, MemoryFiles, Memor
  * Real LibriSpeech speech, real recogniser.
  */
 const backend = createClassicBackend({ baseVoices: ['flite-slt', 'flite-rms', 'flite-awb', 'flite-kal16', 'espeak-cmn'], mixtures: [1, 2, 4, 8] });
-test.after(() => backend.close());
+afterAll(() => backend.close());
 
 async function speaker(id: string, seconds: number): Promise<Float32Array> {
   const dir = dataPath(`librispeech/test-other/${id}`);

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { BackendError } from '../../../src/engine/backend.ts';
 import { MAX_TEXT_CHARS, resolveLanguage, splitClauses } from '../../../src/engine/backends/classic/text.ts';

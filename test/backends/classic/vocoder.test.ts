@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { analyse } from '../../../src/engine/backends/classic/analysis.ts';
 import { estimateF0 } from '../../../src/engine/backends/classic/f0.ts';

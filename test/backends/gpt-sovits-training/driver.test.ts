@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { BackendError } from '../../../src/engine/backend.ts';
 import { EXPORTED_GRAPHS } from '../../../src/engine/backends/gpt-sovits/training/export-step.ts';
 import { collect } from '../gpt-sovits/helpers.ts';
@@ -38,10 +38,10 @@ function alive(pid: number): boolean {
 
 describe('GPT-SoVITS fine-tune driver (stand-in tree)', () => {
   let rig: Rig;
-  before(async () => {
+  beforeAll(async () => {
     rig = await makeRig();
   });
-  after(() => rig.cleanup());
+  afterAll(() => rig.cleanup());
 
   it('prepares, trains both models, picks checkpoints, exports and stages a loadable voice', async () => {
     const record = join(rig.root, 'record-ok.jsonl');

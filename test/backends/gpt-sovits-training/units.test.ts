@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { alignSentences } from '../../../src/engine/backends/gpt-sovits/training/align-script.ts';
 import { buildDataset } from '../../../src/engine/backends/gpt-sovits/training/dataset.ts';
 import { acquireGpu } from '../../../src/engine/backends/gpt-sovits/training/gpu-lock.ts';

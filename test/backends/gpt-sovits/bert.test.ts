@@ -1,6 +1,6 @@
 /** Chinese BERT features: per character, repeated per phone; zeros where BERT has no say. */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import ort from 'onnxruntime-node';
 import { BERT_DIM, BertFeatures } from '../../../src/engine/backends/gpt-sovits/bert-features.ts';
 import { createGptSovitsBackend } from '../../../src/engine/backends/gpt-sovits/index.ts';
@@ -9,10 +9,10 @@ import { MemoryVoiceFiles, collect, fixtureDir, sampleSource } from './helpers.t
 
 describe('BERT features', () => {
   let models: { dir: string; cleanup: () => Promise<void> };
-  before(async () => {
+  beforeAll(async () => {
     models = await fixtureDir({ withBert: true });
   });
-  after(() => models.cleanup());
+  afterAll(() => models.cleanup());
 
   it('repeats each character vector for its phones and leaves Latin words at zero', async () => {
     const bert = await BertFeatures.load(await ort.InferenceSession.create(`${models.dir}/bert.onnx`), `${models.dir}/bert-vocab.txt`);

@@ -1,6 +1,6 @@
 /** The whole chain on fixture graphs: sample → reference → front end → t2s loop → vits → Opus. */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { BackendError } from '../../../src/engine/backend.ts';
 import { pcmToOpusFrames } from '../../../src/engine/audio/opus-frames.ts';
 import { createGptSovitsBackend } from '../../../src/engine/backends/gpt-sovits/index.ts';
@@ -11,10 +11,10 @@ const request = (text: string, signal = new AbortController().signal) => ({ text
 
 describe('GPT-SoVITS chain on fixture graphs', () => {
   let models: { dir: string; cleanup: () => Promise<void> };
-  before(async () => {
+  beforeAll(async () => {
     models = await fixtureDir();
   });
-  after(() => models.cleanup());
+  afterAll(() => models.cleanup());
 
   async function preparedVoice(f0: number, level: number, withScript = true): Promise<MemoryVoiceFiles> {
     const backend = createGptSovitsBackend({ modelsDir: models.dir });

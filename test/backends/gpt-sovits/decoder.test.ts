@@ -1,6 +1,6 @@
 /** The t2s loops' stopping rules and per-request state, on fixture graphs with known lengths. */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import ort from 'onnxruntime-node';
 import { ChunkStitcher } from '../../../src/engine/backends/gpt-sovits/chunk-stream.ts';
 import { KvCache } from '../../../src/engine/backends/gpt-sovits/kv-cache.ts';

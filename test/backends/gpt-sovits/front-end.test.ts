@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { BackendError } from '../../../src/engine/backend.ts';
 import { SYMBOLS, symbolIds } from '../../../src/engine/backends/gpt-sovits/symbols.ts';
 import { chinesePhones } from '../../../src/engine/backends/gpt-sovits/text/chinese-g2p.ts';

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { checkModels, fetchModels, loadManifest, manifestPathFor } from '../../../src/engine/backends/gpt-sovits/index.ts';
 import type { Manifest } from '../../../src/engine/backends/gpt-sovits/index.ts';
 import { ModelFetchError } from '../../../src/engine/backends/gpt-sovits/models-fetch.ts';
@@ -19,11 +19,11 @@ const MANIFEST = new URL('../../../models/gpt-sovits-v2.manifest.json', import.m
 describe('models check', () => {
   let models: { dir: string; cleanup: () => Promise<void> };
   let manifest: Manifest;
-  before(async () => {
+  beforeAll(async () => {
     models = await fixtureDir({ withBert: true, layout: 'legacy' });
     manifest = await loadManifest(MANIFEST);
   });
-  after(() => models.cleanup());
+  afterAll(() => models.cleanup());
 
   it('accepts the fixture graphs (the builder keeps to the upstream signatures)', async () => {
     assert.deepEqual(await checkModels(models.dir, manifest), []);
@@ -124,7 +124,7 @@ describe('models fetch', () => {
   let server: ReturnType<typeof createServer>;
   let baseUrl = '';
   let manifest: Manifest;
-  before(async () => {
+  beforeAll(async () => {
     models = await fixtureDir({ layout: 'legacy' });
     const base = await loadManifest(MANIFEST);
     const sums = new Map<string, string>();
@@ -146,7 +146,7 @@ describe('models fetch', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/models/`;
   });
-  after(async () => {
+  afterAll(async () => {
     server.close();
     await models.cleanup();
   });

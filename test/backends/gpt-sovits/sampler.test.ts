@@ -1,6 +1,6 @@
 /** Upstream's sampler (AR/models/utils.py logits_to_probs + exponential draw), as sampler.ts runs it. */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { drawToken, seededRandom, tokenProbabilities, UPSTREAM_SAMPLING } from '../../../src/engine/backends/gpt-sovits/sampler.ts';
 
 const close = (a: number, b: number): boolean => Math.abs(a - b) < 1e-9;

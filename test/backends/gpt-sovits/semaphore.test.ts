@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { Semaphore } from '../../../src/engine/backends/gpt-sovits/semaphore.ts';
 
 describe('Semaphore', () => {

@@ -1,5 +1,5 @@
 // The refusals and failure paths the issue lists, against the real client and the fake Discord.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { encodeWav } from '../../../src/engine/audio/wav.ts';
 import { decodeAudioFile } from '../../../src/engine/audio/decode.ts';
@@ -14,7 +14,7 @@ let bob: FakeUser;
 let carol: FakeUser;
 let dave: FakeUser;
 
-before(async () => {
+beforeAll(async () => {
   h = await startHarness();
   alice = h.discord.addMember('alice', { inVoice: true });
   bob = h.discord.addMember('bob', { inVoice: true });
@@ -33,7 +33,7 @@ before(async () => {
   assert.ok(vocalis.status(identity).voice?.currentVersion, 'dave has a preview voice');
 });
 
-after(async () => {
+afterAll(async () => {
   await h.close();
 });
 

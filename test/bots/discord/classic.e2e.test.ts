@@ -1,7 +1,7 @@
 // The default backend end to end on the hermetic Discord: a member agrees, uploads a
 // minute of real speech as a Discord voice message, the classic backend fine-tunes, and
 // /speak streams the converted voice into the channel as continuous Opus.
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { decodeAudioFile } from '../../../src/engine/audio/decode.ts';
 import { encodeOggOpus } from '../../../src/engine/audio/opus-frames.ts';
@@ -44,7 +44,7 @@ test('classic backend: /clone from a voice message → fine-tune → /speak as c
     const identity = { platform: 'discord', platformUserId: grace.id };
     await eventually(() => h.fixture.runtime.vocalis.status(identity).consent?.state === 'voice_ready', 90_000, 'the classic fine-tune');
     const job = h.fixture.runtime.vocalis.status(identity).job;
-    t.diagnostic(`fine-tune result: ${JSON.stringify(job?.result)}`);
+    await t.annotate(`fine-tune result: ${JSON.stringify(job?.result)}`);
 
     const start = discord.voice.frames().length;
     const sentAt = process.hrtime.bigint();
@@ -63,7 +63,7 @@ test('classic backend: /clone from a voice message → fine-tune → /speak as c
     assert.equal(stats.sequenceGaps, 0);
     const first = frames.find((f) => !isSilenceFrame(f.opus))!;
     assert.ok(first.arrivedAtNs > sentAt);
-    t.diagnostic(`first audio ${(Number(first.arrivedAtNs - sentAt) / 1e6).toFixed(0)} ms; ${stats.audioCount} frames; jitter ${stats.jitterMs.toFixed(2)} ms`);
+    await t.annotate(`first audio ${(Number(first.arrivedAtNs - sentAt) / 1e6).toFixed(0)} ms; ${stats.audioCount} frames; jitter ${stats.jitterMs.toFixed(2)} ms`);
   } finally {
     await h.close();
   }

@@ -1,7 +1,7 @@
 // The whole story on a hermetic Discord: /clone with consent, recording real speech from a
 // fake member over voice UDP, the verdict, the fine-tune, the "ready" DM, then /speak streamed
 // as Opus into the channel, and an admin revoking the voice mid-utterance.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { decodeAudioFile } from '../../../src/engine/audio/decode.ts';
 import { encodeOggOpus } from '../../../src/engine/audio/opus-frames.ts';
@@ -17,13 +17,13 @@ let alice: FakeUser;
 let bob: FakeUser;
 const BOB_TONE_HZ = 1000;
 
-before(async () => {
+beforeAll(async () => {
   h = await startHarness();
   alice = h.discord.addMember('alice', { inVoice: true });
   bob = h.discord.addMember('bob', { inVoice: true });
 });
 
-after(async () => {
+afterAll(async () => {
   await h.close();
 });
 
@@ -120,7 +120,7 @@ test('/clone: consent notice, nothing recorded before Agree, only the consenting
     worst = Math.max(worst, share);
     assert.ok(share < 0.05, `Bob's tone makes up ${(share * 100).toFixed(1)}% of a clip`);
   }
-  t.diagnostic(`clips ${h.clips.length}, ${total.toFixed(2)} s of ${aliceFrames.length * 0.02} s sent; Bob's tone share at most ${(worst * 100).toFixed(2)}%`);
+  await t.annotate(`clips ${h.clips.length}, ${total.toFixed(2)} s of ${aliceFrames.length * 0.02} s sent; Bob's tone share at most ${(worst * 100).toFixed(2)}%`);
   // The check can fail: Bob's audio itself is almost all tone.
   const bobPcm = makeTestPcm(1, BOB_TONE_HZ).filter((_, i) => i % 2 === 0);
   assert.ok(toneShare(Float32Array.from(bobPcm, (v) => v / 32768), 48000, BOB_TONE_HZ) > 0.5);
@@ -163,7 +163,7 @@ test('/speak: the disclosure is posted and the owner\'s voice streams as continu
   assert.equal(stats.sequenceGaps, 0);
   const first = frames.find((f) => !isSilenceFrame(f.opus))!;
   assert.ok(first.arrivedAtNs > sentAt, 'audio starts only after the request');
-  t.diagnostic(`first audio ${(Number(first.arrivedAtNs - sentAt) / 1e6).toFixed(0)} ms after the interaction; ${stats.audioCount} frames, jitter ${stats.jitterMs.toFixed(2)} ms`);
+  await t.annotate(`first audio ${(Number(first.arrivedAtNs - sentAt) / 1e6).toFixed(0)} ms after the interaction; ${stats.audioCount} frames, jitter ${stats.jitterMs.toFixed(2)} ms`);
 });
 
 test('an admin revoking the member mid-/speak stops the audio within 1 s and deletes the voice', async (t) => {
@@ -188,7 +188,7 @@ test('an admin revoking the member mid-/speak stops the audio within 1 s and del
   const played = audioAfter(discord.voice.frames(), start).filter((f) => !isSilenceFrame(f.opus)).length;
   assert.ok(played < 60 * 10, `stopped early (${played} of 600 frames)`);
   const lastAudio = audioAfter(discord.voice.frames(), start).filter((f) => !isSilenceFrame(f.opus)).at(-1);
-  t.diagnostic(`last audio frame ${lastAudio ? (Number(lastAudio.arrivedAtNs - revokedAt) / 1e6).toFixed(0) : '-'} ms after the revoke was sent; ${played} of 600 frames played`);
+  await t.annotate(`last audio frame ${lastAudio ? (Number(lastAudio.arrivedAtNs - revokedAt) / 1e6).toFixed(0) : '-'} ms after the revoke was sent; ${played} of 600 frames played`);
   await waitForEdit(discord, slash.id, /consent ended/, 5_000);
   assert.equal(h.fixture.runtime.vocalis.status({ platform: 'discord', platformUserId: alice.id }).consent, null);
 });

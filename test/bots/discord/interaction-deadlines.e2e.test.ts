@@ -2,7 +2,7 @@
 // the token for edits and follow-ups for 15 minutes (shortened here). Slow commands defer,
 // a stale command gets an answer, and a fine-tune that outlives the token still reaches
 // its member — by DM, or in the channel when their DMs are closed.
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { encodeOggOpus } from '../../../src/engine/audio/opus-frames.ts';
 import { encodeWav } from '../../../src/engine/audio/wav.ts';

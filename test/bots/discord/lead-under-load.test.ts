@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { leadUnderLoad } from '../../../src/bots/discord/speak-commands.ts';
 import { PHRASE_END, PlaybackBuffer } from '../../../src/engine/audio/playback-buffer.ts';

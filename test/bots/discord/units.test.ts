@@ -1,6 +1,6 @@
 // The adapter's pure parts: the fair queue, the recording state machine, the receive
 // adapter's resubscription, command definitions and the Discord message catalogue.
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';

@@ -2,7 +2,7 @@
 // consent statement read with the live phrase; a flite voice reads it, then the script; another
 // voice's message is refused with the non-accusing message and not kept.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { startDiscordAdapter, type DiscordAdapter } from '../../../src/bots/discord/discord-adapter.ts';
 import { readingScript } from '../../../src/consent/reading-script.ts';
 import { decodeAudio } from '../../../src/engine/audio/decode.ts';
@@ -18,7 +18,7 @@ let fixture: RuntimeFixture;
 let discord: FakeDiscord;
 let adapter: DiscordAdapter;
 
-before(async () => {
+beforeAll(async () => {
   fixture = await startRuntime({ backends: [createToneBackend({ targetSpeechSeconds: 25 })], env: { VOCALIS_CONSENT_VERIFICATION: 'required' } });
   discord = await startFakeDiscord();
   adapter = await startDiscordAdapter({
@@ -30,7 +30,7 @@ before(async () => {
   });
 });
 
-after(async () => {
+afterAll(async () => {
   await adapter.stop();
   await discord.close();
   await fixture.close();

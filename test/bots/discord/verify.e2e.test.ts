@@ -1,6 +1,6 @@
 // /verify on the hermetic Discord with the real client: an attached clip, a message link,
 // a person's recording, and a link that is not to this server.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { encodeOggOpus } from '../../../src/engine/audio/opus-frames.ts';
 import { OptionType, type CommandOption, type FakeUser } from '../../fakes/discord/index.ts';
@@ -15,7 +15,7 @@ let alice: FakeUser;
 let bob: FakeUser;
 let marked: Buffer;
 
-before(async () => {
+beforeAll(async () => {
   h = await startHarness({ backend: createFliteBackend(), needs: { queue: false } });
   alice = h.discord.addMember('alice');
   bob = h.discord.addMember('bob');
@@ -30,7 +30,7 @@ before(async () => {
   marked = Buffer.from(await encodeOggOpus(speech.audio, { bitrate: 24_000 }));
 });
 
-after(async () => {
+afterAll(async () => {
   await h.close();
 });
 

@@ -1,7 +1,7 @@
 // Every /speak and /clone ends in one visible outcome when joining the voice channel fails
 // (a join that never becomes ready is dropped and the next request joins afresh), and a
 // voice channel is a voice channel by its type, whatever fields its payload carries.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { encodeWav } from '../../../src/engine/audio/wav.ts';
@@ -19,7 +19,7 @@ let erin: FakeUser;
 const logs: string[] = [];
 const SECRET = 'marmalade kettles whistle';
 
-before(async () => {
+beforeAll(async () => {
   const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString('utf8')); done(); } });
   h = await startHarness({
     logger: createLogger({ level: 'info', destination: sink }),
@@ -39,7 +39,7 @@ before(async () => {
   }
 });
 
-after(async () => {
+afterAll(async () => {
   await h.close();
 });
 

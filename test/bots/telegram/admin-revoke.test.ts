@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Message } from 'telegraf/types';
 import { groupChat, makeUser, privateChat } from '../../fakes/telegram/index.ts';
 import { buttons, press, resultMessage, speakerNotes, startHarness, waitForText, type TelegramHarness } from './harness.ts';
@@ -17,13 +17,13 @@ describe('Telegram group cloning and admin revocation', () => {
   const telegramId = (id: number) => ({ platform: 'telegram', platformUserId: String(id) });
   let bobMessage: Message;
 
-  before(async () => {
+  beforeAll(async () => {
     h = await startHarness({ config: { operatorIds: ['900'], speakLimit: { capacity: 20, perMinute: 60 }, sendQueue: { perChatIntervalMs: 100, groupPerMinute: 600 } } });
     h.fake.setChatMember(group.id, { status: 'creator', user: makeUser(399), is_anonymous: false });
     h.fake.setChatMember(group.id, { status: 'administrator', user: dave, is_anonymous: false, can_be_edited: false, can_manage_chat: true, can_change_info: true, can_delete_messages: true, can_invite_users: true, can_restrict_members: true, can_pin_messages: true, can_promote_members: false, can_manage_video_chats: true, can_post_stories: false, can_edit_stories: false, can_delete_stories: false });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await h.close();
   });
 

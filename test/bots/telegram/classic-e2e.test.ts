@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { decodeAudio } from '../../../src/engine/audio/decode.ts';
 import { readOggOpus } from '../../../src/engine/audio/ogg-opus-reader.ts';
 import { createClassicBackend } from '../../../src/engine/backends/classic/index.ts';

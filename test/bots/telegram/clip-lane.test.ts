@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import type { Message, User } from 'telegraf/types';
 import { groupChat, makeUser, privateChat, type RecordedCall } from '../../fakes/telegram/index.ts';
 import { createToneBackend } from '../../support/tone-backend.ts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { ClipWork } from '../../../src/bots/telegram/clip-work.ts';
 import { ConcurrencyLimit } from '../../../src/bots/telegram/concurrency-limit.ts';
 import { InFlight } from '../../../src/bots/telegram/in-flight.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Message } from 'telegraf/types';
 import { decodeAudio } from '../../../src/engine/audio/decode.ts';
 import { readOggOpus } from '../../../src/engine/audio/ogg-opus-reader.ts';
@@ -25,7 +25,7 @@ describe('Telegram clone flow', () => {
   const chat = privateChat(alice).id;
   const SECRET_TEXT = 'purple walrus sings twelve quiet songs beneath the old harbour lights tonight';
 
-  before(async () => {
+  beforeAll(async () => {
     rt = await startRuntime({ backends: [createToneBackend({ targetSpeechSeconds: 20 })] });
     fake = await startFakeTelegram();
     const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString('utf8')); done(); } });
@@ -38,7 +38,7 @@ describe('Telegram clone flow', () => {
     });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await adapter.stop();
     await fake.close();
     await rt.close();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { groupChat, makeUser, privateChat } from '../../fakes/telegram/index.ts';
 import { createToneBackend } from '../../support/tone-backend.ts';
 import { speakerNotes, startHarness } from './harness.ts';

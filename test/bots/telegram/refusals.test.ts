@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DEFAULT_USER, groupChat, privateChat } from '../../fakes/telegram/index.ts';
 import { createToneBackend } from '../../support/tone-backend.ts';
 import { buttons, press, resultMessage, sentTexts, speakerNotes, startHarness, waitForText, type TelegramHarness } from './harness.ts';
@@ -11,7 +11,7 @@ describe('Telegram voice intake refusals', () => {
   const chat = privateChat(alice).id;
   const identity = { platform: 'telegram', platformUserId: String(alice.id) };
 
-  before(async () => {
+  beforeAll(async () => {
     h = await startHarness({ queue: false, backends: [createToneBackend({ targetSpeechSeconds: 60 })], config: { sendQueue: { perChatIntervalMs: 100 } } });
     const { fake } = h;
     fake.pushUpdate(fake.updates.command('clone'));
@@ -20,7 +20,7 @@ describe('Telegram voice intake refusals', () => {
     await waitForText(fake, chat, /^Your confirmation phrase/);
   });
 
-  after(async () => {
+  afterAll(async () => {
     await h.close();
   });
 

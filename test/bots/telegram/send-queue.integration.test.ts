@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { Telegraf } from 'telegraf';
 import { SendQueue } from '../../../src/bots/telegram/send-queue.ts';
 import { startFakeTelegram } from '../../fakes/telegram/index.ts';

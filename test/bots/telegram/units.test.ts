@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { consentCallback, parseConsentCallback } from '../../../src/bots/telegram/callback-data.ts';
 import { renderJob } from '../../../src/bots/telegram/clone-status.ts';
 import { KeyedSerial } from '../../../src/bots/telegram/keyed-serial.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { User } from 'telegraf/types';
 import { readingScript } from '../../../src/consent/reading-script.ts';
 import { startTelegramAdapter, type TelegramAdapter } from '../../../src/bots/telegram/telegram-adapter.ts';
@@ -24,7 +24,7 @@ describe('Telegram clone with verified consent', () => {
   let rt: RuntimeFixture;
   let adapter: TelegramAdapter;
 
-  before(async () => {
+  beforeAll(async () => {
     rt = await startRuntime({ backends: [createToneBackend({ targetSpeechSeconds: 25 })], env: { VOCALIS_CONSENT_VERIFICATION: 'required' } });
     fake = await startFakeTelegram();
     adapter = await startTelegramAdapter({
@@ -35,7 +35,7 @@ describe('Telegram clone with verified consent', () => {
     });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await adapter.stop();
     await fake.close();
     await rt.close();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DEFAULT_USER } from '../../fakes/telegram/index.ts';
 import { createFliteBackend } from '../../support/flite-backend.ts';
 import { readShared } from '../../support/speech-data.ts';
@@ -16,7 +16,7 @@ describe('Telegram /verify', () => {
   const identity = { platform: 'telegram', platformUserId: String(alice.id) };
   const chat = alice.id;
 
-  before(async () => {
+  beforeAll(async () => {
     h = await startHarness({ queue: false, backends: [createFliteBackend()], config: { sendQueue: { perChatIntervalMs: 0 } } });
     const { vocalis } = h.rt.runtime;
     const offer = vocalis.offerConsent({ identity, language: 'en', context: { platform: 'telegram', contextId: String(chat) } });
@@ -24,7 +24,7 @@ describe('Telegram /verify', () => {
     await vocalis.addClip({ identity, audio: readShared('allison-prompts/demo-congrats.wav'), cloneWhenComplete: false });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await h.close();
   });
 

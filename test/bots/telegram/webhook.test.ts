@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { webhookSecret } from '../../../src/bots/telegram/telegram-adapter.ts';
 import { makeUser } from '../../fakes/telegram/index.ts';
 import { startHarness, waitForText } from './harness.ts';

@@ -1,5 +1,5 @@
 // Proves the fake REST + gateway against the real discord.js 14 client.
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import {
   ActionRowBuilder, ButtonBuilder, ButtonStyle, Events, MessageFlags as DjsMessageFlags,
@@ -16,12 +16,12 @@ describe('fake Discord REST + gateway with discord.js', () => {
   let discord: FakeDiscord;
   let client: Client<true>;
 
-  before(async () => {
+  beforeAll(async () => {
     discord = await startFakeDiscord();
     client = await loginTestClient(discord);
   });
 
-  after(async () => {
+  afterAll(async () => {
     await client.destroy();
     await discord.close();
   });

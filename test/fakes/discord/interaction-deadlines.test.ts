@@ -1,6 +1,6 @@
 // The fake's interaction clocks: a first response after the deadline is refused as Discord
 // refuses it (10062), and the interaction's webhook stops working when its token expires (50027).
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { DISCORD_DEADLINES, startFakeDiscord } from './index.ts';
 

@@ -1,5 +1,5 @@
 // Unit checks of the fake's own pieces (no discord.js involved).
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { analyzeFrames, type RecordedFrame } from './voice/frame-analysis.ts';

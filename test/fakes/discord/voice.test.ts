@@ -1,5 +1,5 @@
 // Proves the fake voice server against the real @discordjs/voice 0.19 (driven through discord.js).
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import {
@@ -25,12 +25,12 @@ describe('fake Discord voice with @discordjs/voice', () => {
   let client: Client<true>;
   let connection: VoiceConnection;
 
-  before(async () => {
+  beforeAll(async () => {
     discord = await startFakeDiscord();
     client = await loginTestClient(discord);
   });
 
-  after(async () => {
+  afterAll(async () => {
     // connection is unset when joining failed; destroy it otherwise so the UDP socket closes.
     if (connection && connection.state.status !== VoiceConnectionStatus.Destroyed) connection.destroy();
     await client.destroy();
@@ -78,7 +78,7 @@ describe('fake Discord voice with @discordjs/voice', () => {
     // Loose bound: the player's 20 ms timer shares the CPU with other test processes.
     assert.ok(stats.jitterMs < 12, `jitter ${stats.jitterMs} ms`);
     const correlation = bestCorrelation(pcm, decodeOpusFrames(audio.map((f) => f.opus)));
-    t.diagnostic(`frames ${stats.count} (audio ${stats.audioCount}), mean ${stats.meanIntervalMs.toFixed(2)} ms, jitter ${stats.jitterMs.toFixed(2)} ms, max ${stats.maxIntervalMs.toFixed(2)} ms, r=${correlation.toFixed(4)}`);
+    await t.annotate(`frames ${stats.count} (audio ${stats.audioCount}), mean ${stats.meanIntervalMs.toFixed(2)} ms, jitter ${stats.jitterMs.toFixed(2)} ms, max ${stats.maxIntervalMs.toFixed(2)} ms, r=${correlation.toFixed(4)}`);
     assert.ok(correlation > 0.9, `correlation ${correlation}`);
   });
 
@@ -101,7 +101,7 @@ describe('fake Discord voice with @discordjs/voice', () => {
     assert.ok(packets.every((p) => !bobSet.has(p.toString('base64'))), 'no packet of bob on alice’s stream');
     assert.deepEqual(packets, aliceFrames.slice(aliceFrames.length - packets.length));
     const correlation = bestCorrelation(alicePcm, decodeOpusFrames(packets));
-    t.diagnostic(`received ${packets.length} of ${aliceFrames.length} packets, r=${correlation.toFixed(4)}`);
+    await t.annotate(`received ${packets.length} of ${aliceFrames.length} packets, r=${correlation.toFixed(4)}`);
     assert.ok(correlation > 0.9, `correlation ${correlation}`);
     assert.equal(connection.receiver.ssrcMap.get(bob.id)?.audioSSRC, discord.voice.server.ssrcOf(bob.id));
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
 import { Markup, Telegraf, TelegramError } from 'telegraf';
 import type { ReplyParameters } from 'telegraf/types';
 import { groupChat, makeUser, privateChat, startFakeTelegram, type FakeTelegram } from './index.ts';
@@ -28,7 +28,7 @@ describe('fake Telegram Bot API with the real telegraf client', () => {
   let bot: Telegraf;
   let stop: (() => Promise<void>) | undefined;
 
-  before(async () => {
+  beforeAll(async () => {
     ({ fake, bot } = await setup());
   });
   afterEach(async () => {
@@ -37,7 +37,7 @@ describe('fake Telegram Bot API with the real telegraf client', () => {
     await fake.close();
     ({ fake, bot } = await setup());
   });
-  after(async () => {
+  afterAll(async () => {
     await fake.close();
   });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import fc from 'fast-check';
 import { MultipartError, MultipartParser, multipartBoundary } from './multipart.ts';
 import { startFakeTelegram } from './index.ts';

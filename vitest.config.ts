@@ -1,0 +1,32 @@
+// Vitest runs the suite (`npm test` → scripts/bootstrap.mjs: type check, then `vitest run`).
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    environment: 'node',
+    include: ['test/**/*.test.ts'],
+    // Each test file in its own child process, as under node:test: the Redis servers, SQLite
+    // files, worker threads and ports a file starts are its own, and a crash stays in its file.
+    pool: 'forks',
+    isolate: true,
+    // The CI machine has 2 cores; the end-to-end files are CPU-heavy (codecs, fine-tunes).
+    maxWorkers: 2,
+    // Real services, real codecs and fine-tunes: the budget node:test had (--test-timeout=600000).
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
+    teardownTimeout: 60_000,
+    // The same report for people, CI and agents, closing with "Tests  N passed"; `--reporter=verbose`
+    // also prints the figures tests record with annotate().
+    reporters: [
+      'default',
+      ...(process.env['GITHUB_ACTIONS'] === 'true' ? ['github-actions'] : []),
+      './test/support/closing-line-reporter.ts',
+    ],
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      reporter: ['text-summary', 'text', 'html', 'lcov'],
+      reportsDirectory: 'coverage',
+    },
+  },
+});
