@@ -4,7 +4,7 @@ import { decodeWav, encodeWav } from '../engine/audio/wav.ts';
 import type { PcmChunk } from '../engine/pcm.ts';
 import type { DataPaths } from './data-paths.ts';
 import { readEncryptedFileAll, writeEncryptedFile } from './encrypted-file.ts';
-import { DataKeyMissingError, VoiceFileStore, type DataKeySource } from './voice-file-store.ts';
+import { requireDataKey, VoiceFileStore, type DataKeySource } from './voice-file-store.ts';
 
 /**
  * Sample clips on disk: 16-bit WAV, encrypted under the owner's data key and bound
@@ -21,23 +21,17 @@ export class ClipAudioFiles implements ClipAudioStore {
 
   async write(userId: string, clipId: string, pcm: PcmChunk): Promise<void> {
     await this.#paths.ensureDir(this.#paths.samplesDir(userId));
-    await writeEncryptedFile(this.#paths.sampleFile(userId, clipId), this.#key(userId), this.#paths.sampleIdentity(userId, clipId), encodeWav(pcm, 16));
+    await writeEncryptedFile(this.#paths.sampleFile(userId, clipId), requireDataKey(this.#keys, userId), this.#paths.sampleIdentity(userId, clipId), encodeWav(pcm, 16));
   }
 
   async read(userId: string, clipId: string): Promise<PcmChunk> {
-    const bytes = await readEncryptedFileAll(this.#paths.sampleFile(userId, clipId), this.#key(userId), this.#paths.sampleIdentity(userId, clipId));
+    const bytes = await readEncryptedFileAll(this.#paths.sampleFile(userId, clipId), requireDataKey(this.#keys, userId), this.#paths.sampleIdentity(userId, clipId));
     const wav = decodeWav(bytes);
     return { samples: wav.samples, sampleRate: wav.sampleRate };
   }
 
   async delete(userId: string, clipIds: readonly string[]): Promise<void> {
     for (const id of clipIds) await rm(this.#paths.sampleFile(userId, id), { force: true });
-  }
-
-  #key(userId: string) {
-    const key = this.#keys.get(userId);
-    if (!key) throw new DataKeyMissingError();
-    return key;
   }
 }
 

@@ -2,7 +2,7 @@ import { dirname } from 'node:path';
 import type { EnrolmentVault } from '../consent/verification/voice-evidence.ts';
 import type { DataPaths } from './data-paths.ts';
 import { readEncryptedFileAll, writeEncryptedFile } from './encrypted-file.ts';
-import { DataKeyMissingError, type DataKeySource } from './voice-file-store.ts';
+import { requireDataKey, type DataKeySource } from './voice-file-store.ts';
 
 /**
  * Consent voiceprints on disk, encrypted under the owner's data key and bound to user
@@ -21,21 +21,15 @@ export class EnrolmentFiles implements EnrolmentVault {
   async write(userId: string, consentId: string, enrolment: Uint8Array): Promise<void> {
     const file = this.#paths.enrolmentFile(userId, consentId);
     await this.#paths.ensureDir(dirname(file));
-    await writeEncryptedFile(file, this.#key(userId), this.#paths.enrolmentIdentity(userId, consentId), enrolment);
+    await writeEncryptedFile(file, requireDataKey(this.#keys, userId), this.#paths.enrolmentIdentity(userId, consentId), enrolment);
   }
 
   async read(userId: string, consentId: string): Promise<Uint8Array | null> {
     try {
-      return await readEncryptedFileAll(this.#paths.enrolmentFile(userId, consentId), this.#key(userId), this.#paths.enrolmentIdentity(userId, consentId));
+      return await readEncryptedFileAll(this.#paths.enrolmentFile(userId, consentId), requireDataKey(this.#keys, userId), this.#paths.enrolmentIdentity(userId, consentId));
     } catch (error) {
       if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return null;
       throw error;
     }
-  }
-
-  #key(userId: string) {
-    const key = this.#keys.get(userId);
-    if (!key) throw new DataKeyMissingError();
-    return key;
   }
 }

@@ -9,6 +9,13 @@ export interface DataKeySource {
   get(userId: string): DataKey | null;
 }
 
+/** The user's data key, or DataKeyMissingError: every encrypted file of the user needs it. */
+export function requireDataKey(keys: DataKeySource, userId: string): DataKey {
+  const key = keys.get(userId);
+  if (!key) throw new DataKeyMissingError();
+  return key;
+}
+
 export class DataKeyMissingError extends Error {
   readonly code = 'data_key_missing';
   constructor() {
@@ -87,8 +94,6 @@ export class VoiceFileStore implements VoiceFiles {
   }
 
   #key(): DataKey {
-    const key = this.#o.keys.get(this.#o.userId);
-    if (!key) throw new DataKeyMissingError();
-    return key;
+    return requireDataKey(this.#o.keys, this.#o.userId);
   }
 }
