@@ -1,15 +1,11 @@
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { fileMentions, filesUnder, redisMentions } from '../support/leftovers.ts';
 import { dumpRedis } from '../support/redis-dump.ts';
-import { startRuntime, eventually } from '../support/runtime-fixture.ts';
+import { clonedVoice, startRuntime } from '../support/runtime-fixture.ts';
 import { runNode } from '../support/spawn-node.ts';
-import { speakerFiles } from '../support/speech-data.ts';
 import { createToneBackend } from '../support/tone-backend.ts';
-
-const everywhere = { platform: 'cli', contextId: '*' };
 
 /**
  * The operator revokes with the CLI while the service runs. The CLI must erase what the
@@ -20,16 +16,10 @@ test('vocalis consent revoke clears the running service\'s Redis and its AOF of 
   const f = await startRuntime({ env: { VOCALIS_CONSENT_VERIFICATION: 'off' }, backends: [createToneBackend()] });
   let redis: Redis | undefined;
   try {
-    const { vocalis, jobs, users, paths, redisUrl } = f.runtime;
+    const { paths, redisUrl } = f.runtime;
     redis = new Redis(redisUrl!, { maxRetriesPerRequest: 1 });
-    const identity = { platform: 'cli', platformUserId: 'frank' };
-    const offer = vocalis.offerConsent({ identity, language: 'en', context: everywhere });
-    vocalis.acceptConsent({ identity, consentId: offer.consent.id });
-    const outcome = await vocalis.addClip({ identity, audio: await readFile(speakerFiles('3005')[0]!) });
-    assert.ok(outcome.kind === 'stored' && outcome.clone);
-    const { jobId, voiceId } = outcome.clone;
-    await eventually(() => jobs.get(jobId)?.state === 'completed', 20_000, 'the fine-tune');
-    const needles = [users.find('cli', 'frank')!.id, voiceId, jobId];
+    const { userId, voiceId, jobId } = await clonedVoice(f.runtime, 'frank');
+    const needles = [userId, voiceId, jobId];
     assert.notDeepEqual(redisMentions(await dumpRedis(redis), needles), [], 'the service\'s Redis holds the job before');
 
     const cli = await runNode(['src/cli/main.ts', 'consent', 'revoke', '--user', 'frank', '--json'], {

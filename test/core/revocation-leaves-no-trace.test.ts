@@ -5,11 +5,8 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { dumpRedis } from '../support/redis-dump.ts';
 import { fileMentions as mentions, filesUnder, redisMentions } from '../support/leftovers.ts';
-import { startRuntime, eventually } from '../support/runtime-fixture.ts';
-import { speakerFiles } from '../support/speech-data.ts';
+import { clonedVoice, startRuntime } from '../support/runtime-fixture.ts';
 import { createToneBackend } from '../support/tone-backend.ts';
-
-const everywhere = { platform: 'cli', contextId: '*' };
 
 /**
  * What a revocation leaves on disk and in Redis, read the way an attacker with the
@@ -22,16 +19,9 @@ test('a revocation leaves neither the wrapped key in the SQLite files nor any id
   const f = await startRuntime({ backends: [createToneBackend({ failAttempts: [1] })], env: { VOCALIS_CONSENT_VERIFICATION: 'off' } });
   let redis: Redis | undefined;
   try {
-    const { vocalis, jobs, users, db, paths, redisUrl } = f.runtime;
+    const { vocalis, db, paths, redisUrl } = f.runtime;
     redis = new Redis(redisUrl!, { maxRetriesPerRequest: 1 });
-    const identity = { platform: 'cli', platformUserId: 'erin' };
-    const offer = vocalis.offerConsent({ identity, language: 'en', context: everywhere });
-    vocalis.acceptConsent({ identity, consentId: offer.consent.id });
-    const outcome = await vocalis.addClip({ identity, audio: await readFile(speakerFiles('3005')[0]!) });
-    assert.ok(outcome.kind === 'stored' && outcome.clone);
-    const { jobId, voiceId } = outcome.clone;
-    await eventually(() => jobs.get(jobId)?.state === 'completed', 20_000, 'the fine-tune');
-    const userId = users.find('cli', 'erin')!.id;
+    const { identity, userId, voiceId, jobId } = await clonedVoice(f.runtime, 'erin');
     const wrapped = db.prepare('SELECT wrapped FROM data_keys WHERE user_id = ?').get(userId)?.['wrapped'];
     assert.ok(wrapped instanceof Uint8Array);
     const keyBytes = Buffer.from(wrapped);

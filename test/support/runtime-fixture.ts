@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openRuntime, type Runtime, type RuntimeNeeds, type RuntimeOverrides } from '../../src/app/runtime.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { VoiceBackend } from '../../src/engine/backend.ts';
 import { createLogger, type Logger } from '../../src/observability/logger.ts';
+import { speakerFiles } from './speech-data.ts';
 import { createToneBackend } from './tone-backend.ts';
 
 export interface RuntimeFixture {
@@ -56,6 +57,22 @@ export async function startRuntime(options: {
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A CLI user who consents everywhere, sends one clip of LibriSpeech speaker 3005 (verification
+ * off, as the runtime is started) and whose fine-tune completes: what revocation tests erase.
+ */
+export async function clonedVoice(runtime: Runtime, platformUserId: string): Promise<{ identity: { platform: string; platformUserId: string }; userId: string; voiceId: string; jobId: string }> {
+  const { vocalis, jobs, users } = runtime;
+  const identity = { platform: 'cli', platformUserId };
+  const offer = vocalis.offerConsent({ identity, language: 'en', context: { platform: 'cli', contextId: '*' } });
+  vocalis.acceptConsent({ identity, consentId: offer.consent.id });
+  const outcome = await vocalis.addClip({ identity, audio: await readFile(speakerFiles('3005')[0]!) });
+  if (outcome.kind !== 'stored' || !outcome.clone) throw new Error(`the clip did not start a clone: ${outcome.kind}`);
+  const { jobId, voiceId } = outcome.clone;
+  await eventually(() => jobs.get(jobId)?.state === 'completed', 20_000, 'the fine-tune');
+  return { identity, userId: users.find('cli', platformUserId)!.id, voiceId, jobId };
 }
 
 /** Polls until `check` returns a value, or fails after `timeoutMs`. */
