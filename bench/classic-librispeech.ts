@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { AudioSampleIntake } from '../src/core/audio-sample-intake.ts';
 import { encodeWav } from '../src/engine/audio/wav.ts';
 import { createClassicBackend, type ClassicBackend } from '../src/engine/backends/classic/index.ts';
-import { cosineSimilarity, speakerEmbedding } from '../src/engine/backends/classic/metrics.ts';
+import { cosineSimilarity, speakerEmbedding } from '../src/engine/features/metrics.ts';
 import { baseVoiceById, renderBase } from '../src/engine/backends/classic/render.ts';
 import { transcribe } from '../src/engine/recognition/transcribe.ts';
 import type { PcmChunk } from '../src/engine/pcm.ts';

@@ -1,6 +1,6 @@
 import { createClassicBackend } from '../src/engine/backends/classic/index.ts';
-import { analyse } from '../src/engine/backends/classic/analysis.ts';
-import { compareFeatures, type Comparison } from '../src/engine/backends/classic/metrics.ts';
+import { analyse } from '../src/engine/features/analysis.ts';
+import { compareFeatures, type Comparison } from '../src/engine/features/metrics.ts';
 import { baseVoiceById, renderBase } from '../src/engine/backends/classic/render.ts';
 import type { LoadedVoice, VoiceBackend } from '../src/engine/backend.ts';
 import {

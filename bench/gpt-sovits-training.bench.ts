@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ReadingScript } from '../src/engine/backend.ts';
+import type { ReadingScript } from '../src/consent/reading-script.ts';
 import { createGptSovitsBackend } from '../src/engine/backends/gpt-sovits/gpt-sovits-backend.ts';
 import { buildDataset } from '../src/engine/backends/gpt-sovits/training/dataset.ts';
 import { workLayout } from '../src/engine/backends/gpt-sovits/training/layout.ts';

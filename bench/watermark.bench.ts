@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { decodeAudio, decodeAudioFile } from '../src/engine/audio/decode.ts';
 import { resample } from '../src/engine/audio/resampler.ts';
-import { realFftOfSize } from '../src/engine/backends/classic/dsp/real-fft.ts';
+import { realFftOfSize } from '../src/engine/dsp/real-fft.ts';
 import type { PcmChunk } from '../src/engine/pcm.ts';
 import { markCarriers } from '../src/engine/watermark/carriers.ts';
 import { detectMarkDetail, PRESENCE_THRESHOLD } from '../src/engine/watermark/mark-detector.ts';

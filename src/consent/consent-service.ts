@@ -1,7 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { transaction } from '../storage/database.ts';
 import { newId, type Clock } from '../storage/ids.ts';
-import type { ReadingScript } from '../engine/backend.ts';
+import type { ReadingScript } from './reading-script.ts';
 import type { AuditLedger } from './ledger.ts';
 import { createChallenge } from './challenge.ts';
 import { receiptOf, type ConsentReceipt, type ConsentRecord, type ConsentScope, type SpeakerPolicy } from './consent-record.ts';

@@ -1,5 +1,11 @@
-import type { ReadingScript } from '../engine/backend.ts';
 import type { ConsentLanguage } from './consent-texts.ts';
+
+/** What the user read while recording, when the sample follows the reading script. */
+export interface ReadingScript {
+  readonly language: string;
+  /** Sentences in reading order; the first is the consent statement with the challenge. */
+  readonly sentences: readonly string[];
+}
 
 /**
  * What the user reads into the microphone: first the consent statement with the

@@ -1,3 +1,4 @@
+import type { ReadingScript } from '../consent/reading-script.ts';
 import type { PcmChunk } from './pcm.ts';
 
 /**
@@ -6,13 +7,6 @@ import type { PcmChunk } from './pcm.ts';
  * model files go in and out through `VoiceFiles`, which encrypts at rest.
  * Nothing here is global: every call carries the voice it works on.
  */
-
-/** What the user read while recording, when the sample follows the reading script. */
-export interface ReadingScript {
-  readonly language: string;
-  /** Sentences in reading order; the first is the consent statement with the challenge. */
-  readonly sentences: readonly string[];
-}
 
 export interface SampleSource {
   /** The whole accepted sample as mono PCM at the rate asked for. */

@@ -1,6 +1,6 @@
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder } from 'discord.js';
 import type { ConsentOffer } from '../../consent/consent-service.ts';
-import type { ReadingScript } from '../../engine/backend.ts';
+import type { ReadingScript } from '../../consent/reading-script.ts';
 import { t, type Locale } from '../../i18n/catalogue.ts';
 
 /** Button custom ids: `vocalis:<action>:<id>`. Ids are consent ids or user ids, never text. */

@@ -1,4 +1,4 @@
-import { RealFft } from '../backends/classic/dsp/real-fft.ts';
+import { RealFft } from '../dsp/real-fft.ts';
 import { resample } from '../audio/resampler.ts';
 import type { PcmChunk } from '../pcm.ts';
 

@@ -1,4 +1,4 @@
-import { fftOfSize } from '../backends/classic/dsp/fft.ts';
+import { fftOfSize } from '../dsp/fft.ts';
 import { keyedUniforms } from './keyed-stream.ts';
 import type { MarkKey } from './mark-key.ts';
 import { BAND_HIGH_HZ, BAND_LOW_HZ, MARK_RATE, PERIOD, SLOTS } from './mark-layout.ts';

@@ -1,4 +1,4 @@
-import { fftOfSize } from '../backends/classic/dsp/fft.ts';
+import { fftOfSize } from '../dsp/fft.ts';
 import { markCarriers } from './carriers.ts';
 import type { MarkKey } from './mark-key.ts';
 import { MARK_RATE, PERIOD, SLOT_SAMPLES, SLOTS } from './mark-layout.ts';

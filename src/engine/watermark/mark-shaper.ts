@@ -1,4 +1,4 @@
-import { realFftOfSize } from '../backends/classic/dsp/real-fft.ts';
+import { realFftOfSize } from '../dsp/real-fft.ts';
 import { bandWeight, BAND_FIRST_BIN, BAND_LAST_BIN, FRAME, PERIOD, sqrtHann } from './mark-layout.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { BackendError, type LoadedVoice } from '../../../src/engine/backend.ts';
-import { analyse } from '../../../src/engine/backends/classic/analysis.ts';
+import { analyse } from '../../../src/engine/features/analysis.ts';
 import { ConversionPool } from '../../../src/engine/backends/classic/conversion-pool.ts';
 import { conversionOf, convertFeatures, type Conversion } from '../../../src/engine/backends/classic/convert.ts';
 import { createClassicBackend, MODEL_FILE } from '../../../src/engine/backends/classic/index.ts';

@@ -1,11 +1,11 @@
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Fft } from '../../../src/engine/backends/classic/dsp/fft.ts';
-import { RealFft } from '../../../src/engine/backends/classic/dsp/real-fft.ts';
-import { cepstrumToMelCepstrum, melCepstrumToCepstrum, melCepstrumToLogAmplitude } from '../../../src/engine/backends/classic/melcep.ts';
+import { Fft } from '../../../src/engine/dsp/fft.ts';
+import { RealFft } from '../../../src/engine/dsp/real-fft.ts';
+import { cepstrumToMelCepstrum, melCepstrumToCepstrum, melCepstrumToLogAmplitude } from '../../../src/engine/features/melcep.ts';
 import { generateTrajectory } from '../../../src/engine/backends/classic/mlpg.ts';
-import { alignOpenEnd, alignSequences } from '../../../src/engine/backends/classic/dtw.ts';
+import { alignOpenEnd, alignSequences } from '../../../src/engine/features/dtw.ts';
 import { dropStalls } from '../../../src/engine/backends/classic/align-script.ts';
 
 function naiveDft(x: number[]): { re: number[]; im: number[] } {

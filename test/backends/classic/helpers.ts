@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FineTuneProgress, ReadingScript, SampleSource, VoiceFiles, LoadedVoice } from '../../../src/engine/backend.ts';
+import type { FineTuneProgress, SampleSource, VoiceFiles, LoadedVoice } from '../../../src/engine/backend.ts';
+import type { ReadingScript } from '../../../src/consent/reading-script.ts';
 import type { PcmChunk } from '../../../src/engine/pcm.ts';
 import { decodeAudioFile } from '../../../src/engine/audio/decode.ts';
 

@@ -1,7 +1,7 @@
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
-import type { Features } from '../../../src/engine/backends/classic/analysis.ts';
-import { MCEP_ORDER } from '../../../src/engine/backends/classic/constants.ts';
+import type { Features } from '../../../src/engine/features/analysis.ts';
+import { MCEP_ORDER } from '../../../src/engine/features/constants.ts';
 import { withDeltas } from '../../../src/engine/backends/classic/deltas.ts';
 import { ParallelData, searchMixtures } from '../../../src/engine/backends/classic/gmm-training.ts';
 import { emStep, singleComponent, splitComponents, varianceFloor } from '../../../src/engine/backends/classic/gmm.ts';

@@ -1,6 +1,6 @@
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
-import { analyse, type Features } from '../../../src/engine/backends/classic/analysis.ts';
+import { analyse, type Features } from '../../../src/engine/features/analysis.ts';
 import { createClassicBackend } from '../../../src/engine/backends/classic/index.ts';
 import { convertPitch, pitchGmm, pitchMapping, varyPitch } from '../../../src/engine/backends/classic/pitch.ts';
 import { baseVoiceById, renderBase } from '../../../src/engine/backends/classic/render.ts';

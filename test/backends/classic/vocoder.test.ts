@@ -1,8 +1,8 @@
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
-import { analyse } from '../../../src/engine/backends/classic/analysis.ts';
-import { estimateF0 } from '../../../src/engine/backends/classic/f0.ts';
-import { compareFeatures } from '../../../src/engine/backends/classic/metrics.ts';
+import { analyse } from '../../../src/engine/features/analysis.ts';
+import { estimateF0 } from '../../../src/engine/features/f0.ts';
+import { compareFeatures } from '../../../src/engine/features/metrics.ts';
 import { baseVoiceById, renderBase } from '../../../src/engine/backends/classic/render.ts';
 import { synthesise } from '../../../src/engine/backends/classic/synthesis.ts';
 import { allisonPrompts, decodeAudio } from './helpers.ts';

@@ -2,7 +2,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ReadingScript, SampleSource, VoiceFiles } from '../../../src/engine/backend.ts';
+import type { SampleSource, VoiceFiles } from '../../../src/engine/backend.ts';
+import type { ReadingScript } from '../../../src/consent/reading-script.ts';
 import type { PcmChunk } from '../../../src/engine/pcm.ts';
 import { writeFixtureModels } from './fixtures/fixture-graphs.ts';
 import type { FixtureDirOptions } from './fixtures/fixture-graphs.ts';

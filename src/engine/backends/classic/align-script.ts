@@ -1,6 +1,6 @@
-import { speechMask, type Features } from './analysis.ts';
-import { MCEP_ORDER } from './constants.ts';
-import { alignOpenEnd } from './dtw.ts';
+import { speechMask, type Features } from '../../features/analysis.ts';
+import { MCEP_ORDER } from '../../features/constants.ts';
+import { alignOpenEnd } from '../../features/dtw.ts';
 
 /**
  * Finds the user's reading of the script at the start of their sample (which

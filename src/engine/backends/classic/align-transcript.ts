@@ -1,7 +1,7 @@
 import type { TranscribedWord } from '../../recognition/transcribe.ts';
 import { alignScript, alignedDurationRatio, realign } from './align-script.ts';
-import { analyse, type Features } from './analysis.ts';
-import { FRAME_SHIFT, SAMPLE_RATE } from './constants.ts';
+import { analyse, type Features } from '../../features/analysis.ts';
+import { FRAME_SHIFT, SAMPLE_RATE } from '../../features/constants.ts';
 import { renderBase, type BaseVoice } from './render.ts';
 
 /**

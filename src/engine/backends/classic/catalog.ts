@@ -1,4 +1,4 @@
-import { analyse } from './analysis.ts';
+import { analyse } from '../../features/analysis.ts';
 import { BASE_VOICES, renderBase, type BaseLanguage, type BaseVoice } from './render.ts';
 import { computeStats, voiceDistance, type VoiceStats } from './stats.ts';
 

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { isMarkedAsUntransferable, Worker } from 'node:worker_threads';
 import { BackendError } from '../../backend.ts';
-import { analyse } from './analysis.ts';
+import { analyse } from '../../features/analysis.ts';
 import { convertFeatures, type Conversion } from './convert.ts';
 import { synthesise } from './synthesis.ts';
 

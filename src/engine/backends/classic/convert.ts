@@ -1,5 +1,5 @@
-import { speechMask, type Features } from './analysis.ts';
-import { MCEP_ORDER } from './constants.ts';
+import { speechMask, type Features } from '../../features/analysis.ts';
+import { MCEP_ORDER } from '../../features/constants.ts';
 import { convertWithGmm } from './convert-gmm.ts';
 import { withDeltas } from './deltas.ts';
 import type { JointComponent, JointGmm } from './gmm.ts';

@@ -1,8 +1,8 @@
-import { MCEP_ORDER } from './constants.ts';
-import type { Features } from './analysis.ts';
+import { MCEP_ORDER } from '../../features/constants.ts';
+import type { Features } from '../../features/analysis.ts';
 import { convertWithGmm } from './convert-gmm.ts';
 import { emStep, singleComponent, splitComponents, varianceFloor, type JointGmm } from './gmm.ts';
-import { alignedMcdDb } from './metrics.ts';
+import { alignedMcdDb } from '../../features/metrics.ts';
 
 /**
  * Training the joint GMM on parallel frames with a held-out validation set:

@@ -8,9 +8,9 @@ import type {
   VoiceBackend,
   VoiceFiles,
 } from '../../backend.ts';
-import { analyse } from './analysis.ts';
+import { analyse } from '../../features/analysis.ts';
 import { BaseVoiceCatalog } from './catalog.ts';
-import { SAMPLE_RATE } from './constants.ts';
+import { SAMPLE_RATE } from '../../features/constants.ts';
 import { ConversionPool } from './conversion-pool.ts';
 import { decodeModel, encodeModel, MODEL_FILE } from './model.ts';
 import { sampleLanguage, trainModel, trainStatistics } from './train.ts';

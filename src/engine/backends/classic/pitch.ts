@@ -1,4 +1,4 @@
-import type { Features } from './analysis.ts';
+import type { Features } from '../../features/analysis.ts';
 import { convertWithGmm } from './convert-gmm.ts';
 import { withDeltas } from './deltas.ts';
 import { emStep, singleComponent, splitComponents, varianceFloor, type JointGmm } from './gmm.ts';

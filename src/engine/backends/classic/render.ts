@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { BackendError } from '../../backend.ts';
 import { resample } from '../../audio/resampler.ts';
 import { decodeWav } from '../../audio/wav.ts';
-import { SAMPLE_RATE } from './constants.ts';
+import { SAMPLE_RATE } from '../../features/constants.ts';
 
 /**
  * Base voices: existing synthesisers run as child processes (never linked:

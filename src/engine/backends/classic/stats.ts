@@ -1,5 +1,5 @@
-import { FRAME_SHIFT, SAMPLE_RATE } from './constants.ts';
-import { speechMask, type Features } from './analysis.ts';
+import { FRAME_SHIFT, SAMPLE_RATE } from '../../features/constants.ts';
+import { speechMask, type Features } from '../../features/analysis.ts';
 
 /**
  * Per-speaker feature statistics: what the statistics-matching conversion maps

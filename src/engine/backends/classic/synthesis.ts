@@ -1,7 +1,7 @@
-import { FRAME_SHIFT, SAMPLE_RATE } from './constants.ts';
-import { realFftOfSize } from './dsp/real-fft.ts';
-import type { Features } from './analysis.ts';
-import { melCepstrumToCepstrum } from './melcep.ts';
+import { FRAME_SHIFT, SAMPLE_RATE } from '../../features/constants.ts';
+import { realFftOfSize } from '../../dsp/real-fft.ts';
+import type { Features } from '../../features/analysis.ts';
+import { melCepstrumToCepstrum } from '../../features/melcep.ts';
 
 /**
  * Source-filter resynthesis after WORLD's design: one minimum-phase response

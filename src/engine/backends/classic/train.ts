@@ -1,11 +1,12 @@
-import { BackendError, type ReadingScript } from '../../backend.ts';
+import { BackendError } from '../../backend.ts';
+import type { ReadingScript } from '../../../consent/reading-script.ts';
 import type { PcmChunk } from '../../pcm.ts';
 import { transcribe, type TranscribedWord } from '../../recognition/transcribe.ts';
 import { alignedDurationRatio, alignScript, realign } from './align-script.ts';
 import { alignTranscript, realignTranscript, transcriptDurationRatio } from './align-transcript.ts';
-import { analyse, type Features } from './analysis.ts';
+import { analyse, type Features } from '../../features/analysis.ts';
 import type { BaseVoiceCatalog } from './catalog.ts';
-import { MCEP_ORDER, SAMPLE_RATE } from './constants.ts';
+import { MCEP_ORDER, SAMPLE_RATE } from '../../features/constants.ts';
 import { convertWithGmm } from './convert-gmm.ts';
 import { withDeltas } from './deltas.ts';
 import { DEFAULT_MIXTURES, ParallelData, refineMixture, searchMixtures } from './gmm-training.ts';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { LoadedVoice, SynthesisRequest } from '../../backend.ts';
 import type { PcmChunk } from '../../pcm.ts';
 import type { BaseVoiceCatalog } from './catalog.ts';
-import { SAMPLE_RATE } from './constants.ts';
+import { SAMPLE_RATE } from '../../features/constants.ts';
 import type { ConversionPool } from './conversion-pool.ts';
 import { conversionOf, type Conversion } from './convert.ts';
 import type { ClassicModel } from './model.ts';

@@ -5,7 +5,7 @@
  * whole sentences and their text becomes the prompt; otherwise the best-scoring window is used
  * without prompt text (lower quality, documented).
  */
-import type { ReadingScript } from '../../backend.ts';
+import type { ReadingScript } from '../../../consent/reading-script.ts';
 import type { PcmChunk } from '../../pcm.ts';
 
 export const MIN_REF_SECONDS = 3;

@@ -9,7 +9,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BackendError } from '../../../backend.ts';
-import type { ReadingScript, SampleSource } from '../../../backend.ts';
+import type { ReadingScript } from '../../../../consent/reading-script.ts';
+import type { SampleSource } from '../../../backend.ts';
 import { sliceAtPauses } from '../../../audio/slicer.ts';
 import { encodeWav } from '../../../audio/wav.ts';
 import type { PcmChunk } from '../../../pcm.ts';

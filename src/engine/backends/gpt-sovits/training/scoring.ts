@@ -6,9 +6,9 @@
  * The weights are a judgement call: 100 cents ≈ 1 dB MCD, and a similarity drop of 0.2 (a
  * different-sounding speaker) ≈ 1 dB. They have not been tuned on real GPT-SoVITS output.
  */
-import { analyse } from '../../classic/analysis.ts';
-import { SAMPLE_RATE as ANALYSIS_RATE } from '../../classic/constants.ts';
-import { compareFeatures, cosineSimilarity } from '../../classic/metrics.ts';
+import { analyse } from '../../../features/analysis.ts';
+import { SAMPLE_RATE as ANALYSIS_RATE } from '../../../features/constants.ts';
+import { compareFeatures, cosineSimilarity } from '../../../features/metrics.ts';
 import { resample } from '../../../audio/resampler.ts';
 import type { PcmChunk } from '../../../pcm.ts';
 

@@ -1,6 +1,6 @@
 import { SAMPLE_RATE } from './constants.ts';
-import { fftOfSize } from './dsp/fft.ts';
-import { cachedHann } from './dsp/window.ts';
+import { fftOfSize } from '../dsp/fft.ts';
+import { cachedHann } from '../dsp/window.ts';
 import { speechMask, type Features } from './analysis.ts';
 import { alignSequences } from './dtw.ts';
 

@@ -1,6 +1,6 @@
-/** Fixed analysis settings shared by analysis, conversion and synthesis. */
+/** Fixed analysis settings shared by the speech features, classic conversion and synthesis. */
 
-/** Everything inside the backend runs at flite's native rate. */
+/** Features are computed at flite's native rate (the classic backend runs at it throughout). */
 export const SAMPLE_RATE = 16_000;
 /** 5 ms frames, as in WORLD. */
 export const FRAME_SHIFT = 80;

@@ -1,6 +1,6 @@
 import { FFT_SIZE, SAMPLE_RATE } from './constants.ts';
-import { realFftOfSize } from './dsp/real-fft.ts';
-import { cachedHann } from './dsp/window.ts';
+import { realFftOfSize } from '../dsp/real-fft.ts';
+import { cachedHann } from '../dsp/window.ts';
 
 /**
  * Smooth spectral envelope of one frame, after the design of WORLD's CheapTrick:
