@@ -5,9 +5,10 @@
         [--home GPT_SOVITS_HOME] [--version auto|v2|v2Pro|v2ProPlus] [--shared] [--decoder kv|legacy]
 
 Voice graphs (always): t2s_encoder.onnx, t2s_decoder.onnx (Vocalis's one-graph stage decoder
-with a caller-held KV cache, see t2s_kv_decoder.py) and vits.onnx (with an `sv_emb` input for
-v2Pro/v2ProPlus). `--decoder legacy` writes upstream-style t2s_fsdec.onnx + t2s_sdec.onnx
-instead of t2s_decoder.onnx (upstream's own modules, for comparison benchmarks).
+with a caller-held KV cache, see t2s_kv_decoder.py) and vits.onnx (inputs `speed` and
+`noise_scale` per request, and `sv_emb` for v2Pro/v2ProPlus). `--decoder legacy` writes
+upstream-style t2s_fsdec.onnx + t2s_sdec.onnx instead of t2s_decoder.onnx (upstream's own
+modules, for comparison benchmarks).
 `--shared` also writes what a models directory shares between voices: cnhubert.onnx,
 bert.onnx + bert-vocab.txt (Chinese BERT), and sv.onnx (v2Pro/v2ProPlus speaker model), from
 the pretrained models under GPT_SoVITS/pretrained_models (or --pretrained DIR).
@@ -36,6 +37,8 @@ import upstream_models as um  # noqa: E402
 
 OPSET = 17
 SV_DIM = 20480
+# vits.onnx's inputs; `speed` and `noise_scale` are f32[1] (upstream's speed and noise_scale).
+VITS_INPUTS = ["text_seq", "pred_semantic", "ref_audio", "speed", "noise_scale"]
 
 
 def parse_args(argv=None):
@@ -49,7 +52,6 @@ def parse_args(argv=None):
     p.add_argument("--shared", action="store_true", help="also cnhubert, bert, sv: a complete models directory")
     p.add_argument("--pretrained", default=None, help="pretrained_models directory (default: HOME/GPT_SoVITS/pretrained_models)")
     p.add_argument("--only", default=None, help="comma-separated graph names to (re)write, e.g. t2s_decoder (default: all)")
-    p.add_argument("--noise-scale", type=float, default=0.5, help="vits noise scale baked into vits.onnx (upstream's default 0.5)")
     return p.parse_args(argv)
 
 
@@ -105,7 +107,7 @@ def export_voice_graphs(a, out, timings):
     t2s, s1_config = um.load_t2s(a.gpt)
     vits, hps, version = um.load_vits(a.sovits, a.version)
     timings["load_s"] = round(time.time() - t0, 2)
-    encoder, vits_graph, pro = um.make_modules(t2s, vits, hps, version, a.noise_scale)
+    encoder, vits_graph, pro = um.make_modules(t2s, vits, hps, version)
     torch.manual_seed(0)
 
     ref_seq = torch.randint(1, 300, (1, 13))
@@ -159,13 +161,14 @@ def export_voice_graphs(a, out, timings):
 
     pred = torch.randint(0, 1024, (1, 1, 40))
     ref_audio = torch.randn(1, 32000 * 4) * 0.1
-    vits_args = (text_seq, pred, ref_audio) + ((torch.randn(1, SV_DIM),) if pro else ())
+    # Traced at a speed other than 1, so the stretch is in the graph; speed 1 takes the same path.
+    vits_args = (text_seq, pred, ref_audio, torch.tensor([1.25]), torch.tensor([0.5])) + ((torch.randn(1, SV_DIM),) if pro else ())
     t0 = time.time()
     export(
         vits_graph,
         vits_args,
         os.path.join(out, "vits.onnx"),
-        ["text_seq", "pred_semantic", "ref_audio"] + (["sv_emb"] if pro else []),
+        VITS_INPUTS + (["sv_emb"] if pro else []),
         ["audio"],
         {"text_seq": {1: "text_length"}, "pred_semantic": {2: "pred_length"}, "ref_audio": {1: "audio_length"}, "audio": {0: "samples"}},
     )

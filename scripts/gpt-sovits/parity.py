@@ -18,7 +18,8 @@ DIR is what export_onnx.py wrote for that checkpoint pair. Compared (tolerances 
              caller-held cache); with --ts-probe also through our TypeScript decoder itself
   legacy     the same 50 steps through upstream-style t2s_fsdec/t2s_sdec, if DIR has them
   vits       upstream's SynthesizerTrn.decode (module/models.py, as TTS.py calls it) vs a
-             vits graph exported the same way with noise_scale 0 (the only random part)
+             vits graph exported as export_onnx.py exports it, fed noise_scale 0 (the only random
+             part), at speed 1 and at the other speeds in VITS_SPEEDS
 The reference clip defaults to a real 5 s recording from ../shared/data (allison-prompts).
 """
 import argparse
@@ -49,6 +50,8 @@ TOLERANCES = {
 }
 DEFAULT_REF = os.path.join(REPO, "..", "shared", "data", "allison-prompts", "agent-incorrect.wav")
 STEPS = 50
+# vits parity speeds: 1 (no stretch, as upstream skips it) and a faster and a slower one.
+VITS_SPEEDS = (1.0, 1.25, 0.8)
 # "你好，世界。我是一个测试。" as v2 phones (upstream's own symbol table turns them into ids).
 REF_PHONES = ["n", "i2", "h", "ao3", ",", "sh", "ir4", "j", "ie4", "."]
 TEXT_PHONES = ["w", "o3", "sh", "ir4", "y", "i2", "g", "e5", "c", "e4", "sh", "ir4", ".", "HH", "AH0", "L", "OW1", "."]
@@ -292,23 +295,27 @@ def main():
     with torch.no_grad():
         refer = um.spectrogram(torch.from_numpy(wav32).unsqueeze(0), hps["data"]["filter_length"], hps["data"]["hop_length"], hps["data"]["win_length"])
         kwargs = {"sv_emb": [sv_emb]} if pro else {}
-        audio_up = vits_ref.decode(torch.from_numpy(tokens), torch.from_numpy(text_ids), [refer], noise_scale=0.0, **kwargs)[0, 0].numpy()
+        audio_up = {speed: vits_ref.decode(torch.from_numpy(tokens), torch.from_numpy(text_ids), [refer], noise_scale=0.0, speed=speed, **kwargs)[0, 0].numpy() for speed in VITS_SPEEDS}
     with tempfile.TemporaryDirectory() as work:
         import export_onnx as ex
 
-        _, vits_graph, _ = um.make_modules(t2s, vits_onnx, hps, version, noise_scale=0.0)
-        names = ["text_seq", "pred_semantic", "ref_audio"] + (["sv_emb"] if pro else [])
-        args = (torch.from_numpy(text_ids), torch.from_numpy(tokens), torch.from_numpy(wav32).unsqueeze(0)) + ((sv_emb,) if pro else ())
-        path = os.path.join(work, "vits0.onnx")
+        # The graph exported as export_onnx.py does (speed and noise_scale are inputs), fed noise 0.
+        _, vits_graph, _ = um.make_modules(t2s, vits_onnx, hps, version)
+        names = ex.VITS_INPUTS + (["sv_emb"] if pro else [])
+        args = (torch.from_numpy(text_ids), torch.from_numpy(tokens), torch.from_numpy(wav32).unsqueeze(0), torch.tensor([1.25]), torch.tensor([0.0])) + ((sv_emb,) if pro else ())
+        path = os.path.join(work, "vits.onnx")
         ex.export(vits_graph, args, path, names, ["audio"], {"text_seq": {1: "t"}, "pred_semantic": {2: "p"}, "ref_audio": {1: "a"}, "audio": {0: "s"}})
-        feeds = {"text_seq": text_ids, "pred_semantic": tokens, "ref_audio": wav32[None, :]}
-        if pro:
-            feeds["sv_emb"] = sv_emb.numpy()
-        audio_ours = session(path).run(None, feeds)[0]
-    s = stats(audio_ours, audio_up) if audio_ours.shape == audio_up.shape else {"max_abs": float("inf")}
-    noise = float(np.sum((audio_ours - audio_up) ** 2)) if audio_ours.shape == audio_up.shape else float("inf")
-    snr = 10 * np.log10(float(np.sum(audio_up**2)) / noise) if noise > 0 else float("inf")
-    checks["vits"] = {**s, "samples": int(audio_ours.shape[0]), "samples_per_token": audio_ours.shape[0] / STEPS, "snr_db": round(float(snr), 1), "pass": s["max_abs"] <= TOLERANCES["vits_max_abs"]}
+        vits_session = session(path)
+        for speed in VITS_SPEEDS:
+            feeds = {"text_seq": text_ids, "pred_semantic": tokens, "ref_audio": wav32[None, :], "speed": np.array([speed], dtype=np.float32), "noise_scale": np.zeros(1, dtype=np.float32)}
+            if pro:
+                feeds["sv_emb"] = sv_emb.numpy()
+            audio_ours, up = vits_session.run(None, feeds)[0], audio_up[speed]
+            s = stats(audio_ours, up) if audio_ours.shape == up.shape else {"max_abs": float("inf")}
+            noise = float(np.sum((audio_ours - up) ** 2)) if audio_ours.shape == up.shape else float("inf")
+            snr = 10 * np.log10(float(np.sum(up**2)) / noise) if noise > 0 else float("inf")
+            name = "vits" if speed == 1.0 else f"vits_speed_{speed}"
+            checks[name] = {**s, "samples": int(audio_ours.shape[0]), "upstream_samples": int(up.shape[0]), "samples_per_token": audio_ours.shape[0] / STEPS, "snr_db": round(float(snr), 1), "pass": s["max_abs"] <= TOLERANCES["vits_max_abs"]}
 
     report["pass"] = all(c["pass"] for c in checks.values())
     with open(a.out, "w") as f:

@@ -138,7 +138,25 @@ def spectrogram(y, n_fft, hop, win):
     return torch.sqrt(spec.pow(2).sum(-1) + 1e-6)
 
 
-def make_modules(t2s, vits, hps, version, noise_scale=0.5):
+def stretch_frames(x, speed):
+    """Upstream's TextEncoder speed change, `F.interpolate(y, size=int(T / speed) + 1, mode="linear")`
+    (skipped when speed == 1), written with tensor ops so that `speed` can be a graph input: the
+    traced F.interpolate would bake the output length in as a constant. Same sampling positions as
+    PyTorch's linear mode with align_corners=False; with speed 1 every position is a source frame."""
+    import torch
+
+    frames = torch._shape_as_tensor(x)[-1]
+    stretched = torch.floor(frames.float() / speed).long() + 1
+    length = torch.where(speed == 1.0, frames, stretched).reshape(())
+    src = (torch.arange(length).float() + 0.5) * (frames.float() / length.float()) - 0.5
+    src = torch.clamp(src, min=0.0)
+    left = torch.floor(src).long()
+    right = torch.minimum(left + 1, frames - 1)
+    weight = src - left.float()
+    return x.index_select(-1, left) * (1.0 - weight) + x.index_select(-1, right) * weight
+
+
+def make_modules(t2s, vits, hps, version):
     """The torch modules our graphs are exported from."""
     import torch
     from torch import nn
@@ -163,13 +181,29 @@ def make_modules(t2s, vits, hps, version, noise_scale=0.5):
     pro = version in PRO_VERSIONS
 
     class Vits(nn.Module):
+        """Inputs `speed` (upstream's speed, f32[1]) and `noise_scale` (f32[1]) are graph inputs, so
+        one graph serves every request. Upstream applies speed inside TextEncoder.forward, between
+        encoder2 and the 1x1 `proj` conv; a hook stretches enc_p's outputs instead, which is the
+        same thing because linear interpolation commutes with a pointwise affine map."""
+
         def __init__(self):
             super().__init__()
             self.vits = vits
+            self._speed = None
+            vits.enc_p.register_forward_hook(self._stretch)
 
-        def forward(self, text_seq, pred_semantic, ref_audio, sv_emb=None):
+        def _stretch(self, _module, _inputs, outputs):
+            y, m, logs, y_mask = outputs
+            y, m, logs = (stretch_frames(t, self._speed) for t in (y, m, logs))
+            return y, m, logs, torch.ones_like(y[:1, :1, :])
+
+        def forward(self, text_seq, pred_semantic, ref_audio, speed, noise_scale, sv_emb=None):
             refer = spectrogram(ref_audio, data["filter_length"], data["hop_length"], data["win_length"])
-            return self.vits(pred_semantic, text_seq, refer, noise_scale=noise_scale, sv_emb=sv_emb)[0, 0]
+            self._speed = speed
+            try:
+                return self.vits(pred_semantic, text_seq, refer, noise_scale=noise_scale, speed=1, sv_emb=sv_emb)[0, 0]
+            finally:
+                self._speed = None
 
     return Encoder().eval(), Vits().eval(), pro
 

@@ -50,6 +50,39 @@ describe('GPT-SoVITS chain on fixture graphs', () => {
     assert.equal(spoken.samples.length, textPhones.reduce((n, p) => n + (p + promptPhones + 12) * 1280, 0));
   });
 
+  it("feeds the request's speed and variability to vits (upstream's speed and noise_scale); older graphs keep speaking", async () => {
+    const files = await preparedVoice(140, 0.5);
+    const backend = createGptSovitsBackend({ modelsDir: models.dir, streaming: 'segment', seed: 1 });
+    const voice = await backend.loadVoice(files, new AbortController().signal);
+    const text = 'Hello there, my friend.';
+    const speak = (speed: number, variability: number) => collect(voice.synthesize({ ...request(text), speed, variability }));
+    const normal = await speak(1, 0.5);
+    const fast = await speak(2, 0.5);
+    // The fixture stretches each segment's audio to floor(n / speed) samples, as upstream's speed does.
+    assert.ok(Math.abs(fast.samples.length - normal.samples.length / 2) <= 4, `${fast.samples.length} vs ${normal.samples.length}`);
+    assert.ok((await speak(0.5, 0.5)).samples.length >= normal.samples.length * 2 - 4);
+    const level = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    assert.ok(level((await speak(1, 1)).samples) > level(normal.samples) * 1.2, 'noise_scale reached vits');
+    // A voice exported before vits took these inputs still loads and speaks at its own rate.
+    const old = await fixtureDir();
+    try {
+      const { encodeModel } = await import('./fixtures/onnx-writer.ts');
+      const { vits } = await import('./fixtures/fixture-graphs.ts');
+      const { writeFile } = await import('node:fs/promises');
+      const { join } = await import('node:path');
+      await writeFile(join(old.dir, 'vits.onnx'), encodeModel(vits({ tunable: false })));
+      const legacy = await createGptSovitsBackend({ modelsDir: old.dir, streaming: 'segment', seed: 1 }).loadVoice(await (async () => {
+        const f = new MemoryVoiceFiles();
+        await createGptSovitsBackend({ modelsDir: old.dir }).prepareSample(sampleSource({ f0: 140, level: 0.5 }, SCRIPT), f, new AbortController().signal);
+        return f;
+      })(), new AbortController().signal);
+      const spoken = await collect(legacy.synthesize({ ...request(text), speed: 2 }));
+      assert.equal(spoken.samples.length, normal.samples.length);
+    } finally {
+      await old.cleanup();
+    }
+  });
+
   it('streams chunk by chunk, equal to segment mode, and encodes to Opus', async () => {
     const files = await preparedVoice(140, 0.5);
     const chunked = createGptSovitsBackend({ modelsDir: models.dir, streaming: 'chunk', chunkTokens: 16, overlapTokens: 4 });

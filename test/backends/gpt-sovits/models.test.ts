@@ -100,6 +100,20 @@ describe('models check: Vocalis export layouts (v2, v2Pro/v2ProPlus)', () => {
     }
   });
 
+  it('accepts a vits graph from before speed/noise_scale were inputs, and checks them when present', async () => {
+    const d = await fixtureDir({ layers: 3 });
+    try {
+      await writeFile(join(d.dir, 'vits.onnx'), encodeModel(vits({ tunable: false })));
+      assert.deepEqual(await checkModels(d.dir, await loadManifest(manifestPathFor(d.dir))), []);
+      const v = vits();
+      await writeFile(join(d.dir, 'vits.onnx'), encodeModel({ ...v, inputs: v.inputs.map((i) => (i.name === 'noise_scale' ? { ...i, shape: [1, 1] } : i)) }));
+      const problems = await checkModels(d.dir, await loadManifest(manifestPathFor(d.dir)));
+      assert.ok(problems.some((p) => p.file === 'vits.onnx' && /input "noise_scale" has rank 2, expected 1/.test(p.problem)), JSON.stringify(problems));
+    } finally {
+      await d.cleanup();
+    }
+  });
+
   it('names a layer missing from the per-layer cache inputs, and a Pro vits without sv_emb', async () => {
     const d = await fixtureDir({ pro: true, layers: 3 });
     try {

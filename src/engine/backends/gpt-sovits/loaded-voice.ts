@@ -41,6 +41,18 @@ export interface VoiceDeps {
   readonly extraBytes: number;
 }
 
+/**
+ * The request's `speed` and `variability` as vits inputs (upstream's speed and noise_scale).
+ * Graphs exported before these inputs existed have both baked in (speed 1, noise_scale 0.5); they
+ * still speak, at their own rate, until the voice is exported again.
+ */
+export function vocodingInputs(inputNames: readonly string[], request: Pick<SynthesisRequest, 'speed' | 'variability'>): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  if (inputNames.includes('speed')) feeds['speed'] = new ort.Tensor('float32', Float32Array.of(request.speed), [1]);
+  if (inputNames.includes('noise_scale')) feeds['noise_scale'] = new ort.Tensor('float32', Float32Array.of(request.variability), [1]);
+  return feeds;
+}
+
 export class GptSovitsVoice implements LoadedVoice {
   readonly #state: VoiceState;
   readonly #deps: VoiceDeps;
@@ -59,12 +71,14 @@ export class GptSovitsVoice implements LoadedVoice {
     for (const [i, segment] of segments.entries()) {
       request.signal.throwIfAborted();
       if (this.#disposed) throw new Error('voice was disposed');
-      yield* this.#segment(segment, request.signal, seed === null ? undefined : seed + i);
+      yield* this.#segment(segment, request, seed === null ? undefined : seed + i);
     }
   }
 
-  async *#segment(segment: TextSegment, signal: AbortSignal, seed: number | undefined): AsyncGenerator<PcmChunk> {
+  async *#segment(segment: TextSegment, request: SynthesisRequest, seed: number | undefined): AsyncGenerator<PcmChunk> {
     const { graphs, limit, options, bert } = this.#deps;
+    const { signal } = request;
+    const vocoding = vocodingInputs(graphs.vits.inputNames, request);
     const textBert = bert && segment.units ? await bert.features(segment.units, segment.ids.length) : new Float32Array(segment.ids.length * BERT_DIM);
     const chunked = options.streaming === 'chunk';
     const stitcher = new ChunkStitcher(Math.round((options.fadeMs / 1000) * OUTPUT_RATE));
@@ -95,7 +109,7 @@ export class GptSovitsVoice implements LoadedVoice {
         if (!finished && !due) continue;
         if (tokens.length === emitted) break;
         const from = Math.max(0, emitted - options.overlapTokens);
-        const audio = await this.#vocode(segment.ids, tokens.slice(from), signal);
+        const audio = await this.#vocode(segment.ids, tokens.slice(from), vocoding, signal);
         const perToken = audio.length / (tokens.length - from);
         const samples = stitcher.push(audio, Math.round((emitted - from) * perToken), finished);
         emitted = tokens.length;
@@ -111,12 +125,13 @@ export class GptSovitsVoice implements LoadedVoice {
     }
   }
 
-  async #vocode(textIds: readonly number[], tokens: readonly number[], signal: AbortSignal): Promise<Float32Array> {
+  async #vocode(textIds: readonly number[], tokens: readonly number[], vocoding: Record<string, ort.Tensor>, signal: AbortSignal): Promise<Float32Array> {
     signal.throwIfAborted();
     const feeds: Record<string, ort.Tensor> = {
       text_seq: new ort.Tensor('int64', BigInt64Array.from(textIds, (v) => BigInt(v)), [1, textIds.length]),
       pred_semantic: new ort.Tensor('int64', BigInt64Array.from(tokens, (v) => BigInt(v)), [1, 1, tokens.length]),
       ref_audio: new ort.Tensor('float32', this.#state.refAudio, [1, this.#state.refAudio.length]),
+      ...vocoding,
     };
     if (this.#state.svEmbedding) feeds['sv_emb'] = new ort.Tensor('float32', this.#state.svEmbedding, [1, this.#state.svEmbedding.length]);
     const out = await this.#deps.graphs.vits.run(feeds);

@@ -9,6 +9,8 @@ const tensorSpec = z.object({
   name: z.string().min(1),
   type: z.enum(['float32', 'float16', 'int32', 'int64', 'bool']),
   rank: z.number().int().min(0),
+  /** An input newer exports have and older ones lack (e.g. vits's `speed`): checked only when present. */
+  optional: z.boolean().optional(),
 });
 
 const fileSpec = z.object({

@@ -43,6 +43,7 @@ function compare(file: string, kind: 'input' | 'output', specs: readonly TensorS
   for (const spec of expected) {
     const meta = byName.get(spec.name);
     if (!meta) {
+      if (spec.optional) continue;
       problems.push({ file, problem: `missing ${kind} "${spec.name}" (${spec.type}, rank ${spec.rank}); graph has ${actual.map((m) => `"${m.name}"`).join(', ') || 'none'}` });
       continue;
     }
