@@ -33,6 +33,7 @@ import { analyzeFrames, type FrameStats, type RecordedFrame } from './voice/fram
 import { trustCertificate } from './voice/tls-cert.ts';
 import { VoiceCloseCode } from './voice/voice-opcodes.ts';
 import { FakeVoiceServer, type SendAudioOptions, type SendAudioResult, type VoiceSession } from './voice/voice-server.ts';
+import type { DaveCallSession } from './voice/dave-session.ts';
 
 export { DISCORD_DEADLINES, InteractionCallbackType, InteractionType, OptionType } from './interactions.ts';
 export type {
@@ -46,6 +47,8 @@ export { analyzeFrames, isSilenceFrame, splitUtterances } from './voice/frame-an
 export type { FrameStats, RecordedFrame } from './voice/frame-analysis.ts';
 export { VoiceCloseCode } from './voice/voice-opcodes.ts';
 export type { SendAudioOptions, SendAudioResult, VoiceSession } from './voice/voice-server.ts';
+export type { DaveCallSession, DaveEvent } from './voice/dave-session.ts';
+export type { DaveMember } from './voice/dave-member.ts';
 
 export interface FakeDiscordOptions {
   readonly token?: string;
@@ -63,6 +66,11 @@ export interface FakeDiscordOptions {
    * shorten `tokenLifetimeMs` so a test sees an expired token without waiting 15 minutes.
    */
   readonly interactionDeadlines?: Partial<InteractionDeadlines>;
+  /**
+   * DAVE end-to-end encryption on voice (default true, as Discord requires since March 2026):
+   * the members in the call are simulated DAVE clients. false: transport encryption only.
+   */
+  readonly dave?: boolean;
 }
 
 export type InteractionInput =
@@ -113,6 +121,14 @@ export interface FakeVoice {
   refuseJoins(code: number | null): void;
   activeSession(): VoiceSession | undefined;
   waitForSession(timeoutMs?: number): Promise<VoiceSession>;
+  /**
+   * The DAVE group of the bot's call (see dave-session.ts): its members' clients, the epoch,
+   * its events, and the hooks that force transitions or reproduce the library's failures.
+   * Undefined when the bot is in no call or DAVE is off.
+   */
+  dave(): DaveCallSession | undefined;
+  /** Resolves once the bot's call has a DAVE group with no change under way (and `userId` in it). */
+  waitForDave(userId?: string, timeoutMs?: number): Promise<DaveCallSession>;
 }
 
 export interface FakeDiscord {
@@ -174,7 +190,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       const channelId = guild.voiceStates.get(session.userId)?.channelId;
       if (channelId) voiceServer.announceClients(guild.id, guild.usersInVoice(channelId).filter((id) => id !== session.userId));
     },
-  });
+  }, { dave: options.dave ?? true });
   const restoreTrust = options.trustVoiceCertificate === false ? () => {} : trustCertificate(voiceServer.certificatePem);
 
   const gateway: FakeGateway = new FakeGateway(
@@ -207,7 +223,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     });
     gateway.dispatch('VOICE_STATE_UPDATE', guild.voiceStateJson(state, true));
     if (channelId === null || joinsStalled) return;
-    const voiceToken = voiceServer.issueToken(guild.id, bot.id, sessionId);
+    const voiceToken = voiceServer.issueToken(guild.id, bot.id, sessionId, channelId);
     gateway.dispatch('VOICE_SERVER_UPDATE', { token: voiceToken, guild_id: guild.id, endpoint: voiceServer.endpoint });
   }
 
@@ -283,6 +299,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     },
     activeSession: () => voiceServer.activeSession(guild.id),
     waitForSession: (timeoutMs) => voiceServer.waitForActiveSession(guild.id, timeoutMs),
+    dave: () => voiceServer.daveSession(guild.id),
+    async waitForDave(userId, timeoutMs = 10_000) {
+      const session = await voiceServer.waitForActiveSession(guild.id, timeoutMs);
+      if (!session.dave) throw new Error('fake discord: DAVE is not on in this call');
+      await session.dave.settled(userId, timeoutMs);
+      return session.dave;
+    },
   };
 
   return {

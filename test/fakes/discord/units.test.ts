@@ -32,7 +32,7 @@ test('IP discovery response carries address and port where @discordjs/voice read
 test('frame analysis flags silence inside an utterance and sequence gaps, not trailing silence', () => {
   const audio = Buffer.from([0xfc, 0xff]);
   const frame = (i: number, opus: Buffer, seq = i): RecordedFrame => ({
-    guildId: 'g', userId: 'u', ssrc: 1, sequence: seq, timestamp: i * 960, opus, arrivedAtNs: BigInt(i) * 20_000_000n,
+    guildId: 'g', userId: 'u', ssrc: 1, sequence: seq, timestamp: i * 960, opus, e2ee: 'plain', arrivedAtNs: BigInt(i) * 20_000_000n,
   });
   const frames = [frame(0, audio), frame(1, SILENCE_FRAME), frame(2, audio), frame(3, audio, 10), frame(4, SILENCE_FRAME), frame(5, SILENCE_FRAME)];
   const stats = analyzeFrames(frames);

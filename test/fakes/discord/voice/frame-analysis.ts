@@ -8,7 +8,10 @@ export interface RecordedFrame {
   readonly ssrc: number;
   readonly sequence: number;
   readonly timestamp: number;
+  /** The Opus frame: under DAVE, as the members decrypted it. */
   readonly opus: Buffer;
+  /** 'decrypted': it came end-to-end encrypted and the members decrypted it; 'plain': it came as plain Opus. */
+  readonly e2ee: 'decrypted' | 'plain';
   /** process.hrtime.bigint() at arrival. */
   readonly arrivedAtNs: bigint;
 }

@@ -1,4 +1,4 @@
-// Voice gateway v8 opcodes the fake speaks (DAVE opcodes 21-31 are never sent: E2EE is refused).
+// Voice gateway v8 opcodes the fake speaks, DAVE's included (https://daveprotocol.com/#voice-gateway-opcodes).
 export const VoiceOp = {
   Identify: 0,
   SelectProtocol: 1,
@@ -12,6 +12,35 @@ export const VoiceOp = {
   Resumed: 9,
   ClientsConnect: 11,
   ClientDisconnect: 13,
+} as const;
+
+/**
+ * DAVE opcodes, as @discordjs/voice 0.19 (discord-api-types VoiceOpcodes) numbers them. 25-30 are
+ * binary: server → client `[seq u16][op u8][payload]`, client → server `[op u8][payload]`.
+ */
+export const DaveOp = {
+  /** JSON, server: { transition_id, protocol_version } (a downgrade to 0 or an upgrade). */
+  PrepareTransition: 21,
+  /** JSON, server: { transition_id }: switch to the prepared keys now. */
+  ExecuteTransition: 22,
+  /** JSON, client: { transition_id }: ready to execute it. */
+  TransitionReady: 23,
+  /** JSON, server: { protocol_version, epoch }: epoch 1 means re-initialise, a new group follows. */
+  PrepareEpoch: 24,
+  /** Binary, server: the MLS ExternalSender (signature key + credential) of the voice gateway. */
+  MlsExternalSender: 25,
+  /** Binary, client: its MLS KeyPackage. */
+  MlsKeyPackage: 26,
+  /** Binary, server: operation byte (0 append, 1 revoke) + proposal MLSMessages (or refs) as one vector. */
+  MlsProposals: 27,
+  /** Binary, client: its commit (MLSMessage), then a Welcome when the commit adds members. */
+  MlsCommitWelcome: 28,
+  /** Binary, server: transition id (u16) + the winning commit. */
+  MlsAnnounceCommitTransition: 29,
+  /** Binary, server: transition id (u16) + the Welcome for clients being added. */
+  MlsWelcome: 30,
+  /** JSON, client: { transition_id }: the commit or welcome could not be processed; it re-initialises. */
+  MlsInvalidCommitWelcome: 31,
 } as const;
 
 /** Close codes with meaning to @discordjs/voice 0.19. */
