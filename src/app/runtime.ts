@@ -7,6 +7,7 @@ import { ConsentStore } from '../consent/consent-store.ts';
 import { AuditLedger } from '../consent/ledger.ts';
 import { RetentionSweeper } from '../consent/retention.ts';
 import { Revocation } from '../consent/revocation.ts';
+import { FineTuneLifecycle } from '../core/finetune-lifecycle.ts';
 import { createFineTuneProcessor } from '../core/finetune-processor.ts';
 import type { CloneQueue } from '../core/ports.ts';
 import { AudioSampleIntake } from '../core/audio-sample-intake.ts';
@@ -143,23 +144,19 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
     const cloneQueue: CloneQueue = queue ? queuePort(queue) : {
       enqueue: () => Promise.reject(new VocalisError('queue_unavailable', 'this process runs without the job queue')),
       position: () => Promise.resolve(null),
+      purge: () => Promise.resolve(),
     };
+    const lifecycle = new FineTuneLifecycle({ db, jobs, voices, consents, ledger, queue: cloneQueue });
     const revocation = new Revocation({
-      db, users, consents, gate, keys, voices, clips, jobs, ledger, clock, marks: markRecords,
+      db, users, consents, gate, keys, voices, clips, jobs: lifecycle, ledger, clock, marks: markRecords,
       hooks: {
-        cancelJobs: async (voiceIds) => {
-          if (!queue) return;
-          // purgeVoice cancels a waiting or running job first, then removes every trace.
-          for (const id of voiceIds) await queue.purgeVoice(id);
-          // The AOF still holds the commands that wrote the ids and payloads: rewrite it from the purged data.
-          if (voiceIds.length > 0) await queue.rewriteAppendOnlyFile();
-        },
+        cancelJobs: (voiceIds) => lifecycle.purge(voiceIds),
         evictVoices: (voiceIds) => cache.evict(voiceIds),
         eraseFiles: (userId) => eraseUserFiles(paths, userId),
       },
     });
     const vocalis = new Vocalis({
-      db, clock, users, consents, gate, ledger, clips, clipAudio, voices, voiceFiles, jobs, backends, speech, revocation,
+      db, clock, users, consents, gate, ledger, clips, clipAudio, voices, voiceFiles, jobs, backends, speech, revocation, lifecycle,
       keys: { issue: (userId) => void keys.getOrCreate(userId) },
       queue: cloneQueue,
       intake: new AudioSampleIntake(),
@@ -175,7 +172,7 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
     let worker: FineTuneWorker | null = null;
     if (needs.worker && redisUrl) {
       const process = createFineTuneProcessor({
-        db, gate, consents, ledger, voices, voiceFiles, jobs, backends, vocalis,
+        gate, lifecycle, voices, voiceFiles, backends, samples: vocalis,
         scratch: (jobId) => ScratchDir.create(paths, jobId),
       });
       worker = new FineTuneWorker({
@@ -186,16 +183,11 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
         processor: (data, ctx) => process(data, ctx),
       });
       worker.on('failed', (ref, failure) => {
-        // A retried attempt stays active in the history; only the final failure is recorded.
-        const job = jobs.get(ref.jobId);
-        if (!failure.willRetry && (job?.state === 'queued' || job?.state === 'active')) {
-          jobs.finished(ref.jobId, { state: 'failed', errorCode: 'failed', error: failure.message });
-        }
+        lifecycle.failed(ref.jobId, failure);
         logger.warn({ jobId: ref.jobId, voiceId: ref.voiceId, attempt: failure.attempt, willRetry: failure.willRetry }, 'fine-tune attempt failed');
       });
       worker.on('cancelled', (ref) => {
-        const job = jobs.get(ref.jobId);
-        if (job?.state === 'queued' || job?.state === 'active') jobs.finished(ref.jobId, { state: 'cancelled', errorCode: 'cancelled', error: 'the fine-tune was cancelled' });
+        lifecycle.cancelled(ref.jobId);
         logger.info({ jobId: ref.jobId, voiceId: ref.voiceId }, 'fine-tune cancelled');
       });
       worker.on('completed', (ref) => logger.info({ jobId: ref.jobId, voiceId: ref.voiceId }, 'fine-tune completed'));
@@ -236,6 +228,12 @@ function queuePort(queue: FineTuneQueue): CloneQueue {
       const position = await queue.position(voiceId);
       if (!position) return null;
       return position.state === 'waiting' ? position.position : 0;
+    },
+    purge: async (voiceIds) => {
+      // purgeVoice cancels a waiting or running job first, then removes every trace.
+      for (const id of voiceIds) await queue.purgeVoice(id);
+      // The AOF still holds the commands that wrote the ids and payloads: rewrite it from the purged data.
+      if (voiceIds.length > 0) await queue.rewriteAppendOnlyFile();
     },
   };
 }

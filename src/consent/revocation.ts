@@ -62,7 +62,8 @@ export interface RevocationDeps {
   readonly marks: MarkRecordEraser;
   readonly voices: VoiceCatalog;
   readonly clips: SampleClipIndex;
-  readonly jobs: JobHistory;
+  /** Records the user's unfinished jobs as ended, inside the revocation's transaction (the fine-tune lifecycle). */
+  readonly jobs: Pick<JobHistory, 'cancelForUser'>;
   readonly ledger: AuditLedger;
   readonly hooks: ErasureHooks;
   readonly clock: Clock;

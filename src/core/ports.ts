@@ -1,4 +1,4 @@
-import type { VoiceFiles } from '../engine/backend.ts';
+import type { SampleSource, VoiceFiles } from '../engine/backend.ts';
 import type { PcmChunk } from '../engine/pcm.ts';
 
 /** Encrypted audio of sample clips, per user. Implemented over src/storage's encrypted files. */
@@ -16,8 +16,15 @@ export interface VoiceFileAccess {
 
 /** The producer side of the fine-tune queue, as the core needs it. */
 export interface CloneQueue {
-  enqueue(job: { jobId: string; voiceId: string; userId: string; backend: string; sampleId: string }): Promise<void>;
+  enqueue(job: { jobId: string; voiceId: string; userId: string; backend: string }): Promise<void>;
   position(voiceId: string): Promise<number | null>;
+  /** Cancels the voices' runs and removes every trace of them from the queue (revocation). */
+  purge(voiceIds: readonly string[]): Promise<void>;
+}
+
+/** The decrypted sample of a consent as backends read it: all the fine-tune worker needs of the core. */
+export interface ConsentSamples {
+  sampleSource(userId: string, consentId: string): SampleSource;
 }
 
 /** The user's data key must exist before anything of theirs is written. */

@@ -12,12 +12,12 @@ import type { BackendInfo, SampleSource } from '../engine/backend.ts';
 import type { PcmChunk } from '../engine/pcm.ts';
 import type { BackendRegistry } from '../engine/registry.ts';
 import type { SpeechEngine } from '../engine/speech-engine.ts';
-import { transaction } from '../storage/database.ts';
-import { newId, type Clock } from '../storage/ids.ts';
+import type { Clock } from '../storage/ids.ts';
 import type { JobHistory, JobRecord } from '../storage/job-history.ts';
 import type { SampleClipIndex } from '../storage/sample-clips.ts';
 import type { UserDirectory, UserRef } from '../storage/user-directory.ts';
 import type { VoiceCatalog, VoiceRecord } from '../storage/voice-catalog.ts';
+import type { FineTuneLifecycle } from './finetune-lifecycle.ts';
 import type { MarkCheck, MarkChecker } from './mark-check.ts';
 import type { ClipAudioStore, CloneQueue, DataKeyIssuer, VoiceFileAccess } from './ports.ts';
 import type { ClipVerdict, SampleIntake } from './sample-intake.ts';
@@ -40,7 +40,10 @@ export interface VocalisDeps {
   readonly jobs: JobHistory;
   readonly backends: BackendRegistry;
   readonly speech: SpeechEngine;
-  readonly queue: CloneQueue;
+  /** Where the fine-tune queue reports a run's place in line. */
+  readonly queue: Pick<CloneQueue, 'position'>;
+  /** Queues fine-tunes and records everything that happens to them. */
+  readonly lifecycle: FineTuneLifecycle;
   readonly revocation: Revocation;
   readonly intake: SampleIntake;
   /** Consent verification: the statement reading and every clip's speaker (src/consent/verification). */
@@ -243,20 +246,9 @@ export class Vocalis {
     try {
       const backend = d.backends.get(input.backend).info.name;
       const voice = d.voices.ensure(user.id, ticket.consentId, backend);
-      const active = this.#runningJob(user.id, voice.id);
+      const active = d.lifecycle.inFlight(user.id, voice.id);
       if (active) throw new VocalisError('clone_in_progress', 'a fine-tune for this voice is already queued or running', { jobId: active.id });
-      const jobId = newId('job');
-      transaction(d.db, () => {
-        if (voice.backend !== backend) d.voices.setBackend(voice.id, backend);
-        d.jobs.create({ id: jobId, voiceId: voice.id, userId: user.id, kind: 'finetune', backend });
-      });
-      try {
-        await d.queue.enqueue({ jobId, voiceId: voice.id, userId: user.id, backend, sampleId: ticket.consentId });
-      } catch (error) {
-        d.jobs.finished(jobId, { state: 'failed', errorCode: 'queue_unavailable', error: 'the job queue refused the job' });
-        throw error;
-      }
-      d.ledger.append({ type: 'voice.finetune_queued', actor: userActor(input.identity), subject: user.id, data: { voiceId: voice.id, jobId, backend } });
+      const jobId = await d.lifecycle.enqueue({ voice, userId: user.id, backend, actor: userActor(input.identity) });
       const position = await d.queue.position(voice.id);
       const typical = d.jobs.typicalDurationSeconds(backend);
       const etaSeconds = typical === null ? null : Math.round(typical * ((position ?? 0) + 1));
@@ -357,7 +349,7 @@ export class Vocalis {
     return () => clearInterval(timer);
   }
 
-  /** The decrypted sample of a consent as backends see it (also used by the fine-tune worker). */
+  /** The decrypted sample of a consent as backends see it (also the fine-tune worker's `ConsentSamples`). */
   sampleSource(userId: string, consentId: string): SampleSource {
     const consent = this.#d.consents.store.get(consentId);
     const script = consent ? readingScript(consent.language, consent.challenge) : null;
@@ -367,14 +359,9 @@ export class Vocalis {
     };
   }
 
-  /** The voice's fine-tune that is queued or running, if any. */
-  #runningJob(userId: string, voiceId: string): JobRecord | undefined {
-    return this.#d.jobs.list({ userId, limit: 5 }).find((j) => j.voiceId === voiceId && (j.state === 'queued' || j.state === 'active'));
-  }
-
   #fineTuneRunning(userId: string, consentId: string): boolean {
     const voice = this.#d.voices.forConsent(consentId);
-    return voice !== null && this.#runningJob(userId, voice.id) !== undefined;
+    return voice !== null && this.#d.lifecycle.inFlight(userId, voice.id) !== undefined;
   }
 
   async #loadClips(userId: string, consentId: string): Promise<PcmChunk[]> {

@@ -21,21 +21,21 @@ export type BroadcastHandler<T> = (message: T) => void;
 
 export class Broadcast<T> {
   readonly channel: string;
-  private readonly options: BroadcastOptions<T>;
-  private publisher: Redis | undefined;
-  private subscriber: Redis | undefined;
-  private subscribing: Promise<void> | undefined;
-  private readonly handlers = new Set<BroadcastHandler<T>>();
+  readonly #options: BroadcastOptions<T>;
+  #publisher: Redis | undefined;
+  #subscriber: Redis | undefined;
+  #subscribing: Promise<void> | undefined;
+  readonly #handlers = new Set<BroadcastHandler<T>>();
 
   constructor(options: BroadcastOptions<T>) {
-    this.options = options;
+    this.#options = options;
     this.channel = options.channel;
   }
 
   /** Sends to every subscriber in every process; resolves with how many received it. */
   async publish(message: T): Promise<number> {
-    this.publisher ??= this.connect('producer');
-    return this.publisher.publish(this.channel, JSON.stringify(message));
+    this.#publisher ??= this.#connect('producer');
+    return this.#publisher.publish(this.channel, JSON.stringify(message));
   }
 
   /**
@@ -43,53 +43,53 @@ export class Broadcast<T> {
    * published afterwards is guaranteed to be delivered. Returns the unsubscribe function.
    */
   async subscribe(handler: BroadcastHandler<T>): Promise<() => void> {
-    this.handlers.add(handler);
-    if (!this.subscribing) {
+    this.#handlers.add(handler);
+    if (!this.#subscribing) {
       // ioredis re-subscribes by itself after a reconnect.
-      const subscriber = this.connect('blocking');
-      this.subscriber = subscriber;
+      const subscriber = this.#connect('blocking');
+      this.#subscriber = subscriber;
       subscriber.on('message', (channel: string, raw: string) => {
-        if (channel === this.channel) this.dispatch(raw);
+        if (channel === this.channel) this.#dispatch(raw);
       });
-      this.subscribing = subscriber.subscribe(this.channel).then(() => undefined);
+      this.#subscribing = subscriber.subscribe(this.channel).then(() => undefined);
     }
-    await this.subscribing;
+    await this.#subscribing;
     return () => {
-      this.handlers.delete(handler);
+      this.#handlers.delete(handler);
     };
   }
 
   async close(): Promise<void> {
-    this.handlers.clear();
-    const clients = [this.publisher, this.subscriber].filter((c): c is Redis => c !== undefined);
-    this.publisher = undefined;
-    this.subscriber = undefined;
-    this.subscribing = undefined;
+    this.#handlers.clear();
+    const clients = [this.#publisher, this.#subscriber].filter((c): c is Redis => c !== undefined);
+    this.#publisher = undefined;
+    this.#subscriber = undefined;
+    this.#subscribing = undefined;
     // QUIT waits for a connection that is not up (for ever, on a subscriber): just drop those.
     await Promise.all(clients.map((c) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect())));
   }
 
-  private connect(role: 'producer' | 'blocking'): Redis {
-    const client = createRedisConnection(this.options.url, role);
+  #connect(role: 'producer' | 'blocking'): Redis {
+    const client = createRedisConnection(this.#options.url, role);
     // Connection errors are retried by ioredis; surfacing each one would only add noise.
     client.on('error', () => {});
     return client;
   }
 
-  private dispatch(raw: string): void {
+  #dispatch(raw: string): void {
     let message: T;
     try {
       const value: unknown = JSON.parse(raw);
-      message = this.options.parse ? this.options.parse(value) : (value as T);
+      message = this.#options.parse ? this.#options.parse(value) : (value as T);
     } catch (error) {
-      this.options.onError?.(error);
+      this.#options.onError?.(error);
       return;
     }
-    for (const handler of this.handlers) {
+    for (const handler of this.#handlers) {
       try {
         handler(message);
       } catch (error) {
-        this.options.onError?.(error);
+        this.#options.onError?.(error);
       }
     }
   }

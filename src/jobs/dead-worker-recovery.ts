@@ -1,6 +1,6 @@
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BULL_PREFIX, FINETUNE_QUEUE_NAME } from './finetune-job.ts';
+import { activeJobIds, bullKeys, countStall } from './bull-layout.ts';
 import { currentProcess, livenessOf, parseProcessIdentity, type ProcessIdentity } from './process-identity.ts';
 
 /**
@@ -21,20 +21,6 @@ export const WORKER_REGISTRY_KEY = 'vocalis:finetune:workers';
 /** Keeps two workers starting at once from handing back the same holding of a run twice (keyed by its lock token). */
 const RECOVERY_CLAIM_PREFIX = 'vocalis:finetune:recovering:';
 const RECOVERY_CLAIM_MS = 30_000;
-/** The reason BullMQ itself gives a run stalled too often. */
-const STALLED_TOO_OFTEN = 'job stalled more than allowable limit';
-
-/**
- * KEYS: lock key, job key, claim key. ARGV: token, max stalled count, claim ms, reason.
- * Returns the run's stalled count, or -1 (lock moved on), -2 (claimed by another worker).
- */
-const COUNT_STALL_SCRIPT = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-if not redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[3]) then return -2 end
-local count = redis.call('HINCRBY', KEYS[2], 'stc', 1)
-if count > tonumber(ARGV[2]) then redis.call('HSET', KEYS[2], 'defa', ARGV[4]) end
-return count
-`;
 
 /** What BullMQ needs to load a job: a Queue or a Worker of the fine-tune queue. */
 type BullQueue = Parameters<typeof Job.fromId>[0];
@@ -58,14 +44,12 @@ export async function unregisterWorker(redis: Redis, workerId: string): Promise<
 export async function recoverRunsOfDeadWorkers(redis: Redis, queue: BullQueue, maxStalledCount: number): Promise<RecoveredRun[]> {
   const workers = await knownWorkers(redis);
   const recovered: RecoveredRun[] = [];
-  const queueKey = `${BULL_PREFIX}:${FINETUNE_QUEUE_NAME}`;
-  for (const bullJobId of await redis.lrange(`${queueKey}:active`, 0, -1)) {
-    const jobKey = `${queueKey}:${bullJobId}`;
-    const token = await redis.get(`${jobKey}:lock`);
+  for (const bullJobId of await activeJobIds(redis)) {
+    const token = await redis.get(bullKeys.lock(bullJobId));
     const owner = token ? workers.get(token.split(':')[0] ?? '') : undefined;
     if (!token || !owner || livenessOf(owner) !== 'dead') continue;
-    const stalled = Number(await redis.eval(COUNT_STALL_SCRIPT, 3, `${jobKey}:lock`, jobKey, `${RECOVERY_CLAIM_PREFIX}${token}`, token, maxStalledCount, RECOVERY_CLAIM_MS, STALLED_TOO_OFTEN));
-    if (stalled < 0) continue;
+    const stalled = await countStall(redis, { bullJobId, token, claimKey: `${RECOVERY_CLAIM_PREFIX}${token}`, claimMs: RECOVERY_CLAIM_MS, maxStalledCount });
+    if (stalled === 'lock-moved' || stalled === 'claimed') continue;
     const job = await Job.fromId(queue, bullJobId);
     if (!job) continue;
     await job.moveToWait(token);

@@ -77,30 +77,30 @@ export class EmbeddedRedisError extends Error {
 
 export class EmbeddedRedis {
   readonly dir: string;
-  private readonly options: EmbeddedRedisOptions;
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
-  private port = 0;
-  private password = '';
-  private outputTail = '';
-  private readonly killOnExit = (): void => {
+  readonly #options: EmbeddedRedisOptions;
+  #child: ChildProcess | undefined;
+  #exited: Promise<void> = Promise.resolve();
+  #port = 0;
+  #password = '';
+  #outputTail = '';
+  readonly #killOnExit = (): void => {
     // Last resort when the parent exits without stop(): SIGTERM makes Redis flush the AOF itself.
-    this.child?.kill('SIGTERM');
+    this.#child?.kill('SIGTERM');
   };
 
   constructor(options: EmbeddedRedisOptions) {
-    this.options = options;
+    this.#options = options;
     this.dir = options.dir;
   }
 
   /** redis://:password@127.0.0.1:port — contains the password: redact before logging. */
   get url(): string {
-    if (!this.child) throw new EmbeddedRedisError('embedded Redis is not running');
-    return buildUrl(this.port, this.password);
+    if (!this.#child) throw new EmbeddedRedisError('embedded Redis is not running');
+    return buildUrl(this.#port, this.#password);
   }
 
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.#child?.pid;
   }
 
   /**
@@ -134,39 +134,39 @@ export class EmbeddedRedis {
    * clients still connected to it (a worker on this host) reconnect to the same URL.
    */
   async takeOver(orphan: Extract<ExistingRedis, { status: 'orphaned' }>): Promise<void> {
-    if (this.child) throw new EmbeddedRedisError('embedded Redis already started');
+    if (this.#child) throw new EmbeddedRedisError('embedded Redis already started');
     await shutdownServer(orphan.url).catch(() => undefined);
-    const stopped = await waitUntil(() => !isRunning(orphan.redisPid), this.options.stopTimeoutMs ?? 10_000);
+    const stopped = await waitUntil(() => !isRunning(orphan.redisPid), this.#options.stopTimeoutMs ?? 10_000);
     if (!stopped) {
       process.kill(orphan.redisPid, 'SIGKILL');
       await waitUntil(() => !isRunning(orphan.redisPid), 2000);
     }
-    this.port = orphan.port;
-    this.password = orphan.password;
+    this.#port = orphan.port;
+    this.#password = orphan.password;
     await this.start();
   }
 
   async start(): Promise<void> {
-    if (this.child) throw new EmbeddedRedisError('embedded Redis already started');
+    if (this.#child) throw new EmbeddedRedisError('embedded Redis already started');
     // Two servers appending to one AOF would corrupt it.
     if (await EmbeddedRedis.findRunning(this.dir)) {
       throw new EmbeddedRedisError(`another process already runs Redis for ${this.dir}; use EmbeddedRedis.findRunning()`);
     }
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    this.password = this.password || randomBytes(24).toString('hex');
+    this.#password = this.#password || randomBytes(24).toString('hex');
     // A port picked free can be taken before redis binds it; retry with a fresh one.
-    const tries = this.options.port ? 1 : 3;
+    const tries = this.#options.port ? 1 : 3;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.spawnAndWait(this.options.port ?? this.port ?? 0);
+        await this.#spawnAndWait(this.#options.port ?? this.#port ?? 0);
         break;
       } catch (error) {
-        const portTaken = this.outputTail.includes('Address already in use');
+        const portTaken = this.#outputTail.includes('Address already in use');
         if (!portTaken || attempt >= tries) throw error;
-        this.port = 0;
+        this.#port = 0;
       }
     }
-    const state: StateFile = { pid: this.pid ?? 0, port: this.port, password: this.password, owner: currentProcess() };
+    const state: StateFile = { pid: this.pid ?? 0, port: this.#port, password: this.#password, owner: currentProcess() };
     await writeFile(join(this.dir, STATE_FILE), JSON.stringify(state), {
       mode: 0o600,
     });
@@ -174,67 +174,67 @@ export class EmbeddedRedis {
 
   /** Graceful SHUTDOWN (flushes the AOF), SIGKILL if it does not exit in time. Idempotent. */
   async stop(): Promise<void> {
-    const child = this.child;
+    const child = this.#child;
     if (!child) return;
     if (child.exitCode === null && child.signalCode === null) {
-      await this.shutdownCommand().catch(() => child.kill('SIGTERM'));
-      const timeout = this.options.stopTimeoutMs ?? 10_000;
-      if (!(await settlesWithin(this.exited, timeout))) {
+      await this.#shutdownCommand().catch(() => child.kill('SIGTERM'));
+      const timeout = this.#options.stopTimeoutMs ?? 10_000;
+      if (!(await settlesWithin(this.#exited, timeout))) {
         child.kill('SIGKILL');
-        await this.exited;
+        await this.#exited;
       }
     }
-    this.child = undefined;
-    process.off('exit', this.killOnExit);
+    this.#child = undefined;
+    process.off('exit', this.#killOnExit);
     await removeStateIfOurs(this.dir, child.pid);
   }
 
   /** Kills the server without a graceful shutdown (tests of crash recovery). */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const child = this.child;
+    const child = this.#child;
     if (!child) return;
     child.kill(signal);
-    await this.exited;
-    this.child = undefined;
-    process.off('exit', this.killOnExit);
+    await this.#exited;
+    this.#child = undefined;
+    process.off('exit', this.#killOnExit);
     await removeStateIfOurs(this.dir, child.pid);
   }
 
-  private async spawnAndWait(requestedPort: number): Promise<void> {
-    this.port = requestedPort || (await findFreePort());
-    this.outputTail = '';
+  async #spawnAndWait(requestedPort: number): Promise<void> {
+    this.#port = requestedPort || (await findFreePort());
+    this.#outputTail = '';
     const args = [
       '-', // read the rest of the config (the password) from stdin
-      '--port', String(this.port),
+      '--port', String(this.#port),
       '--bind', '127.0.0.1',
       '--protected-mode', 'yes',
       '--dir', this.dir,
       '--appendonly', 'yes',
-      '--appendfsync', this.options.appendfsync ?? 'always',
+      '--appendfsync', this.#options.appendfsync ?? 'always',
       '--save', '',
       '--maxmemory-policy', 'noeviction', // BullMQ loses jobs under any eviction policy
       '--daemonize', 'no',
       '--logfile', '',
     ];
     // detached: a session and process group of its own, out of reach of signals to ours.
-    const child = spawn(this.options.binary ?? 'redis-server', args, { stdio: ['pipe', 'pipe', 'pipe'], detached: this.options.ownProcessGroup ?? false });
-    this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    const child = spawn(this.#options.binary ?? 'redis-server', args, { stdio: ['pipe', 'pipe', 'pipe'], detached: this.#options.ownProcessGroup ?? false });
+    this.#child = child;
+    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
     const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
     spawnError.catch(() => {});
     const keepTail = (chunk: Buffer): void => {
-      this.outputTail = (this.outputTail + chunk.toString('utf8')).slice(-TAIL_BYTES);
+      this.#outputTail = (this.#outputTail + chunk.toString('utf8')).slice(-TAIL_BYTES);
     };
     child.stdout?.on('data', keepTail);
     child.stderr?.on('data', keepTail);
-    child.stdin?.end(`requirepass ${this.password}\n`);
+    child.stdin?.end(`requirepass ${this.#password}\n`);
     // Do not keep the parent alive for Redis' sake: the exit hook stops it instead.
     child.unref();
     for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
-    process.on('exit', this.killOnExit);
+    process.on('exit', this.#killOnExit);
 
-    const url = buildUrl(this.port, this.password);
-    const deadline = Date.now() + (this.options.startTimeoutMs ?? 10_000);
+    const url = buildUrl(this.#port, this.#password);
+    const deadline = Date.now() + (this.#options.startTimeoutMs ?? 10_000);
     let lastError = 'no answer yet';
     try {
       for (;;) {
@@ -245,24 +245,24 @@ export class EmbeddedRedis {
           await Promise.race([pingOnce(url, 500), spawnError]);
           return;
         } catch (error) {
-          if ((error as { code?: unknown }).code === 'ENOENT') throw new Error(`cannot run ${this.options.binary ?? 'redis-server'}: not installed?`);
+          if ((error as { code?: unknown }).code === 'ENOENT') throw new Error(`cannot run ${this.#options.binary ?? 'redis-server'}: not installed?`);
           lastError = error instanceof Error ? error.message : String(error);
         }
-        if (Date.now() > deadline) throw new Error(`no PING reply within ${this.options.startTimeoutMs ?? 10_000} ms (${lastError})`);
+        if (Date.now() > deadline) throw new Error(`no PING reply within ${this.#options.startTimeoutMs ?? 10_000} ms (${lastError})`);
         await delay(50);
       }
     } catch (error) {
       child.kill('SIGKILL');
-      await settlesWithin(this.exited, 2000);
-      this.child = undefined;
-      process.off('exit', this.killOnExit);
+      await settlesWithin(this.#exited, 2000);
+      this.#child = undefined;
+      process.off('exit', this.#killOnExit);
       const reason = error instanceof Error ? error.message : String(error);
-      throw new EmbeddedRedisError(`embedded Redis failed to start in ${this.dir}: ${reason}\n--- redis-server output (tail) ---\n${this.outputTail.trim()}`);
+      throw new EmbeddedRedisError(`embedded Redis failed to start in ${this.dir}: ${reason}\n--- redis-server output (tail) ---\n${this.#outputTail.trim()}`);
     }
   }
 
-  private shutdownCommand(): Promise<void> {
-    return shutdownServer(buildUrl(this.port, this.password));
+  #shutdownCommand(): Promise<void> {
+    return shutdownServer(buildUrl(this.#port, this.#password));
   }
 }
 

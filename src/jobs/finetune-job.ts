@@ -3,11 +3,6 @@
  * transcripts and tokens stay in Vocalis' own storage, so nothing sensitive sits in
  * Redis (and consent revocation has little to scrub there).
  */
-export const FINETUNE_QUEUE_NAME = 'finetune';
-
-/** Key prefix of all BullMQ keys of Vocalis (BullMQ's default, kept explicit). */
-export const BULL_PREFIX = 'bull';
-
 export interface FineTuneJobData {
   /** Vocalis' own id of this fine-tune run. */
   jobId: string;
@@ -15,8 +10,6 @@ export interface FineTuneJobData {
   userId: string;
   /** Engine backend name, e.g. 'gpt-sovits'. */
   backend: string;
-  /** Id of the consented sample set to train on. */
-  sampleId: string;
 }
 
 export interface FineTuneJobResult {
@@ -60,7 +53,15 @@ export function assertValidJobData(data: FineTuneJobData): void {
   assertValidId('voiceId', data.voiceId);
   assertValidId('userId', data.userId);
   assertValidId('backend', data.backend);
-  assertValidId('sampleId', data.sampleId);
+}
+
+/**
+ * The payload as the processor gets it: the declared fields only. Jobs queued before this
+ * version also carry `sampleId` (the consent id, which the processor takes from its consent
+ * ticket instead); it is dropped here, so those jobs run as they are.
+ */
+export function readJobData(raw: FineTuneJobData): FineTuneJobData {
+  return { jobId: raw.jobId, voiceId: raw.voiceId, userId: raw.userId, backend: raw.backend };
 }
 
 /**

@@ -1,19 +1,19 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CancelChannel } from './cancel-channel.ts';
+import { BULL_PREFIX, FINETUNE_QUEUE_NAME, purgeVoiceKeys, waitingPlace } from './bull-layout.ts';
 import {
-  BULL_PREFIX,
-  FINETUNE_QUEUE_NAME,
   assertValidId,
   assertValidJobData,
   bullJobId,
   parseBullJobId,
+  readJobData,
   type FineTuneJobData,
   type FineTuneJobRef,
   type FineTuneJobResult,
 } from './finetune-job.ts';
-import { cancelFlagKey, cancelFlagPattern, CANCEL_FLAG_TTL_MS } from './cancel-flag.ts';
-import { connectionOptions, createRedisConnection, scanKeys } from './redis-connection.ts';
+import { cancelFlagKey, CANCEL_FLAG_TTL_MS } from './cancel-flag.ts';
+import { connectionOptions, createRedisConnection } from './redis-connection.ts';
 
 /** Thrown by enqueue when the voice already has a run waiting, delayed or active. */
 export class CloneInProgressError extends Error {
@@ -84,23 +84,22 @@ type FineTuneBullQueue = Queue<FineTuneJobData, FineTuneJobResult, 'finetune'>;
  * fails for good or is removed, so a finished run never blocks the next one.
  */
 export class FineTuneQueue {
-  private readonly queue: FineTuneBullQueue;
-  private readonly redis: Redis;
-  private readonly cancels: CancelChannel;
-  private readonly jobOptions: JobsOptions;
-  private readonly keyBase = `${BULL_PREFIX}:${FINETUNE_QUEUE_NAME}:`;
+  readonly #queue: FineTuneBullQueue;
+  readonly #redis: Redis;
+  readonly #cancels: CancelChannel;
+  readonly #jobOptions: JobsOptions;
 
   constructor(options: FineTuneQueueOptions) {
-    this.queue = new Queue<FineTuneJobData, FineTuneJobResult, 'finetune'>(FINETUNE_QUEUE_NAME, {
+    this.#queue = new Queue<FineTuneJobData, FineTuneJobResult, 'finetune'>(FINETUNE_QUEUE_NAME, {
       connection: { url: options.url, ...connectionOptions('producer') },
       prefix: BULL_PREFIX,
     });
-    this.queue.on('error', () => {}); // reconnects are ioredis' job; callers see failed calls
-    this.redis = createRedisConnection(options.url, 'producer');
-    this.redis.on('error', () => {});
-    this.cancels = new CancelChannel(options.url);
+    this.#queue.on('error', () => {}); // reconnects are ioredis' job; callers see failed calls
+    this.#redis = createRedisConnection(options.url, 'producer');
+    this.#redis.on('error', () => {});
+    this.#cancels = new CancelChannel(options.url);
     const keep = { count: options.keepFinishedCount ?? 1000, age: options.keepFinishedAgeS ?? 7 * 24 * 3600 };
-    this.jobOptions = {
+    this.#jobOptions = {
       attempts: options.attempts ?? 3,
       backoff: { type: 'exponential', delay: options.backoffMs ?? 30_000 },
       removeOnComplete: keep,
@@ -114,11 +113,9 @@ export class FineTuneQueue {
     const ref = { voiceId: data.voiceId, jobId: data.jobId };
     const id = bullJobId(ref);
     // Copy only the declared fields: nothing else may reach Redis.
-    const payload: FineTuneJobData = {
-      jobId: data.jobId, voiceId: data.voiceId, userId: data.userId, backend: data.backend, sampleId: data.sampleId,
-    };
-    const job = await this.queue.add('finetune', payload, {
-      ...this.jobOptions,
+    const payload = readJobData(data);
+    const job = await this.#queue.add('finetune', payload, {
+      ...this.#jobOptions,
       jobId: id,
       deduplication: { id: data.voiceId },
     });
@@ -132,7 +129,7 @@ export class FineTuneQueue {
   /** The run currently queued or running for the voice, if any. */
   async current(voiceId: string): Promise<FineTuneJobRef | null> {
     assertValidId('voiceId', voiceId);
-    const id = await this.queue.getDeduplicationJobId(voiceId);
+    const id = await this.#queue.getDeduplicationJobId(voiceId);
     return id ? parseBullJobId(id) : null;
   }
 
@@ -143,45 +140,43 @@ export class FineTuneQueue {
    */
   async cancel(voiceId: string): Promise<CancelOutcome> {
     assertValidId('voiceId', voiceId);
-    const id = await this.queue.getDeduplicationJobId(voiceId);
+    const id = await this.#queue.getDeduplicationJobId(voiceId);
     if (!id) return 'none';
     // Flag first: a worker picking the job up between our check and remove sees it.
-    await this.redis.set(cancelFlagKey(id), '1', 'PX', CANCEL_FLAG_TTL_MS);
-    const state = await this.queue.getJobState(id);
+    await this.#redis.set(cancelFlagKey(id), '1', 'PX', CANCEL_FLAG_TTL_MS);
+    const state = await this.#queue.getJobState(id);
     if (state === 'completed' || state === 'failed' || state === 'unknown') {
-      await this.redis.del(cancelFlagKey(id));
+      await this.#redis.del(cancelFlagKey(id));
       return 'none';
     }
     // remove() refuses (0) while a worker holds the job's lock, i.e. while it runs.
-    if (state !== 'active' && (await this.queue.remove(id)) === 1) {
-      await this.redis.del(cancelFlagKey(id));
+    if (state !== 'active' && (await this.#queue.remove(id)) === 1) {
+      await this.#redis.del(cancelFlagKey(id));
       return 'removed';
     }
-    await this.cancels.publish({ voiceId, bullJobId: id });
+    await this.#cancels.publish({ voiceId, bullJobId: id });
     return 'signalled';
   }
 
   /** Place of the voice's run in the line, for "queued, position 3 of 5". */
   async position(voiceId: string): Promise<QueuePosition> {
     assertValidId('voiceId', voiceId);
-    const id = await this.queue.getDeduplicationJobId(voiceId);
+    const id = await this.#queue.getDeduplicationJobId(voiceId);
     if (!id) return null;
     const ref = parseBullJobId(id);
     if (!ref) return null;
-    const state = await this.queue.getJobState(id);
+    const state = await this.#queue.getJobState(id);
     if (state === 'waiting') {
-      // LPUSH adds at the head and workers RPOPLPUSH from the tail: the tail runs next.
-      const waitKey = `${this.keyBase}wait`;
-      const [index, length] = await Promise.all([this.redis.lpos(waitKey, id), this.redis.llen(waitKey)]);
-      if (index === null) return { state: 'active', ref }; // moved on meanwhile
-      return { state: 'waiting', position: length - index, of: length };
+      const place = await waitingPlace(this.#redis, id);
+      if (!place) return { state: 'active', ref }; // moved on meanwhile
+      return { state: 'waiting', ...place };
     }
     if (state === 'active' || state === 'delayed' || state === 'prioritized') return { state, ref };
     return null;
   }
 
   async counts(): Promise<QueueCounts> {
-    const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
+    const counts = await this.#queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
     return {
       waiting: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0),
       active: counts['active'] ?? 0,
@@ -203,19 +198,14 @@ export class FineTuneQueue {
     const deadline = Date.now() + (options.timeoutMs ?? 15_000);
     await this.cancel(voiceId);
     for (;;) {
-      const ids = await this.voiceJobIds(voiceId);
-      let locked = 0;
-      for (const id of ids) {
-        await this.redis.set(cancelFlagKey(id), '1', 'PX', CANCEL_FLAG_TTL_MS);
-        if ((await this.queue.remove(id)) !== 1) locked++;
-      }
-      if (locked === 0) break;
-      if (Date.now() > deadline) throw new PurgeIncompleteError(voiceId, locked);
+      // One atomic script: a run cannot move between lists halfway through the purge.
+      const outcome = await purgeVoiceKeys(this.#redis, voiceId);
+      if (outcome.status === 'purged') return;
+      if (Date.now() > deadline) throw new PurgeIncompleteError(voiceId, outcome.runs);
       // Re-signal in case the worker subscribed after the first message.
-      await this.cancels.publish({ voiceId });
+      await this.#cancels.publish({ voiceId });
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    await this.scrubLeftovers(voiceId);
   }
 
   /**
@@ -226,7 +216,7 @@ export class FineTuneQueue {
    */
   async rewriteAppendOnlyFile(options: { timeoutMs?: number } = {}): Promise<boolean> {
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-    const persistence = async (): Promise<Map<string, string>> => parseInfo(await this.redis.info('persistence'));
+    const persistence = async (): Promise<Map<string, string>> => parseInfo(await this.#redis.info('persistence'));
     const idle = (info: Map<string, string>): boolean => info.get('aof_rewrite_in_progress') === '0' && info.get('aof_rewrite_scheduled') === '0';
     const waitUntil = async (done: (info: Map<string, string>) => boolean): Promise<Map<string, string>> => {
       for (;;) {
@@ -242,7 +232,7 @@ export class FineTuneQueue {
     const before = await waitUntil(idle);
     const rewrites = Number(before.get('aof_rewrites') ?? 0);
     try {
-      await this.redis.bgrewriteaof();
+      await this.#redis.bgrewriteaof();
     } catch (error) {
       // Someone started one after our wait, so after the purge: waiting for it is enough.
       if (!/already in progress/i.test(error instanceof Error ? error.message : String(error))) throw error;
@@ -253,100 +243,9 @@ export class FineTuneQueue {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.queue.close(), this.cancels.close(), this.redis.quit().catch(() => this.redis.disconnect())]);
+    await Promise.all([this.#queue.close(), this.#cancels.close(), this.#redis.quit().catch(() => this.#redis.disconnect())]);
   }
-
-  /** BullMQ ids of all the voice's jobs, found by their key prefix. */
-  private async voiceJobIds(voiceId: string): Promise<string[]> {
-    const ids = new Set<string>();
-    for (const key of await scanKeys(this.redis, `${this.keyBase}${voiceId}.*`)) {
-      const rest = key.slice(this.keyBase.length);
-      // Job hash is `<base><id>`; its companions are `<base><id>:logs` and the like.
-      const id = rest.split(':')[0];
-      if (id) ids.add(id);
-    }
-    // A finished job's hash can expire while its id still sits in a set.
-    for (const id of await this.idsInContainers(voiceId)) ids.add(id);
-    return [...ids];
-  }
-
-  private async idsInContainers(voiceId: string): Promise<string[]> {
-    const found: string[] = [];
-    const mentions = (member: string): boolean => member.startsWith(`${voiceId}.`);
-    for (const name of ['wait', 'paused', 'active']) {
-      for (const member of await this.redis.lrange(`${this.keyBase}${name}`, 0, -1)) if (mentions(member)) found.push(member);
-    }
-    for (const name of ['delayed', 'prioritized', 'completed', 'failed', 'waiting-children']) {
-      for (const member of await this.redis.zrange(`${this.keyBase}${name}`, '0', '-1')) if (mentions(member)) found.push(member);
-    }
-    return found;
-  }
-
-  /** Whatever BullMQ's own removal leaves: stray keys, set members, dedup keys, events. */
-  private async scrubLeftovers(voiceId: string): Promise<void> {
-    const keys = [
-      ...(await scanKeys(this.redis, `${this.keyBase}${voiceId}.*`)),
-      ...(await scanKeys(this.redis, cancelFlagPattern(voiceId))),
-      `${this.keyBase}de:${voiceId}`,
-      `${this.keyBase}dn:${voiceId}`,
-    ];
-    await this.redis.del(...keys);
-    const ids = await this.idsInContainers(voiceId);
-    if (ids.length > 0) {
-      const pipeline = this.redis.pipeline();
-      for (const name of ['wait', 'paused', 'active']) for (const id of ids) pipeline.lrem(`${this.keyBase}${name}`, 0, id);
-      for (const name of ['delayed', 'prioritized', 'completed', 'failed', 'waiting-children']) pipeline.zrem(`${this.keyBase}${name}`, ...ids);
-      pipeline.srem(`${this.keyBase}stalled`, ...ids);
-      await pipeline.exec();
-    }
-    await this.scrubEvents(voiceId);
-  }
-
-  /**
-   * Deletes events-stream entries about the voice (they name its job ids). XDEL is not
-   * enough: it only marks entries deleted, their bytes stay in the stream's nodes and so
-   * in every RDB or AOF rewrite. The stream is rebuilt from the other entries instead,
-   * atomically, keeping their ids, its last id and its consumer groups.
-   */
-  private async scrubEvents(voiceId: string): Promise<void> {
-    await this.redis.eval(REBUILD_STREAM_WITHOUT, 1, `${this.keyBase}events`, voiceId);
-  }
-
 }
-
-/** KEYS[1]: a stream; ARGV[1]: text. Rebuilds the stream without the entries any field of which contains the text. */
-const REBUILD_STREAM_WITHOUT = `
-local key, needle = KEYS[1], ARGV[1]
-if redis.call('EXISTS', key) == 0 then return 0 end
-local kept, dropped = {}, 0
-for _, entry in ipairs(redis.call('XRANGE', key, '-', '+')) do
-  local hit = false
-  for _, value in ipairs(entry[2]) do
-    if string.find(value, needle, 1, true) then hit = true end
-  end
-  if hit then dropped = dropped + 1 else kept[#kept + 1] = entry end
-end
-if dropped == 0 then return 0 end
-local lastId
-local info = redis.call('XINFO', 'STREAM', key)
-for i = 1, #info, 2 do
-  if info[i] == 'last-generated-id' then lastId = info[i + 1] end
-end
-local groups = redis.call('XINFO', 'GROUPS', key)
-redis.call('DEL', key)
-for _, entry in ipairs(kept) do
-  redis.call('XADD', key, entry[1], unpack(entry[2]))
-end
-if #kept > 0 then redis.call('XSETID', key, lastId) end
-for _, group in ipairs(groups) do
-  local name, delivered
-  for i = 1, #group, 2 do
-    if group[i] == 'name' then name = group[i + 1] elseif group[i] == 'last-delivered-id' then delivered = group[i + 1] end
-  end
-  redis.call('XGROUP', 'CREATE', key, name, delivered, 'MKSTREAM')
-end
-return dropped
-`;
 
 /** `INFO` output as field → value. */
 function parseInfo(text: string): Map<string, string> {

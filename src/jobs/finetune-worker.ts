@@ -4,13 +4,12 @@ import type { Redis } from 'ioredis';
 import { CancelChannel, type CancelMessage } from './cancel-channel.ts';
 import { cancelFlagKey } from './cancel-flag.ts';
 import { recoverRunsOfDeadWorkers, registerWorker, unregisterWorker, type RecoveredRun } from './dead-worker-recovery.ts';
+import { BULL_PREFIX, FINETUNE_QUEUE_NAME } from './bull-layout.ts';
 import {
-  BULL_PREFIX,
   CANCELLED_REASON,
-  FINETUNE_QUEUE_NAME,
   SHUTDOWN_REASON,
+  readJobData,
   type FineTuneJobData,
-  type FineTuneJobProgress,
   type FineTuneJobRef,
   type FineTuneJobResult,
 } from './finetune-job.ts';
@@ -19,8 +18,6 @@ import { connectionOptions, createRedisConnection } from './redis-connection.ts'
 export interface FineTuneContext {
   /** Aborted when the run is cancelled or the worker shuts down: stop promptly and reject. */
   signal: AbortSignal;
-  /** Publishes progress to every FineTuneEvents listener. */
-  progress(progress: FineTuneJobProgress): Promise<void>;
   /** 1 for the first try, 2 for the first retry, ... */
   attempt: number;
 }
@@ -54,7 +51,6 @@ export interface FineTuneFailure {
 /** Events for the hosting process (logs, metrics). Refs only: never payload contents. */
 export interface FineTuneWorkerEvents {
   active: [ref: FineTuneJobRef, attempt: number];
-  progress: [ref: FineTuneJobRef, progress: FineTuneJobProgress];
   completed: [ref: FineTuneJobRef, result: FineTuneJobResult];
   failed: [ref: FineTuneJobRef, failure: FineTuneFailure];
   cancelled: [ref: FineTuneJobRef];
@@ -75,32 +71,32 @@ const REDIS_CHECK_MS = 1000;
  * fails as cancelled, never retried.
  */
 export class FineTuneWorker extends EventEmitter<FineTuneWorkerEvents> {
-  private readonly worker: Worker<FineTuneJobData, FineTuneJobResult, 'finetune'>;
-  private readonly redis: Redis;
-  private readonly cancels: CancelChannel;
-  private readonly processor: FineTuneProcessor;
-  private readonly cancelPollMs: number;
-  private readonly maxStalledCount: number;
+  readonly #worker: Worker<FineTuneJobData, FineTuneJobResult, 'finetune'>;
+  readonly #redis: Redis;
+  readonly #cancels: CancelChannel;
+  readonly #processor: FineTuneProcessor;
+  readonly #cancelPollMs: number;
+  readonly #maxStalledCount: number;
   /** BullMQ id → ref of the runs active in this process. */
-  private readonly running = new Map<string, FineTuneJobRef>();
-  private readonly ready: Promise<void>;
+  readonly #running = new Map<string, FineTuneJobRef>();
+  readonly #ready: Promise<void>;
   /** Set by close(): a start still under way gives up, and lost connections are expected. */
-  private closing = false;
+  #closing = false;
 
   constructor(options: FineTuneWorkerOptions) {
     super();
-    this.processor = options.processor;
-    this.cancelPollMs = options.cancelPollMs ?? 2000;
-    this.maxStalledCount = options.maxStalledCount ?? 1;
-    this.redis = createRedisConnection(options.url, 'producer');
-    this.redis.on('error', () => {});
-    this.cancels = new CancelChannel(options.url, (error) => this.reportError(error));
+    this.#processor = options.processor;
+    this.#cancelPollMs = options.cancelPollMs ?? 2000;
+    this.#maxStalledCount = options.maxStalledCount ?? 1;
+    this.#redis = createRedisConnection(options.url, 'producer');
+    this.#redis.on('error', () => {});
+    this.#cancels = new CancelChannel(options.url, (error) => this.#reportError(error));
     // Subscribe before taking jobs, so no cancel for a job of ours can slip past.
-    const subscribed = this.cancels.subscribe((message) => this.onCancelMessage(message));
+    const subscribed = this.#cancels.subscribe((message) => this.#onCancelMessage(message));
     // Three parameters: BullMQ only creates an AbortSignal for processors that take one.
     const processJob = (job: FineTuneBullJob, token?: string, signal?: AbortSignal): Promise<FineTuneJobResult> =>
-      this.run(job, token, signal);
-    this.worker = new Worker<FineTuneJobData, FineTuneJobResult, 'finetune'>(FINETUNE_QUEUE_NAME, processJob, {
+      this.#run(job, token, signal);
+    this.#worker = new Worker<FineTuneJobData, FineTuneJobResult, 'finetune'>(FINETUNE_QUEUE_NAME, processJob, {
       connection: { url: options.url, ...connectionOptions('blocking') },
       prefix: BULL_PREFIX,
       concurrency: options.concurrency ?? 1,
@@ -109,9 +105,9 @@ export class FineTuneWorker extends EventEmitter<FineTuneWorkerEvents> {
       ...(options.stalledInterval !== undefined ? { stalledInterval: options.stalledInterval } : {}),
       ...(options.maxStalledCount !== undefined ? { maxStalledCount: options.maxStalledCount } : {}),
     });
-    this.forwardWorkerEvents();
-    this.ready = subscribed.then(() => undefined);
-    if (options.autorun ?? true) this.start().catch((error: unknown) => this.closing || this.reportError(error));
+    this.#forwardWorkerEvents();
+    this.#ready = subscribed.then(() => undefined);
+    if (options.autorun ?? true) this.start().catch((error: unknown) => this.#closing || this.#reportError(error));
   }
 
   /**
@@ -119,24 +115,24 @@ export class FineTuneWorker extends EventEmitter<FineTuneWorkerEvents> {
    * process it lives in and hands back the runs of workers whose process died.
    */
   async start(): Promise<void> {
-    await this.ready;
-    if (this.worker.isRunning() || this.closing) return;
-    await registerWorker(this.redis, this.worker.id);
-    for (const run of await recoverRunsOfDeadWorkers(this.redis, this.worker, this.maxStalledCount)) this.emit('recovered', run);
-    if (this.closing) return;
-    if (!this.worker.isRunning()) void this.worker.run().catch((error: unknown) => this.reportError(error));
-    await this.worker.waitUntilReady();
+    await this.#ready;
+    if (this.#worker.isRunning() || this.#closing) return;
+    await registerWorker(this.#redis, this.#worker.id);
+    for (const run of await recoverRunsOfDeadWorkers(this.#redis, this.#worker, this.#maxStalledCount)) this.emit('recovered', run);
+    if (this.#closing) return;
+    if (!this.#worker.isRunning()) void this.#worker.run().catch((error: unknown) => this.#reportError(error));
+    await this.#worker.waitUntilReady();
   }
 
   /** Resolves when connected and subscribed to cancels. */
   async waitUntilReady(): Promise<void> {
-    await this.ready;
-    await this.worker.waitUntilReady();
+    await this.#ready;
+    await this.#worker.waitUntilReady();
   }
 
   /** Refs of the runs active in this process. */
   activeJobs(): FineTuneJobRef[] {
-    return [...this.running.values()];
+    return [...this.#running.values()];
   }
 
   /**
@@ -147,10 +143,10 @@ export class FineTuneWorker extends EventEmitter<FineTuneWorkerEvents> {
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
     // With Redis unreachable a run can neither finish nor be handed back: do not wait
     // for it (BullMQ's graceful close would retry the connection for ever).
-    this.closing = true;
-    const redisReachable = await answersWithin(this.redis, REDIS_CHECK_MS);
-    if (redisReachable) await unregisterWorker(this.redis, this.worker.id).catch(() => undefined);
-    const closing = this.worker.close(!redisReachable);
+    this.#closing = true;
+    const redisReachable = await answersWithin(this.#redis, REDIS_CHECK_MS);
+    if (redisReachable) await unregisterWorker(this.#redis, this.#worker.id).catch(() => undefined);
+    const closing = this.#worker.close(!redisReachable);
     if (options.timeoutMs !== undefined) {
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
@@ -158,27 +154,24 @@ export class FineTuneWorker extends EventEmitter<FineTuneWorkerEvents> {
         new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), options.timeoutMs))),
       ]);
       clearTimeout(timer);
-      if (timedOut) this.worker.cancelAllJobs(SHUTDOWN_REASON);
+      if (timedOut) this.#worker.cancelAllJobs(SHUTDOWN_REASON);
     }
     await closing;
-    await Promise.all([this.cancels.close(), redisReachable ? this.redis.quit().catch(() => this.redis.disconnect()) : this.redis.disconnect()]);
+    await Promise.all([this.#cancels.close(), redisReachable ? this.#redis.quit().catch(() => this.#redis.disconnect()) : this.#redis.disconnect()]);
   }
 
-  private async run(job: FineTuneBullJob, token: string | undefined, signal: AbortSignal | undefined): Promise<FineTuneJobResult> {
+  async #run(job: FineTuneBullJob, token: string | undefined, signal: AbortSignal | undefined): Promise<FineTuneJobResult> {
     const id = job.id ?? '';
     const ref: FineTuneJobRef = { voiceId: job.data.voiceId, jobId: job.data.jobId };
     const attempt = job.attemptsMade + 1;
     const abortSignal = signal ?? new AbortController().signal;
-    if ((await this.redis.exists(cancelFlagKey(id))) === 1) throw new UnrecoverableError(CANCELLED_REASON);
-    this.running.set(id, ref);
+    if ((await this.#redis.exists(cancelFlagKey(id))) === 1) throw new UnrecoverableError(CANCELLED_REASON);
+    this.#running.set(id, ref);
     this.emit('active', ref, attempt);
-    const poll = setInterval(() => void this.pollCancelFlag(id), this.cancelPollMs);
+    const poll = setInterval(() => void this.#pollCancelFlag(id), this.#cancelPollMs);
     try {
-      return await this.processor(job.data, {
-        signal: abortSignal,
-        attempt,
-        progress: (progress) => job.updateProgress(progress),
-      });
+      // Progress goes to the job history (SQLite) through the processor, where every process reads it.
+      return await this.#processor(readJobData(job.data), { signal: abortSignal, attempt });
     } catch (error) {
       if (abortSignal.aborted && abortSignal.reason === CANCELLED_REASON) throw new UnrecoverableError(CANCELLED_REASON);
       if (abortSignal.aborted && abortSignal.reason === SHUTDOWN_REASON && token) {
@@ -189,38 +182,35 @@ export class FineTuneWorker extends EventEmitter<FineTuneWorkerEvents> {
       throw error;
     } finally {
       clearInterval(poll);
-      this.running.delete(id);
+      this.#running.delete(id);
     }
   }
 
-  private onCancelMessage(message: CancelMessage): void {
-    for (const [id, ref] of this.running) {
+  #onCancelMessage(message: CancelMessage): void {
+    for (const [id, ref] of this.#running) {
       if (ref.voiceId !== message.voiceId) continue;
       if (message.bullJobId !== undefined && message.bullJobId !== id) continue;
-      this.worker.cancelJob(id, CANCELLED_REASON);
+      this.#worker.cancelJob(id, CANCELLED_REASON);
     }
   }
 
-  private async pollCancelFlag(id: string): Promise<void> {
+  async #pollCancelFlag(id: string): Promise<void> {
     try {
-      if ((await this.redis.exists(cancelFlagKey(id))) === 1) this.worker.cancelJob(id, CANCELLED_REASON);
+      if ((await this.#redis.exists(cancelFlagKey(id))) === 1) this.#worker.cancelJob(id, CANCELLED_REASON);
     } catch (error) {
-      this.reportError(error);
+      this.#reportError(error);
     }
   }
 
-  private forwardWorkerEvents(): void {
-    this.worker.on('progress', (job, progress) => {
-      this.emit('progress', refOf(job), progress as FineTuneJobProgress);
-    });
-    this.worker.on('completed', (job, result) => {
+  #forwardWorkerEvents(): void {
+    this.#worker.on('completed', (job, result) => {
       this.emit('completed', refOf(job), result);
     });
-    this.worker.on('failed', (job, error) => {
+    this.#worker.on('failed', (job, error) => {
       if (!job) return; // stalled past its limit and already removed: nothing to name
       const ref = refOf(job);
       if (error.message === CANCELLED_REASON) {
-        if (job.id) void this.redis.del(cancelFlagKey(job.id)).catch(() => {});
+        if (job.id) void this.#redis.del(cancelFlagKey(job.id)).catch(() => {});
         this.emit('cancelled', ref);
         return;
       }
@@ -228,12 +218,12 @@ export class FineTuneWorker extends EventEmitter<FineTuneWorkerEvents> {
       const willRetry = !unrecoverable && job.attemptsMade < (job.opts.attempts ?? 1);
       this.emit('failed', ref, { message: error.message, attempt: job.attemptsMade, willRetry });
     });
-    this.worker.on('error', (error) => this.reportError(error));
+    this.#worker.on('error', (error) => this.#reportError(error));
   }
 
-  private reportError(error: unknown): void {
+  #reportError(error: unknown): void {
     // Closing drops the connections on purpose; BullMQ reports that as an error.
-    if (this.closing && error instanceof Error && error.message.startsWith('Connection is closed')) return;
+    if (this.#closing && error instanceof Error && error.message.startsWith('Connection is closed')) return;
     if (this.listenerCount('error') > 0) this.emit('error', error instanceof Error ? error : new Error(String(error)));
   }
 }

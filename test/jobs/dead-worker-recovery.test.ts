@@ -5,11 +5,10 @@ import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import type { RecoveredRun } from '../../src/jobs/dead-worker-recovery.ts';
-import { FineTuneEvents } from '../../src/jobs/finetune-events.ts';
 import type { FineTuneJobData } from '../../src/jobs/finetune-job.ts';
 import type { FineTuneQueue } from '../../src/jobs/finetune-queue.ts';
 import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
-import { jobData, makeQueue, makeWorker, sleep } from './support.ts';
+import { jobData, makeQueue, makeWorker, RunOutcomes, sleep } from './support.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/long-lock-worker.ts', import.meta.url));
 /** BullMQ's defaults, as in production: stall detection alone would take 30-60 s. */
@@ -66,7 +65,7 @@ describe('runs of dead workers', () => {
 
   it('a run whose worker process was SIGKILLed goes back to the queue as soon as a worker starts', async () => {
     const queue = makeQueue(server.url);
-    const events = new FineTuneEvents({ url: server.url });
+    const events = new RunOutcomes(server.url);
     const dead = await spawnWorker(server.url);
     try {
       const data = jobData('voice-dead');
@@ -133,7 +132,7 @@ describe('runs of dead workers', () => {
 
   it('a run that kills its worker every time ends failed instead of crashing workers for ever', async () => {
     const queue = makeQueue(server.url, { attempts: 3 });
-    const events = new FineTuneEvents({ url: server.url });
+    const events = new RunOutcomes(server.url);
     const data = jobData('voice-poison');
     try {
       // Two worker processes in turn take the run and die with it (an OOM kill, say).

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { FineTuneCancelledError, FineTuneEvents } from '../../src/jobs/finetune-events.ts';
 import { cancelFlagKey } from '../../src/jobs/cancel-flag.ts';
 import { bullJobId } from '../../src/jobs/finetune-job.ts';
 import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
-import { deferred, eventually, jobData, makeQueue, makeWorker, sleep } from './support.ts';
+import { deferred, eventually, jobData, makeQueue, makeWorker, RunCancelledError, RunOutcomes, sleep } from './support.ts';
 
 /** Every key name and stored value in Redis, to look for traces of a voice. */
 async function dumpRedis(redis: Redis): Promise<string[]> {
@@ -39,13 +38,12 @@ describe('fine-tune cancellation and purge', () => {
 
   it('a cancelled waiting run never runs, and waiters learn it was cancelled', async () => {
     const queue = makeQueue(server.url);
-    const events = new FineTuneEvents({ url: server.url });
+    const events = new RunOutcomes(server.url);
     const ran: string[] = [];
     try {
       const doomed = jobData('voice-cw');
       await queue.enqueue(doomed);
-      const waiting = assert.rejects(events.waitForResult({ voiceId: 'voice-cw', jobId: doomed.jobId }), FineTuneCancelledError);
-      await events.waitUntilReady();
+      const waiting = assert.rejects(events.waitForResult({ voiceId: 'voice-cw', jobId: doomed.jobId }), RunCancelledError);
       await sleep(50);
       assert.equal(await queue.cancel('voice-cw'), 'removed');
       await waiting;
@@ -77,7 +75,7 @@ describe('fine-tune cancellation and purge', () => {
 
   it('a cancelled running run is aborted within a short time, ends cancelled and is not retried', async () => {
     const queue = makeQueue(server.url, { attempts: 3, backoffMs: 10 });
-    const events = new FineTuneEvents({ url: server.url });
+    const events = new RunOutcomes(server.url);
     const started = deferred();
     let calls = 0;
     let abortedAt = 0;
@@ -99,7 +97,7 @@ describe('fine-tune cancellation and purge', () => {
       const data = jobData('voice-cr');
       await queue.enqueue(data);
       await started.promise;
-      const waiting = assert.rejects(events.waitForResult({ voiceId: 'voice-cr', jobId: data.jobId }), FineTuneCancelledError);
+      const waiting = assert.rejects(events.waitForResult({ voiceId: 'voice-cr', jobId: data.jobId }), RunCancelledError);
       const cancelAt = Date.now();
       assert.equal(await queue.cancel('voice-cr'), 'signalled');
       await waiting;
@@ -153,28 +151,28 @@ describe('fine-tune cancellation and purge', () => {
   it('purgeVoice leaves nothing in Redis that mentions the voice, and keeps other voices', async () => {
     const voice = 'vpurge42';
     const queue = makeQueue(server.url, { attempts: 1 });
-    const events = new FineTuneEvents({ url: server.url });
+    const events = new RunOutcomes(server.url);
     const inspector = new Redis(server.url);
     const started = deferred();
     const worker = makeWorker(server.url, {
       processor: (data, ctx) => {
-        if (data.sampleId === 'ok') return Promise.resolve({ metrics: { loss: 1 }, version: 1 });
-        if (data.sampleId === 'bad') return Promise.reject(new Error('bad sample'));
+        if (data.backend === 'ok') return Promise.resolve({ metrics: { loss: 1 }, version: 1 });
+        if (data.backend === 'bad') return Promise.reject(new Error('bad sample'));
         started.resolve();
         return new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('stopped'))));
       },
     });
     try {
-      const done = jobData(voice, { sampleId: 'ok' });
+      const done = jobData(voice, { backend: 'ok' });
       await queue.enqueue(done);
       await events.waitForResult({ voiceId: voice, jobId: done.jobId });
-      const failed = jobData(voice, { sampleId: 'bad' });
+      const failed = jobData(voice, { backend: 'bad' });
       await queue.enqueue(failed);
       await assert.rejects(events.waitForResult({ voiceId: voice, jobId: failed.jobId }));
-      const other = jobData('other7', { sampleId: 'ok' });
+      const other = jobData('other7', { backend: 'ok' });
       await queue.enqueue(other);
       await events.waitForResult({ voiceId: 'other7', jobId: other.jobId });
-      await queue.enqueue(jobData(voice, { sampleId: 'hang' }));
+      await queue.enqueue(jobData(voice, { backend: 'hang' }));
       await started.promise;
       assert.ok((await dumpRedis(inspector)).some((line) => line.includes(voice)), 'test set-up left no trace to purge');
 

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { FineTuneEvents, type FineTuneEvent } from '../../src/jobs/finetune-events.ts';
+import { Queue } from 'bullmq';
+import { BULL_PREFIX, FINETUNE_QUEUE_NAME } from '../../src/jobs/bull-layout.ts';
 import { CloneInProgressError } from '../../src/jobs/finetune-queue.ts';
-import type { FineTuneJobProgress } from '../../src/jobs/finetune-job.ts';
+import { bullJobId } from '../../src/jobs/finetune-job.ts';
 import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
-import { deferred, eventually, jobData, makeQueue, makeWorker } from './support.ts';
+import { deferred, eventually, jobData, makeQueue, makeWorker, RunOutcomes } from './support.ts';
 
-describe('fine-tune queue: enqueue, progress, results, retries', () => {
+describe('fine-tune queue: enqueue, results, retries', () => {
   let server: TestRedis;
   beforeAll(async () => {
     server = await startTestRedis();
@@ -15,39 +16,26 @@ describe('fine-tune queue: enqueue, progress, results, retries', () => {
     await server.cleanup();
   });
 
-  it('runs a job, shows its progress to another listener, and delivers the result', async () => {
+  it('runs a job and delivers its result', async () => {
     const queue = makeQueue(server.url);
-    const events = new FineTuneEvents({ url: server.url });
-    await events.waitUntilReady();
-    const seen: FineTuneEvent[] = [];
+    const events = new RunOutcomes(server.url);
     const data = jobData('voice-flow');
-    events.watch({ voiceId: 'voice-flow' }, (event) => seen.push(event));
-    const workerSaw: FineTuneJobProgress[] = [];
     const worker = makeWorker(server.url, {
       processor: async (payload, ctx) => {
         assert.deepEqual(payload, data);
         assert.equal(ctx.attempt, 1);
-        await ctx.progress({ stage: 'slice', fraction: 0.25 });
-        await ctx.progress({ stage: 'train', fraction: 0.75, detail: { epoch: 3 } });
         return { metrics: { loss: 0.5 }, version: 2 };
       },
     });
-    worker.on('progress', (_ref, progress) => workerSaw.push(progress));
+    const completed: string[] = [];
+    worker.on('completed', (ref) => completed.push(ref.jobId));
     try {
       const ref = await queue.enqueue(data);
       assert.deepEqual(ref, { voiceId: 'voice-flow', jobId: data.jobId });
       const result = await events.waitForResult({ voiceId: 'voice-flow', jobId: data.jobId });
       assert.deepEqual(result, { metrics: { loss: 0.5 }, version: 2 });
-      await eventually(() => seen.some((e) => e.type === 'completed'), 2000, 'completed event');
-      const progress = seen.filter((e) => e.type === 'progress').map((e) => (e.type === 'progress' ? e.progress : null));
-      assert.deepEqual(progress, [
-        { stage: 'slice', fraction: 0.25 },
-        { stage: 'train', fraction: 0.75, detail: { epoch: 3 } },
-      ]);
-      assert.equal(workerSaw.length, 2);
-      // Asked again after the fact, the finished result is still there: by voice, by job, by both.
-      assert.deepEqual(await events.waitForResult({ voiceId: 'voice-flow' }), result);
-      assert.deepEqual(await events.waitForResult({ jobId: data.jobId }), result);
+      await eventually(() => completed.length === 1, 2000, 'completed event');
+      assert.deepEqual(completed, [data.jobId]);
       const counts = await queue.counts();
       assert.equal(counts.completed, 1);
       assert.equal(counts.active + counts.waiting + counts.delayed, 0);
@@ -55,6 +43,30 @@ describe('fine-tune queue: enqueue, progress, results, retries', () => {
       await worker.close();
       await events.close();
       await queue.close();
+    }
+  });
+
+  it('runs a job queued by the previous version (payload with `sampleId`), handing the processor only the declared fields', async () => {
+    // The previous version queued `{ jobId, voiceId, userId, backend, sampleId }` under `<voiceId>.<jobId>`,
+    // deduplicated by voice: add one exactly so, with BullMQ itself, as it would sit in Redis after an upgrade.
+    const legacy = new Queue(FINETUNE_QUEUE_NAME, { connection: { url: server.url }, prefix: BULL_PREFIX });
+    const events = new RunOutcomes(server.url);
+    const data = jobData('voice-legacy');
+    const seen: unknown[] = [];
+    const worker = makeWorker(server.url, {
+      processor: async (payload) => {
+        seen.push(payload);
+        return { metrics: {}, version: 1 };
+      },
+    });
+    try {
+      await legacy.add('finetune', { ...data, sampleId: 'c_0123456789abcdef' }, { jobId: bullJobId(data), deduplication: { id: data.voiceId }, attempts: 3 });
+      assert.deepEqual(await events.waitForResult({ voiceId: data.voiceId, jobId: data.jobId }), { metrics: {}, version: 1 });
+      assert.deepEqual(seen, [data]);
+    } finally {
+      await worker.close();
+      await events.close();
+      await legacy.close();
     }
   });
 
@@ -81,7 +93,7 @@ describe('fine-tune queue: enqueue, progress, results, retries', () => {
         return { metrics: {}, version: 1 };
       },
     });
-    const events = new FineTuneEvents({ url: server.url });
+    const events = new RunOutcomes(server.url);
     try {
       await started.promise;
       // Active: refused too.
@@ -135,7 +147,7 @@ describe('fine-tune queue: enqueue, progress, results, retries', () => {
       // Waiting out its backoff, the run still holds the voice.
       duringBackoff.push(queue.enqueue(jobData('voice-retry')).then(() => 'accepted', (error: unknown) => error));
     });
-    const events = new FineTuneEvents({ url: server.url });
+    const events = new RunOutcomes(server.url);
     try {
       const data = jobData('voice-retry');
       await queue.enqueue(data);
@@ -162,7 +174,7 @@ describe('fine-tune queue: enqueue, progress, results, retries', () => {
         throw new Error('out of GPU memory');
       },
     });
-    const events = new FineTuneEvents({ url: server.url });
+    const events = new RunOutcomes(server.url);
     try {
       const data = jobData('voice-fail');
       await queue.enqueue(data);

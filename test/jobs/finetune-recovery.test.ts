@@ -5,10 +5,9 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { FineTuneEvents } from '../../src/jobs/finetune-events.ts';
 import { bullJobId } from '../../src/jobs/finetune-job.ts';
 import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
-import { eventually, jobData, makeQueue, makeWorker, sleep } from './support.ts';
+import { eventually, jobData, makeQueue, makeWorker, RunOutcomes, sleep } from './support.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/hanging-worker.ts', import.meta.url));
 
@@ -23,7 +22,7 @@ describe('fine-tune recovery from crashes', () => {
 
   it('a run whose worker process was SIGKILLed is recovered and completed by another worker', async () => {
     const queue = makeQueue(server.url);
-    const events = new FineTuneEvents({ url: server.url });
+    const events = new RunOutcomes(server.url);
     const child = spawn(process.execPath, [FIXTURE], { env: { ...process.env, REDIS_URL: server.url }, stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const lines = createInterface({ input: child.stdout });
@@ -138,7 +137,7 @@ describe('fine-tune worker shutdown', () => {
 
   it('close() with a timeout aborts the run and hands it back without using an attempt', async () => {
     const queue = makeQueue(server.url, { attempts: 1 });
-    const events = new FineTuneEvents({ url: server.url });
+    const events = new RunOutcomes(server.url);
     let startedResolve!: () => void;
     const started = new Promise<void>((resolve) => (startedResolve = resolve));
     const first = makeWorker(server.url, {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { BULL_PREFIX, FINETUNE_QUEUE_NAME } from '../../src/jobs/finetune-job.ts';
+import { BULL_PREFIX, FINETUNE_QUEUE_NAME } from '../../src/jobs/bull-layout.ts';
 import { FineTuneQueue } from '../../src/jobs/finetune-queue.ts';
 import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
 import { jobData } from './support.ts';

@@ -1,13 +1,15 @@
+import { Queue } from 'bullmq';
+import { BULL_PREFIX, FINETUNE_QUEUE_NAME } from '../../src/jobs/bull-layout.ts';
 import { FineTuneQueue, type FineTuneQueueOptions } from '../../src/jobs/finetune-queue.ts';
 import { FineTuneWorker, type FineTuneWorkerOptions } from '../../src/jobs/finetune-worker.ts';
-import type { FineTuneJobData } from '../../src/jobs/finetune-job.ts';
+import { bullJobId, CANCELLED_REASON, isFineTuneResult, type FineTuneJobData, type FineTuneJobRef, type FineTuneJobResult } from '../../src/jobs/finetune-job.ts';
 
 /** Shared by the job tests: small builders, no test logic. */
 let counter = 0;
 
 export function jobData(voiceId: string, overrides: Partial<FineTuneJobData> = {}): FineTuneJobData {
   counter++;
-  return { jobId: `job-${process.pid}-${counter}`, voiceId, userId: 'user-1', backend: 'classic', sampleId: `sample-${counter}`, ...overrides };
+  return { jobId: `job-${process.pid}-${counter}`, voiceId, userId: 'user-1', backend: 'classic', ...overrides };
 }
 
 export function makeQueue(url: string, options: Partial<FineTuneQueueOptions> = {}): FineTuneQueue {
@@ -36,4 +38,45 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   let resolve!: (value: T) => void;
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
+}
+
+export class RunCancelledError extends Error {}
+
+/**
+ * How a run ended, read from BullMQ's public API by polling (the service reads the job
+ * history in SQLite instead; these tests have only the queue). A run removed before it
+ * ended counts as cancelled.
+ */
+export class RunOutcomes {
+  readonly #queue: Queue;
+
+  constructor(url: string) {
+    this.#queue = new Queue(FINETUNE_QUEUE_NAME, { connection: { url }, prefix: BULL_PREFIX });
+    this.#queue.on('error', () => {});
+  }
+
+  /** The run's result; rejects with `failed: <reason>`, RunCancelledError, or the signal's reason. */
+  async waitForResult(ref: FineTuneJobRef, signal: AbortSignal = AbortSignal.timeout(30_000)): Promise<FineTuneJobResult> {
+    const id = bullJobId(ref);
+    for (;;) {
+      signal.throwIfAborted();
+      const state = await this.#queue.getJobState(id);
+      if (state === 'unknown') throw new RunCancelledError(`run ${id} was removed before it ended`);
+      if (state === 'completed' || state === 'failed') {
+        const job = await this.#queue.getJob(id);
+        if (!job) throw new RunCancelledError(`run ${id} was removed`);
+        if (state === 'completed') {
+          if (!isFineTuneResult(job.returnvalue)) throw new Error(`run ${id} completed without a valid result`);
+          return job.returnvalue;
+        }
+        if (job.failedReason === CANCELLED_REASON) throw new RunCancelledError(`run ${id} was cancelled`);
+        throw new Error(`run ${id} failed: ${job.failedReason}`);
+      }
+      await sleep(25);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#queue.close();
+  }
 }
