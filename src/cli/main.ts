@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadDotenv } from '../config/dotenv.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
-import { isCodedError } from '../core/user-facing-error.ts';
+import { isUserFacingError } from '../core/user-facing-error.ts';
 import { openRuntime } from '../app/runtime.ts';
 import { createLogger } from '../observability/logger.ts';
 import { createCliContext, type CliContext } from './cli-context.ts';
@@ -124,7 +124,7 @@ function report(error: unknown, json: boolean): number {
   };
   if (error instanceof UsageError) return write('usage', `${error.message}\n\n${HELP}`, EXIT.usage);
   if (error instanceof ConfigError) return write('config', error.message, EXIT.usage);
-  if (isCodedError(error)) return write(error.code, error.message, EXIT.refused);
+  if (isUserFacingError(error)) return write(error.code, error.message, EXIT.refused);
   return write('failure', error instanceof Error ? error.message : String(error), EXIT.failure);
 }
 

@@ -1,5 +1,6 @@
 import type { Clock } from '../storage/ids.ts';
 import type { UserDirectory } from '../storage/user-directory.ts';
+import { ConsentDeniedError } from './consent-errors.ts';
 import type { ConsentRecord } from './consent-record.ts';
 import type { ConsentState } from './consent-state.ts';
 import type { ConsentStore } from './consent-store.ts';
@@ -26,17 +27,6 @@ export type GateRequest =
       readonly context: { readonly platform: string; readonly contextId: string };
       readonly text: string;
     };
-
-export type DenialCode = 'no_consent' | 'offer_pending' | 'not_ready' | 'not_verified' | 'not_allowed_speaker' | 'out_of_scope' | 'forbidden_text' | 'unknown_user';
-
-export class ConsentDeniedError extends Error {
-  readonly code: DenialCode;
-  constructor(code: DenialCode, message: string) {
-    super(message);
-    this.name = 'ConsentDeniedError';
-    this.code = code;
-  }
-}
 
 const ALLOWED_STATES: Readonly<Record<GateRequest['purpose'], readonly ConsentState[]>> = {
   record: ['granted', 'sample_collected'],

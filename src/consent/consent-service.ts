@@ -4,6 +4,7 @@ import { newId, type Clock } from '../storage/ids.ts';
 import type { ReadingScript } from './reading-script.ts';
 import type { AuditLedger } from './ledger.ts';
 import { createChallenge } from './challenge.ts';
+import { ConsentError } from './consent-errors.ts';
 import { receiptOf, type ConsentReceipt, type ConsentRecord, type ConsentScope, type SpeakerPolicy } from './consent-record.ts';
 import { assertTransition, type ConsentState } from './consent-state.ts';
 import type { ConsentStore } from './consent-store.ts';
@@ -24,18 +25,6 @@ export interface ConsentOffer {
   readonly consent: ConsentRecord;
   readonly text: ConsentText;
   readonly script: ReadingScript;
-}
-
-export class ConsentError extends Error {
-  readonly code: 'consent_exists' | 'no_consent' | 'offer_expired' | 'unknown_consent';
-  /** Figures the user-facing message shows (src/i18n). */
-  readonly details: Readonly<Record<string, string | number>>;
-  constructor(code: ConsentError['code'], message: string, details: Record<string, string | number> = {}) {
-    super(message);
-    this.name = 'ConsentError';
-    this.code = code;
-    this.details = details;
-  }
 }
 
 /**

@@ -1,3 +1,5 @@
+import { ConsentError } from './consent-errors.ts';
+
 /**
  * The life of one consent, as an explicit state machine. `revoked`, `expired`
  * and `declined` are terminal: a new consent starts from `offered` again.
@@ -29,10 +31,10 @@ export function isConsentState(value: string): value is ConsentState {
   return value in TRANSITIONS;
 }
 
-export class ConsentTransitionError extends Error {
-  readonly code = 'invalid_consent_transition';
+/** A bug, not a refusal: the code path asked for a move the state machine forbids. */
+export class ConsentTransitionError extends ConsentError {
   constructor(from: ConsentState, to: ConsentState) {
-    super(`consent cannot go from ${from} to ${to}`);
+    super('invalid_consent_transition', `consent cannot go from ${from} to ${to}`);
     this.name = 'ConsentTransitionError';
   }
 }

@@ -5,6 +5,7 @@ import type { JobHistory } from '../storage/job-history.ts';
 import type { SampleClipIndex } from '../storage/sample-clips.ts';
 import type { VoiceCatalog } from '../storage/voice-catalog.ts';
 import type { UserDirectory } from '../storage/user-directory.ts';
+import { ConsentError } from './consent-errors.ts';
 import type { ConsentGate } from './consent-gate.ts';
 import type { ConsentRecord } from './consent-record.ts';
 import type { ConsentService } from './consent-service.ts';
@@ -42,15 +43,6 @@ export interface DeletionReceipt {
   readonly at: string;
   readonly by: string;
   readonly deleted: { readonly voices: number; readonly clips: number; readonly files: number; readonly bytes: number; readonly jobsCancelled: number; readonly activeWorkStopped: number };
-}
-
-export class RevocationError extends Error {
-  readonly code: 'no_consent' | 'not_permitted';
-  constructor(code: RevocationError['code'], message: string) {
-    super(message);
-    this.name = 'RevocationError';
-    this.code = code;
-  }
 }
 
 export interface RevocationDeps {
@@ -91,18 +83,18 @@ export class Revocation {
       case 'user': {
         const owner = users.get(consent.userId);
         if (owner?.platform === actor.platform && owner.platformUserId === actor.platformUserId) return;
-        throw new RevocationError('not_permitted', 'only the owner, an admin of its community or the operator can revoke this voice');
+        throw new ConsentError('not_permitted', 'only the owner, an admin of its community or the operator can revoke this voice');
       }
       case 'admin':
         if (consent.scope.platform === actor.platform && consent.scope.context === actor.context) return;
-        throw new RevocationError('not_permitted', 'this voice was not given for your community');
+        throw new ConsentError('not_permitted', 'this voice was not given for your community');
     }
   }
 
   async revoke(userId: string, actor: RevocationActor, reason: string, outcome: 'revoked' | 'expired' = 'revoked'): Promise<DeletionReceipt> {
     const d = this.#deps;
     const consent = d.consents.store.live(userId);
-    if (!consent) throw new RevocationError('no_consent', 'there is no active consent to revoke');
+    if (!consent) throw new ConsentError('no_consent', 'there is no active consent to revoke');
     this.authorize(consent, actor);
     const by = actorLabel(actor);
 

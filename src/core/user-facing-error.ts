@@ -1,27 +1,61 @@
-/**
- * Errors a person can act on carry a stable `code`; adapters turn the code into a
- * message in the user's language (src/i18n). Anything without a code is a bug and is
- * shown as a generic failure, never with its internal message.
- */
-export interface CodedError {
-  readonly code: string;
-  readonly message: string;
-}
+import { ConsentError } from '../consent/consent-errors.ts';
+import { AudioDecodeError } from '../engine/audio/audio-errors.ts';
+import { BackendError } from '../engine/backend.ts';
+import { RecognizerUnavailableError } from '../engine/recognition/reading-recognition.ts';
+import { UnknownBackendError } from '../engine/registry.ts';
+import { EncryptedFileError, StorageFullError } from '../storage/encrypted-file.ts';
+import { DataKeyMissingError } from '../storage/voice-file-store.ts';
 
-export function isCodedError(error: unknown): error is Error & CodedError {
-  if (!(error instanceof Error)) return false;
-  const code: unknown = (error as { code?: unknown }).code;
-  // Node's own errors (ERR_*, ENOENT…) are internal, not something to tell a user.
-  return typeof code === 'string' && /^[a-z][a-z_]+$/.test(code);
-}
+/** The core's own refusals: a closed set, each with a message in the catalogue (`error.<code>`). */
+export type VocalisErrorCode =
+  | 'not_your_consent'
+  | 'no_consent'
+  | 'sample_complete'
+  | 'marked_sample'
+  | 'clone_in_progress'
+  | 'queue_unavailable'
+  | 'no_voice'
+  | 'empty_text'
+  | 'text_too_long'
+  | 'rate_limited'
+  | 'not_permitted';
 
 export class VocalisError extends Error {
-  readonly code: string;
+  readonly code: VocalisErrorCode;
   readonly details: Readonly<Record<string, string | number>>;
-  constructor(code: string, message: string, details: Record<string, string | number> = {}) {
+  constructor(code: VocalisErrorCode, message: string, details: Record<string, string | number> = {}) {
     super(message);
     this.name = 'VocalisError';
     this.code = code;
     this.details = details;
   }
+}
+
+/**
+ * Errors a person can act on: each part's own error type, whose `code` is stable and whose
+ * message for the user comes from the catalogue by that code (src/i18n/error-messages.ts).
+ * Anything else is a bug or a platform failure and is shown as a generic failure, never
+ * with its internal message.
+ */
+const USER_FACING = [
+  VocalisError,
+  ConsentError,
+  BackendError,
+  UnknownBackendError,
+  AudioDecodeError,
+  RecognizerUnavailableError,
+  StorageFullError,
+  EncryptedFileError,
+  DataKeyMissingError,
+] as const;
+
+export type UserFacingError = InstanceType<(typeof USER_FACING)[number]>;
+
+export function isUserFacingError(error: unknown): error is UserFacingError {
+  return USER_FACING.some((type) => error instanceof type);
+}
+
+/** Figures the user-facing message shows (`{ max: 5000 }` for `text_too_long`), where the error has any. */
+export function detailsOf(error: UserFacingError): Readonly<Record<string, string | number>> {
+  return 'details' in error ? error.details : {};
 }

@@ -6,7 +6,8 @@ import type { ConsentLanguage } from '../consent/consent-texts.ts';
 import type { AuditLedger } from '../consent/ledger.ts';
 import type { ConsentVerifier } from '../consent/verification/consent-verifier.ts';
 import type { VerificationRecord } from '../consent/verification/verification-record.ts';
-import { readingScript } from '../consent/reading-script.ts';
+import { ConsentDeniedError } from '../consent/consent-errors.ts';
+import { readingScript, type ReadingScript } from '../consent/reading-script.ts';
 import type { DeletionReceipt, Revocation, RevocationActor } from '../consent/revocation.ts';
 import type { BackendInfo, SampleSource } from '../engine/backend.ts';
 import type { PcmChunk } from '../engine/pcm.ts';
@@ -21,7 +22,7 @@ import type { FineTuneLifecycle } from './finetune-lifecycle.ts';
 import type { MarkCheck, MarkChecker } from './mark-check.ts';
 import type { ClipAudioStore, CloneQueue, DataKeyIssuer, VoiceFileAccess } from './ports.ts';
 import type { ClipVerdict, SampleIntake } from './sample-intake.ts';
-import { isCodedError, VocalisError } from './user-facing-error.ts';
+import { isUserFacingError, VocalisError } from './user-facing-error.ts';
 
 const JOB_WATCH_MS = 1000;
 
@@ -79,9 +80,17 @@ export interface CloneStarted {
   readonly etaSeconds: number | null;
 }
 
+/** The receipt of a consent just given, with what the person now reads aloud (adapters only render it). */
+export interface AcceptedConsent extends ConsentReceipt {
+  readonly challenge: string;
+  readonly script: ReadingScript;
+}
+
 export interface VoiceStatus {
   readonly user: UserRef;
   readonly consent: ConsentRecord | null;
+  /** The live consent's reading script (the statement with its challenge first), once there is a consent. */
+  readonly script: ReadingScript | null;
   /** What consent verification proved for this consent (the receipt's evidence), if it was given. */
   readonly verification: VerificationRecord | null;
   readonly sample: { readonly clips: number; readonly speechSeconds: number; readonly targetSeconds: number };
@@ -148,13 +157,13 @@ export class Vocalis {
   }
 
   /** Step 2: the person agreed. Their data key is created now, before any audio of theirs exists. */
-  acceptConsent(input: { identity: PlatformIdentity; consentId: string }): ConsentReceipt {
+  acceptConsent(input: { identity: PlatformIdentity; consentId: string }): AcceptedConsent {
     const user = this.identify(input.identity);
     const consent = this.#d.consents.store.get(input.consentId);
     if (!consent || consent.userId !== user.id) throw new VocalisError('not_your_consent', 'this consent belongs to someone else');
     const receipt = this.#d.consents.accept(input.consentId, userActor(input.identity));
     this.#d.keys.issue(user.id);
-    return receipt;
+    return { ...receipt, challenge: consent.challenge, script: readingScript(consent.language, consent.challenge) };
   }
 
   declineConsent(input: { identity: PlatformIdentity; consentId: string }): void {
@@ -172,7 +181,8 @@ export class Vocalis {
     const job = voice ? (this.#d.jobs.list({ userId: user.id, limit: 1 })[0] ?? null) : null;
     const backend = this.#d.backends.get(voice?.backend).info;
     const verification = consent ? this.#d.verifier.record(consent.id) : null;
-    return { user, consent, verification, sample: { clips: totals.clips, speechSeconds: totals.speechSeconds, targetSeconds: backend.targetSpeechSeconds }, voice, job };
+    const script = consent ? readingScript(consent.language, consent.challenge) : null;
+    return { user, consent, script, verification, sample: { clips: totals.clips, speechSeconds: totals.speechSeconds, targetSeconds: backend.targetSpeechSeconds }, voice, job };
   }
 
   /**
@@ -200,7 +210,7 @@ export class Vocalis {
       if (d.marks.isMarked(clip.pcm)) throw new VocalisError('marked_sample', 'the clip carries this deployment\'s audio mark');
       // The reading of the statement first, then only its speaker: decided inside consent, before anything is kept.
       const granted = d.consents.store.get(consentId);
-      if (!granted) throw new VocalisError('no_consent', 'the consent ended');
+      if (!granted) throw new ConsentDeniedError('no_consent', 'the consent ended');
       const check = await d.verifier.check(granted, clip.pcm, userActor(input.identity), input.signal);
       if (check.status === 'refused') {
         if (check.endsConsent) await d.revocation.revoke(user.id, { kind: 'system' }, 'clips from another voice than the consent reading', 'expired');
@@ -230,7 +240,7 @@ export class Vocalis {
         return { kind: 'stored', clipId, verdict, complete: true, clone };
       } catch (error) {
         // The clip is kept either way; the user learns why training did not start.
-        if (!isCodedError(error)) throw error;
+        if (!isUserFacingError(error)) throw error;
         return { kind: 'stored', clipId, verdict, complete: true, cloneError: error.code };
       }
     } finally {

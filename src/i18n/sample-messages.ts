@@ -56,3 +56,22 @@ function speechAdvice(locale: Locale, missingSeconds: number): string {
 export function renderProgress(locale: Locale, verdict: { readonly netSpeechSeconds: number; readonly targetSpeechSeconds: number }): string {
   return t(locale, 'sample.progress', { net: Math.floor(verdict.netSpeechSeconds), target: verdict.targetSpeechSeconds });
 }
+
+type Verdict = { readonly problems: ReadonlyArray<SampleProblem | ConsentCheckProblem> };
+
+/**
+ * What is wrong with a clip and what to do, one "reason advice" line per problem. "Not
+ * enough speech yet" is the progress line itself, so it is left out unless `withSpeech`.
+ */
+export function problemLines(locale: Locale, verdict: Verdict, withSpeech: boolean): string[] {
+  return verdict.problems
+    .filter((p) => withSpeech || p.code !== 'not_enough_speech')
+    .map((p) => renderProblem(locale, p))
+    .map((p) => `${p.reason} ${p.advice}`);
+}
+
+/** The one problem to name when there is room for only one: the first that is not merely "too little speech". */
+export function mainProblem(locale: Locale, verdict: Verdict): RenderedProblem | null {
+  const problem = verdict.problems.find((p) => p.code !== 'not_enough_speech') ?? verdict.problems[0];
+  return problem ? renderProblem(locale, problem) : null;
+}

@@ -26,6 +26,6 @@ export function createLogger(options: { level: string; name?: string; destinatio
 /** Errors keep their code and message; stacks stay, but nothing from request bodies. */
 function serializeError(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { message: String(error) };
-  const code = (error as { code?: unknown }).code;
+  const code = 'code' in error ? error.code : undefined;
   return { type: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}), stack: error.stack };
 }

@@ -1,3 +1,5 @@
+import { DiscordAPIError } from 'discord.js';
+import { isUserFacingError } from '../../core/user-facing-error.ts';
 import type { MessageKey } from '../../i18n/catalogue.ts';
 
 /**
@@ -13,4 +15,12 @@ export class AdapterError extends Error {
     this.key = key;
     this.params = params;
   }
+}
+
+/** What a failure was, for the log: the catalogue key, the part's code, Discord's API code or the error's name — never its text. */
+export function failureCode(error: unknown): string {
+  if (error instanceof AdapterError) return error.key;
+  if (isUserFacingError(error)) return error.code;
+  if (error instanceof DiscordAPIError) return String(error.code);
+  return error instanceof Error ? error.name : typeof error;
 }

@@ -6,12 +6,12 @@ import {
   type Message,
   type VoiceState,
 } from 'discord.js';
-import { readingScript } from '../../consent/reading-script.ts';
 import type { ClipOutcome } from '../../core/vocalis.ts';
 import { localeFrom, t, type Locale } from '../../i18n/catalogue.ts';
-import { renderProblem } from '../../i18n/sample-messages.ts';
+import { queuedMessage } from '../../i18n/clone-messages.ts';
+import { mainProblem } from '../../i18n/sample-messages.ts';
 import type { Logger } from '../../observability/logger.ts';
-import { AdapterError } from './adapter-error.ts';
+import { AdapterError, failureCode } from './adapter-error.ts';
 import { consentPrompt, scriptEmbed, stopRecordingRow } from './consent-prompt.ts';
 import type { JobNotifier } from './job-notifier.ts';
 import { LastingReply } from './lasting-reply.ts';
@@ -244,8 +244,7 @@ export class CloneFlow {
     this.#d.links.check(channel);
     const identity = discordIdentity(userId);
     const status = this.#d.vocalis.status(identity);
-    const consent = status.consent;
-    const script = consent ? scriptFor(consent.language, consent.challenge) : null;
+    const script = status.script;
 
     const session = new RecordingSession({
       open: async (onPacket) => {
@@ -308,7 +307,7 @@ export class CloneFlow {
     else content = result.error === undefined ? t(locale, 'discord.recording.failed') : describeError(locale, result.error);
     this.#d.logger.info({
       userId, state: result.state, reason: result.reason, packets: result.packets,
-      ...(result.error === undefined ? {} : { cause: result.error instanceof AdapterError ? result.error.key : (result.error as { code?: unknown }).code ?? (result.error instanceof Error ? result.error.name : 'unknown') }),
+      ...(result.error === undefined ? {} : { cause: failureCode(result.error) }),
     }, 'recording ended');
     await message.edit({ content: `${prefix ? `${prefix}\n\n` : ''}${content}`, embeds: [], components: [] }).catch(() => undefined);
   }
@@ -317,8 +316,7 @@ export class CloneFlow {
     const accepted = t(locale, 'sample.accepted', { net: Math.floor(outcome.verdict.netSpeechSeconds) });
     if (!outcome.clone) return accepted;
     this.#d.jobs.follow({ jobId: outcome.clone.jobId, userId, locale, reply: message });
-    const eta = outcome.clone.etaSeconds === null ? '' : ` ${t(locale, 'clone.eta', { minutes: Math.max(1, Math.ceil(outcome.clone.etaSeconds / 60)) })}`;
-    return `${accepted}\n${t(locale, 'clone.queued', { position: outcome.clone.position ?? 1 })}${eta}`;
+    return `${accepted}\n${queuedMessage(locale, outcome.clone)}`;
   }
 
   async #awaitUploads(input: { userId: string; guildId: string; locale: Locale; file: Attachment | null; message: CloneMessage; prefix?: string }): Promise<void> {
@@ -363,7 +361,7 @@ export class CloneFlow {
       const progress = t(locale, 'discord.upload.prompt', { net: Math.floor(outcome.verdict.netSpeechSeconds), target: outcome.verdict.targetSpeechSeconds });
       content = outcome.kind === 'refused' ? `${refusalText(locale, outcome)}\n${progress}` : progress;
     } catch (error) {
-      this.#d.logger.info({ userId, code: (error as { code?: unknown }).code ?? (error instanceof AdapterError ? error.key : 'error') }, 'upload refused');
+      this.#d.logger.info({ userId, code: failureCode(error) }, 'upload refused');
       const status = this.#d.vocalis.status(discordIdentity(userId));
       content = `${describeError(locale, error)}\n${t(locale, 'discord.upload.prompt', { net: Math.floor(status.sample.speechSeconds), target: status.sample.targetSeconds })}`;
     }
@@ -377,16 +375,11 @@ function precheckUpload(file: Attachment): void {
 }
 
 function refusalText(locale: Locale, outcome: ClipOutcome): string {
-  const problem = outcome.verdict.problems.find((p) => p.code !== 'not_enough_speech') ?? outcome.verdict.problems[0];
-  if (!problem) return '';
-  const rendered = renderProblem(locale, problem);
+  const rendered = mainProblem(locale, outcome.verdict);
+  if (!rendered) return '';
   return text(locale, 'discord.recording.refused', { reason: rendered.reason, advice: rendered.advice });
 }
 
 function localeOf(tag: string): Locale {
   return localeFrom(tag);
-}
-
-function scriptFor(language: string, challenge: string): { language: string; sentences: readonly string[] } {
-  return readingScript(language === 'zh' ? 'zh' : 'en', challenge);
 }

@@ -12,6 +12,7 @@ import type { Config } from '../../config/config.ts';
 import { RateLimiter } from '../../core/rate-limiter.ts';
 import { localeFrom, type Locale } from '../../i18n/catalogue.ts';
 import type { Logger } from '../../observability/logger.ts';
+import { failureCode } from './adapter-error.ts';
 import { CloneFlow, DEFAULT_CLONE_TIMINGS, type CloneTimings } from './clone-flow.ts';
 import { commandDefinitions } from './command-definitions.ts';
 import { parseButtonId } from './consent-prompt.ts';
@@ -128,8 +129,7 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
       if (interaction.isChatInputCommand()) await command(interaction, locale);
       else await button(interaction);
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      logger.info({ guildId: interaction.guildId, userId: interaction.user.id, code: typeof code === 'string' ? code : undefined, name: error instanceof Error ? error.name : 'unknown' }, 'request refused');
+      logger.info({ guildId: interaction.guildId, userId: interaction.user.id, code: failureCode(error) }, 'request refused');
       const content = describeError(locale, error);
       // A deferred reply still shows "thinking…": the error replaces it.
       const reply = interaction.deferred && !interaction.replied

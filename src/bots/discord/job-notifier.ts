@@ -1,4 +1,6 @@
-import { t, type Locale } from '../../i18n/catalogue.ts';
+import type { Locale } from '../../i18n/catalogue.ts';
+import { isFinished, jobMessage } from '../../i18n/clone-messages.ts';
+import type { JobRecord } from '../../storage/job-history.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { LastingReply } from './lasting-reply.ts';
 import type { DiscordVocalis } from './vocalis-port.ts';
@@ -24,15 +26,16 @@ export class JobNotifier {
   follow(input: { jobId: string; userId: string; locale: Locale; reply: LastingReply }): void {
     const { locale, reply } = input;
     let stop: () => void = () => {};
-    const onUpdate = (job: { state: string; progress: { stage: string; fraction: number } | null; errorCode: string | null }): void => {
+    const onUpdate = (job: JobRecord): void => {
       if (job.state === 'active' && job.progress) {
-        void reply.edit({ content: t(locale, 'clone.progress', { stage: job.progress.stage, percent: Math.round(job.progress.fraction * 100) }), embeds: [], components: [] });
+        void reply.edit({ content: jobMessage(locale, job, false), embeds: [], components: [] });
         return;
       }
-      if (job.state === 'completed' || job.state === 'failed' || job.state === 'cancelled') {
+      if (isFinished(job)) {
         stop();
         this.#watches.delete(stop);
-        const message = job.state === 'completed' ? t(locale, 'clone.ready') : t(locale, 'clone.failed', { reason: job.errorCode ?? job.state });
+        // Why it failed is the catalogue's message for the job's code, as Telegram says it.
+        const message = jobMessage(locale, job, false);
         void reply.edit({ content: message, embeds: [], components: [] });
         void reply.tell(message);
         this.#logger.info({ jobId: input.jobId, userId: input.userId, state: job.state, place: reply.place }, 'fine-tune finished, user told');

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { isConsentDenial } from '../../consent/consent-errors.ts';
 import type { ClipOutcome } from '../../core/vocalis.ts';
 import { decodeOpusPackets } from '../../engine/audio/opus-decode.ts';
 import { encodeWav } from '../../engine/audio/wav.ts';
@@ -196,7 +197,7 @@ export class RecordingSession extends EventEmitter<RecordingEvents> {
         }
       } catch (error) {
         this.#pendingPackets -= batch.length;
-        if (this.#state === 'recording') void this.stop(isConsentEnd(error) ? 'consent_ended' : 'error', error);
+        if (this.#state === 'recording') void this.stop(isConsentDenial(error) ? 'consent_ended' : 'error', error);
         else this.#error ??= error;
       }
     });
@@ -235,10 +236,4 @@ export class RecordingSession extends EventEmitter<RecordingEvents> {
     this.#state = next;
     this.emit('state', next, previous);
   }
-}
-
-/** The consent gate refuses `record` once the consent is revoked or gone. */
-function isConsentEnd(error: unknown): boolean {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return code === 'no_consent' || code === 'offer_pending' || code === 'not_ready';
 }

@@ -3,7 +3,7 @@ import type { RateLimiter } from '../../core/rate-limiter.ts';
 import { VocalisError } from '../../core/user-facing-error.ts';
 import { t, type Locale } from '../../i18n/catalogue.ts';
 import type { Logger } from '../../observability/logger.ts';
-import { AdapterError } from './adapter-error.ts';
+import { AdapterError, failureCode } from './adapter-error.ts';
 import { isGuildAdmin } from './admin-check.ts';
 import { MAX_SPEAK_CHARS } from './command-definitions.ts';
 import { GuildSpeechQueue, type QueueLimits } from './guild-speech-queue.ts';
@@ -180,12 +180,4 @@ export class SpeakCommands {
       this.#d.logger.warn({ guildId: utterance.info.guildId, utterance: utterance.info.id, err: error }, 'could not edit the speak notice');
     });
   }
-}
-
-/** What a failure was, for the log: the catalogue key, the core's code or the error's name — never its text. */
-function failureCode(error: unknown): string {
-  if (error instanceof AdapterError) return error.key;
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  if (typeof code === 'string' || typeof code === 'number') return String(code);
-  return error instanceof Error ? error.name : typeof error;
 }

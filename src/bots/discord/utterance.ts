@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { PlaybackBuffer } from '../../engine/audio/playback-buffer.ts';
 import { playbackReadable } from '../../engine/audio/playback-stream.ts';
 import { pcmToOpusFrames } from '../../engine/audio/opus-frames.ts';
+import { isConsentDenial } from '../../consent/consent-errors.ts';
 import type { SpeechStream } from '../../core/vocalis.ts';
 
 /**
@@ -88,7 +89,7 @@ export class Utterance {
   startBuffering(): Promise<void> {
     this.#pumping ??= this.buffer.start(yieldingEvery(YIELD_FRAMES, pcmToOpusFrames(this.stream.audio, { channels: 2 }))).then(() => {
       if (this.buffer.state === 'cancelled' && this.#endReason === null) {
-        this.#endReason = isConsentEnd(this.#producerError) ? 'consent_ended' : 'failed';
+        this.#endReason = isConsentDenial(this.#producerError) ? 'consent_ended' : 'failed';
       }
     });
     return this.#pumping;
@@ -110,13 +111,3 @@ export class Utterance {
   }
 }
 
-
-/** The gate's denial, directly or as the cause of an AbortError from a timer or a backend. */
-export function isConsentEnd(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e && depth < 4; depth++) {
-    const code = typeof e === 'object' ? (e as { code?: unknown }).code : undefined;
-    if (code === 'no_consent' || code === 'not_allowed_speaker' || code === 'out_of_scope') return true;
-    e = typeof e === 'object' ? (e as { cause?: unknown }).cause : undefined;
-  }
-  return false;
-}

@@ -1,7 +1,6 @@
 import type { Vocalis } from '../../core/vocalis.ts';
-import { VocalisError } from '../../core/user-facing-error.ts';
-import { t, type Locale } from '../../i18n/catalogue.ts';
-import { renderError } from '../../i18n/error-messages.ts';
+import type { Locale } from '../../i18n/catalogue.ts';
+import { isFinished, jobMessage, queuedMessage } from '../../i18n/clone-messages.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { JobRecord } from '../../storage/job-history.ts';
 import type { Outbox } from './outbox.ts';
@@ -17,8 +16,6 @@ export interface FollowRequest {
   /** A preview voice already speaks while the fine-tune runs. */
   readonly previewReady: boolean;
 }
-
-const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
 /**
  * Reports a fine-tune in one message: "queued" is sent once, then progress and the
@@ -53,16 +50,13 @@ export class CloneFollower {
     this.#active.set(request.jobId, entry);
     void done.then(() => this.#active.delete(request.jobId));
 
-    const first = t(request.locale, 'clone.queued', { position: request.position ?? 1 })
-      + (request.etaSeconds === null ? '' : ` ${t(request.locale, 'clone.eta', { minutes: Math.max(1, Math.ceil(request.etaSeconds / 60)) })}`)
-      + (request.previewReady ? `\n${t(request.locale, 'clone.preview_ready')}` : '');
+    const first = queuedMessage(request.locale, request, request.previewReady);
     this.#outbox.sendText(request.chatId, first, request.replyTo === undefined ? {} : { replyTo: request.replyTo })
       .then((message) => {
         const status = new StatusMessage(this.#outbox, request.chatId, message.message_id, first, this.#logger);
         stopWatch = this.#vocalis.watchJob(request.jobId, (job) => {
-          const terminal = TERMINAL.has(job.state);
-          status.show(renderJob(request.locale, job, request.previewReady));
-          if (terminal) void status.settled().then(() => entry.stop());
+          status.show(jobMessage(request.locale, job, request.previewReady));
+          if (isFinished(job)) void status.settled().then(() => entry.stop());
         }, this.#intervalMs);
       })
       .catch((error: unknown) => {
@@ -79,21 +73,5 @@ export class CloneFollower {
   /** Resolves when every followed job has reached its end (or been stopped). For tests and shutdown. */
   async idle(): Promise<void> {
     await Promise.all([...this.#active.values()].map((e) => e.done));
-  }
-}
-
-export function renderJob(locale: Locale, job: JobRecord, previewReady: boolean): string {
-  switch (job.state) {
-    case 'completed':
-      return t(locale, 'clone.ready');
-    case 'failed':
-    case 'cancelled':
-      // The reason is a whole sentence; the template adds its own full stop.
-      return t(locale, 'clone.failed', { reason: renderError(locale, new VocalisError(job.errorCode ?? 'generic', 'job ended')).replace(/[.。]$/u, '') });
-    case 'active':
-      if (job.progress) return t(locale, 'clone.progress', { stage: job.progress.stage, percent: Math.round(job.progress.fraction * 100) });
-      return t(locale, 'clone.progress', { stage: '', percent: 0 });
-    default:
-      return t(locale, 'clone.queued', { position: 1 }) + (previewReady ? `\n${t(locale, 'clone.preview_ready')}` : '');
   }
 }

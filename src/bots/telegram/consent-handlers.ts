@@ -1,8 +1,8 @@
 import { Composer } from 'telegraf';
-import { readingScript } from '../../consent/reading-script.ts';
+import { ConsentError } from '../../consent/consent-errors.ts';
 import type { ConsentOffer } from '../../consent/consent-service.ts';
-import type { ConsentRecord } from '../../consent/consent-record.ts';
-import { isCodedError } from '../../core/user-facing-error.ts';
+import type { AcceptedConsent } from '../../core/vocalis.ts';
+import { isUserFacingError } from '../../core/user-facing-error.ts';
 import { t, type Locale } from '../../i18n/catalogue.ts';
 import { renderError } from '../../i18n/error-messages.ts';
 import { identityOf, isGroupChat, requestContextOf, type BotContext } from './bot-context.ts';
@@ -20,12 +20,7 @@ export function consentHandlers(deps: HandlerDeps): Composer<BotContext> {
 
   composer.command('clone', (ctx) => {
     const identity = identityOf(ctx.from);
-    const live = deps.vocalis.status(identity).consent;
-    if (live && live.state !== 'offered') {
-      // Said here with the state filled in; the core's error carries no details for the message.
-      deps.outbox.post(ctx.chat.id, t(ctx.locale, 'error.consent_exists', { state: live.state }), { replyTo: ctx.message.message_id });
-      return;
-    }
+    // A consent that is already given is refused by the core (consent_exists); errorReply says so.
     const offer = deps.vocalis.offerConsent({ identity, language: ctx.locale, context: requestContextOf(ctx.chat) });
     deps.logger.info({ chatId: ctx.chat.id, userId: ctx.from.id, consentId: offer.consent.id }, 'consent offered');
     deps.outbox.post(ctx.chat.id, consentNotice(ctx.locale, offer), {
@@ -58,13 +53,12 @@ export function consentHandlers(deps: HandlerDeps): Composer<BotContext> {
       if (!chat) return;
       // The notice keeps the text that was agreed to, with the receipt appended and the buttons gone.
       if (notice) deps.outbox.settle(deps.outbox.editText(chat.id, notice.message_id, noticeText ? `${noticeText}\n\n${granted}` : granted), chat.id, 'editMessageText');
-      const consent = deps.vocalis.status(identity).consent;
-      if (consent) deps.outbox.post(chat.id, scriptMessage(ctx.locale, consent, isGroupChat(chat)), notice ? { replyTo: notice.message_id } : {});
+      deps.outbox.post(chat.id, scriptMessage(ctx.locale, receipt, isGroupChat(chat)), notice ? { replyTo: notice.message_id } : {});
     } catch (error) {
-      if (!isCodedError(error)) throw error;
+      if (!isUserFacingError(error)) throw error;
       await answerCallback(ctx, deps.outbox, renderError(ctx.locale, error), true);
       // A stale notice loses its buttons so nobody presses them again.
-      if (notice && (error.code === 'offer_expired' || error.code === 'unknown_consent')) {
+      if (notice && error instanceof ConsentError && (error.code === 'offer_expired' || error.code === 'unknown_consent')) {
         deps.outbox.settle(deps.outbox.editText(notice.chat.id, notice.message_id, t(ctx.locale, 'consent.expired')), notice.chat.id, 'editMessageText');
       }
     }
@@ -78,11 +72,10 @@ function consentNotice(locale: Locale, offer: ConsentOffer): string {
 }
 
 /** The challenge phrase and the reading script, sent once the person agreed. */
-function scriptMessage(locale: Locale, consent: ConsentRecord, group: boolean): string {
-  const script = readingScript(consent.language, consent.challenge);
-  const lines = script.sentences.map((sentence, i) => `${i + 1}. ${sentence}`);
+function scriptMessage(locale: Locale, accepted: AcceptedConsent, group: boolean): string {
+  const lines = accepted.script.sentences.map((sentence, i) => `${i + 1}. ${sentence}`);
   return [
-    t(locale, 'consent.challenge', { challenge: consent.challenge }),
+    t(locale, 'consent.challenge', { challenge: accepted.challenge }),
     t(locale, 'consent.script_intro'),
     lines.join('\n'),
     t(locale, 'telegram.record_prompt'),

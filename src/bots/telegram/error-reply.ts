@@ -1,5 +1,5 @@
 import type { MiddlewareFn } from 'telegraf';
-import { isCodedError } from '../../core/user-facing-error.ts';
+import { isUserFacingError } from '../../core/user-facing-error.ts';
 import type { Locale } from '../../i18n/catalogue.ts';
 import { renderError } from '../../i18n/error-messages.ts';
 import type { Logger } from '../../observability/logger.ts';
@@ -41,6 +41,6 @@ export function replyWithError(outbox: Outbox, logger: Logger, target: { locale:
 }
 
 function logFailure(logger: Logger, ids: Record<string, number | undefined>, error: unknown): void {
-  if (isCodedError(error)) logger.info({ ...ids, code: error.code }, 'telegram request refused');
+  if (isUserFacingError(error)) logger.info({ ...ids, code: error.code }, 'telegram request refused');
   else logger.error({ ...ids, errorName: error instanceof Error ? error.name : typeof error, apiErrorCode: telegramErrorCode(error) }, 'telegram update failed');
 }

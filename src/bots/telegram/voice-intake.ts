@@ -2,7 +2,7 @@ import { Composer } from 'telegraf';
 import type { Chat, Message, User } from 'telegraf/types';
 import type { ClipOutcome } from '../../core/vocalis.ts';
 import { t, type Locale } from '../../i18n/catalogue.ts';
-import { renderProblem, renderProgress } from '../../i18n/sample-messages.ts';
+import { problemLines, renderProgress } from '../../i18n/sample-messages.ts';
 import { identityOf, isGroupChat, type BotContext } from './bot-context.ts';
 import { replyWithError } from './error-reply.ts';
 import { downloadFile, FileDownloadError } from './file-download.ts';
@@ -81,10 +81,6 @@ async function takeClip(deps: HandlerDeps, locale: Locale, chat: Chat, from: Use
 
 /** Progress, and for anything wrong what it is and what to do; "not enough speech yet" is the progress itself. */
 export function clipReply(locale: Locale, outcome: ClipOutcome): string {
-  const advise = (all: boolean) => outcome.verdict.problems
-    .filter((p) => all || p.code !== 'not_enough_speech')
-    .map((p) => renderProblem(locale, p))
-    .map((p) => `${p.reason} ${p.advice}`);
-  if (outcome.kind === 'refused') return [t(locale, 'telegram.clip_refused'), ...advise(true)].join('\n');
-  return [renderProgress(locale, outcome.verdict), ...advise(false)].join('\n');
+  if (outcome.kind === 'refused') return [t(locale, 'telegram.clip_refused'), ...problemLines(locale, outcome.verdict, true)].join('\n');
+  return [renderProgress(locale, outcome.verdict), ...problemLines(locale, outcome.verdict, false)].join('\n');
 }

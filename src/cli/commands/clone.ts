@@ -1,4 +1,5 @@
 import type { CliContext } from '../cli-context.ts';
+import { etaMinutes } from '../../i18n/clone-messages.ts';
 import { ok, ProgressBar, refused, type CommandResult } from '../cli-io.ts';
 
 const POLL_MS = 250;
@@ -10,7 +11,7 @@ export async function cloneCommand(ctx: CliContext): Promise<CommandResult> {
   const runtime = await ctx.runtime({ queue: true, worker: wait });
   const started = await runtime.vocalis.startClone({ identity, backend: ctx.option('backend') });
   if (!wait) {
-    const eta = started.etaSeconds === null ? '' : `, ready in about ${Math.max(1, Math.ceil(started.etaSeconds / 60))} min`;
+    const eta = started.etaSeconds === null ? '' : `, ready in about ${etaMinutes(started.etaSeconds)} min`;
     return ok(started, `Fine-tune ${started.jobId} queued for voice ${started.voiceId}${started.position ? ` (position ${started.position}${eta})` : eta ? ` (${eta.slice(2)})` : ''}.`);
   }
   // Progress comes from the job history, so this works whether the job runs here or in the service's worker.

@@ -16,18 +16,18 @@ export async function consentCommand(ctx: CliContext, action: string | undefined
       if (!isConsentLanguage(language)) throw new UsageError('--language must be en or zh');
       const speakers = parseSpeakers(ctx.option('speakers'));
       const offer = vocalis.offerConsent({ identity, language, context: { platform: identity.platform, contextId: ctx.option('scope') ?? '*' }, speakers });
-      const receipt = vocalis.acceptConsent({ identity, consentId: offer.consent.id });
+      const { challenge, script, ...receipt } = vocalis.acceptConsent({ identity, consentId: offer.consent.id });
       return ok(
-        { receipt, challenge: offer.consent.challenge, script: offer.script.sentences, consentText: offer.text.body },
+        { receipt, challenge, script: script.sentences, consentText: offer.text.body },
         [
           `Consent ${receipt.consentId} granted at ${receipt.grantedAt}`,
           `Text ${receipt.textId} sha256 ${receipt.textSha256}`,
           `Scope: ${receipt.scope.platform} / ${receipt.scope.context}, speakers: ${receipt.scope.speakers.mode}`,
           `Verification: ${receipt.verification}${receipt.verification === 'required' ? ' (the first file must be the statement below, read with the phrase)' : ' (turned off by the operator)'}`,
-          `Challenge phrase: ${offer.consent.challenge}`,
+          `Challenge phrase: ${challenge}`,
           '',
           'Reading script (read it aloud, starting with the statement):',
-          ...offer.script.sentences.map((s, i) => `  ${i + 1}. ${s}`),
+          ...script.sentences.map((s, i) => `  ${i + 1}. ${s}`),
         ].join('\n'),
       );
     }

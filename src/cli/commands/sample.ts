@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type { CliContext } from '../cli-context.ts';
 import { ok, refused, UsageError, type CommandResult } from '../cli-io.ts';
 import type { ClipVerdict } from '../../core/sample-intake.ts';
-import { renderProblem, renderProgress } from '../../i18n/sample-messages.ts';
+import { problemLines, renderProgress } from '../../i18n/sample-messages.ts';
 
 /** Largest file the CLI reads into memory; decoding applies its own limits after this. */
 const MAX_FILE_BYTES = 200 * 1024 * 1024;
@@ -38,9 +38,5 @@ export async function sampleCommand(ctx: CliContext, action: string | undefined)
 }
 
 function describeVerdict(verdict: ClipVerdict): string {
-  const problems = verdict.problems.filter((p) => p.code !== 'not_enough_speech').map((p) => {
-    const rendered = renderProblem('en', p);
-    return `${rendered.reason} ${rendered.advice}`;
-  });
-  return [renderProgress('en', verdict), ...problems].join(' ');
+  return [renderProgress('en', verdict), ...problemLines('en', verdict, false)].join(' ');
 }

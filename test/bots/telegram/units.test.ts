@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
 import { consentCallback, parseConsentCallback } from '../../../src/bots/telegram/callback-data.ts';
-import { renderJob } from '../../../src/bots/telegram/clone-status.ts';
+import { jobMessage } from '../../../src/i18n/clone-messages.ts';
 import { KeyedSerial } from '../../../src/bots/telegram/keyed-serial.ts';
 import { clipReply } from '../../../src/bots/telegram/voice-intake.ts';
 import { en } from '../../../src/i18n/messages-en.ts';
@@ -66,9 +66,9 @@ describe('Telegram messages', () => {
       id: 'job_1', voiceId: 'v_1', userId: 'u_1', kind: 'finetune', backend: 'tone', state, progress: null, result: null,
       errorCode: null, error: null, createdAt: '', startedAt: null, finishedAt: null, ...extra,
     });
-    assert.equal(renderJob('en', job('active', { progress: { stage: 'training', fraction: 0.426 } }), false), 'Training your voice: training 43%');
-    assert.match(renderJob('en', job('completed'), false), /^Your voice is ready/);
-    assert.equal(renderJob('en', job('failed', { errorCode: 'queue_unavailable' }), false),
+    assert.equal(jobMessage('en', job('active', { progress: { stage: 'training', fraction: 0.426 } }), false), 'Training your voice: training 43%');
+    assert.match(jobMessage('en', job('completed'), false), /^Your voice is ready/);
+    assert.equal(jobMessage('en', job('failed', { errorCode: 'queue_unavailable' }), false),
       'Training your voice failed: Training is unavailable right now. Please try again later. Your previous voice, if any, still works.');
   });
 });
