@@ -31,6 +31,10 @@ export interface CloneTimings {
   readonly progressEveryMs: number;
   /** Speech packets per clip handed to the core (600 = 12 s). */
   readonly clipPackets: number;
+  /** A member whose packets arrive but never become audio for this long cannot be recorded here. */
+  readonly receiveStallMs: number;
+  /** Nothing at all received from the member for this long: the progress message says so. */
+  readonly quietNoticeMs: number;
 }
 
 export const DEFAULT_CLONE_TIMINGS: CloneTimings = {
@@ -38,6 +42,8 @@ export const DEFAULT_CLONE_TIMINGS: CloneTimings = {
   recordingTimeoutMs: 5 * 60_000,
   progressEveryMs: 3_000,
   clipPackets: 600,
+  receiveStallMs: 3_000,
+  quietNoticeMs: 10_000,
 };
 
 type Source = 'voice' | 'upload';
@@ -245,55 +251,72 @@ export class CloneFlow {
     const identity = discordIdentity(userId);
     const status = this.#d.vocalis.status(identity);
     const script = status.script;
+    // The consent statement is read first and judged as one piece (cut at the member's pause).
+    const readingFirst = status.verification?.status === 'awaiting_reading';
+    const { receiveStallMs } = this.#d.timings;
 
     const session = new RecordingSession({
-      open: async (onPacket) => {
+      open: async (onPacket, onUnreceivable) => {
         const lease = await this.#d.links.lease(channel);
         // Only the consenting member is subscribed to; nobody else's audio is received.
-        const subscription = receivePackets(lease.connection.receiver, userId, onPacket, (error) => void session.stop('error', error));
+        const subscription = receivePackets(lease.connection.receiver, userId, onPacket, onUnreceivable, { stallMs: receiveStallMs });
         return { stop: () => { subscription.stop(); lease.release(); } };
       },
       submitClip: (wav) => this.#d.vocalis.addClip({ identity, audio: wav }),
       targetSeconds: status.sample.targetSeconds,
       storedSeconds: status.sample.speechSeconds,
+      readingFirst,
       clipPackets: this.#d.timings.clipPackets,
       timeoutMs: this.#d.timings.recordingTimeoutMs,
+      unusableLimit: Math.max(1, Math.round(receiveStallMs / 20)),
+      quietNoticeMs: this.#d.timings.quietNoticeMs,
     });
     this.#active.set(userId, { kind: 'recording', guildId: guild.id, channelId: channel.id, session });
 
     let notice = '';
+    /** "Nothing heard for a while", until the next packet. */
+    let hint = '';
     let lastEdit = 0;
     let editing = false;
-    const header = `${input.prefix ? `${input.prefix}\n\n` : ''}${t(locale, 'discord.recording.started')}`;
+    const header = `${input.prefix ? `${input.prefix}\n\n` : ''}${t(locale, readingFirst ? 'discord.recording.started_reading' : 'discord.recording.started')}`;
     const embeds = script ? [scriptEmbed(locale, script)] : [];
     const show = async (force: boolean): Promise<void> => {
       const now = Date.now();
       if (!force && (editing || now - lastEdit < this.#d.timings.progressEveryMs)) return;
-      if (session.state !== 'recording' && !force) return;
+      if (session.state.status !== 'recording' && !force) return;
       lastEdit = now;
       editing = true;
       const p = session.progress();
-      const content = `${header}\n${t(locale, 'discord.recording.progress', { net: p.netSeconds, target: p.targetSeconds })}${notice ? `\n${notice}` : ''}`;
+      const content = `${header}\n${t(locale, 'discord.recording.progress', { net: p.netSeconds, target: p.targetSeconds })}${notice ? `\n${notice}` : ''}${hint ? `\n${hint}` : ''}`;
       await message.edit({ content, embeds, components: [stopRecordingRow(locale, userId)] }).catch(() => undefined);
       editing = false;
     };
-    session.on('progress', () => void show(false));
-    session.on('clip', (outcome) => {
-      notice = outcome.kind === 'refused' ? refusalText(locale, outcome) : '';
-      this.#d.logger.info({ userId, kind: outcome.kind, net: Math.round(outcome.verdict.netSpeechSeconds) }, 'recording clip judged');
+    session.on('progress', () => {
+      const force = hint !== '';
+      hint = '';
+      void show(force);
+    });
+    session.on('quiet', () => {
+      hint = t(locale, 'discord.recording.nothing_heard');
       void show(true);
     });
-    session.on('state', (state) => this.#d.logger.info({ userId, guildId: guild.id, state }, 'recording state'));
-    session.once('end', (result) => void this.#finishRecording(userId, locale, message, result, input.prefix));
+    session.on('clip', (outcome, kind) => {
+      notice = outcome.kind === 'refused' ? refusalText(locale, outcome) : kind === 'reading' ? t(locale, 'discord.recording.reading_heard') : '';
+      this.#d.logger.info({ userId, clip: kind, kind: outcome.kind, net: Math.round(outcome.verdict.netSpeechSeconds) }, 'recording clip judged');
+      void show(true);
+    });
+    session.on('stateChange', (_old, next) => this.#d.logger.info({ userId, guildId: guild.id, state: next.status }, 'recording state'));
+    session.once('end', (result) => void this.#finishRecording({ userId, guildId: guild.id, locale, message, result, ...(input.prefix ? { prefix: input.prefix } : {}) }));
     // "Read the script aloud" only once the bot is in the channel and listening: until then
     // the member is told to wait, and a failed join ends in "I could not join" (the end event).
     const started = session.start();
     await message.edit({ content: `${input.prefix ? `${input.prefix}\n\n` : ''}${t(locale, 'discord.recording.joining')}`, embeds, components: [] }).catch(() => undefined);
     await started;
-    if (session.state === 'recording') await show(true);
+    if (session.state.status === 'recording') await show(true);
   }
 
-  async #finishRecording(userId: string, locale: Locale, message: CloneMessage, result: RecordingResult, prefix?: string): Promise<void> {
+  async #finishRecording(input: { userId: string; guildId: string; locale: Locale; message: CloneMessage; result: RecordingResult; prefix?: string }): Promise<void> {
+    const { userId, locale, message, result, prefix } = input;
     const active = this.#active.get(userId);
     if (active?.kind === 'recording') this.#active.delete(userId);
     const p = result.progress;
@@ -304,11 +327,22 @@ export class CloneFlow {
     else if (result.reason === 'left_channel') content = t(locale, 'discord.recording.left');
     else if (result.reason === 'disconnected') content = t(locale, 'discord.recording.disconnected');
     else if (result.reason === 'consent_ended') content = t(locale, 'error.no_consent');
+    else if (result.reason === 'unreceivable') content = t(locale, 'discord.recording.unreceivable');
     else content = result.error === undefined ? t(locale, 'discord.recording.failed') : describeError(locale, result.error);
     this.#d.logger.info({
-      userId, state: result.state, reason: result.reason, packets: result.packets,
+      userId, state: result.state, reason: result.reason, packets: result.packets, unusable: result.unusable,
       ...(result.error === undefined ? {} : { cause: failureCode(result.error) }),
     }, 'recording ended');
+    if (result.reason === 'unreceivable' && !this.#active.has(userId)) {
+      // The voice channel cannot carry this member's audio: offer the voice-message path at
+      // once, under the same consent (a voice message or file does not use the receive path).
+      const offer = `${prefix ? `${prefix}\n\n` : ''}${content}`;
+      await this.#awaitUploads({ userId, guildId: input.guildId, locale, file: null, message, prefix: offer }).catch(async (error: unknown) => {
+        this.#active.delete(userId);
+        await message.edit({ content: `${offer}\n${describeError(locale, error)}`, embeds: [], components: [] }).catch(() => undefined);
+      });
+      return;
+    }
     await message.edit({ content: `${prefix ? `${prefix}\n\n` : ''}${content}`, embeds: [], components: [] }).catch(() => undefined);
   }
 

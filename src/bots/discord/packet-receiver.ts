@@ -7,6 +7,18 @@ import type { Readable } from 'node:stream';
  */
 export interface ReceiverLike {
   subscribe(userId: string, options: { end: { behavior: number } }): Readable;
+  /** Marks users as speaking on every packet that arrives from them, before it is decrypted. */
+  readonly speaking: SpeakingLike;
+}
+
+export interface SpeakingLike {
+  /** Users a packet arrived from in the last 100 ms. */
+  readonly users: ReadonlyMap<string, number>;
+}
+
+export interface ReceiveOptions {
+  /** The member's packets arrive but none has reached us as audio for this long: they cannot be received. */
+  readonly stallMs: number;
 }
 
 export interface PacketSubscription {
@@ -19,6 +31,8 @@ export interface PacketSubscription {
 const MANUAL_END = 0;
 /** A stream that keeps failing is given up after this many replacements in a row without data. */
 const MAX_EMPTY_RESUBSCRIBES = 20;
+/** How often the member's arrivals are compared with what was delivered. */
+const WATCH_EVERY_MS = 250;
 
 function payloadOf(chunk: unknown): Uint8Array | null {
   if (chunk instanceof Uint8Array) return chunk;
@@ -26,22 +40,49 @@ function payloadOf(chunk: unknown): Uint8Array | null {
   return null;
 }
 
+/** Why a member's audio cannot be received: their packets arrive and none becomes audio. */
+export class UnreceivableError extends Error {
+  override readonly name = 'UnreceivableError';
+}
+
 /**
  * Receives one user's packets only; nobody else's audio is ever subscribed to (the
  * receiver does not even decrypt packets of users without a subscription). When the
  * stream errors or closes while we still want it, a new subscription replaces it.
+ *
+ * The receiver marks a member as speaking before it decrypts their packet, so packets
+ * that arrive and then fail (transport or DAVE decryption, as in discord.js #11445) are
+ * visible: when they keep arriving and nothing is delivered for `stallMs`, or the stream
+ * keeps failing, `onUnreceivable` is called once and receiving stops.
  */
 export function receivePackets(
   receiver: ReceiverLike,
   userId: string,
   onPacket: (packet: Uint8Array) => void,
-  onGiveUp: (error: unknown) => void = () => {},
+  onUnreceivable: (cause: unknown) => void,
+  options: ReceiveOptions,
 ): PacketSubscription {
   let stopped = false;
   let resubscribes = 0;
   let emptyInARow = 0;
   let current: Readable | null = null;
   let lastError: unknown = null;
+  /** When packets were first seen arriving since the last one delivered; null while delivery keeps up. */
+  let undeliveredSince: number | null = null;
+
+  const giveUp = (cause: unknown): void => {
+    if (stopped) return;
+    subscription.stop();
+    onUnreceivable(cause);
+  };
+  const watch = setInterval(() => {
+    if (!receiver.speaking.users.has(userId)) return;
+    const now = Date.now();
+    undeliveredSince ??= now;
+    if (now - undeliveredSince >= options.stallMs) {
+      giveUp(new UnreceivableError(`packets arrive but none was delivered for ${now - undeliveredSince} ms`, { cause: lastError ?? undefined }));
+    }
+  }, WATCH_EVERY_MS);
 
   const attach = (): void => {
     const stream = receiver.subscribe(userId, { end: { behavior: MANUAL_END } });
@@ -50,6 +91,7 @@ export function receivePackets(
       const payload = payloadOf(chunk);
       if (!payload) return;
       emptyInARow = 0;
+      undeliveredSince = null;
       onPacket(payload);
     });
     stream.on('error', (error: unknown) => {
@@ -61,8 +103,7 @@ export function receivePackets(
       if (stopped || current !== stream) return;
       current = null;
       if (++emptyInARow > MAX_EMPTY_RESUBSCRIBES) {
-        stopped = true;
-        onGiveUp(lastError);
+        giveUp(new UnreceivableError(`the stream failed ${emptyInARow} times in a row`, { cause: lastError ?? undefined }));
         return;
       }
       resubscribes++;
@@ -71,18 +112,19 @@ export function receivePackets(
       });
     });
   };
-  attach();
-
-  return {
+  const subscription: PacketSubscription = {
     get resubscribes() {
       return resubscribes;
     },
     stop() {
       if (stopped) return;
       stopped = true;
+      clearInterval(watch);
       const stream = current;
       current = null;
       stream?.destroy();
     },
   };
+  attach();
+  return subscription;
 }

@@ -1,26 +1,35 @@
 import { EventEmitter } from 'node:events';
 import { isConsentDenial } from '../../consent/consent-errors.ts';
 import type { ClipOutcome } from '../../core/vocalis.ts';
-import { decodeOpusPackets } from '../../engine/audio/opus-decode.ts';
-import { encodeWav } from '../../engine/audio/wav.ts';
+import { ClipCutter, DEFAULT_CUT_RULES, type ClipKind, type CutClip } from './clip-cutter.ts';
+import { FRAME_SECONDS, FrameReader } from './received-frame.ts';
 
 /**
- * One member reading their script into a voice channel. Explicit state machine, in
- * the style of @discordjs/voice:
+ * One member reading into a voice channel. Its state is a union keyed by `status`, in
+ * the style of @discordjs/voice's VoiceConnection: each state carries only what means
+ * something in it, and every change is announced as `stateChange(old, new)`.
  *
  *   idle ──start──▶ joining ──joined──▶ recording ──stop / sample complete──▶ judging
- *   judging ──sample complete──▶ done │ cancelled (by the user) │ failed (anything else)
- *   joining / recording ──error──▶ failed
+ *   judging ──last verdict──▶ done │ cancelled (by the user) │ failed (anything else)
+ *   idle / joining ──stop / error──▶ cancelled │ failed
  *
- * Packets are counted as they arrive (20 ms each, silence frames excluded) for the
- * progress line; every `clipPackets` of them are decoded and handed to the core as one
- * WAV clip, whose verdict decides. A refused clip is reported and recording goes on.
+ * Frames are read as they arrive: silence frames and frames that could not be decrypted or
+ * decoded count for nothing. Speech is cut into clips (the consent reading whole, at the
+ * member's pause; then clips of fixed length) that the core judges one at a time, in order.
+ * A member whose packets arrive but never reach us as audio cannot be recorded here: the
+ * session ends at once as `unreceivable`, so the adapter can offer the voice-message path.
  */
-export type RecordingState = 'idle' | 'joining' | 'recording' | 'judging' | 'done' | 'cancelled' | 'failed';
-export type RecordingStopReason = 'cancelled' | 'timeout' | 'left_channel' | 'disconnected' | 'consent_ended' | 'error';
+export type RecordingStopReason = 'cancelled' | 'timeout' | 'left_channel' | 'disconnected' | 'consent_ended' | 'unreceivable' | 'error';
+
+type StoredOutcome = Extract<ClipOutcome, { kind: 'stored' }>;
+
+/** Why recording is over: the sample is complete, or it was stopped. */
+export type RecordingEnding =
+  | { readonly reason: 'complete'; readonly completion: StoredOutcome }
+  | { readonly reason: RecordingStopReason; readonly error?: unknown };
 
 export interface RecordingProgress {
-  /** Net speech counted so far: accepted by the core plus packets not yet judged. */
+  /** Net speech counted so far: accepted by the core plus speech frames not yet judged. */
   readonly netSeconds: number;
   readonly targetSeconds: number;
 }
@@ -28,23 +37,60 @@ export interface RecordingProgress {
 export interface RecordingResult {
   readonly state: 'done' | 'cancelled' | 'failed';
   readonly reason: RecordingStopReason | 'complete';
+  /** Speech frames received (silence and unusable frames excluded). */
   readonly packets: number;
+  /** Frames that arrived but could not be used (still end-to-end encrypted, or corrupt). */
+  readonly unusable: number;
   readonly progress: RecordingProgress;
-  /** The last clip outcome that completed the sample, when it did. */
-  readonly completion?: Extract<ClipOutcome, { kind: 'stored' }>;
+  /** The clip outcome that completed the sample, when it did. */
+  readonly completion?: StoredOutcome;
   readonly error?: unknown;
 }
 
-export interface RecordingEvents {
-  state: [state: RecordingState, previous: RecordingState];
-  progress: [progress: RecordingProgress];
-  clip: [outcome: ClipOutcome];
-  end: [result: RecordingResult];
+export interface PacketSource {
+  stop(): void;
 }
 
-/** Where packets come from: joins the channel and subscribes to the one user. */
+/** Joins the channel and subscribes to the one member; reports when their audio cannot be received. */
 export interface PacketSourceFactory {
-  (onPacket: (packet: Uint8Array) => void): Promise<{ stop(): void }>;
+  (onPacket: (packet: Uint8Array) => void, onUnreceivable: (cause: unknown) => void): Promise<PacketSource>;
+}
+
+export type RecordingState =
+  | { readonly status: 'idle' }
+  | { readonly status: 'joining' }
+  | {
+      readonly status: 'recording';
+      readonly source: PacketSource;
+      readonly reader: FrameReader;
+      readonly cutter: ClipCutter;
+      readonly timers: RecordingTimers;
+      /** Unusable frames since the last speech frame. */
+      unusableRun: number;
+    }
+  | { readonly status: 'judging'; readonly ending: RecordingEnding }
+  | { readonly status: 'done'; readonly result: RecordingResult & { readonly completion: StoredOutcome } }
+  | { readonly status: 'cancelled'; readonly result: RecordingResult }
+  | { readonly status: 'failed'; readonly result: RecordingResult };
+
+export type RecordingStatus = RecordingState['status'];
+
+interface RecordingTimers {
+  /** Ends the whole session. */
+  readonly timeout: NodeJS.Timeout;
+  /** Re-armed by every speech frame: fires when the member pauses (a reading ends there). */
+  readonly pause: NodeJS.Timeout;
+  /** Re-armed by every packet: fires when nothing at all has come for a while. */
+  readonly quiet: NodeJS.Timeout;
+}
+
+export interface RecordingEvents {
+  stateChange: [oldState: RecordingState, newState: RecordingState];
+  progress: [progress: RecordingProgress];
+  clip: [outcome: ClipOutcome, kind: ClipKind];
+  /** Nothing has arrived from the member for `quietNoticeMs` (they may be silent, or unheard). */
+  quiet: [];
+  end: [result: RecordingResult];
 }
 
 export interface RecordingSessionOptions {
@@ -54,53 +100,50 @@ export interface RecordingSessionOptions {
   readonly targetSeconds: number;
   /** Net speech already accepted under this consent (continuing a sample). */
   readonly storedSeconds?: number;
-  /** Packets per clip; 600 = 12 s of speech. */
+  /** The consent waits for its statement reading: the first audio is judged as one piece. */
+  readonly readingFirst?: boolean;
+  /** Frames per script clip; 600 = 12 s of speech. */
   readonly clipPackets?: number;
   /** The session stops by itself after this long. */
   readonly timeoutMs: number;
-  /** A trailing clip shorter than this (in packets) is not worth judging. */
+  /** A trailing clip shorter than this (in frames) is not worth judging. */
   readonly minClipPackets?: number;
+  /** No speech frame for this long ends a reading (the client stopped sending, or nothing arrives). */
+  readonly pauseMs?: number;
+  /** Unusable frames in a row (no speech between) after which the member counts as unreceivable. */
+  readonly unusableLimit?: number;
+  /** Nothing at all from the member for this long raises `quiet`. */
+  readonly quietNoticeMs?: number;
 }
 
-const TRANSITIONS: Readonly<Record<RecordingState, readonly RecordingState[]>> = {
+const TRANSITIONS: Readonly<Record<RecordingStatus, readonly RecordingStatus[]>> = {
   idle: ['joining', 'cancelled', 'failed'],
   joining: ['recording', 'cancelled', 'failed'],
-  recording: ['judging', 'failed'],
-  judging: ['done', 'cancelled', 'failed'],
+  recording: ['judging'],
+  judging: ['judging', 'done', 'cancelled', 'failed'],
   done: [],
   cancelled: [],
   failed: [],
 };
 
-const PACKET_SECONDS = 0.02;
-const OPUS_SILENCE = [0xf8, 0xff, 0xfe];
-
-function isSilence(packet: Uint8Array): boolean {
-  return packet.length === 3 && packet[0] === OPUS_SILENCE[0] && packet[1] === OPUS_SILENCE[1] && packet[2] === OPUS_SILENCE[2];
-}
+/** Stops that keep nothing more: what was held is dropped, not judged. */
+const DISCARDING: ReadonlySet<RecordingStopReason> = new Set(['cancelled', 'consent_ended', 'unreceivable']);
 
 export class RecordingSession extends EventEmitter<RecordingEvents> {
   readonly #o: RecordingSessionOptions;
-  readonly #clipPackets: number;
-  #state: RecordingState = 'idle';
-  #batch: Uint8Array[] = [];
+  #state: RecordingState = { status: 'idle' };
   #packets = 0;
-  /** Net speech the core has accepted (VAD-measured), and packets not yet counted into it. */
+  #unusable = 0;
+  /** Net speech the core has accepted (VAD-measured), and speech frames not yet counted into it. */
   #acceptedSeconds: number;
-  #pendingPackets = 0;
+  #pendingFrames = 0;
   #judging: Promise<void> = Promise.resolve();
-  #source: { stop(): void } | null = null;
-  #timer: NodeJS.Timeout | null = null;
-  #completion: Extract<ClipOutcome, { kind: 'stored' }> | undefined;
-  #stopReason: RecordingStopReason | null = null;
-  #error: unknown;
   readonly #ended: Promise<RecordingResult>;
   #resolveEnded!: (result: RecordingResult) => void;
 
   constructor(options: RecordingSessionOptions) {
     super();
     this.#o = options;
-    this.#clipPackets = options.clipPackets ?? 600;
     this.#acceptedSeconds = options.storedSeconds ?? 0;
     this.#ended = new Promise((resolve) => { this.#resolveEnded = resolve; });
   }
@@ -120,120 +163,165 @@ export class RecordingSession extends EventEmitter<RecordingEvents> {
 
   progress(): RecordingProgress {
     const target = this.#o.targetSeconds;
-    const net = this.#acceptedSeconds + this.#pendingPackets * PACKET_SECONDS;
+    const net = this.#acceptedSeconds + this.#pendingFrames * FRAME_SECONDS;
     // Until the core says the sample is complete, never show the target as reached.
-    const shown = this.#completion ? Math.max(net, target) : Math.min(net, Math.max(0, target - 1));
+    const complete = this.#state.status === 'done' || (this.#state.status === 'judging' && this.#state.ending.reason === 'complete');
+    const shown = complete ? Math.max(net, target) : Math.min(net, Math.max(0, target - 1));
     return { netSeconds: Math.floor(shown), targetSeconds: target };
   }
 
   /** Joins and subscribes; resolves once recording (or failed to start). `ended` gives the result. */
   async start(): Promise<void> {
-    this.#transition('joining');
+    this.#setState({ status: 'joining' });
+    let source: PacketSource;
     try {
-      const source = await this.#o.open((packet) => this.#onPacket(packet));
-      if (this.#state !== 'joining') {
-        source.stop();
-        return;
-      }
-      this.#source = source;
-      this.#transition('recording');
-      this.#timer = setTimeout(() => void this.stop('timeout'), this.#o.timeoutMs);
+      source = await this.#o.open((packet) => this.#onPacket(packet), (cause) => void this.stop('unreceivable', cause));
     } catch (error) {
-      this.#error = error;
-      this.#stopReason = 'error';
-      this.#finish('failed');
+      this.#finish({ reason: 'error', error });
+      return;
     }
+    if (this.#state.status !== 'joining') {
+      source.stop();
+      return;
+    }
+    const timers: RecordingTimers = {
+      timeout: setTimeout(() => void this.stop('timeout'), this.#o.timeoutMs),
+      pause: setTimeout(() => this.#onPause(), this.#o.pauseMs ?? 1_000),
+      quiet: setTimeout(() => this.#onQuiet(), this.#o.quietNoticeMs ?? 8_000),
+    };
+    const cutter = new ClipCutter({ clipFrames: this.#o.clipPackets ?? 600, ...DEFAULT_CUT_RULES }, this.#o.readingFirst ? 'reading' : 'script');
+    this.#setState({ status: 'recording', source, reader: new FrameReader(), cutter, timers, unusableRun: 0 });
   }
 
-  /** Stops recording. Except for a cancel, what was read so far is still judged. */
+  /** Stops recording. Except for a cancel (or a member who could not be heard), what was read so far is still judged. */
   async stop(reason: RecordingStopReason, error?: unknown): Promise<RecordingResult> {
-    if (this.#state === 'idle' || this.#state === 'joining') {
-      this.#stopReason = reason;
-      this.#error = error;
-      this.#finish(reason === 'cancelled' ? 'cancelled' : 'failed');
+    return this.#end(error === undefined ? { reason } : { reason, error });
+  }
+
+  async #end(ending: RecordingEnding): Promise<RecordingResult> {
+    const state = this.#state;
+    if (state.status === 'idle' || state.status === 'joining') {
+      this.#finish(ending);
       return this.#ended;
     }
-    if (this.#state !== 'recording') return this.#ended;
-    this.#stopReason = reason;
-    this.#error = error;
-    this.#endReceiving();
-    this.#transition('judging');
-    if (reason !== 'cancelled' && reason !== 'consent_ended') this.#submitBatch(this.#o.minClipPackets ?? 50);
-    else this.#batch = [];
+    if (state.status === 'judging' && ending.reason === 'complete') this.#setState({ status: 'judging', ending });
+    if (state.status !== 'recording') return this.#ended;
+    stopReceiving(state);
+    const held = state.cutter.pending;
+    const rest = ending.reason === 'complete' || DISCARDING.has(ending.reason) ? null : state.cutter.rest(this.#o.minClipPackets ?? 50);
+    this.#setState({ status: 'judging', ending });
+    if (rest) this.#submit(rest);
+    else {
+      // Dropped, not judged: those frames no longer count.
+      this.#pendingFrames = Math.max(0, this.#pendingFrames - held);
+      state.cutter.discard();
+    }
     await this.#judging;
-    this.#finish(this.#completion ? 'done' : reason === 'cancelled' ? 'cancelled' : 'failed');
+    const final = this.#state;
+    if (final.status === 'judging') this.#finish(final.ending);
     return this.#ended;
   }
 
   #onPacket(packet: Uint8Array): void {
-    if (this.#state !== 'recording' || isSilence(packet)) return;
-    this.#batch.push(packet);
-    this.#packets++;
-    this.#pendingPackets++;
-    this.emit('progress', this.progress());
-    if (this.#batch.length >= this.#clipPackets) this.#submitBatch(1);
-  }
-
-  /** Queues the current batch for judging; clips are judged one at a time, in order. */
-  #submitBatch(minPackets: number): void {
-    const batch = this.#batch;
-    this.#batch = [];
-    if (batch.length < minPackets) {
-      this.#pendingPackets -= batch.length;
+    const state = this.#state;
+    if (state.status !== 'recording') return;
+    state.timers.quiet.refresh();
+    const frame = state.reader.read(packet);
+    if (frame.kind === 'silence') return;
+    if (frame.kind === 'unusable') {
+      this.#unusable++;
+      // Only frames that never became audio in a row: one bad frame in a transition is simply skipped.
+      if (++state.unusableRun >= (this.#o.unusableLimit ?? 100)) void this.stop('unreceivable', new Error(`${state.unusableRun} frames in a row could not be used (${frame.why})`));
       return;
     }
+    state.unusableRun = 0;
+    if (!frame.quiet) state.timers.pause.refresh();
+    this.#packets++;
+    this.#pendingFrames++;
+    this.emit('progress', this.progress());
+    const clip = state.cutter.push(frame.pcm, frame.quiet);
+    if (clip) this.#submit(clip);
+  }
+
+  #onPause(): void {
+    const state = this.#state;
+    if (state.status !== 'recording') return;
+    const clip = state.cutter.pause();
+    if (clip) this.#submit(clip);
+  }
+
+  #onQuiet(): void {
+    if (this.#state.status === 'recording') this.emit('quiet');
+  }
+
+  /** Queues a clip for judging; clips are judged one at a time, in order. */
+  #submit(clip: CutClip): void {
     this.#judging = this.#judging.then(async () => {
-      if (this.#completion || this.#isFinal()) return;
+      if (this.#isComplete() || this.#isFinal()) return;
       try {
-        const pcm = decodeOpusPackets(batch, 48000);
-        const outcome = await this.#o.submitClip(encodeWav({ samples: pcm.samples, sampleRate: pcm.sampleRate }));
-        this.#pendingPackets -= batch.length;
-        if (outcome.kind === 'stored') this.#acceptedSeconds = outcome.verdict.netSpeechSeconds;
-        this.emit('clip', outcome);
-        this.emit('progress', this.progress());
-        if (outcome.kind === 'stored' && outcome.complete) {
-          this.#completion = outcome;
-          if (this.#state === 'recording') void this.stop('cancelled').catch(() => undefined);
+        const outcome = await this.#o.submitClip(clip.wav);
+        this.#pendingFrames = Math.max(0, this.#pendingFrames - clip.frames);
+        if (outcome.kind === 'stored') {
+          this.#acceptedSeconds = outcome.verdict.netSpeechSeconds;
+          const state = this.#state;
+          if (clip.kind === 'reading' && state.status === 'recording') state.cutter.readingAccepted();
         }
+        this.emit('clip', outcome, clip.kind);
+        this.emit('progress', this.progress());
+        if (outcome.kind === 'stored' && outcome.complete) void this.#end({ reason: 'complete', completion: outcome }).catch(() => undefined);
       } catch (error) {
-        this.#pendingPackets -= batch.length;
-        if (this.#state === 'recording') void this.stop(isConsentDenial(error) ? 'consent_ended' : 'error', error);
-        else this.#error ??= error;
+        this.#pendingFrames = Math.max(0, this.#pendingFrames - clip.frames);
+        const state = this.#state;
+        if (state.status === 'recording') void this.stop(isConsentDenial(error) ? 'consent_ended' : 'error', error);
+        else if (state.status === 'judging' && state.ending.reason !== 'complete' && state.ending.error === undefined) {
+          this.#setState({ status: 'judging', ending: { ...state.ending, error } });
+        }
       }
     });
   }
 
-  #endReceiving(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    this.#source?.stop();
-    this.#source = null;
+  #isComplete(): boolean {
+    return this.#state.status === 'judging' && this.#state.ending.reason === 'complete';
   }
 
   #isFinal(): boolean {
-    return this.#state === 'done' || this.#state === 'cancelled' || this.#state === 'failed';
+    const { status } = this.#state;
+    return status === 'done' || status === 'cancelled' || status === 'failed';
   }
 
-  #finish(state: 'done' | 'cancelled' | 'failed'): void {
+  #finish(ending: RecordingEnding): void {
+    const state = this.#state;
     if (this.#isFinal()) return;
-    this.#endReceiving();
-    this.#transition(state);
-    const result: RecordingResult = {
-      state,
-      reason: state === 'done' ? 'complete' : (this.#stopReason ?? 'error'),
-      packets: this.#packets,
-      progress: this.progress(),
-      ...(this.#completion ? { completion: this.#completion } : {}),
-      ...(this.#error !== undefined && state === 'failed' ? { error: this.#error } : {}),
-    };
+    if (state.status === 'recording') stopReceiving(state);
+    const base = { packets: this.#packets, unusable: this.#unusable, progress: this.progress() };
+    if (ending.reason === 'complete') {
+      const result = { ...base, state: 'done' as const, reason: 'complete' as const, completion: ending.completion };
+      this.#setState({ status: 'done', result });
+      this.#announce(result);
+      return;
+    }
+    const status = ending.reason === 'cancelled' ? 'cancelled' : 'failed';
+    const result: RecordingResult = { ...base, state: status, reason: ending.reason, ...(ending.error !== undefined && status === 'failed' ? { error: ending.error } : {}) };
+    this.#setState({ status, result });
+    this.#announce(result);
+  }
+
+  #announce(result: RecordingResult): void {
     this.emit('end', result);
     this.#resolveEnded(result);
   }
 
-  #transition(next: RecordingState): void {
-    const previous = this.#state;
-    if (!TRANSITIONS[previous].includes(next)) throw new Error(`recording cannot go from ${previous} to ${next}`);
+  #setState(next: RecordingState): void {
+    const old = this.#state;
+    if (!TRANSITIONS[old.status].includes(next.status)) throw new Error(`recording cannot go from ${old.status} to ${next.status}`);
     this.#state = next;
-    this.emit('state', next, previous);
+    this.emit('stateChange', old, next);
   }
+}
+
+function stopReceiving(state: Extract<RecordingState, { status: 'recording' }>): void {
+  clearTimeout(state.timers.timeout);
+  clearTimeout(state.timers.pause);
+  clearTimeout(state.timers.quiet);
+  state.source.stop();
 }

@@ -165,7 +165,7 @@ test('a member leaving the voice channel stops their recording; /consent needs a
   const consentId = h.fixture.runtime.vocalis.status({ platform: 'discord', platformUserId: erin.id }).consent?.id;
   const agree = discord.dispatchInteraction({ kind: 'button', customId: `vocalis:agree:${consentId}`, userId: erin.id });
   await waitForEdit(discord, agree.id, /Recording in the voice channel/);
-  await eventually(() => h.adapter.clone.sessionOf(erin.id)?.state === 'recording', 10_000, 'recording');
+  await eventually(() => h.adapter.clone.sessionOf(erin.id)?.state.status === 'recording', 10_000, 'recording');
   discord.setMemberVoiceChannel(erin.id, null);
   await waitForEdit(discord, agree.id, /You left the voice channel/);
 

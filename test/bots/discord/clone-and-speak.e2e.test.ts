@@ -84,7 +84,7 @@ test('/clone: consent notice, nothing recorded before Agree, only the consenting
   await discord.voice.waitForSession();
   assert.equal(discord.botVoiceChannelId(), discord.guild.voiceChannelId);
   const session = await eventually(() => h.adapter.clone.sessionOf(alice.id), 5_000, 'a recording session');
-  await eventually(() => session.state === 'recording', 10_000, 'recording to start');
+  await eventually(() => session.state.status === 'recording', 10_000, 'recording to start');
 
   // Alice reads; Bob talks over her (a loud tone) the whole time; the gateway reconnects midway.
   const speech = await speechFrames('3331', 16);

@@ -8,7 +8,7 @@ import { commandDefinitions } from '../../../src/bots/discord/command-definition
 import { buttonId, parseButtonId } from '../../../src/bots/discord/consent-prompt.ts';
 import { FairQueue } from '../../../src/bots/discord/fair-queue.ts';
 import { receivePackets } from '../../../src/bots/discord/packet-receiver.ts';
-import { RecordingSession, type RecordingState } from '../../../src/bots/discord/recording-session.ts';
+import { RecordingSession, type RecordingStatus } from '../../../src/bots/discord/recording-session.ts';
 import type { ClipOutcome } from '../../../src/core/vocalis.ts';
 import { decodeWav } from '../../../src/engine/audio/wav.ts';
 import { discord as en } from '../../../src/i18n/en/discord.ts';
@@ -55,10 +55,10 @@ test('RecordingSession: joining → recording → clips per batch → done when 
     clipPackets: 50,
     timeoutMs: 10_000,
   });
-  const states: RecordingState[] = [];
-  session.on('state', (s) => states.push(s));
+  const states: RecordingStatus[] = [];
+  session.on('stateChange', (_old, next) => states.push(next.status));
   await session.start();
-  assert.equal(session.state, 'recording');
+  assert.equal(session.state.status, 'recording');
   for (const frame of frames) {
     push(frame);
     push(SILENCE); // silence frames are not speech and never enter a clip
@@ -120,6 +120,7 @@ test('RecordingSession: a failed join ends in failed, and stop before start canc
 test('receivePackets subscribes to one user only and resubscribes when the stream errors', async () => {
   const subscriptions: Array<{ userId: string; stream: PassThrough }> = [];
   const receiver = new (class extends EventEmitter {
+    readonly speaking = { users: new Map<string, number>() };
     readonly map = new Map<string, PassThrough>();
     subscribe(userId: string): Readable {
       const existing = this.map.get(userId);
@@ -132,7 +133,7 @@ test('receivePackets subscribes to one user only and resubscribes when the strea
     }
   })();
   const got: number[] = [];
-  const sub = receivePackets(receiver, 'u1', (p) => got.push(p[0] ?? -1));
+  const sub = receivePackets(receiver, 'u1', (p) => got.push(p[0] ?? -1), () => assert.fail('not unreceivable'), { stallMs: 1_000 });
   subscriptions[0]!.stream.write(Buffer.from([1]));
   subscriptions[0]!.stream.destroy(new Error('decrypt failed'));
   await new Promise((resolve) => setTimeout(resolve, 20));

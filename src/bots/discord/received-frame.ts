@@ -1,0 +1,58 @@
+import { createOpusDecoder, type OpusDecoder } from '../../engine/audio/opus-codec.ts';
+
+/**
+ * What one packet from the voice receiver is worth to a recording. Only `speech` frames
+ * enter a clip and the progress count; a frame that could not be decrypted or decoded is
+ * `unusable` and counts for nothing (a key transition must not add noise or seconds).
+ */
+export type ReceivedFrame =
+  | { readonly kind: 'speech'; readonly pcm: Int16Array; readonly quiet: boolean }
+  | { readonly kind: 'silence' }
+  | { readonly kind: 'unusable'; readonly why: 'e2ee_encrypted' | 'corrupt' };
+
+/** 48 kHz stereo, 20 ms: what Discord sends. */
+export const FRAME_SECONDS = 0.02;
+const OPUS_SILENCE = [0xf8, 0xff, 0xfe] as const;
+/** The DAVE protocol ends every end-to-end encrypted frame with this marker (0xFAFA). */
+const DAVE_MAGIC = 0xfa;
+/** A DAVE trailer holds at least an 8-byte tag, a nonce, the size byte and the marker. */
+const DAVE_MIN_SUPPLEMENT = 11;
+/** RMS below this (about −40 dBFS) is a pause, not a word. */
+const QUIET_RMS = 0.01 * 32768;
+
+function isSilenceFrame(packet: Uint8Array): boolean {
+  return packet.length === 3 && packet[0] === OPUS_SILENCE[0] && packet[1] === OPUS_SILENCE[1] && packet[2] === OPUS_SILENCE[2];
+}
+
+/**
+ * A frame still under DAVE's end-to-end encryption: the library passed it through (no key
+ * yet, passthrough edges) instead of decrypting it. Decoded as Opus it would be noise.
+ */
+export function isE2eeFrame(packet: Uint8Array): boolean {
+  const n = packet.length;
+  if (n < DAVE_MIN_SUPPLEMENT + 1 || packet[n - 1] !== DAVE_MAGIC || packet[n - 2] !== DAVE_MAGIC) return false;
+  const supplement = packet[n - 3] ?? 0;
+  return supplement >= DAVE_MIN_SUPPLEMENT && supplement < n;
+}
+
+/** Decodes one member's packets in order (one decoder: Opus carries state between frames). */
+export class FrameReader {
+  readonly #decoder: OpusDecoder = createOpusDecoder({ sampleRate: 48000, channels: 2 });
+
+  read(packet: Uint8Array): ReceivedFrame {
+    if (isSilenceFrame(packet)) return { kind: 'silence' };
+    if (isE2eeFrame(packet)) return { kind: 'unusable', why: 'e2ee_encrypted' };
+    // An empty payload would decode as packet-loss concealment: made-up audio.
+    if (packet.length === 0) return { kind: 'unusable', why: 'corrupt' };
+    let pcm: Int16Array;
+    try {
+      pcm = this.#decoder.decode(packet);
+    } catch {
+      return { kind: 'unusable', why: 'corrupt' };
+    }
+    if (pcm.length === 0) return { kind: 'unusable', why: 'corrupt' };
+    let energy = 0;
+    for (const v of pcm) energy += v * v;
+    return { kind: 'speech', pcm, quiet: Math.sqrt(energy / pcm.length) < QUIET_RMS };
+  }
+}
