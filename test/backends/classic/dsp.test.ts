@@ -6,7 +6,7 @@ import { RealFft } from '../../../src/engine/dsp/real-fft.ts';
 import { cepstrumToMelCepstrum, melCepstrumToCepstrum, melCepstrumToLogAmplitude } from '../../../src/engine/features/melcep.ts';
 import { generateTrajectory } from '../../../src/engine/backends/classic/mlpg.ts';
 import { alignOpenEnd, alignSequences } from '../../../src/engine/features/dtw.ts';
-import { dropStalls } from '../../../src/engine/backends/classic/align-script.ts';
+import { dropStalls } from '../../../src/engine/backends/classic/frame-alignment.ts';
 
 function naiveDft(x: number[]): { re: number[]; im: number[] } {
   const n = x.length;

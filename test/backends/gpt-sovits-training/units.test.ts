@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
-import { alignSentences } from '../../../src/engine/backends/gpt-sovits/training/align-script.ts';
+import { alignSentences } from '../../../src/engine/backends/gpt-sovits/training/segment-sentences.ts';
 import { buildDataset } from '../../../src/engine/backends/gpt-sovits/training/dataset.ts';
 import { acquireGpu } from '../../../src/engine/backends/gpt-sovits/training/gpu-lock.ts';
 import { requiredPretrained, upstreamPaths, workLayout } from '../../../src/engine/backends/gpt-sovits/training/layout.ts';

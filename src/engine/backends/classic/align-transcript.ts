@@ -1,5 +1,5 @@
 import type { TranscribedWord } from '../../recognition/transcribe.ts';
-import { alignScript, alignedDurationRatio, realign } from './align-script.ts';
+import { alignScript, alignedDurationRatio, realign } from './frame-alignment.ts';
 import { analyse, type Features } from '../../features/analysis.ts';
 import { FRAME_SHIFT, SAMPLE_RATE } from '../../features/constants.ts';
 import { renderBase, type BaseVoice } from './render.ts';
@@ -38,7 +38,7 @@ const MIN_PHRASE_WORDS = 2;
 /** Audio kept around a phrase's recognised span (word times are rough at the edges). */
 const MARGIN_SECONDS = 0.08;
 /**
- * The script's threshold (align-script.ts) holds for phrases too. LibriSpeech
+ * The script's threshold (frame-alignment.ts) holds for phrases too. LibriSpeech
  * test-other (speaker 1688, flite rms): a phrase rendered from its own recognised
  * words scores 0.73–0.98 against its audio, a neighbouring phrase's rendering
  * 0.95–1.06.
@@ -112,7 +112,7 @@ export async function alignTranscript(
   return { base: joinFeatures(renderings), pairs, chunks, chunksTried: phrases.length, wordsUsed };
 }
 
-/** The second alignment pass (see align-script.ts), phrase by phrase. */
+/** The second alignment pass (see frame-alignment.ts), phrase by phrase. */
 export function realignTranscript(alignment: TranscriptAlignment, user: Features, converted: Float64Array[], signal: AbortSignal): Array<readonly [number, number]> {
   const pairs: Array<readonly [number, number]> = [];
   for (const c of alignment.chunks) {

@@ -2,7 +2,7 @@ import { BackendError } from '../../backend.ts';
 import type { ReadingScript } from '../../../consent/reading-script.ts';
 import type { PcmChunk } from '../../pcm.ts';
 import { transcribe, type TranscribedWord } from '../../recognition/transcribe.ts';
-import { alignedDurationRatio, alignScript, realign } from './align-script.ts';
+import { alignedDurationRatio, alignScript, realign } from './frame-alignment.ts';
 import { alignTranscript, realignTranscript, transcriptDurationRatio } from './align-transcript.ts';
 import { analyse, type Features } from '../../features/analysis.ts';
 import type { BaseVoiceCatalog } from './catalog.ts';
@@ -46,7 +46,7 @@ export interface TrainResult {
 
 /**
  * Readings of the script score about 0.73-0.91 and other speech 0.97-1.0
- * (see align-script.ts; measured on Allison's prompts against slt, awb, kal16).
+ * (see frame-alignment.ts; measured on Allison's prompts against slt, awb, kal16).
  */
 export const DEFAULT_MATCH_THRESHOLD = 0.94;
 const MIN_SPEECH_SECONDS = 3;

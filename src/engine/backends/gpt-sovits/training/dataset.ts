@@ -14,7 +14,7 @@ import type { SampleSource } from '../../../backend.ts';
 import { sliceAtPauses } from '../../../audio/slicer.ts';
 import { encodeWav } from '../../../audio/wav.ts';
 import type { PcmChunk } from '../../../pcm.ts';
-import { alignSentences } from './align-script.ts';
+import { alignSentences } from './segment-sentences.ts';
 import { EXP_NAME } from './layout.ts';
 import type { WorkLayout } from './layout.ts';
 
