@@ -73,12 +73,14 @@ export class DataPaths {
     return this.#inside(this.usersRoot, assertSafeId(userId, 'user id'));
   }
 
+  /** The folder of a user's sample: the clips it is made of, one file each. */
   samplesDir(userId: string): string {
     return this.#inside(this.userDir(userId), 'samples');
   }
 
-  sampleFile(userId: string, sampleId: string): string {
-    return this.#inside(this.samplesDir(userId), `${assertSafeId(sampleId, 'sample id')}${ENCRYPTED_SUFFIX}`);
+  /** One clip of the sample. */
+  clipFile(userId: string, clipId: string): string {
+    return this.#inside(this.samplesDir(userId), `${assertSafeId(clipId, 'clip id')}${ENCRYPTED_SUFFIX}`);
   }
 
   voiceDir(userId: string, voiceId: string): string {
@@ -106,9 +108,12 @@ export class DataPaths {
     return this.#inside(this.scratchRoot, assertSafeId(jobId, 'job id'));
   }
 
-  /** The identity bound into a sample's ciphertext, so a file cannot pose as another. */
-  sampleIdentity(userId: string, sampleId: string): string {
-    return `user/${assertSafeId(userId, 'user id')}/sample/${assertSafeId(sampleId, 'sample id')}`;
+  /**
+   * The identity bound into a clip's ciphertext, so a file cannot pose as another. Its
+   * `sample` segment is part of every stored clip's authenticated data: it stays.
+   */
+  clipIdentity(userId: string, clipId: string): string {
+    return `user/${assertSafeId(userId, 'user id')}/sample/${assertSafeId(clipId, 'clip id')}`;
   }
 
   voiceFileIdentity(userId: string, voiceId: string, version: number, name: string): string {

@@ -15,10 +15,10 @@ test('layout: every path is under the data dir with the documented shape', () =>
   assert.equal(paths.redisDir, '/srv/vocalis/data/redis');
   assert.equal(paths.scratchRoot, '/srv/vocalis/data/scratch');
   assert.equal(paths.userDir('u_0a1b'), '/srv/vocalis/data/users/u_0a1b');
-  assert.equal(paths.sampleFile('u_0a1b', 'clip_9'), '/srv/vocalis/data/users/u_0a1b/samples/clip_9.enc');
+  assert.equal(paths.clipFile('u_0a1b', 'clip_9'), '/srv/vocalis/data/users/u_0a1b/samples/clip_9.enc');
   assert.equal(paths.voiceVersionDir('u_0a1b', 'v_2', 3), '/srv/vocalis/data/users/u_0a1b/voices/v_2/v3');
   assert.equal(paths.voiceFile('u_0a1b', 'v_2', 3, 'gpt.onnx'), '/srv/vocalis/data/users/u_0a1b/voices/v_2/v3/gpt.onnx.enc');
-  assert.equal(paths.sampleIdentity('u_0a1b', 'clip_9'), 'user/u_0a1b/sample/clip_9');
+  assert.equal(paths.clipIdentity('u_0a1b', 'clip_9'), 'user/u_0a1b/sample/clip_9');
   assert.equal(paths.voiceFileIdentity('u_0a1b', 'v_2', 3, 'gpt.onnx'), 'user/u_0a1b/voice/v_2/v3/gpt.onnx');
   assert.equal(paths.userDir('a'.repeat(64)).length > 0, true);
 });
@@ -28,12 +28,12 @@ test('unsafe ids are refused everywhere, without echoing them', () => {
   for (const bad of UNSAFE_IDS) {
     const calls = [
       () => paths.userDir(bad),
-      () => paths.sampleFile('u_1', bad),
-      () => paths.sampleFile(bad, 'clip_1'),
+      () => paths.clipFile('u_1', bad),
+      () => paths.clipFile(bad, 'clip_1'),
       () => paths.voiceVersionDir('u_1', bad, 1),
       () => paths.voiceFile(bad, 'v_1', 1, 'a.bin'),
       () => paths.scratchDir(bad),
-      () => paths.sampleIdentity(bad, 'clip_1'),
+      () => paths.clipIdentity(bad, 'clip_1'),
     ];
     for (const call of calls) {
       assert.throws(call, (error: unknown) => {

@@ -15,8 +15,8 @@ test('erasure removes the whole user folder, reports files and bytes, and spares
   const key = store.getOrCreate('u_a');
   store.getOrCreate('u_b');
   await paths.ensureDir(paths.samplesDir('u_a'));
-  await writeEncryptedFile(paths.sampleFile('u_a', 'clip_1'), key, paths.sampleIdentity('u_a', 'clip_1'), randomBytes(70_000));
-  await writeEncryptedFile(paths.sampleFile('u_a', 'clip_2'), key, paths.sampleIdentity('u_a', 'clip_2'), randomBytes(10));
+  await writeEncryptedFile(paths.clipFile('u_a', 'clip_1'), key, paths.clipIdentity('u_a', 'clip_1'), randomBytes(70_000));
+  await writeEncryptedFile(paths.clipFile('u_a', 'clip_2'), key, paths.clipIdentity('u_a', 'clip_2'), randomBytes(10));
   await new VoiceFileStore({ paths, keys: store, userId: 'u_a', voiceId: 'v_1', version: 1 }).write('gpt.onnx', randomBytes(1000));
   const other = new VoiceFileStore({ paths, keys: store, userId: 'u_b', voiceId: 'v_9', version: 1 });
   await other.write('gpt.onnx', Buffer.from('keep me'));
