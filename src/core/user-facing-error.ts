@@ -3,8 +3,7 @@ import { AudioDecodeError } from '../engine/audio/audio-errors.ts';
 import { BackendError } from '../engine/backend.ts';
 import { RecognizerUnavailableError } from '../engine/recognition/reading-recognition.ts';
 import { UnknownBackendError } from '../engine/registry.ts';
-import { EncryptedFileError, StorageFullError } from '../storage/encrypted-file.ts';
-import { DataKeyMissingError } from '../storage/voice-file-store.ts';
+import { StorageError } from '../storage/storage-error.ts';
 
 /** The core's own refusals: a closed set, each with a message in the catalogue (`error.<code>`). */
 export type VocalisErrorCode =
@@ -44,9 +43,7 @@ const USER_FACING = [
   UnknownBackendError,
   AudioDecodeError,
   RecognizerUnavailableError,
-  StorageFullError,
-  EncryptedFileError,
-  DataKeyMissingError,
+  StorageError,
 ] as const;
 
 export type UserFacingError = InstanceType<(typeof USER_FACING)[number]>;

@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { StorageError, type EncryptedFileErrorCode } from './storage-error.ts';
 
 /**
  * Chunked AES-256-GCM file format for samples and model files, written and read as streams.
@@ -42,22 +43,21 @@ export interface FileKey {
   derive(salt: Uint8Array, info: string, length: number): Uint8Array;
 }
 
-export type EncryptedFileErrorCode = 'tampered' | 'truncated' | 'wrong_key' | 'not_encrypted';
+export type { EncryptedFileErrorCode };
 
-export class EncryptedFileError extends Error {
-  readonly code: EncryptedFileErrorCode;
+export class EncryptedFileError extends StorageError {
+  declare readonly code: EncryptedFileErrorCode;
   constructor(code: EncryptedFileErrorCode, message: string) {
-    super(message);
+    super(code, message);
     this.name = 'EncryptedFileError';
-    this.code = code;
   }
 }
 
 /** The volume (or the quota) is full. Nothing was left at the target path. */
-export class StorageFullError extends Error {
-  readonly code = 'storage_full';
+export class StorageFullError extends StorageError {
+  declare readonly code: 'storage_full';
   constructor(cause: unknown) {
-    super('no space left on the data volume; the file was not written', { cause });
+    super('storage_full', 'no space left on the data volume; the file was not written', { cause });
     this.name = 'StorageFullError';
   }
 }

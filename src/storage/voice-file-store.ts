@@ -3,6 +3,7 @@ import type { VoiceFiles } from '../engine/backend.ts';
 import type { DataKey } from './data-keys.ts';
 import type { DataPaths } from './data-paths.ts';
 import { readEncryptedFile, readEncryptedFileAll, writeEncryptedFile, type FileSink } from './encrypted-file.ts';
+import { StorageError } from './storage-error.ts';
 
 /** Where the store gets the user's key; `DataKeyStore` fits. Never creates one. */
 export interface DataKeySource {
@@ -16,10 +17,10 @@ export function requireDataKey(keys: DataKeySource, userId: string): DataKey {
   return key;
 }
 
-export class DataKeyMissingError extends Error {
-  readonly code = 'data_key_missing';
+export class DataKeyMissingError extends StorageError {
+  declare readonly code: 'data_key_missing';
   constructor() {
-    super("the user's data key does not exist (never created, or destroyed by a revocation)");
+    super('data_key_missing', "the user's data key does not exist (never created, or destroyed by a revocation)");
     this.name = 'DataKeyMissingError';
   }
 }

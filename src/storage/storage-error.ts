@@ -1,0 +1,16 @@
+/**
+ * The storage part's one error type, with a closed set of codes. Its subclasses say which
+ * check failed; callers test the type (or the code), never the message.
+ */
+export type EncryptedFileErrorCode = 'tampered' | 'truncated' | 'wrong_key' | 'not_encrypted';
+
+export type StorageErrorCode = EncryptedFileErrorCode | 'storage_full' | 'data_key_missing';
+
+export class StorageError extends Error {
+  readonly code: StorageErrorCode;
+  constructor(code: StorageErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageError';
+    this.code = code;
+  }
+}
