@@ -4,7 +4,8 @@ import { loadConfig } from '../src/config/config.ts';
 import { decodeAudioFile } from '../src/engine/audio/decode.ts';
 import type { PcmChunk } from '../src/engine/pcm.ts';
 import { GmmUbmSpeakerModel } from '../src/engine/speaker/gmm-ubm-model.ts';
-import { speakerFeatures } from '../src/engine/speaker/mfcc.ts';
+import { speakerFeatures, type SpeakerFeatures } from '../src/engine/speaker/mfcc.ts';
+import { OnnxEmbeddingSpeakerModel, type ClipEmbedding } from '../src/engine/speaker/onnx-embedding-model.ts';
 import { recognitionFigures } from './consent-recognition.ts';
 import type { BenchFigure, BenchSuite } from './types.ts';
 
@@ -16,7 +17,8 @@ import type { BenchFigure, BenchSuite } from './types.ts';
  * segment (3 s or 10 s) is scored against 60 s of the same speaker's other speech (target
  * trials) and against every other target's 60 s (impostor trials); the 63 pool speakers the
  * background model did not see (models/speaker-ubm.json lists the 63 it did) are impostors
- * against every target.
+ * against every target. `--speaker-onnx PATH` runs the same trials through an ONNX
+ * speaker-embedding model (its calibration measured here and printed).
  */
 const DATA = resolve(import.meta.dirname, '..', '..', 'shared', 'data');
 const TARGETS = ['1688', '1998', '2033', '2414', '3005', '3331', '367'];
@@ -26,34 +28,112 @@ const ENROL_SECONDS = 60;
 const suite: BenchSuite = {
   name: 'consent',
   async run({ args }) {
-    const model = await GmmUbmSpeakerModel.load();
+    const gmm = await GmmUbmSpeakerModel.load();
     // `--speaker-only`: skip the (slower) recognition figures when tuning the speaker model.
     const recognition = args.includes('--speaker-only') ? [] : await recognitionFigures(DATA);
-    return [...recognition, ...(await speakerFigures(model))];
+    const speech = await benchSpeech();
+    const figures = [...recognition, ...(await speakerFigures(gmmSystem(gmm), speech))];
+    // `--speaker-onnx PATH [--speaker-onnx-features fbank80|mel40…] [--speaker-onnx-window FRAMES]`:
+    // the same trials through an ONNX speaker-embedding model, next to the GMM-UBM.
+    const onnxPath = valueOf(args, '--speaker-onnx');
+    if (onnxPath) figures.push(...(await speakerFigures(await onnxSystem(onnxPath, args), speech)));
+    return figures;
   },
 };
 export default suite;
 
-async function speakerFigures(model: GmmUbmSpeakerModel): Promise<BenchFigure[]> {
-  const speech = new Map<string, Float32Array>();
-  for (const id of TARGETS) speech.set(id, await joined(readdirSync(`${DATA}/librispeech/test-other/${id}`).filter((f) => f.endsWith('.flac')).sort().map((f) => `${DATA}/librispeech/test-other/${id}/${f}`)));
+/**
+ * One speaker model as the benchmark drives it: features of a clip computed once, an
+ * enrolment, a score. `calibrate` turns the raw scores into the scale the threshold is on
+ * (the GMM-UBM's are already; an ONNX model's cosines are calibrated from these trials).
+ */
+interface SpeakerSystem<E, F> {
+  readonly label: string;
+  readonly unit: string;
+  features(pcm: PcmChunk): Promise<F>;
+  enrol(pcm: PcmChunk): Promise<E>;
+  score(enrolment: E, features: F): number;
+  calibrate(trials: ReadonlyMap<string, Trials>): { map: (score: number) => number; figures: BenchFigure[] };
+  /** A 10 s clip at 48 kHz scored as it arrives (resampling, features, score). */
+  verify(enrolment: E, clip: PcmChunk): Promise<number>;
+}
+
+interface Trials {
+  readonly targets: number[];
+  readonly impostors: number[];
+}
+
+function gmmSystem(model: GmmUbmSpeakerModel): SpeakerSystem<Uint8Array, SpeakerFeatures> {
+  return {
+    label: 'speaker',
+    unit: 'LLR',
+    features: async (clip) => speakerFeatures(clip),
+    enrol: async (clip) => model.enrolFeatures(speakerFeatures(clip)),
+    score: (enrolment, features) => model.scoreFeatures(enrolment, features).score,
+    calibrate: () => ({ map: (score) => score, figures: [] }),
+    verify: async (enrolment, clip) => (await model.score(enrolment, clip)).score,
+  };
+}
+
+async function onnxSystem(path: string, args: readonly string[]): Promise<SpeakerSystem<Uint8Array, ClipEmbedding>> {
+  const features = /^(fbank|mel)(\d+)$/.exec(valueOf(args, '--speaker-onnx-features') ?? 'fbank80');
+  if (!features) throw new Error('--speaker-onnx-features: fbank<bins> or mel<bins>');
+  const windowFrames = Number(valueOf(args, '--speaker-onnx-window') ?? 0);
+  const label = `ONNX speaker (${features[0]}, window ${windowFrames || 'whole'})`;
+  // Identity calibration: the scores are the raw cosines, calibrated below from the trials.
+  const model = await OnnxEmbeddingSpeakerModel.load({ path, features: { kind: features[1] as 'fbank' | 'mel', melBins: Number(features[2]) }, windowFrames, calibration: { impostor: 0, target: 1 } });
+  return {
+    label,
+    unit: 'calibrated cosine',
+    features: (clip) => model.embed(clip),
+    enrol: (clip) => model.enrol(clip),
+    score: (enrolment, embedding) => model.scoreEmbedding(enrolment, embedding).score,
+    calibrate(trials) {
+      // The anchors VOCALIS_SPEAKER_ONNX_CALIBRATION takes: median cosines of the trials against 60 s.
+      const against60 = [...trials].filter(([label]) => label.endsWith(`vs ${ENROL_SECONDS} s`)).map(([, t]) => t);
+      const impostor = round3(median(against60.flatMap((t) => t.impostors)));
+      const target = round3(median(against60.flatMap((t) => t.targets)));
+      return {
+        map: (cos) => (cos - impostor) / (target - impostor),
+        figures: [
+          { metric: `${label} model`, value: 0, unit: `sha256 ${model.info.version.slice(0, 12)}, ${model.dims}-d` },
+          { metric: `${label} calibration: median impostor cosine (VOCALIS_SPEAKER_ONNX_CALIBRATION first)`, value: impostor, unit: 'cosine' },
+          { metric: `${label} calibration: median target cosine (second)`, value: target, unit: 'cosine' },
+        ],
+      };
+    },
+    verify: async (enrolment, clip) => (await model.score(enrolment, clip)).score,
+  };
+}
+
+interface BenchSpeech {
+  readonly targets: Map<string, Float32Array>;
+  readonly impostors: Float32Array[];
+}
+
+async function benchSpeech(): Promise<BenchSpeech> {
+  const targets = new Map<string, Float32Array>();
+  for (const id of TARGETS) targets.set(id, await joined(readdirSync(`${DATA}/librispeech/test-other/${id}`).filter((f) => f.endsWith('.flac')).sort().map((f) => `${DATA}/librispeech/test-other/${id}/${f}`)));
   const manifest = JSON.parse(readFileSync(resolve(import.meta.dirname, '..', 'models', 'speaker-ubm.json'), 'utf8')) as { trainedOn: { speakers: string[] } };
   const seen = new Set(manifest.trainedOn.speakers);
   const poolDir = `${DATA}/librispeech/pool`;
   const unseen = readdirSync(poolDir).filter((f) => f.endsWith('.flac') && !seen.has(f.split('-')[0] ?? ''));
   if (unseen.length < 50) throw new Error(`expected ~63 pool speakers unseen by the background model, found ${unseen.length}`);
   // One decode at a time: dozens of ffmpeg processes at once on a busy machine run into the decode time limit.
-  const impostorAudio: Float32Array[] = [];
-  for (const f of unseen) impostorAudio.push((await decodeAudioFile(`${poolDir}/${f}`, { sampleRate: RATE })).samples);
+  const impostors: Float32Array[] = [];
+  for (const f of unseen) impostors.push((await decodeAudioFile(`${poolDir}/${f}`, { sampleRate: RATE })).samples);
+  return { targets, impostors };
+}
 
+async function speakerFigures<E, F>(system: SpeakerSystem<E, F>, { targets: speech, impostors: impostorAudio }: BenchSpeech): Promise<BenchFigure[]> {
   const figures: BenchFigure[] = [];
-  const results = new Map<string, { targets: number[]; impostors: number[] }>();
+  const results = new Map<string, Trials>();
   // 60 s: a whole sample. 10 s: the consent reading alone, what the first clip after it meets.
   for (const [enrolSeconds, seconds] of [[ENROL_SECONDS, 3], [ENROL_SECONDS, 10], [10, 3], [10, 10]] as const) {
     const label = `${seconds} s vs ${enrolSeconds} s`;
     // Each target's own enrolment (the start of their speech), used against impostors.
-    const enrolments = new Map<string, Uint8Array>();
-    for (const [id, samples] of speech) enrolments.set(id, model.enrolFeatures(speakerFeatures(pcm(samples.subarray(0, enrolSeconds * RATE)))));
+    const enrolments = new Map<string, E>();
+    for (const [id, samples] of speech) enrolments.set(id, await system.enrol(pcm(samples.subarray(0, enrolSeconds * RATE))));
     const length = seconds * RATE;
     const targets: number[] = [];
     const impostors: number[] = [];
@@ -64,48 +144,68 @@ async function speakerFigures(model: GmmUbmSpeakerModel): Promise<BenchFigure[]>
         const rest = new Float32Array(samples.length - length);
         rest.set(samples.subarray(0, start));
         rest.set(samples.subarray(start + length), start);
-        const enrolment = model.enrolFeatures(speakerFeatures(pcm(rest.subarray(0, enrolSeconds * RATE))));
-        const features = speakerFeatures(segment);
-        targets.push(model.scoreFeatures(enrolment, features).score);
-        for (const [other, otherEnrolment] of enrolments) if (other !== id) impostors.push(model.scoreFeatures(otherEnrolment, features).score);
+        const enrolment = await system.enrol(pcm(rest.subarray(0, enrolSeconds * RATE)));
+        const features = await system.features(segment);
+        targets.push(system.score(enrolment, features));
+        for (const [other, otherEnrolment] of enrolments) if (other !== id) impostors.push(system.score(otherEnrolment, features));
       }
     }
     for (const samples of impostorAudio) {
       for (let start = 0; start + length <= samples.length; start += length) {
-        const features = speakerFeatures(pcm(samples.subarray(start, start + length)));
-        for (const enrolment of enrolments.values()) impostors.push(model.scoreFeatures(enrolment, features).score);
+        const features = await system.features(pcm(samples.subarray(start, start + length)));
+        for (const enrolment of enrolments.values()) impostors.push(system.score(enrolment, features));
       }
     }
     results.set(label, { targets, impostors });
-    const eer = equalErrorRate(targets, impostors);
+  }
+  const calibration = system.calibrate(results);
+  figures.push(...calibration.figures);
+  for (const [label, raw] of results) {
+    const r = { targets: raw.targets.map(calibration.map), impostors: raw.impostors.map(calibration.map) };
+    results.set(label, r);
+    const eer = equalErrorRate(r.targets, r.impostors);
     figures.push(
-      { metric: `speaker EER, ${label}`, value: eer.rate * 100, unit: '%', ...(seconds === 10 && enrolSeconds === ENROL_SECONDS ? { target: '<= 5 %' } : {}) },
-      { metric: `speaker EER threshold, ${label}`, value: eer.threshold, unit: 'LLR' },
-      { metric: `speaker trials, ${label}`, value: targets.length, unit: `target / ${impostors.length} impostor` },
+      { metric: `${system.label} EER, ${label}`, value: eer.rate * 100, unit: '%', ...(label === `10 s vs ${ENROL_SECONDS} s` ? { target: '<= 5 %' } : {}) },
+      { metric: `${system.label} EER threshold, ${label}`, value: eer.threshold, unit: system.unit },
+      { metric: `${system.label} trials, ${label}`, value: r.targets.length, unit: `target / ${r.impostors.length} impostor` },
     );
   }
   // The operating point: the configured threshold (VOCALIS_SPEAKER_THRESHOLD or its default).
   const threshold = loadConfig(process.env).consentVerification.speakerThreshold;
   for (const [label, r] of results) {
     figures.push(
-      { metric: `speaker false accept at ${threshold}, ${label}`, value: (100 * r.impostors.filter((s) => s >= threshold).length) / r.impostors.length, unit: '%' },
-      { metric: `speaker false reject at ${threshold}, ${label}`, value: (100 * r.targets.filter((s) => s < threshold).length) / r.targets.length, unit: '%' },
+      { metric: `${system.label} false accept at ${threshold}, ${label}`, value: (100 * r.impostors.filter((s) => s >= threshold).length) / r.impostors.length, unit: '%' },
+      { metric: `${system.label} false reject at ${threshold}, ${label}`, value: (100 * r.targets.filter((s) => s < threshold).length) / r.targets.length, unit: '%' },
     );
   }
 
   // Time to verify a 10 s clip as it arrives (48 kHz: resampling, features, score) on this one core.
   const owner = speech.get('3331')!;
-  const enrolment = model.enrolFeatures(speakerFeatures(pcm(owner.subarray(0, ENROL_SECONDS * RATE))));
+  const enrolment = await system.enrol(pcm(owner.subarray(0, ENROL_SECONDS * RATE)));
   const clip = owner.subarray(ENROL_SECONDS * RATE, (ENROL_SECONDS + 10) * RATE);
   const clip48 = { samples: Float32Array.from({ length: 10 * 48_000 }, (_, i) => clip[Math.floor(i / 3)] ?? 0), sampleRate: 48_000 };
   let best = Infinity;
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
-    await model.score(enrolment, clip48);
+    await system.verify(enrolment, clip48);
     best = Math.min(best, performance.now() - t0);
   }
-  figures.push({ metric: 'verify a 10 s clip (48 kHz in)', value: best / 1000, unit: 's', target: '<= 1 s on one core' });
+  figures.push({ metric: `${system.label}: verify a 10 s clip (48 kHz in)`, value: best / 1000, unit: 's', target: '<= 1 s on one core' });
   return figures;
+}
+
+function valueOf(args: readonly string[], flag: string): string | undefined {
+  const at = args.indexOf(flag);
+  return at >= 0 ? args[at + 1] : undefined;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
 }
 
 function pcm(samples: Float32Array): PcmChunk {

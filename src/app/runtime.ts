@@ -118,7 +118,7 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
     const verifier = new ConsentVerifier({
       db, ledger, clock,
       store: new VerificationStore(db),
-      evidence: await defaultVoiceEvidence(),
+      evidence: await defaultVoiceEvidence(config.speakerModel),
       vault: new EnrolmentFiles(paths, keys),
       policy: { ...config.consentVerification, maxMismatches: 3 },
     });

@@ -27,6 +27,12 @@ const schema = z.object({
   VOCALIS_CONSENT_MIN_ASSURANCE: z.enum(['acoustic', 'recognised']).default('acoustic'),
   // The measured equal-error point for 3 s clips (0.51–0.55), moved toward fewer false accepts (npm run bench -- consent).
   VOCALIS_SPEAKER_THRESHOLD: z.coerce.number().min(-10).max(10).default(0.6),
+  VOCALIS_SPEAKER_MODEL: z.enum(['gmm-ubm', 'onnx']).default('gmm-ubm'),
+  VOCALIS_SPEAKER_ONNX_PATH: optionalString,
+  // The input the embedding model was trained on, declared with it: fbank80 (WeSpeaker, ECAPA) or mel40 (GE2E).
+  VOCALIS_SPEAKER_ONNX_FEATURES: z.string().regex(/^(fbank|mel)(\d{2,3})$/, 'expected fbank<bins> or mel<bins>, e.g. fbank80 or mel40').default('fbank80'),
+  VOCALIS_SPEAKER_ONNX_WINDOW_FRAMES: z.coerce.number().int().min(0).max(100_000).default(0),
+  VOCALIS_SPEAKER_ONNX_CALIBRATION: optionalString,
   VOCALIS_STREAM_LEAD_MS: z.coerce.number().int().min(20).max(5000).default(200),
   VOCALIS_SHUTDOWN_TIMEOUT_SECONDS: duration.max(600).default(10),
   DISCORD_TOKEN: optionalString,
@@ -66,6 +72,8 @@ export type Config = Readonly<{
   retention: { rawSampleDays: number; voiceInactivityDays: number; consentOfferMinutes: number };
   /** Consent verification: `off` only when set explicitly, and then written into every receipt. */
   consentVerification: { mode: 'required' | 'off'; minAssurance: 'acoustic' | 'recognised'; speakerThreshold: number };
+  /** The speaker model consent verification scores clips with. */
+  speakerModel: SpeakerModelConfig;
   streamLeadMs: number;
   /** After a stop signal, the process exits by then even if parts are still closing. */
   shutdownTimeoutMs: number;
@@ -89,6 +97,21 @@ export type Config = Readonly<{
   } | undefined;
 }>;
 
+/**
+ * `gmm-ubm`: the built-in model. `onnx`: an operator's speaker-embedding model, with the
+ * features it takes, how many frames it sees at once (0: the whole clip) and the cosine
+ * similarities it typically gives other speakers and the same speaker (its calibration).
+ */
+export type SpeakerModelConfig =
+  | { readonly kind: 'gmm-ubm' }
+  | {
+      readonly kind: 'onnx';
+      readonly path: string;
+      readonly features: { readonly kind: 'fbank' | 'mel'; readonly melBins: number };
+      readonly windowFrames: number;
+      readonly calibration: { readonly impostor: number; readonly target: number };
+    };
+
 export class ConfigError extends Error {
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
@@ -108,6 +131,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`));
   }
   const e = parsed.data;
+  const speakerModel = speakerModelOf(e, cwd);
+  if ('problems' in speakerModel) throw new ConfigError(speakerModel.problems);
   return {
     dataDir: resolve(cwd, e.VOCALIS_DATA_DIR),
     masterKey: e.VOCALIS_MASTER_KEY,
@@ -124,6 +149,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       consentOfferMinutes: e.VOCALIS_CONSENT_OFFER_TTL_MINUTES,
     },
     consentVerification: { mode: e.VOCALIS_CONSENT_VERIFICATION, minAssurance: e.VOCALIS_CONSENT_MIN_ASSURANCE, speakerThreshold: e.VOCALIS_SPEAKER_THRESHOLD },
+    speakerModel,
     streamLeadMs: e.VOCALIS_STREAM_LEAD_MS,
     shutdownTimeoutMs: e.VOCALIS_SHUTDOWN_TIMEOUT_SECONDS * 1000,
     discord: e.DISCORD_TOKEN
@@ -148,6 +174,32 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
           device: e.GPT_SOVITS_DEVICE,
         }
       : undefined,
+  };
+}
+
+const MEASURE_CALIBRATION = 'npm run bench -- consent --speaker-onnx PATH measures both';
+
+/** The ONNX settings belong together: each missing or impossible one is named. */
+function speakerModelOf(e: z.infer<typeof schema>, cwd: string): SpeakerModelConfig | { problems: string[] } {
+  if (e.VOCALIS_SPEAKER_MODEL === 'gmm-ubm') return { kind: 'gmm-ubm' };
+  const problems: string[] = [];
+  if (!e.VOCALIS_SPEAKER_ONNX_PATH) problems.push('VOCALIS_SPEAKER_ONNX_PATH: required with VOCALIS_SPEAKER_MODEL=onnx (the speaker-embedding model file)');
+  const [, kind, bins] = /^(fbank|mel)(\d+)$/.exec(e.VOCALIS_SPEAKER_ONNX_FEATURES) ?? [];
+  const melBins = Number(bins);
+  if (!(melBins >= 20 && melBins <= 128)) problems.push('VOCALIS_SPEAKER_ONNX_FEATURES: between 20 and 128 mel bins');
+  const calibration = e.VOCALIS_SPEAKER_ONNX_CALIBRATION?.split(',').map((x) => Number(x.trim()));
+  if (!calibration) {
+    problems.push(`VOCALIS_SPEAKER_ONNX_CALIBRATION: required with VOCALIS_SPEAKER_MODEL=onnx: "impostor,target", the cosine similarities the model typically gives two speakers and one speaker (${MEASURE_CALIBRATION})`);
+  } else if (calibration.length !== 2 || !calibration.every((c) => Number.isFinite(c) && c >= -1 && c <= 1) || calibration[0]! >= calibration[1]!) {
+    problems.push(`VOCALIS_SPEAKER_ONNX_CALIBRATION: expected "impostor,target", two cosine similarities between -1 and 1, the first lower (${MEASURE_CALIBRATION})`);
+  }
+  if (problems.length > 0) return { problems };
+  return {
+    kind: 'onnx',
+    path: resolve(cwd, e.VOCALIS_SPEAKER_ONNX_PATH!),
+    features: { kind: kind as 'fbank' | 'mel', melBins },
+    windowFrames: e.VOCALIS_SPEAKER_ONNX_WINDOW_FRAMES,
+    calibration: { impostor: calibration![0]!, target: calibration![1]! },
   };
 }
 

@@ -142,7 +142,7 @@ test('a reading of an expired or another user\'s phrase is refused with the word
   }
 });
 
-test('a script without the statement, silence, music, a 3-hour file and a corrupt file are each refused with their own reason; nothing is kept', async () => {
+test('a script without the statement, silence, music, a 3-hour file and corrupt files are each refused with their own reason; nothing is kept', async () => {
   const f = await verifying();
   try {
     const { offer } = granted(f);
@@ -152,20 +152,53 @@ test('a script without the statement, silence, music, a 3-hour file and a corrup
 
     const noStatement = await vocalis.addClip({ identity: owner, audio: fliteWav('slt', script(challenge, 1, 3)) });
     assert.deepEqual(problemCodes(noStatement), ['reading_not_heard'], 'the first audio must be the statement');
-    const silence = await vocalis.addClip({ identity: owner, audio: lavfiWav('anullsrc=r=16000:cl=mono', 8) });
-    assert.equal(silence.kind, 'refused');
-    assert.ok(problemCodes(silence).includes('mostly_non_speech'), `silence: ${problemCodes(silence).join(', ')}`);
-    const music = await vocalis.addClip({ identity: owner, audio: lavfiWav(MUSIC_SOURCE, 8) });
-    assert.equal(music.kind, 'refused');
-    assert.ok(problemCodes(music).length > 0, 'music is refused with a reason');
+    // Silence and music are refused by the audio pipeline as not speech, before the recogniser is asked.
+    for (const [what, source] of [['silence', 'anullsrc=r=16000:cl=mono'], ['music', MUSIC_SOURCE]] as const) {
+      const outcome = await vocalis.addClip({ identity: owner, audio: lavfiWav(source, 8) });
+      assert.equal(outcome.kind, 'refused');
+      assert.equal(problemCodes(outcome)[0], 'mostly_non_speech', `${what}: ${problemCodes(outcome).join(', ')}`);
+      assert.ok(!problemCodes(outcome).includes('reading_not_heard'), `${what} is not judged as a reading`);
+    }
+    assert.equal(f.runtime.ledger.events({ subject: userId, type: 'consent.reading_failed' }).length, 1, 'only the script counted as a failed reading');
     await assert.rejects(vocalis.addClip({ identity: owner, audio: threeHourFlac() }), { code: 'too_long' });
-    const corrupt = new Uint8Array(fliteWav('slt', statement(challenge)));
-    corrupt.fill(0x5a, 0, 64); // header destroyed
-    await assert.rejects(vocalis.addClip({ identity: owner, audio: corrupt }), (error: { code?: string }) => ['not_audio', 'corrupt', 'truncated'].includes(error.code ?? ''));
+    const wav = fliteWav('slt', statement(challenge));
+    const noHeader = new Uint8Array(wav);
+    noHeader.fill(0x5a, 0, 64); // header destroyed
+    await assert.rejects(vocalis.addClip({ identity: owner, audio: noHeader }), { code: 'not_audio' });
+    await assert.rejects(vocalis.addClip({ identity: owner, audio: wav.subarray(0, 30) }), { code: 'truncated' });
+    const brokenOgg = new Uint8Array(wav.length);
+    brokenOgg.set(new TextEncoder().encode('OggS')); // an Ogg page signature, then nothing valid
+    await assert.rejects(vocalis.addClip({ identity: owner, audio: brokenOgg }), { code: 'corrupt' });
 
     assert.equal(vocalis.status(owner).sample.clips, 0);
     assert.deepEqual(userFiles(f, userId), []);
     assert.equal(vocalis.status(owner).verification?.status, 'awaiting_reading');
+  } finally {
+    await f.close();
+  }
+});
+
+test('after the reading, silence and music are refused as not speech and never count toward the mismatches that end a consent', async () => {
+  const f = await verifying();
+  try {
+    const { offer } = granted(f);
+    const { vocalis, ledger } = f.runtime;
+    const userId = vocalis.identify(owner).id;
+    const reading = await vocalis.addClip({ identity: owner, audio: fliteWav('slt', statement(offer.consent.challenge)) });
+    assert.equal(reading.kind, 'stored', `the reading is taken: ${problemCodes(reading).join(', ')}`);
+    const filesBefore = userFiles(f, userId);
+    // More than the three that would end the consent if they counted as another voice.
+    for (const source of [MUSIC_SOURCE, 'anullsrc=r=16000:cl=mono', MUSIC_SOURCE, 'anullsrc=r=16000:cl=mono']) {
+      const outcome = await vocalis.addClip({ identity: owner, audio: lavfiWav(source, 8) });
+      assert.equal(outcome.kind, 'refused');
+      assert.equal(problemCodes(outcome)[0], 'mostly_non_speech', problemCodes(outcome).join(', '));
+      assert.ok(!problemCodes(outcome).some((code) => code.startsWith('speaker_mismatch')));
+    }
+    assert.deepEqual(ledger.events({ subject: userId, type: 'consent.speaker_mismatch' }), []);
+    assert.deepEqual(userFiles(f, userId), filesBefore, 'nothing of them is kept');
+    assert.equal(vocalis.status(owner).sample.clips, 1);
+    const own = await vocalis.addClip({ identity: owner, audio: fliteWav('slt', script(offer.consent.challenge, 1, 4)) });
+    assert.equal(own.kind, 'stored', 'the consent is still open to the reader');
   } finally {
     await f.close();
   }
