@@ -122,8 +122,8 @@ export interface SpeechStream {
 /**
  * The platform-agnostic core: the consent, clone and speak flows, written once.
  * Bots and the CLI translate their platform's events into these calls and the
- * results back into messages; none of them touches consent, storage or the engine
- * directly.
+ * results back into messages; they change nothing except through this class
+ * (docs/ARCHITECTURE.md, "Rules between parts", lists what else they may import).
  */
 export class Vocalis {
   readonly #d: VocalisDeps;
