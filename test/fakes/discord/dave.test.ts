@@ -4,13 +4,14 @@
 // reported upstream (discord.js #11445, #11441).
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import {
   AudioPlayerStatus, EndBehaviorType, StreamType, VoiceConnectionStatus,
   createAudioPlayer, createAudioResource, entersState, joinVoiceChannel, type VoiceConnection,
 } from '@discordjs/voice';
 import type { Client } from 'discord.js';
-import { startFakeDiscord, isSilenceFrame, type FakeDiscord } from './index.ts';
+import { startFakeDiscord, isSilenceFrame, type FakeDiscord, type FakeUser } from './index.ts';
 import { loginTestClient } from './discord-test-client.ts';
 import { encodeOpusFrames, makeTestPcm } from './opus-fixtures.ts';
 import { isDaveFrame } from './voice/dave-member.ts';
@@ -23,6 +24,22 @@ async function collect(stream: Readable, done: Promise<unknown>, ms: number): Pr
   await done;
   await new Promise((resolve) => setTimeout(resolve, ms));
   return packets;
+}
+
+/**
+ * Destroys a receive stream and waits for its 'close': until then the receiver keeps it, and
+ * subscribe() for the same user hands back the destroyed stream.
+ */
+async function closed(stream: Readable): Promise<void> {
+  const done = once(stream, 'close');
+  stream.destroy();
+  await done;
+}
+
+function memberNamed(discord: FakeDiscord, username: string): FakeUser {
+  const user = [...discord.state.members.values()].find((u) => u.username === username);
+  if (!user) throw new Error(`no member ${username}`);
+  return user;
 }
 
 /** The library's own DAVE session of a connection (what it encrypts and decrypts with). */
@@ -98,13 +115,201 @@ describe('fake Discord voice with DAVE, against @discordjs/voice and davey', () 
   });
 
   test('the member\'s E2EE speech reaches the bot\'s receiver decrypted, byte-identical', async () => {
-    const alice = discord.state.members.values().find((u) => u.username === 'alice')!;
+    const alice = memberNamed(discord, 'alice');
     const frames = encodeOpusFrames(makeTestPcm(1, 330));
     const stream = connection.receiver.subscribe(alice.id, { end: { behavior: EndBehaviorType.Manual } });
     const encryptedBefore = discord.voice.dave()!.member(alice.id)!.stats.encrypted;
     const packets = await collect(stream, discord.voice.sendAudio(alice.id, frames), 150);
-    stream.destroy();
+    await closed(stream);
     assert.equal(discord.voice.dave()!.member(alice.id)!.stats.encrypted - encryptedBefore, frames.length, 'the member encrypted every frame');
     assert.deepEqual(packets, frames, 'the library decrypted every frame');
+  });
+
+  test('members join and leave mid-playback: each epoch change re-keys the bot, and the members still decrypt every frame', async (t) => {
+    const alice = memberNamed(discord, 'alice');
+    const dave = discord.voice.dave()!;
+    const epochBefore = dave.epoch;
+    const start = discord.voice.frames().length;
+    const frames = encodeOpusFrames(makeTestPcm(3, 600));
+    const playing = play(connection, frames);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const bob = discord.addMember('bob', { inVoice: true });
+    await discord.voice.waitForDave(bob.id);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    discord.setMemberVoiceChannel(alice.id, null);
+    await discord.voice.waitForDave();
+    await playing;
+    await discord.voice.waitForFrames(start + frames.length, { filter: () => true });
+    const audio = discord.voice.frames().slice(start).filter((f) => !isSilenceFrame(f.opus));
+    assert.equal(dave.epoch, epochBefore + 2n, 'one epoch for the join, one for the leave');
+    assert.deepEqual(dave.groupMembers, [discord.botUserId, bob.id]);
+    assert.equal(audio.length, frames.length, 'no frame lost');
+    assert.ok(audio.every((f) => f.e2ee === 'decrypted'));
+    assert.deepEqual(audio.map((f) => f.opus), frames);
+    assert.equal(discord.voice.server.stats.e2eeFailures, 0);
+    assert.equal(discord.voice.analyze(discord.voice.frames().slice(start)).sequenceGaps, 0);
+    await t.annotate(`epochs ${epochBefore} → ${dave.epoch}; bob decrypted ${dave.member(bob.id)!.stats.decrypted} frames, ${dave.member(bob.id)!.stats.decryptFailures} failures`);
+  });
+
+  test('a member speaking through an epoch change: what the library delivers', async (t) => {
+    const bob = memberNamed(discord, 'bob');
+    const frames = encodeOpusFrames(makeTestPcm(2, 300));
+    const stream = connection.receiver.subscribe(bob.id, { end: { behavior: EndBehaviorType.Manual } });
+    const sending = discord.voice.sendAudio(bob.id, frames);
+    setTimeout(() => discord.addMember('carol', { inVoice: true }), 600);
+    const packets = await collect(stream, sending, 150);
+    await closed(stream);
+    await discord.voice.waitForDave();
+    const lost = frames.length - packets.length;
+    assert.ok(packets.every((p) => !isDaveFrame(p)), 'nothing still encrypted reaches the stream');
+    assert.ok(lost <= 2, `${lost} of ${frames.length} frames lost across the epoch change`);
+    await t.annotate(`${lost} of ${frames.length} frames lost across one epoch change (members switch keys when the server relays the commit; the bot a few ms later)`);
+  });
+
+  test('discord.js #11441 widened: the commit reaches the bot 300 ms after the members switched keys; the frames of that window are dropped silently, then audio resumes', async (t) => {
+    const bob = memberNamed(discord, 'bob');
+    const dave = discord.voice.dave()!;
+    const frames = encodeOpusFrames(makeTestPcm(2, 300));
+    const stream = connection.receiver.subscribe(bob.id, { end: { behavior: EndBehaviorType.Manual } });
+    let streamError: unknown;
+    stream.on('error', (error) => (streamError = error));
+    dave.botDeliveryDelayMs = 300;
+    const sending = discord.voice.sendAudio(bob.id, frames);
+    setTimeout(() => dave.rekeyMember(bob.id), 600);
+    const packets = await collect(stream, sending, 150);
+    dave.botDeliveryDelayMs = 0;
+    await closed(stream);
+    await discord.voice.waitForDave(bob.id);
+    const lost = frames.length - packets.length;
+    assert.equal(streamError, undefined, 'the stream is not destroyed');
+    assert.ok(packets.every((p) => !isDaveFrame(p)));
+    assert.ok(lost >= 8 && lost <= 25, `${lost} frames lost in a 300 ms window`);
+    assert.deepEqual(packets.slice(-20), frames.slice(-20), 'audio resumes with the new key');
+    await t.annotate(`${lost} of ${frames.length} frames dropped without an error while the bot lacked the new key (300 ms)`);
+  });
+
+  test('a corrupted commit (op 29): the library answers op 31, re-initialises and is removed and re-added; E2EE audio flows again', async (t) => {
+    const bob = memberNamed(discord, 'bob');
+    const dave = discord.voice.dave()!;
+    const invalidBefore = dave.stats.invalidCommitWelcomes;
+    const t0 = Date.now();
+    dave.tamperNextToBot = 'commit';
+    dave.rekeyMember(bob.id);
+    const invalid = await dave.events.waitFor((e) => e.type === 'invalid-commit-welcome' && e.userId === discord.botUserId && e.at >= t0, 5_000);
+    assert.ok(invalid.type === 'invalid-commit-welcome' && invalid.transitionId > 0, 'op 31 names the failed transition');
+    await discord.voice.server.received.waitFor((p) => p.op === DaveOp.MlsKeyPackage && p.at >= invalid.at, 5_000);
+    await discord.voice.waitForDave(bob.id);
+    assert.equal(dave.stats.invalidCommitWelcomes, invalidBefore + 1);
+    assert.equal(libraryDave(connection)?.session?.ready, true, 'the bot is back in the group');
+
+    const start = discord.voice.frames().length;
+    const frames = encodeOpusFrames(makeTestPcm(0.5, 700));
+    await play(connection, frames);
+    await discord.voice.waitForFrames(start + frames.length, { filter: () => true });
+    const audio = discord.voice.frames().slice(start).filter((f) => !isSilenceFrame(f.opus));
+    assert.ok(audio.length === frames.length && audio.every((f) => f.e2ee === 'decrypted'));
+    const stream = connection.receiver.subscribe(bob.id, { end: { behavior: EndBehaviorType.Manual } });
+    const packets = await collect(stream, discord.voice.sendAudio(bob.id, frames), 150);
+    await closed(stream);
+    assert.deepEqual(packets, frames, 'and the bot decrypts the member again');
+    await t.annotate(`op 31 for transition ${invalid.transitionId}; epoch now ${dave.epoch}, members ${dave.groupMembers.length}`);
+  });
+
+  test('the bot joins by welcome when a member\'s commit wins (op 24 re-creates the group)', async () => {
+    const bob = memberNamed(discord, 'bob');
+    const dave = discord.voice.dave()!;
+    dave.committer = 'member';
+    try {
+      const seen = discord.voice.server.received.entries.length;
+      dave.recreateGroup();
+      await discord.voice.server.received.waitFor((p) => p.op === DaveOp.MlsKeyPackage && discord.voice.server.received.entries.indexOf(p) >= seen, 5_000);
+      await discord.voice.waitForDave(bob.id);
+      assert.equal(dave.epoch, 1n);
+      assert.notEqual(dave.groupMembers[0], discord.botUserId, 'a member created the group');
+      assert.ok(dave.events.find((e) => e.type === 'ignored-commit' && e.from === discord.botUserId), 'the bot\'s own commit lost the race');
+    } finally {
+      dave.committer = 'bot';
+    }
+    const stream = connection.receiver.subscribe(bob.id, { end: { behavior: EndBehaviorType.Manual } });
+    const frames = encodeOpusFrames(makeTestPcm(0.5, 400));
+    const packets = await collect(stream, discord.voice.sendAudio(bob.id, frames), 150);
+    await closed(stream);
+    assert.deepEqual(packets, frames);
+  });
+
+  test('discord.js #11445: plain frames from a member after DAVE was negotiated are dropped; past the failure tolerance the library re-initialises (op 31)', async (t) => {
+    const bob = memberNamed(discord, 'bob');
+    const dave = discord.voice.dave()!;
+    const invalidBefore = dave.stats.invalidCommitWelcomes;
+    const frames = encodeOpusFrames(makeTestPcm(1, 450));
+    const stream = connection.receiver.subscribe(bob.id, { end: { behavior: EndBehaviorType.Manual } });
+    let streamError: unknown;
+    stream.on('error', (error) => (streamError = error));
+    const packets = await collect(stream, discord.voice.sendAudio(bob.id, frames, { unencrypted: true }), 300);
+    await closed(stream);
+    await discord.voice.waitForDave(bob.id);
+    assert.equal(streamError, undefined, 'the stream is not destroyed');
+    assert.equal(dave.stats.invalidCommitWelcomes, invalidBefore + 1, 'after 36 failures in a row the library recovers through op 31');
+    const delivered = packets.length;
+    assert.ok(delivered <= frames.length - 36, `${delivered} of ${frames.length} plain frames delivered`);
+    await t.annotate(`${delivered} of ${frames.length} plain frames delivered; op 31 sent once`);
+  });
+
+  test('while the bot re-initialises after op 31, a member\'s E2EE frames reach the subscriber still encrypted (pinned library behaviour)', async (t) => {
+    const bob = memberNamed(discord, 'bob');
+    const dave = discord.voice.dave()!;
+    const frames = encodeOpusFrames(makeTestPcm(1.2, 350));
+    const t0 = Date.now();
+    dave.tamperNextToBot = 'commit';
+    dave.rekeyMember(bob.id);
+    const invalid = await dave.events.waitFor((e) => e.type === 'invalid-commit-welcome' && e.userId === discord.botUserId && e.at >= t0, 5_000);
+    // Hold the bot's re-admission back while bob speaks with the group's keys.
+    dave.botDeliveryDelayMs = 600;
+    const stream = connection.receiver.subscribe(bob.id, { end: { behavior: EndBehaviorType.Manual } });
+    let packets: Buffer[];
+    try {
+      // The commit that re-adds the bot: bob applies it at once, the bot's welcome is 600 ms away.
+      const seen = dave.events.entries.indexOf(invalid);
+      await dave.events.waitFor((e) => e.type === 'commit' && dave.events.entries.indexOf(e) > seen, 5_000);
+      packets = await collect(stream, discord.voice.sendAudio(bob.id, frames, { waitForDave: false }), 150);
+    } finally {
+      dave.botDeliveryDelayMs = 0;
+      await closed(stream);
+    }
+    await discord.voice.waitForDave(bob.id);
+    const stillEncrypted = packets.filter((p) => isDaveFrame(p)).length;
+    const plain = packets.filter((p) => frames.some((f) => f.equals(p))).length;
+    assert.ok(stillEncrypted > 0, 'DAVE ciphertext handed out as Opus');
+    await t.annotate(`${stillEncrypted} DAVE-encrypted frames delivered as Opus, ${plain} decrypted, ${frames.length - packets.length} dropped, of ${frames.length}`);
+  });
+});
+
+describe('fake Discord voice without DAVE (transport encryption only, as before March 2026)', () => {
+  test('dave_protocol_version 0: the library stays in pass-through and plain Opus flows both ways', async () => {
+    const discord = await startFakeDiscord({ dave: false });
+    const client = await loginTestClient(discord);
+    const guild = client.guilds.cache.get(discord.guild.id)!;
+    const connection = joinVoiceChannel({ channelId: discord.guild.voiceChannelId, guildId: guild.id, adapterCreator: guild.voiceAdapterCreator, selfDeaf: false });
+    try {
+      await entersState(connection, VoiceConnectionStatus.Ready, 10_000);
+      const session = await discord.voice.waitForSession();
+      assert.equal(session.dave, null);
+      assert.equal(libraryDave(connection)?.protocolVersion, 0);
+      const alice = discord.addMember('alice', { inVoice: true });
+      const frames = encodeOpusFrames(makeTestPcm(0.5, 440));
+      await play(connection, frames);
+      const audio = (await discord.voice.waitForFrames(frames.length, { filter: (f) => !isSilenceFrame(f.opus) })).filter((f) => !isSilenceFrame(f.opus));
+      assert.ok(audio.every((f) => f.e2ee === 'plain'));
+      assert.deepEqual(audio.map((f) => f.opus), frames);
+      const stream = connection.receiver.subscribe(alice.id, { end: { behavior: EndBehaviorType.Manual } });
+      const packets = await collect(stream, discord.voice.sendAudio(alice.id, frames), 150);
+      await closed(stream);
+      assert.deepEqual(packets, frames);
+      assert.equal(discord.voice.server.received.entries.filter((p) => p.op >= DaveOp.PrepareTransition).length, 0, 'no DAVE message either way');
+    } finally {
+      connection.destroy();
+      await client.destroy();
+      await discord.close();
+    }
   });
 });

@@ -37,7 +37,7 @@ describe('fake Discord voice with @discordjs/voice', () => {
     await discord.close();
   });
 
-  test('joinVoiceChannel reaches Ready over wss + UDP with transport encryption and no DAVE', async () => {
+  test('joinVoiceChannel reaches Ready over wss + UDP with transport encryption and DAVE negotiated', async () => {
     const guild = client.guilds.cache.get(discord.guild.id)!;
     connection = joinVoiceChannel({
       channelId: discord.guild.voiceChannelId,
@@ -48,8 +48,10 @@ describe('fake Discord voice with @discordjs/voice', () => {
     await entersState(connection, VoiceConnectionStatus.Ready, 10_000);
     const session = await discord.voice.waitForSession();
     assert.equal(session.mode, 'aead_aes256_gcm_rtpsize');
-    // The library offers DAVE (max version ≥ 1); the fake answers dave_protocol_version 0.
+    // The library offers DAVE (max version ≥ 1) and the fake takes it (dave.test.ts goes further;
+    // its last test is the transport-only server).
     assert.ok(Number(session.identify['max_dave_protocol_version']) >= 1);
+    assert.ok(session.dave);
     assert.equal(discord.voice.server.stats.discoveries, 1);
     assert.equal(discord.botVoiceChannelId(), discord.guild.voiceChannelId);
     assert.equal(guild.members.me?.voice.channelId, discord.guild.voiceChannelId);

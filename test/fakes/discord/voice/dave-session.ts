@@ -180,7 +180,9 @@ export class DaveCallSession {
       this.stats.invalidCommitWelcomes += 1;
       this.events.push({ type: 'invalid-commit-welcome', userId: this.#bot.userId, transitionId, at: Date.now() });
       // The bot re-initialises and sends a new key package (op 26), which removes and re-adds it.
-      this.#ready(this.#bot.userId, transitionId, false);
+      // It will finish no transition under way, whichever one it names (the library names its
+      // last executed one when it gives up after too many decryption failures).
+      if (this.#transition) this.#ready(this.#bot.userId, this.#transition.id, false);
     }
   }
 
