@@ -1,18 +1,15 @@
 /**
  * The consent part's one error type. Its codes are a closed set: each has a message in
- * the catalogue (src/i18n, `error.<code>`) except `invalid_consent_transition`, a bug.
+ * the catalogue (src/i18n, `error.<code>`) except `unknown_consent` (a button for a consent
+ * that does not exist: the generic apology) and `invalid_consent_transition` (a bug).
  */
 
 /** Why the gate refused a ticket (record, train or speak). */
-export type DenialCode = 'no_consent' | 'offer_pending' | 'not_ready' | 'not_verified' | 'not_allowed_speaker' | 'out_of_scope' | 'forbidden_text' | 'unknown_user';
+export const DENIAL_CODES = ['no_consent', 'offer_pending', 'not_ready', 'not_verified', 'not_allowed_speaker', 'out_of_scope', 'forbidden_text', 'unknown_user'] as const;
+export type DenialCode = (typeof DENIAL_CODES)[number];
 
-export type ConsentErrorCode =
-  | DenialCode
-  | 'consent_exists'
-  | 'offer_expired'
-  | 'unknown_consent'
-  | 'not_permitted'
-  | 'invalid_consent_transition';
+export const CONSENT_ERROR_CODES = [...DENIAL_CODES, 'consent_exists', 'offer_expired', 'unknown_consent', 'not_permitted', 'invalid_consent_transition'] as const;
+export type ConsentErrorCode = (typeof CONSENT_ERROR_CODES)[number];
 
 export class ConsentError extends Error {
   readonly code: ConsentErrorCode;

@@ -6,18 +6,21 @@ import { UnknownBackendError } from '../engine/registry.ts';
 import { StorageError } from '../storage/storage-error.ts';
 
 /** The core's own refusals: a closed set, each with a message in the catalogue (`error.<code>`). */
-export type VocalisErrorCode =
-  | 'not_your_consent'
-  | 'no_consent'
-  | 'sample_complete'
-  | 'marked_sample'
-  | 'clone_in_progress'
-  | 'queue_unavailable'
-  | 'no_voice'
-  | 'empty_text'
-  | 'text_too_long'
-  | 'rate_limited'
-  | 'not_permitted';
+export const VOCALIS_ERROR_CODES = [
+  'not_your_consent',
+  'no_consent',
+  'sample_complete',
+  'marked_sample',
+  'clone_in_progress',
+  'queue_unavailable',
+  'no_voice',
+  'empty_text',
+  'text_too_long',
+  'rate_limited',
+  'not_permitted',
+] as const;
+
+export type VocalisErrorCode = (typeof VOCALIS_ERROR_CODES)[number];
 
 export class VocalisError extends Error {
   readonly code: VocalisErrorCode;

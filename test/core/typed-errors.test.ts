@@ -3,8 +3,8 @@
 // languages, and one isConsentDenial() recognises the gate's refusal however it arrives.
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
-import { ConsentDeniedError, ConsentError, isConsentDenial } from '../../src/consent/consent-errors.ts';
-import { isUserFacingError, VocalisError } from '../../src/core/user-facing-error.ts';
+import { CONSENT_ERROR_CODES, ConsentDeniedError, ConsentError, isConsentDenial } from '../../src/consent/consent-errors.ts';
+import { isUserFacingError, VOCALIS_ERROR_CODES, VocalisError } from '../../src/core/user-facing-error.ts';
 import { AudioDecodeError } from '../../src/engine/audio/audio-errors.ts';
 import { renderError, renderErrorCode } from '../../src/i18n/error-messages.ts';
 import { startRuntime, type RuntimeFixture } from '../support/runtime-fixture.ts';
@@ -40,6 +40,16 @@ describe('user-facing errors', () => {
     assert.equal(isUserFacingError(foreign), false);
     assert.equal(renderError('en', foreign), 'Something went wrong on our side. Please try again later.');
     assert.equal(renderError('zh', foreign), renderErrorCode('zh', 'generic'));
+  });
+
+  it('every code of the core and of consent has its own message in English and Chinese (but the two without one on purpose)', () => {
+    const withoutMessage = new Set(['unknown_consent', 'invalid_consent_transition']);
+    for (const code of [...VOCALIS_ERROR_CODES, ...CONSENT_ERROR_CODES].filter((c) => !withoutMessage.has(c))) {
+      for (const locale of ['en', 'zh'] as const) {
+        assert.notEqual(renderErrorCode(locale, code, { seconds: 3, max: 10, state: 'granted', languages: 'en' }), renderErrorCode(locale, 'generic'), `${locale} ${code}`);
+      }
+    }
+    for (const code of withoutMessage) assert.equal(renderErrorCode('en', code), renderErrorCode('en', 'generic'));
   });
 
   it('a code without a message (a failed job\'s `failed`) is the generic apology, never the code', () => {

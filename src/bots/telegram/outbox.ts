@@ -1,4 +1,4 @@
-import type { Telegram } from 'telegraf';
+import { TelegramError, type Telegram } from 'telegraf';
 import type { ChatMember, InlineKeyboardButton, Message, ReplyParameters, BotCommand } from 'telegraf/types';
 import type { Logger } from '../../observability/logger.ts';
 import { SendQueue, SendQueueClosedError, type SendQueueOptions } from './send-queue.ts';
@@ -121,15 +121,11 @@ function replyParameters(replyTo: number | undefined): { reply_parameters?: Repl
 
 /** The Bot API error code of a failed call, or undefined for anything else. Descriptions are not logged. */
 export function telegramErrorCode(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null || !('response' in error)) return undefined;
-  const response = (error as { response?: { error_code?: unknown } }).response;
-  return typeof response?.error_code === 'number' ? response.error_code : undefined;
+  return error instanceof TelegramError ? error.code : undefined;
 }
 
 export function telegramErrorDescription(error: unknown): string {
-  if (typeof error !== 'object' || error === null || !('response' in error)) return '';
-  const response = (error as { response?: { description?: unknown } }).response;
-  return typeof response?.description === 'string' ? response.description : '';
+  return error instanceof TelegramError ? error.description : '';
 }
 
 function isNotModified(error: unknown): boolean {
