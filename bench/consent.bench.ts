@@ -157,6 +157,7 @@ async function speakerFigures<E, F>(system: SpeakerSystem<E, F>, { targets: spee
       }
     }
     results.set(label, { targets, impostors });
+    process.stderr.write(`  consent bench: ${system.label}, ${label}: ${targets.length} target / ${impostors.length} impostor trials\n`);
   }
   const calibration = system.calibrate(results);
   figures.push(...calibration.figures);

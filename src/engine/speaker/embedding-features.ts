@@ -1,4 +1,5 @@
 import { resample } from '../audio/resampler.ts';
+import { ChirpDft } from '../dsp/chirp-dft.ts';
 import { RealFft } from '../dsp/real-fft.ts';
 import type { PcmChunk } from '../pcm.ts';
 
@@ -22,7 +23,9 @@ export const EMBEDDING_FEATURE_RATE = 16_000;
 export const FRAME_SECONDS = 0.01;
 const FRAME = 400;
 const HOP = 160;
-const FFT_SIZE = 512;
+/** Kaldi pads its 400-sample frames to 512 points; librosa transforms exactly 400. */
+const KALDI_FFT = 512;
+const LIBROSA_FFT = FRAME;
 /** Frames more than this far below the loudest are pauses and breath, not voice (as the GMM's features). */
 const ENERGY_RANGE_DB = 35;
 const ABSOLUTE_FLOOR_DB = -75;
@@ -39,7 +42,6 @@ export function describeFeatures(spec: EmbeddingFeatureSpec): string {
   return `${spec.kind}${spec.melBins}`;
 }
 
-const fft = new RealFft(FFT_SIZE);
 const banks = new Map<string, readonly MelFilter[]>();
 
 export function embeddingFeatures(pcm: PcmChunk, spec: EmbeddingFeatureSpec): EmbeddingFeatures {
@@ -67,8 +69,8 @@ function kaldiFrames(x: Float32Array, bank: readonly MelFilter[]): FrameRows {
   const count = x.length < FRAME ? 0 : Math.floor((x.length - FRAME) / HOP) + 1;
   const rows = new Float32Array(count * bank.length);
   const energyDb = new Float64Array(count);
-  const frame = new Float64Array(FFT_SIZE);
-  const spectrum = new Spectrum();
+  const frame = new Float64Array(KALDI_FFT);
+  const spectrum = new Spectrum(new RealFft(KALDI_FFT));
   for (let f = 0; f < count; f++) {
     const start = f * HOP;
     frame.fill(0);
@@ -97,8 +99,8 @@ function librosaFrames(x: Float32Array, bank: readonly MelFilter[]): FrameRows {
   const count = Math.floor(x.length / HOP) + 1;
   const rows = new Float32Array(count * bank.length);
   const energyDb = new Float64Array(count);
-  const frame = new Float64Array(FFT_SIZE);
-  const spectrum = new Spectrum();
+  const frame = new Float64Array(LIBROSA_FFT);
+  const spectrum = new Spectrum(new ChirpDft(LIBROSA_FFT));
   for (let f = 0; f < count; f++) {
     const start = f * HOP - FRAME / 2;
     frame.fill(0);
@@ -110,19 +112,27 @@ function librosaFrames(x: Float32Array, bank: readonly MelFilter[]): FrameRows {
     }
     energyDb[f] = 10 * Math.log10(energy / FRAME + 1e-12);
     spectrum.of(frame);
-    // The 400-point frame is zero-padded to 512: bins are 400/512 as wide, so the filters sum 512/400 times as many.
-    for (let m = 0; m < bank.length; m++) rows[f * bank.length + m] = spectrum.apply(bank[m]!) * (FRAME / FFT_SIZE);
+    for (let m = 0; m < bank.length; m++) rows[f * bank.length + m] = spectrum.apply(bank[m]!);
   }
   return { rows, energyDb };
 }
 
+/** The power spectrum of one frame, bins 0..N/2. */
 class Spectrum {
-  readonly power = new Float64Array(FFT_SIZE / 2 + 1);
-  readonly #re = new Float64Array(FFT_SIZE / 2 + 1);
-  readonly #im = new Float64Array(FFT_SIZE / 2 + 1);
+  readonly power: Float64Array;
+  readonly #transform: { readonly size: number; forward(x: Float64Array, re: Float64Array, im: Float64Array): void };
+  readonly #re: Float64Array;
+  readonly #im: Float64Array;
+
+  constructor(transform: { readonly size: number; forward(x: Float64Array, re: Float64Array, im: Float64Array): void }) {
+    this.#transform = transform;
+    this.power = new Float64Array(transform.size / 2 + 1);
+    this.#re = new Float64Array(transform.size / 2 + 1);
+    this.#im = new Float64Array(transform.size / 2 + 1);
+  }
 
   of(frame: Float64Array): void {
-    fft.forward(frame, this.#re, this.#im);
+    this.#transform.forward(frame, this.#re, this.#im);
     for (let k = 0; k < this.power.length; k++) this.power[k] = this.#re[k]! * this.#re[k]! + this.#im[k]! * this.#im[k]!;
   }
 
@@ -174,13 +184,13 @@ function kaldiMelBank(bins: number): MelFilter[] {
   const low = mel(20);
   const high = mel(EMBEDDING_FEATURE_RATE / 2);
   const delta = (high - low) / (bins + 1);
-  const binHz = EMBEDDING_FEATURE_RATE / FFT_SIZE;
+  const binHz = EMBEDDING_FEATURE_RATE / KALDI_FFT;
   return Array.from({ length: bins }, (_, m) => {
     const left = low + m * delta;
     const centre = left + delta;
     const right = centre + delta;
-    const weights = new Float64Array(FFT_SIZE / 2);
-    for (let k = 0; k < FFT_SIZE / 2; k++) {
+    const weights = new Float64Array(KALDI_FFT / 2);
+    for (let k = 0; k < KALDI_FFT / 2; k++) {
       const at = mel(binHz * k);
       if (at > left && at < right) weights[k] = at <= centre ? (at - left) / (centre - left) : (right - at) / (right - centre);
     }
@@ -197,12 +207,12 @@ function slaneyMelBank(bins: number): MelFilter[] {
   const hz = (m: number) => (m < minLogMel ? (200 / 3) * m : minLogHz * Math.exp(logStep * (m - minLogMel)));
   const top = mel(EMBEDDING_FEATURE_RATE / 2);
   const points = Array.from({ length: bins + 2 }, (_, i) => hz((top * i) / (bins + 1)));
-  const binHz = EMBEDDING_FEATURE_RATE / FFT_SIZE;
+  const binHz = EMBEDDING_FEATURE_RATE / LIBROSA_FFT;
   return Array.from({ length: bins }, (_, m) => {
     const [left, centre, right] = [points[m]!, points[m + 1]!, points[m + 2]!];
     const area = 2 / (right - left);
-    const weights = new Float64Array(FFT_SIZE / 2 + 1);
-    for (let k = 0; k <= FFT_SIZE / 2; k++) {
+    const weights = new Float64Array(LIBROSA_FFT / 2 + 1);
+    for (let k = 0; k <= LIBROSA_FFT / 2; k++) {
       const f = binHz * k;
       weights[k] = Math.max(0, Math.min((f - left) / (centre - left), (right - f) / (right - centre))) * area;
     }
