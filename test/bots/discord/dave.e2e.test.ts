@@ -147,8 +147,11 @@ test('a failed transition mid-recording (a corrupted commit): the library answer
   const stored = clipSeconds(clipsBefore);
   assert.ok(stored <= frames.length * 0.02 + 0.05, `sample ${stored.toFixed(2)} s`);
   const shown = [...new Set(discord.interactions.webhookCalls.entries.filter((c) => c.interactionId === agreeId).map((c) => contentOf(c).split('\n').at(-1) ?? ''))];
-  const readmitted = dave.events.find((e) => e.type === 'transition-executed' && e.at >= invalid.at && e.members.includes(discord.botUserId));
-  await t.annotate(`op 31 at ${invalid.at - t0} ms after the corrupted commit was due; the bot back in the group ${readmitted ? readmitted.at - invalid.at : '?'} ms later; ${stored.toFixed(2)} s stored of ${frames.length * 0.02} s sent; what dan was shown: ${shown.join(' | ')}`);
+  // Re-admitted: the first transition after the bot's new key package (op 26, sent on re-initialising).
+  const events = dave.events.entries;
+  const rejoined = events.findIndex((e, i) => i > events.indexOf(invalid) && e.type === 'key-package' && e.userId === discord.botUserId);
+  const readmitted = events.find((e, i) => i > rejoined && e.type === 'transition-executed');
+  await t.annotate(`op 31 ${invalid.at - t0} ms after the corrupted commit was due; the bot back in the group ${readmitted ? readmitted.at - invalid.at : '?'} ms after op 31; ${stored.toFixed(2)} s stored of ${frames.length * 0.02} s sent; what dan was shown: ${shown.join(' | ')}`);
 });
 
 test('an admin revoking the member mid-/speak under DAVE stops the audio within 1 s and deletes the voice', async (t) => {
