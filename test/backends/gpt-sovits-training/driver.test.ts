@@ -97,6 +97,17 @@ describe('GPT-SoVITS fine-tune driver (stand-in tree)', () => {
     const [s1] = byScript('s1_train.py');
     assert.equal(s1?.args[0], '--config_file');
     assert.equal(s1?.env['hz'], '25hz');
+    // Each phase's own command line and environment, and nothing of the other's.
+    assert.deepEqual(s2?.args.map((a: string, i: number) => (i === 1 ? a.slice(a.indexOf('/TEMP/')) : a)), ['--config', '/TEMP/tmp_s2.json']);
+    assert.deepEqual(s1?.args.map((a: string, i: number) => (i === 1 ? a.slice(a.indexOf('/TEMP/')) : a)), ['--config_file', '/TEMP/tmp_s1.yaml']);
+    assert.equal(s2?.env['hz'], undefined);
+    assert.equal(s2?.env['_CUDA_VISIBLE_DEVICES'], undefined);
+    assert.equal(typeof s1?.env['_CUDA_VISIBLE_DEVICES'], 'string');
+    for (const phase of ['sovits', 'gpt']) {
+      for (const metric of ['TrainSeconds', 'EpochsRun', 'EarlyStopped', 'BestEpoch', 'Epoch1Seconds']) {
+        assert.equal(typeof result.metrics[`${phase}${metric}`], 'number', `${phase}${metric}`);
+      }
+    }
     assert.equal(s1?.config?.['epochs'], 3);
     assert.equal(s1?.config?.['pretrained_s1'], join(rig.home, 'GPT_SoVITS', 'pretrained_models', 's1v3.ckpt'));
     // Upstream's resume state (G_/D_ with optimizer state) is gone before GPT training starts.

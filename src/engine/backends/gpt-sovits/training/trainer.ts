@@ -10,29 +10,28 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, symlink } from 'node:fs/promises';
+import { mkdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BackendError } from '../../../backend.ts';
 import type { FineTuneProgress, SampleSource } from '../../../backend.ts';
 import type { PcmChunk } from '../../../pcm.ts';
-import { writeS1Config, writeS2Config } from './configs.ts';
+import type { TrainerSettings } from './configs.ts';
 import { buildDataset } from './dataset.ts';
 import type { Dataset } from './dataset.ts';
 import { exportAndCheck } from './export-step.ts';
 import type { VoiceGraphBytes } from './export-step.ts';
 import { acquireGpu } from './gpu-lock.ts';
-import { EXP_NAME, requiredPretrained, upstreamPaths, workLayout } from './layout.ts';
+import { requiredPretrained, upstreamPaths, workLayout } from './layout.ts';
 import type { UpstreamPaths, WorkLayout } from './layout.ts';
-import { parseS1Line, parseS2Line } from './log-parsers.ts';
-import type { TrainerEvent } from './log-parsers.ts';
 import { SHIM_SITE_DIR, batchSizeFor, resolveTrainingOptions } from './options.ts';
 import type { ResolvedTrainingOptions, TrainingOptions } from './options.ts';
 import { prepareFeatures, stepFailure } from './prepare-steps.ts';
 import type { ChildEnv } from './prepare-steps.ts';
+import { PhaseRun } from './phase-run.ts';
+import type { Exported } from './phase-run.ts';
+import { GPT_PHASE, SOVITS_PHASE } from './phases.ts';
+import type { TrainingPhase } from './phases.ts';
 import { runProcess } from './process-runner.ts';
-import { scorePairs } from './scoring.ts';
-import type { CheckpointScore } from './scoring.ts';
-import { CheckpointSelector } from './selection.ts';
 
 export type TrainerState = 'queued' | 'preparing' | 'training_sovits' | 'training_gpt' | 'exporting' | 'ready' | 'failed' | 'cancelled';
 
@@ -49,15 +48,6 @@ export interface TrainerJob {
 export interface TrainedVoice {
   readonly graphs: VoiceGraphBytes;
   readonly metrics: Readonly<Record<string, number>>;
-}
-
-type Phase = 'sovits' | 'gpt';
-
-interface Exported {
-  readonly checkpoint: string;
-  readonly dir: string | null;
-  readonly graphs: VoiceGraphBytes | null;
-  readonly score: CheckpointScore | null;
 }
 
 /** Share of the whole job each stage covers, for the progress fraction. */
@@ -173,16 +163,6 @@ class TrainingRun {
     for (const name of ['GPT_SoVITS', 'tools']) await symlink(join(this.#o.home, name), join(this.#work.cwd, name));
   }
 
-  /** Upstream's resumable state (G_/D_ with optimizer state, Lightning checkpoints): we never resume. */
-  async #dropResumeState(phase: Phase): Promise<void> {
-    if (phase === 'gpt') {
-      await rm(join(this.#work.s1LogDir, 'ckpt'), { recursive: true, force: true });
-      return;
-    }
-    const names = await readdir(this.#work.s2LogDir).catch(() => [] as string[]);
-    await Promise.all(names.filter((n) => /^[GD]_\d+\.pth$/.test(n)).map((n) => rm(join(this.#work.s2LogDir, n), { force: true })));
-  }
-
   async execute(): Promise<TrainedVoice> {
     const { signal } = this.#job;
     const started = performance.now();
@@ -235,14 +215,9 @@ class TrainingRun {
     this.#metrics['batchSize'] = batchSize;
     const settings = { batchSize, half: this.#o.half, device: this.#o.device, version: this.#o.version } as const;
 
-    const t2 = performance.now();
-    await writeS2Config(this.#up, this.#work, { ...settings, epochs: this.#o.sovitsEpochs });
-    const sovits = await this.#phase('sovits', this.#up.pretrainedS1);
-    this.#metrics['sovitsTrainSeconds'] = (performance.now() - t2) / 1000;
-    const t3 = performance.now();
-    await writeS1Config(this.#up, this.#work, { ...settings, epochs: this.#o.gptEpochs });
-    const gpt = await this.#phase('gpt', sovits.checkpoint);
-    this.#metrics['gptTrainSeconds'] = (performance.now() - t3) / 1000;
+    // SoVITS epochs are judged with the pretrained GPT; GPT epochs with the chosen SoVITS.
+    const sovits = await this.#phase(SOVITS_PHASE, settings, this.#up.pretrainedS1);
+    const gpt = await this.#phase(GPT_PHASE, settings, sovits.checkpoint);
 
     const t4 = performance.now();
     this.#report('exporting', 0);
@@ -280,119 +255,44 @@ class TrainingRun {
     }
   }
 
-  /** One trainer run with checkpoint selection; returns the chosen checkpoint (exported when scored). */
-  async #phase(phase: Phase, partner: string): Promise<Exported> {
+  /**
+   * One phase: its config, its script run with checkpoint selection (PhaseRun); returns the
+   * chosen checkpoint (exported when it was scored).
+   */
+  async #phase(phase: TrainingPhase, settings: Omit<TrainerSettings, 'epochs'>, partner: string): Promise<Exported> {
     const { signal } = this.#job;
     const o = this.#o;
-    const epochs = phase === 'sovits' ? o.sovitsEpochs : o.gptEpochs;
-    const state = phase === 'sovits' ? 'training_sovits' : 'training_gpt';
-    const weightsDir = phase === 'sovits' ? this.#work.sovitsWeights : this.#work.gptWeights;
-    const pattern = phase === 'sovits' ? new RegExp(`^${EXP_NAME}_e(\\d+)_s\\d+\\.pth$`) : new RegExp(`^${EXP_NAME}-e(\\d+)\\.ckpt$`);
-    const heldOut = this.#dataset?.heldOut ?? [];
-    const selector = new CheckpointSelector<Exported>(o.patience, o.minImprovement);
-    const seen = new Set<number>();
-    let last: { epoch: number; checkpoint: string } | null = null;
-    let chain: Promise<void> = Promise.resolve();
-    let evalError: unknown = null;
-    let earlyStopped = false;
-    let epoch = 0;
-    let loss = NaN;
-    const phaseStart = performance.now();
-    let epochsStarted = 0;
-
-    const stopTrainer = (): void => trainer.stop();
-    const evaluate = async (e: number, checkpoint: string): Promise<void> => {
-      if (evalError || selector.shouldStop() || signal.aborted) return;
-      const [gptCk, sovitsCk] = phase === 'sovits' ? [partner, checkpoint] : [checkpoint, partner];
-      const label = `${phase}-e${e}`;
-      const graphs = await this.#export(gptCk, sovitsCk, label);
-      const spoken = await this.#job.synthesize(graphs, heldOut.map((h) => h.text), this.#dataset?.language ?? 'en', signal);
-      const score = await scorePairs(heldOut.map((h, i) => ({ reference: h.pcm, synthesized: spoken[i] ?? { samples: new Float32Array(0), sampleRate: h.pcm.sampleRate } })), o.speakerEmbedding ?? null, signal);
-      const previous = selector.best;
-      const improved = selector.add({ epoch: e, score: score.score, item: { checkpoint, dir: join(this.#work.exports, label), graphs, score } });
-      this.#metrics[`${phase}ScoreE${e}`] = Math.round(score.score * 1000) / 1000;
-      // Keep only the best export on disk; a checkpoint that lost is deleted at once.
-      await rm(improved ? (previous?.item.dir ?? '') || join(this.#work.exports, '.none') : join(this.#work.exports, label), { recursive: true, force: true });
-      if (!improved && selector.best) await rm(checkpoint, { force: true });
-      if (selector.shouldStop() && e < epochs) {
-        earlyStopped = true;
-        stopTrainer();
-      }
-    };
-    let firstProgressAt: number | null = null;
-    const saved = (e: number, checkpoint: string): void => {
-      if (seen.has(e)) return;
-      seen.add(e);
-      last = { epoch: e, checkpoint };
-      // One epoch's training time, without process start-up and model loading (benchmarks).
-      if (e === 1 && firstProgressAt !== null) this.#metrics[`${phase}Epoch1Seconds`] = (performance.now() - firstProgressAt) / 1000;
-      if (heldOut.length === 0) return;
-      chain = chain.then(() => evaluate(e, checkpoint)).catch((error: unknown) => {
-        evalError ??= error;
-        stopTrainer();
-      });
-    };
-    const scan = async (): Promise<void> => {
-      const names = await readdir(weightsDir).catch(() => [] as string[]);
-      const found = names.map((n) => ({ n, m: pattern.exec(n) })).filter((x) => x.m).map((x) => ({ n: x.n, e: Number(x.m![1]) })).sort((a, b) => a.e - b.e);
-      for (const f of found) saved(f.e, join(weightsDir, f.n));
-    };
-    const onEvent = (ev: TrainerEvent): void => {
-      if (ev.type === 'loss') loss = ev.loss;
-      // s2 writes its weights before it logs "saving ckpt"/"====> Epoch" (not atomically, so never
-      // scan earlier); s1 writes via a temporary file and a rename before the next epoch begins.
-      else if (ev.type === 'checkpoint_saved' || ev.type === 'epoch_done') void scan();
-      else if (ev.type === 'epoch_progress') {
-        firstProgressAt ??= performance.now();
-        if (ev.epoch !== epoch) {
-          epoch = ev.epoch;
-          epochsStarted++;
-          void scan(); // the previous epoch's weights are complete by now
-        }
-        const done = Math.max(0, epoch - 1 + ev.fraction);
-        const perEpoch = epochsStarted > 1 ? (performance.now() - phaseStart) / 1000 / Math.max(done, 1e-3) : NaN;
-        const remaining = epochs - done + (phase === 'sovits' ? o.gptEpochs * 0.5 : 0);
-        const detail: Record<string, number | string> = { phase, epoch, epochs };
-        if (Number.isFinite(loss)) detail['loss'] = Math.round(loss * 1000) / 1000;
-        if (Number.isFinite(perEpoch)) detail['etaSeconds'] = Math.round(perEpoch * remaining);
-        this.#report(state, done / epochs, detail);
-      }
-    };
-    const script = phase === 'sovits' ? this.#up.s2Train : this.#up.s1Train;
-    const args = phase === 'sovits' ? ['--config', this.#work.s2ConfigFile] : ['--config_file', this.#work.s1ConfigFile];
-    const env = this.#env(phase === 'gpt' ? { _CUDA_VISIBLE_DEVICES: o.device, hz: '25hz' } : {});
-    this.#report(state, 0, { phase, epoch: 0, epochs });
-    const trainer = runProcess({
+    const started = performance.now();
+    await phase.writeConfig(this.#up, this.#work, { ...settings, epochs: phase.epochs(o) });
+    const run = new PhaseRun(phase, partner, {
+      options: o,
+      exportsDir: this.#work.exports,
+      weightsDir: phase.weightsDir(this.#work),
+      dataset: this.#dataset,
+      signal,
+      metrics: this.#metrics,
+      export: (gptCheckpoint, sovitsCheckpoint, label) => this.#export(gptCheckpoint, sovitsCheckpoint, label),
+      synthesize: (graphs, sentences, language, s) => this.#job.synthesize(graphs, sentences, language, s),
+      report: (within, detail) => this.#report(phase.state, within, detail),
+    });
+    const script = phase.script(this.#up);
+    let trainer: ReturnType<typeof runProcess> | undefined;
+    run.begin(() => trainer?.stop());
+    trainer = runProcess({
       command: o.python,
-      args: [...o.pythonArgs, '-s', script, ...args],
+      args: [...o.pythonArgs, '-s', script, ...phase.args(this.#work)],
       cwd: this.#work.cwd,
-      env,
+      env: this.#env(phase.env(o)),
       signal,
       killGraceMs: o.killGraceMs,
-      onLine: (line) => {
-        if (phase === 'sovits') {
-          const ev = parseS2Line(line);
-          if (ev) onEvent(ev);
-        } else for (const ev of parseS1Line(line)) onEvent(ev);
-      },
+      onLine: (line) => run.onLine(line),
     });
     const outcome = await trainer.done;
     signal.throwIfAborted();
-    if (outcome.kind === 'exited' && outcome.code !== 0 && !earlyStopped && !evalError) throw stepFailure(script, outcome.code, outcome.failure);
-    await this.#dropResumeState(phase);
-    await scan();
-    await chain;
-    if (evalError) throw evalError;
-    this.#metrics[`${phase}EpochsRun`] = Math.max(seen.size, 0);
-    this.#metrics[`${phase}EarlyStopped`] = earlyStopped ? 1 : 0;
-    const best = selector.best;
-    if (best) {
-      this.#metrics[`${phase}BestEpoch`] = best.epoch;
-      return best.item;
-    }
-    const final = last as { epoch: number; checkpoint: string } | null;
-    if (!final) throw new BackendError('training_failed', `${phase === 'sovits' ? 's2_train.py' : 's1_train.py'} saved no checkpoint`);
-    this.#metrics[`${phase}BestEpoch`] = final.epoch;
-    return { checkpoint: final.checkpoint, dir: null, graphs: null, score: null };
+    if (outcome.kind === 'exited' && outcome.code !== 0 && !run.stoppedByUs) throw stepFailure(script, outcome.code, outcome.failure);
+    await phase.dropResumeState(this.#work);
+    const chosen = await run.finish();
+    this.#metrics[`${phase.name}TrainSeconds`] = (performance.now() - started) / 1000;
+    return chosen;
   }
 }
