@@ -2,7 +2,6 @@ import { ConsentError } from '../consent/consent-errors.ts';
 import { AudioDecodeError } from '../engine/audio/audio-errors.ts';
 import { BackendError } from '../engine/backend.ts';
 import { RecognizerUnavailableError } from '../engine/recognition/reading-recognition.ts';
-import { UnknownBackendError } from '../engine/registry.ts';
 import { StorageError } from '../storage/storage-error.ts';
 
 /** The core's own refusals: a closed set, each with a message in the catalogue (`error.<code>`). */
@@ -43,7 +42,6 @@ const USER_FACING = [
   VocalisError,
   ConsentError,
   BackendError,
-  UnknownBackendError,
   AudioDecodeError,
   RecognizerUnavailableError,
   StorageError,

@@ -1,4 +1,4 @@
-import type { VoiceBackend } from './backend.ts';
+import { BackendError, type VoiceBackend } from './backend.ts';
 
 /** Backends by name. Built once at start from configuration; never mutated per request. */
 export class BackendRegistry {
@@ -31,10 +31,11 @@ export class BackendRegistry {
   }
 }
 
-export class UnknownBackendError extends Error {
-  readonly code = 'unknown_backend';
+/** A backend name nobody registered: one of the backend errors, with its own type for callers that test for it. */
+export class UnknownBackendError extends BackendError {
+  declare readonly code: 'unknown_backend';
   constructor(name: string, available: readonly string[]) {
-    super(`unknown backend "${name}"; available: ${available.join(', ')}`);
+    super('unknown_backend', `unknown backend "${name}"; available: ${available.join(', ')}`);
     this.name = 'UnknownBackendError';
   }
 }
