@@ -15,8 +15,9 @@ export const FRAME_SECONDS = 0.02;
 const OPUS_SILENCE = [0xf8, 0xff, 0xfe] as const;
 /** The DAVE protocol ends every end-to-end encrypted frame with this marker (0xFAFA). */
 const DAVE_MAGIC = 0xfa;
-/** A DAVE trailer holds at least an 8-byte tag, a nonce, the size byte and the marker. */
-const DAVE_MIN_SUPPLEMENT = 11;
+/** A DAVE footer holds at least an 8-byte tag, a nonce, the size byte and the marker. */
+const DAVE_MIN_SUPPLEMENT = 12;
+const DAVE_TAG_BYTES = 8;
 /** RMS below this (about −40 dBFS) is a pause, not a word. */
 const QUIET_RMS = 0.01 * 32768;
 
@@ -26,13 +27,37 @@ function isSilenceFrame(packet: Uint8Array): boolean {
 
 /**
  * A frame still under DAVE's end-to-end encryption: the library passed it through (no key
- * yet, passthrough edges) instead of decrypting it. Decoded as Opus it would be noise.
+ * yet, passthrough edges) instead of decrypting it. Decoded as Opus it would be noise. The
+ * footer is checked in full (https://daveprotocol.com/#payload-format): marker, its size, the
+ * 8-byte tag, a ULEB128 nonce, then (offset, length) pairs of unencrypted ranges that lie in
+ * order inside the frame; an Opus frame that merely ends in 0xFAFA fails one of these.
  */
 export function isE2eeFrame(packet: Uint8Array): boolean {
   const n = packet.length;
   if (n < DAVE_MIN_SUPPLEMENT + 1 || packet[n - 1] !== DAVE_MAGIC || packet[n - 2] !== DAVE_MAGIC) return false;
   const supplement = packet[n - 3] ?? 0;
-  return supplement >= DAVE_MIN_SUPPLEMENT && supplement < n;
+  if (supplement < DAVE_MIN_SUPPLEMENT || supplement >= n) return false;
+  const end = n - 3;
+  const body = n - supplement;
+  let at = body + DAVE_TAG_BYTES;
+  const uleb = (): number | null => {
+    let value = 0;
+    for (let shift = 0; at < end && shift < 35; shift += 7) {
+      const byte = packet[at++] ?? 0;
+      value += (byte & 0x7f) * 2 ** shift;
+      if ((byte & 0x80) === 0) return value;
+    }
+    return null;
+  };
+  if (uleb() === null) return false;
+  let covered = 0;
+  while (at < end) {
+    const offset = uleb();
+    const length = uleb();
+    if (offset === null || length === null || offset < covered || offset + length > body) return false;
+    covered = offset + length;
+  }
+  return at === end;
 }
 
 /** Decodes one member's packets in order (one decoder: Opus carries state between frames). */

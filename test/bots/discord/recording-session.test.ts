@@ -114,6 +114,12 @@ test('without a reading to wait for (verification off, or already read), clips h
 test('frames lost or still end-to-end encrypted are not speech: not in the clip, not in the progress count', async () => {
   assert.ok(isE2eeFrame(e2eeFrame(tone(0.02)[0]!)));
   assert.ok(tone(2).every((f) => !isE2eeFrame(f)), 'real Opus frames are not taken for encrypted ones');
+  // Opus that merely ends in 0xFAFA: a footer size that does not fit, a nonce that runs on, a range outside the frame.
+  const opus = tone(0.02)[0]!;
+  assert.ok(!isE2eeFrame(Buffer.concat([opus, Buffer.from([5, 0xfa, 0xfa])])));
+  assert.ok(!isE2eeFrame(Buffer.concat([opus, Buffer.alloc(8, 1), Buffer.from([0x80, 12, 0xfa, 0xfa])])));
+  assert.ok(!isE2eeFrame(Buffer.concat([opus, Buffer.alloc(8, 1), Buffer.from([0x01, 0x7f, 0xff, 0x7f, 15, 0xfa, 0xfa])])));
+  assert.ok(isE2eeFrame(Buffer.concat([opus, Buffer.alloc(8, 1), Buffer.from([0x01, 0x00, 0x01, 14, 0xfa, 0xfa])])), 'a footer with one unencrypted range');
   const { s, clips, feed } = await session({ clipPackets: 100, minClipPackets: 1 });
   const frames = tone(4);
   // A key transition: a third of the frames lost (#11441), a run passed through still encrypted, a corrupt one.
