@@ -169,6 +169,7 @@ test('a script without the statement, silence, music, a 3-hour file and corrupt 
     const brokenOgg = new Uint8Array(wav.length);
     brokenOgg.set(new TextEncoder().encode('OggS')); // an Ogg page signature, then nothing valid
     await assert.rejects(vocalis.addClip({ identity: owner, audio: brokenOgg }), { code: 'corrupt' });
+    await assert.rejects(vocalis.addClip({ identity: owner, audio: new Uint8Array(0) }), { code: 'empty' });
 
     assert.equal(vocalis.status(owner).sample.clips, 0);
     assert.deepEqual(userFiles(f, userId), []);
