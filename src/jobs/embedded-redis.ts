@@ -245,7 +245,7 @@ export class EmbeddedRedis {
           await Promise.race([pingOnce(url, 500), spawnError]);
           return;
         } catch (error) {
-          if ((error as { code?: unknown }).code === 'ENOENT') throw new Error(`cannot run ${this.#options.binary ?? 'redis-server'}: not installed?`);
+          if (error instanceof Error && 'code' in error && error.code === 'ENOENT') throw new Error(`cannot run ${this.#options.binary ?? 'redis-server'}: not installed?`);
           lastError = error instanceof Error ? error.message : String(error);
         }
         if (Date.now() > deadline) throw new Error(`no PING reply within ${this.#options.startTimeoutMs ?? 10_000} ms (${lastError})`);

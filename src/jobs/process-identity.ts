@@ -43,7 +43,7 @@ export function isRunning(pid: number): boolean {
     process.kill(pid, 0);
   } catch (error) {
     // EPERM: alive but owned by another user.
-    if ((error as { code?: unknown }).code !== 'EPERM') return false;
+    if (!(error instanceof Error && 'code' in error && error.code === 'EPERM')) return false;
   }
   return statFields(pid)?.[0] !== 'Z';
 }

@@ -129,7 +129,7 @@ export async function waitForRedis(url: string, options: WaitForRedisOptions = {
 
 function describeError(error: unknown): string {
   if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
+    const code = 'code' in error ? error.code : undefined;
     const message = error.message || error.name;
     return typeof code === 'string' && !message.includes(code) ? `${code} ${message}` : message;
   }
