@@ -18,13 +18,6 @@ export interface FineTuneJobResult {
   version: number;
 }
 
-export interface FineTuneJobProgress {
-  stage: string;
-  /** 0..1 */
-  fraction: number;
-  detail?: Record<string, number | string>;
-}
-
 /** Where a job is, as seen from outside: enough to find it in logs and to route events. */
 export interface FineTuneJobRef {
   voiceId: string;
@@ -66,8 +59,8 @@ export function readJobData(raw: FineTuneJobData): FineTuneJobData {
 
 /**
  * BullMQ job id: `<voiceId>.<jobId>`. Derived from the voice so every trace of a voice
- * can be found by key prefix (consent revocation) and events route to a voice without
- * a lookup; the Vocalis job id keeps it unique so a finished run never blocks the next.
+ * can be found by key prefix (consent revocation's purge, bull-layout.ts); the Vocalis job
+ * id keeps it unique so a finished run never blocks the next.
  */
 export function bullJobId(ref: FineTuneJobRef): string {
   return `${ref.voiceId}.${ref.jobId}`;
@@ -84,15 +77,3 @@ export const CANCELLED_REASON = 'vocalis:cancelled';
 
 /** A worker shutting down aborts its job with this reason; the job goes back to waiting. */
 export const SHUTDOWN_REASON = 'vocalis:worker-shutdown';
-
-export function isFineTuneProgress(value: unknown): value is FineTuneJobProgress {
-  if (typeof value !== 'object' || value === null) return false;
-  const { stage, fraction } = value as Record<string, unknown>;
-  return typeof stage === 'string' && typeof fraction === 'number';
-}
-
-export function isFineTuneResult(value: unknown): value is FineTuneJobResult {
-  if (typeof value !== 'object' || value === null) return false;
-  const { metrics, version } = value as Record<string, unknown>;
-  return typeof version === 'number' && typeof metrics === 'object' && metrics !== null;
-}

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { BULL_PREFIX, FINETUNE_QUEUE_NAME } from '../../src/jobs/bull-layout.ts';
 import { FineTuneQueue, type FineTuneQueueOptions } from '../../src/jobs/finetune-queue.ts';
 import { FineTuneWorker, type FineTuneWorkerOptions } from '../../src/jobs/finetune-worker.ts';
-import { bullJobId, CANCELLED_REASON, isFineTuneResult, type FineTuneJobData, type FineTuneJobRef, type FineTuneJobResult } from '../../src/jobs/finetune-job.ts';
+import { bullJobId, CANCELLED_REASON, type FineTuneJobData, type FineTuneJobRef, type FineTuneJobResult } from '../../src/jobs/finetune-job.ts';
 
 /** Shared by the job tests: small builders, no test logic. */
 let counter = 0;
@@ -66,8 +66,7 @@ export class RunOutcomes {
         const job = await this.#queue.getJob(id);
         if (!job) throw new RunCancelledError(`run ${id} was removed`);
         if (state === 'completed') {
-          if (!isFineTuneResult(job.returnvalue)) throw new Error(`run ${id} completed without a valid result`);
-          return job.returnvalue;
+          return job.returnvalue as FineTuneJobResult;
         }
         if (job.failedReason === CANCELLED_REASON) throw new RunCancelledError(`run ${id} was cancelled`);
         throw new Error(`run ${id} failed: ${job.failedReason}`);
