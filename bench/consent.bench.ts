@@ -52,10 +52,17 @@ interface SpeakerSystem<E, F> {
   readonly unit: string;
   features(pcm: PcmChunk): Promise<F>;
   enrol(pcm: PcmChunk): Promise<E>;
+  /** A voiceprint from the first `seconds` of these clips, as a sample grows clip by clip. */
+  enrolClips(clips: readonly Segment<F>[], seconds: number): Promise<E>;
   score(enrolment: E, features: F): number;
   calibrate(trials: ReadonlyMap<string, Trials>): { map: (score: number) => number; figures: BenchFigure[] };
   /** A 10 s clip at 48 kHz scored as it arrives (resampling, features, score). */
   verify(enrolment: E, clip: PcmChunk): Promise<number>;
+}
+
+interface Segment<F> {
+  readonly pcm: PcmChunk;
+  readonly features: F;
 }
 
 interface Trials {
@@ -69,6 +76,8 @@ function gmmSystem(model: GmmUbmSpeakerModel): SpeakerSystem<Uint8Array, Speaker
     unit: 'LLR',
     features: async (clip) => speakerFeatures(clip),
     enrol: async (clip) => model.enrolFeatures(speakerFeatures(clip)),
+    // The statistics are additive, so the concatenation is the same voiceprint as folding clip by clip.
+    enrolClips: async (clips, seconds) => model.enrolFeatures(speakerFeatures(pcm(joinedSamples(clips.map((c) => c.pcm.samples)).subarray(0, seconds * RATE)))),
     score: (enrolment, features) => model.scoreFeatures(enrolment, features).score,
     calibrate: () => ({ map: (score) => score, figures: [] }),
     verify: async (enrolment, clip) => (await model.score(enrolment, clip)).score,
@@ -87,6 +96,21 @@ async function onnxSystem(path: string, args: readonly string[]): Promise<Speake
     unit: 'calibrated cosine',
     features: (clip) => model.embed(clip),
     enrol: (clip) => model.enrol(clip),
+    // Each clip's embedding is computed once and folded in (as the product grows a voiceprint);
+    // re-embedding every 60 s enrolment would take hours on a shared machine.
+    async enrolClips(clips, seconds) {
+      let voiceprint: Uint8Array | undefined;
+      let covered = 0;
+      for (const clip of clips) {
+        const left = seconds * RATE - covered;
+        if (left <= 0) break;
+        const whole = clip.pcm.samples.length <= left;
+        const embedding = whole ? clip.features : await model.embed(pcm(clip.pcm.samples.subarray(0, left)));
+        voiceprint = model.enrolEmbedding(embedding, voiceprint);
+        covered += Math.min(left, clip.pcm.samples.length);
+      }
+      return voiceprint ?? model.enrol(pcm(new Float32Array(0)));
+    },
     score: (enrolment, embedding) => model.scoreEmbedding(enrolment, embedding).score,
     calibrate(trials) {
       // The anchors VOCALIS_SPEAKER_ONNX_CALIBRATION takes: median cosines of the trials against 60 s.
@@ -128,6 +152,12 @@ async function benchSpeech(): Promise<BenchSpeech> {
 async function speakerFigures<E, F>(system: SpeakerSystem<E, F>, { targets: speech, impostors: impostorAudio }: BenchSpeech): Promise<BenchFigure[]> {
   const figures: BenchFigure[] = [];
   const results = new Map<string, Trials>();
+  // Features of each test segment, computed once for both enrolment lengths.
+  const cache = new Map<string, Promise<F>>();
+  const featuresOf = (key: string, clip: PcmChunk) => {
+    if (!cache.has(key)) cache.set(key, system.features(clip));
+    return cache.get(key)!;
+  };
   // 60 s: a whole sample. 10 s: the consent reading alone, what the first clip after it meets.
   for (const [enrolSeconds, seconds] of [[ENROL_SECONDS, 3], [ENROL_SECONDS, 10], [10, 3], [10, 10]] as const) {
     const label = `${seconds} s vs ${enrolSeconds} s`;
@@ -138,21 +168,25 @@ async function speakerFigures<E, F>(system: SpeakerSystem<E, F>, { targets: spee
     const targets: number[] = [];
     const impostors: number[] = [];
     for (const [id, samples] of speech) {
-      // Segments across the whole recording; each is scored against an enrolment made from the rest.
+      // Segments across the whole recording; each is scored against an enrolment made from the rest
+      // (the other segments in order, then the tail shorter than a segment).
+      const segments: Segment<F>[] = [];
       for (let start = 0; start + length <= samples.length; start += length) {
         const segment = pcm(samples.subarray(start, start + length));
-        const rest = new Float32Array(samples.length - length);
-        rest.set(samples.subarray(0, start));
-        rest.set(samples.subarray(start + length), start);
-        const enrolment = await system.enrol(pcm(rest.subarray(0, enrolSeconds * RATE)));
-        const features = await system.features(segment);
-        targets.push(system.score(enrolment, features));
-        for (const [other, otherEnrolment] of enrolments) if (other !== id) impostors.push(system.score(otherEnrolment, features));
+        segments.push({ pcm: segment, features: await featuresOf(`${id}:${start}:${length}`, segment) });
+      }
+      const tail = samples.subarray(segments.length * length);
+      for (const [index, segment] of segments.entries()) {
+        const rest = segments.filter((_, i) => i !== index);
+        if (tail.length > 0) rest.push({ pcm: pcm(tail), features: await featuresOf(`${id}:tail:${length}`, pcm(tail)) });
+        const enrolment = await system.enrolClips(rest, enrolSeconds);
+        targets.push(system.score(enrolment, segment.features));
+        for (const [other, otherEnrolment] of enrolments) if (other !== id) impostors.push(system.score(otherEnrolment, segment.features));
       }
     }
-    for (const samples of impostorAudio) {
+    for (const [n, samples] of impostorAudio.entries()) {
       for (let start = 0; start + length <= samples.length; start += length) {
-        const features = await system.features(pcm(samples.subarray(start, start + length)));
+        const features = await featuresOf(`pool${n}:${start}:${length}`, pcm(samples.subarray(start, start + length)));
         for (const enrolment of enrolments.values()) impostors.push(system.score(enrolment, features));
       }
     }
@@ -216,6 +250,10 @@ function pcm(samples: Float32Array): PcmChunk {
 async function joined(files: readonly string[]): Promise<Float32Array> {
   const parts: Float32Array[] = [];
   for (const f of files) parts.push((await decodeAudioFile(f, { sampleRate: RATE })).samples);
+  return joinedSamples(parts);
+}
+
+function joinedSamples(parts: readonly Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

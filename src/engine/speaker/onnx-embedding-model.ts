@@ -106,8 +106,12 @@ export class OnnxEmbeddingSpeakerModel implements SpeakerModel {
   }
 
   async enrol(pcm: PcmChunk, previous?: Uint8Array): Promise<Uint8Array> {
+    return this.enrolEmbedding(await this.embed(pcm), previous);
+  }
+
+  /** Folds an embedding already computed into a voiceprint (the benchmark reuses them). */
+  enrolEmbedding(clip: ClipEmbedding, previous?: Uint8Array): Uint8Array {
     const prior = previous ? this.#decodeEnrolment(previous) : { weight: 0, mean: new Float32Array(this.dims) };
-    const clip = await this.embed(pcm);
     if (!clip.embedding) return this.#encodeEnrolment(prior.weight, prior.mean);
     const weight = prior.weight + clip.speechSeconds;
     const mean = prior.mean.map((m, i) => (m * prior.weight + clip.embedding![i]! * clip.speechSeconds) / weight);
