@@ -20,6 +20,8 @@ const SYSTEM_PACKAGES = [
   { bin: 'ffprobe', pkg: 'ffmpeg' },
   { bin: 'flite', pkg: 'flite' },
   { bin: 'espeak-ng', pkg: 'espeak-ng' },
+  // The audio mark's tests and bench: the phone path (band-pass, reverb, 8 kHz µ-law).
+  { bin: 'sox', pkg: 'sox' },
   // Consent verification and the classic backend's transcription of free speech: CMU Sphinx and its US English model (a data package, found by a file).
   { bin: 'pocketsphinx_continuous', pkg: 'pocketsphinx' },
   { file: '/usr/share/pocketsphinx/model/en-us/en-us/mdef', pkg: 'pocketsphinx-en-us' },

@@ -9,7 +9,8 @@ import { MARK_RATE } from '../../src/engine/watermark/mark-layout.ts';
 /**
  * What happens to a clip after it leaves Vocalis, each returning 16 kHz mono for the
  * detector: codecs (the project's Opus, ffmpeg's MP3 and AAC), resampling, volume,
- * mixing, and a phone path (300–3400 Hz, 8 kHz µ-law, a small room's echo) done with ffmpeg.
+ * mixing, and a phone path done with sox: 300–3400 Hz (2-pole high- and low-pass), a small
+ * room's reverb, 8 kHz µ-law.
  */
 export type Transform = (pcm: PcmChunk) => Promise<Float32Array>;
 
@@ -31,9 +32,16 @@ export const TRANSFORMS: Readonly<Record<string, Transform>> = {
   'resample 8 kHz': async (pcm) => resample(resample(pcm.samples, pcm.sampleRate, 8000), 8000, MARK_RATE),
   'resample 44.1 kHz': async (pcm) => resample(resample(pcm.samples, pcm.sampleRate, 44_100), 44_100, MARK_RATE),
   'volume −12 dB': async (pcm) => resample(pcm.samples.map((v) => v * 0.25), pcm.sampleRate, MARK_RATE),
-  'phone (300–3400 Hz, 8 kHz µ-law, echo)': ffmpegRoundTrip(
-    ['-af', 'highpass=f=300:poles=2,lowpass=f=3400:poles=2,aecho=0.8:0.7:23|41:0.3|0.2', '-ar', '8000', '-c:a', 'pcm_mulaw'], 'wav'),
+  'phone (sox: 300–3400 Hz, reverb, 8 kHz µ-law)': soxRoundTrip(['highpass', '300', 'lowpass', '3400', 'gain', '-3', 'reverb', '30', '50', '20', 'rate', '8k'], ['-e', 'u-law', '-r', '8000', '-c', '1']),
 };
+
+/** Runs sox's effect chain on a WAV and decodes what comes out. */
+function soxRoundTrip(effects: readonly string[], output: readonly string[]): Transform {
+  return async (pcm) => {
+    const coded = execFileSync('sox', ['-t', 'wav', '-', '-t', 'wav', ...output, '-', ...effects], { input: encodeWav(pcm), maxBuffer: 256 << 20 });
+    return (await decodeAudio(new Uint8Array(coded), { sampleRate: MARK_RATE, limits: { maxWallMs: 300_000 } })).samples;
+  };
+}
 
 /** Adds another recording at the same loudness, as a second speaker in a voice channel would. */
 export function mixWith(other: Float32Array): Transform {

@@ -7,11 +7,11 @@ import { MarkShaper } from './mark-shaper.ts';
 import { encodePayload, type MarkPayload } from './payload.ts';
 
 /**
- * Mark amplitude relative to the speech in the band, per bin (−12 dB): the weakest that
- * still gives presence in every 3 s and the payload in every 10 s after Opus at 16 kbps
- * (`npm run bench -- watermark`); 0.2 missed both targets by a few per cent.
+ * The mark's energy against the masked threshold in each critical band and frame:
+ * a few dB under it, so a different framing or a little leakage keeps it inaudible
+ * (`npm run bench -- watermark` measures both the audibility and the robustness).
  */
-export const DEFAULT_MARK_STRENGTH = 0.25;
+export const DEFAULT_MARK_TO_MASK_DB = -3;
 
 /** A growable float queue: append at the end, take from the front. */
 class SampleQueue {
@@ -56,8 +56,9 @@ class SampleQueue {
  * Adds the mark to one utterance as it streams, at the utterance's own rate.
  * The speech goes down to 16 kHz for the spectral shaping; the mark made there
  * comes back up and is added to the untouched original. What it holds back is
- * only the shaping frame plus the two resamplers' filter halves (about 40 ms),
- * never a whole phrase: every chunk in gives out all but that tail at once.
+ * only the shaping frame and the next hop (its masking threshold bounds this
+ * frame's) plus the two resamplers' filter halves (about 56 ms), never a whole
+ * phrase: every chunk in gives out all but that tail at once.
  */
 export class MarkEmbedder {
   readonly sampleRate: number;
@@ -77,12 +78,12 @@ export class MarkEmbedder {
   /** Absolute 16 kHz index of the next finished mark sample. */
   #readyStart = -HOP;
   #flushed = false;
-  readonly #frame = new Float64Array(FRAME);
+  readonly #frame = new Float64Array(MarkShaper.SPAN);
 
-  constructor(options: { key: MarkKey; payload: MarkPayload; sampleRate: number; strength?: number }) {
+  constructor(options: { key: MarkKey; payload: MarkPayload; sampleRate: number; markToMaskDb?: number }) {
     this.sampleRate = options.sampleRate;
     const carrier = compositeCarrier(markCarriers(options.key), encodePayload(options.payload));
-    this.#shaper = new MarkShaper(carrier, options.strength ?? DEFAULT_MARK_STRENGTH);
+    this.#shaper = new MarkShaper(carrier, options.markToMaskDb ?? DEFAULT_MARK_TO_MASK_DB);
     const same = options.sampleRate === MARK_RATE;
     this.#down = same ? null : new Resampler(options.sampleRate, MARK_RATE);
     this.#up = same ? null : new Resampler(MARK_RATE, options.sampleRate);
@@ -109,7 +110,7 @@ export class MarkEmbedder {
 
   #shapeFrames(final: boolean): void {
     const ready: number[] = [];
-    while (this.#speech16.length >= FRAME || (final && this.#speech16.length > HOP)) {
+    while (this.#speech16.length >= MarkShaper.SPAN || (final && this.#speech16.length > HOP)) {
       this.#speech16.peek(0, this.#frame);
       const mark = this.#shaper.frame(this.#frame, this.#frameStart);
       for (let i = 0; i < FRAME; i++) this.#overlap[i] = this.#overlap[i]! + mark[i]!;
