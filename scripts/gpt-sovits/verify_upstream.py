@@ -16,8 +16,9 @@ Per version, with the checkout it is given (nothing of upstream is copied into V
      3-get-semantic, then s2_train.py and s1_train.py for `--epochs` epochs each on CPU, our
      export of the result with models check and the smoke synthesis, then one sentence with the
      fine-tuned voice through our chain to an Ogg Opus file;
-  5. parity.py (upstream PyTorch vs our graphs) on the fine-tuned pair's exported graphs, when
-     the script is there.
+  5. parity.py (upstream PyTorch vs our graphs) on the base pair and its export of step 2 (the
+     fine-tuned pair lives only inside the job: its export is checked by `models check` and the
+     smoke synthesis there).
 A JSON report goes to <work>/report.json and stdout. Exit code 0 only if every step passed.
 Architecture and code paths are verified; the sound is not (no real weights here).
 """
@@ -141,7 +142,7 @@ def check_version(args, version, pretrained, sample, work):
     if not steps["finetune"]["ok"]:
         return report
 
-    # 5. parity (11b's script) on the base pair and its export
+    # 5. parity on the base pair and its export
     parity = os.path.join(HERE, "parity.py")
     if args.skip_parity or not os.path.exists(parity):
         steps["parity"] = {"ok": True, "skipped": "--skip-parity" if args.skip_parity else "scripts/gpt-sovits/parity.py not present"}
