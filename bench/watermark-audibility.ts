@@ -192,6 +192,11 @@ export interface TemporalLeak {
   pauseBlocks: number;
   /** …of which the mark is above the threshold in quiet (at a full-scale sine = 96 dB SPL). */
   audiblePauseBlocks: number;
+  /** The mark against the pause's own background (full band), per pause block with any background: dB values. */
+  pauseMarkToBackgroundDb: number[];
+  /** Blocks of digital silence (every sample 0) and, of those, blocks where the mark is above the threshold in quiet. */
+  silentBlocks: number;
+  markedSilentBlocks: number;
   /** Word onsets found (a 4 ms block 20 dB over the 20 ms before it). */
   onsets: number;
   /** Median and worst, over onsets, of the mark's energy in the 20 ms before the onset against the 20 ms after, dB. */
@@ -237,10 +242,20 @@ export function temporalLeak(clean: Float32Array, mark: Float32Array): TemporalL
   const quiet = 0.5 * 10 ** ((-5 - FULL_SCALE_DB_SPL) / 10);
   let pauseBlocks = 0;
   let audiblePauseBlocks = 0;
+  let silentBlocks = 0;
+  let markedSilentBlocks = 0;
+  const pauseMarkToBackgroundDb: number[] = [];
   for (let j = 0; j < speech.length; j++) {
+    let silent = true;
+    for (let i = j * BLOCK; i < (j + 1) * BLOCK; i++) if (clean[i] !== 0) silent = false;
+    if (silent) {
+      silentBlocks++;
+      if (markBand[j]! > quiet) markedSilentBlocks++;
+    }
     if (speech[j]! > loud * 1e-5) continue;
     pauseBlocks++;
     if (markBand[j]! > quiet) audiblePauseBlocks++;
+    if (speech[j]! > 0 && markBand[j]! > 0) pauseMarkToBackgroundDb.push(10 * Math.log10(markBand[j]! / speech[j]!));
   }
   const ratios: number[] = [];
   const span = 5;
@@ -258,6 +273,9 @@ export function temporalLeak(clean: Float32Array, mark: Float32Array): TemporalL
   return {
     pauseBlocks,
     audiblePauseBlocks,
+    pauseMarkToBackgroundDb,
+    silentBlocks,
+    markedSilentBlocks,
     onsets: ratios.length,
     preEchoMedianDb: ratios.length ? ratios[Math.floor(ratios.length / 2)]! : NaN,
     preEchoWorstDb: ratios.length ? ratios.at(-1)! : NaN,

@@ -199,7 +199,7 @@ const suite: BenchSuite = {
     let nmrWeighted = 0;
     let nmrFrames = 0;
     let disturbed = 0;
-    const leak = { pauseBlocks: 0, audiblePauseBlocks: 0, onsets: 0, preEcho: [] as number[], preEchoWorst: -Infinity };
+    const leak = { pauseBlocks: 0, audiblePauseBlocks: 0, toBackground: [] as number[], silentBlocks: 0, markedSilentBlocks: 0, onsets: 0, preEcho: [] as number[], preEchoWorst: -Infinity };
     const pesqPairs: Array<readonly [Float32Array, Float32Array]> = [];
     for (const p of passages) {
       const clean = resample(p.clean.samples, p.clean.sampleRate, MARK_RATE);
@@ -228,6 +228,9 @@ const suite: BenchSuite = {
       const t = temporalLeak(clean, diff);
       leak.pauseBlocks += t.pauseBlocks;
       leak.audiblePauseBlocks += t.audiblePauseBlocks;
+      leak.toBackground.push(...t.pauseMarkToBackgroundDb);
+      leak.silentBlocks += t.silentBlocks;
+      leak.markedSilentBlocks += t.markedSilentBlocks;
       leak.onsets += t.onsets;
       if (t.onsets > 0) leak.preEcho.push(t.preEchoMedianDb);
       leak.preEchoWorst = Math.max(leak.preEchoWorst, t.preEchoWorstDb);
@@ -242,7 +245,12 @@ const suite: BenchSuite = {
     say('PEAQ-style Total NMR', 10 * Math.log10(nmrWeighted / Math.max(1, nmrFrames)), 'dB', '< 0 dB');
     say('PEAQ-style relative disturbed frames (a band >= 1.5 dB over mask)', (100 * disturbed) / Math.max(1, nmrFrames), '%');
     say('pauses: 4 ms blocks 50 dB under the loud speech', leak.pauseBlocks, 'blocks');
-    say('pauses: of those, mark above the threshold in quiet', leak.audiblePauseBlocks, 'blocks', '0');
+    say('pauses: of those, mark (600-3000 Hz) above the threshold in quiet', leak.audiblePauseBlocks, 'blocks');
+    leak.toBackground.sort((a, b) => a - b);
+    say('pauses: mark against the pause\'s own background, median', median(leak.toBackground), 'dB');
+    say('pauses: mark against the pause\'s own background, 95th percentile', leak.toBackground[Math.floor(0.95 * leak.toBackground.length)] ?? NaN, 'dB');
+    say('digital silence: 4 ms blocks of zeros in the speech', leak.silentBlocks, 'blocks');
+    say('digital silence: of those, mark above the threshold in quiet', leak.markedSilentBlocks, 'blocks', '0');
     say('word onsets: mark 20 ms before vs 20 ms after (median of passages\' medians)', median(leak.preEcho), 'dB');
     say('word onsets: worst onset', leak.preEchoWorst, 'dB');
     say(`word onsets found`, leak.onsets, 'onsets');
