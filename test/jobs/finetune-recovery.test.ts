@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { bullKeys } from '../../src/jobs/bull-layout.ts';
 import { bullJobId } from '../../src/jobs/finetune-job.ts';
 import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
 import { eventually, jobData, makeQueue, makeWorker, RunOutcomes, sleep } from './support.ts';
@@ -85,7 +86,7 @@ describe('fine-tune recovery from crashes', () => {
     // Completion as recorded in Redis: a SIGKILL can eat the reply to a completion that
     // Redis did persist, so the worker's own 'completed' event is not the ground truth.
     const completedInRedis = async (): Promise<number> => {
-      const scores = await Promise.all(jobs.map((data) => inspector.zscore(`bull:finetune:completed`, bullJobId(data))));
+      const scores = await Promise.all(jobs.map((data) => inspector.zscore(bullKeys.container('completed'), bullJobId(data))));
       return scores.filter((score) => score !== null).length;
     };
     let restarted = false;
