@@ -5,16 +5,16 @@ import { join } from 'node:path';
 import { encodeWav } from '../src/engine/audio/wav.ts';
 import { realFftOfSize } from '../src/engine/dsp/real-fft.ts';
 import { MARK_RATE } from '../src/engine/watermark/mark-layout.ts';
-import { FULL_SCALE_DB_SPL, MaskingModel } from '../src/engine/watermark/masking-threshold.ts';
+import { FULL_SCALE_DB_SPL, MaskingModel, type MaskingVariant } from '../src/engine/watermark/masking-threshold.ts';
 
 /**
  * Listening proxies for the watermark bench. Each takes the clean speech and the mark
  * alone (marked − clean), both 16 kHz, and says how far the mark is from being heard:
  *
- * - `simultaneousMasking`: the embedder's own masking model (Schroeder spreading,
- *   tonality offset, threshold in quiet) re-run on the clean speech with a different
- *   window (Hann instead of √Hann) and frames offset by 8 ms from the embedder's, over
- *   every critical band 0–8 kHz and every frame, pauses included.
+ * - `simultaneousMasking`: the embedder's own masking model (MPEG-1 model 1 at
+ *   critical-band resolution, threshold in quiet) re-run on the clean speech with frames
+ *   offset by 8 ms from the embedder's, over every critical band 0–8 kHz and every
+ *   frame, pauses included; or, as a stricter cross-check, Johnston's model.
  * - `peaqNmr`: an independent model after PEAQ's basic FFT ear model (ITU-R BS.1387):
  *   outer/middle-ear weighting, 0.25-Bark bands, level-dependent spreading, forward
  *   time spreading, mask 3 dB (0.25·z dB above 12 Bark) under the excitation; the
@@ -66,8 +66,8 @@ export interface MaskingCells {
   worstDb: number;
 }
 
-export function simultaneousMasking(clean: Float32Array, mark: Float32Array): MaskingCells {
-  const model = new MaskingModel(FRAME, MARK_RATE, hannWindow(FRAME).reduce((a, b) => a + b, 0));
+export function simultaneousMasking(clean: Float32Array, mark: Float32Array, variant: MaskingVariant = 'mpeg1'): MaskingCells {
+  const model = new MaskingModel(FRAME, MARK_RATE, hannWindow(FRAME).reduce((a, b) => a + b, 0), variant);
   const speech = powerFrames(clean, GRID_OFFSET);
   const noise = powerFrames(mark, GRID_OFFSET);
   const totals = speech.map((p) => p.reduce((a, b) => a + b, 0));
