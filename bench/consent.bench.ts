@@ -120,7 +120,7 @@ async function onnxSystem(path: string, args: readonly string[]): Promise<Speake
       return {
         map: (cos) => (cos - impostor) / (target - impostor),
         figures: [
-          { metric: `${label} model`, value: 0, unit: `sha256 ${model.info.version.slice(0, 12)}, ${model.dims}-d` },
+          { metric: `${label} model, sha256 ${model.info.version.slice(0, 12)}…`, value: model.dims, unit: 'dims' },
           { metric: `${label} calibration: median impostor cosine (VOCALIS_SPEAKER_ONNX_CALIBRATION first)`, value: impostor, unit: 'cosine' },
           { metric: `${label} calibration: median target cosine (second)`, value: target, unit: 'cosine' },
         ],
