@@ -67,7 +67,10 @@ export class DaveCallSession {
    * their frames reach a bot that cannot decrypt them yet (discord.js #11441's window, widened).
    */
   botDeliveryDelayMs = 0;
-  /** Members apply commits and welcomes this long after the server sends them: they keep the old key meanwhile. */
+  /**
+   * Members apply commits and welcomes this long after the server sends them, and only then say
+   * they are ready: they keep the old key meanwhile, and op 22 waits for them.
+   */
   memberLagMs = 0;
   /** Corrupts the next commit (op 29) or welcome (op 30) sent to the bot, once. */
   tamperNextToBot: Tamper | null = null;
@@ -383,8 +386,14 @@ export class DaveCallSession {
         this.#memberFailed(participant, error);
       }
     };
-    if (this.memberLagMs > 0) setTimeout(apply, this.memberLagMs);
-    else apply();
+    if (this.memberLagMs > 0) {
+      // A lagging member is ready (op 23) only once it has applied the message.
+      transition.awaiting.add(userId);
+      setTimeout(() => {
+        apply();
+        this.#ready(userId, transition.id);
+      }, this.memberLagMs);
+    } else apply();
   }
 
   #ready(userId: string, transitionId: number, execute = true): void {
