@@ -31,6 +31,9 @@ test('BullMQ keeps its runs where bull-layout.ts expects, and the purge leaves n
   // One run at a time: while the hanging run holds the worker, the next one waits.
   const worker = makeWorker(server.url, {
     concurrency: 1,
+    // BullMQ's default lock: the short test lock can expire on a starved CPU, and then the hanging run is not held.
+    lockDuration: 30_000,
+    stalledInterval: 30_000,
     processor: (data, ctx) => {
       if (data.backend === 'ok') return Promise.resolve({ metrics: { loss: 1 }, version: 1 });
       if (data.backend === 'bad') return Promise.reject(new UnrecoverableError('bad sample'));
@@ -53,7 +56,7 @@ test('BullMQ keeps its runs where bull-layout.ts expects, and the purge leaves n
     await queue.enqueue(runs.failed);
     await assert.rejects(outcomes.waitForResult(runs.failed), /bad sample/);
     await queue.enqueue(runs.delayed);
-    await eventually(async () => (await inspector.zscore(bullKeys.container('delayed'), id(runs.delayed))) !== null, 5000, 'the retried run to wait out its backoff');
+    await eventually(async () => (await inspector.zscore(bullKeys.container('delayed'), id(runs.delayed))) !== null, 20_000, 'the retried run to wait out its backoff');
     await queue.enqueue(runs.active);
     await hanging.promise;
     await queue.enqueue(runs.waiting);
