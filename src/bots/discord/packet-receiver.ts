@@ -17,7 +17,7 @@ export interface SpeakingLike {
 }
 
 export interface ReceiveOptions {
-  /** The member's packets arrive but none has reached us as audio for this long: they cannot be received. */
+  /** The member's packets arrive but (almost) none reached us over this long a stretch: they cannot be received. */
   readonly stallMs: number;
 }
 
@@ -33,6 +33,8 @@ const MANUAL_END = 0;
 const MAX_EMPTY_RESUBSCRIBES = 20;
 /** How often the member's arrivals are compared with what was delivered. */
 const WATCH_EVERY_MS = 250;
+/** Share of watch ticks with arrivals but no delivery that makes a member unreceivable. */
+const MOSTLY_UNDELIVERED = 2 / 3;
 
 function payloadOf(chunk: unknown): Uint8Array | null {
   if (chunk instanceof Uint8Array) return chunk;
@@ -52,7 +54,7 @@ export class UnreceivableError extends Error {
  *
  * The receiver marks a member as speaking before it decrypts their packet, so packets
  * that arrive and then fail (transport or DAVE decryption, as in discord.js #11445) are
- * visible: when they keep arriving and nothing is delivered for `stallMs`, or the stream
+ * visible: when over the member's last `stallMs` of arriving packets (almost) nothing is delivered, or the stream
  * keeps failing, `onUnreceivable` is called once and receiving stops.
  */
 export function receivePackets(
@@ -67,20 +69,29 @@ export function receivePackets(
   let emptyInARow = 0;
   let current: Readable | null = null;
   let lastError: unknown = null;
-  /** When packets were first seen arriving since the last one delivered; null while delivery keeps up. */
-  let undeliveredSince: number | null = null;
+  /** Whether anything was delivered since the last watch tick. */
+  let delivered = false;
+  /** Per watch tick while the member's packets arrive: whether any came out. The last `stallMs` of them. */
+  const arrivals: boolean[] = [];
+  const window = Math.max(1, Math.ceil(options.stallMs / WATCH_EVERY_MS));
 
   const giveUp = (cause: unknown): void => {
     if (stopped) return;
     subscription.stop();
     onUnreceivable(cause);
   };
+  // Judged over the member's last `stallMs` of arriving packets, not only a stall: under DAVE the
+  // library may drop a run, re-initialise and pass a few frames, then drop again (#11445).
   const watch = setInterval(() => {
-    if (!receiver.speaking.users.has(userId)) return;
-    const now = Date.now();
-    undeliveredSince ??= now;
-    if (now - undeliveredSince >= options.stallMs) {
-      giveUp(new UnreceivableError(`packets arrive but none was delivered for ${now - undeliveredSince} ms`, { cause: lastError ?? undefined }));
+    const arriving = receiver.speaking.users.has(userId);
+    if (arriving || delivered) {
+      arrivals.push(delivered);
+      if (arrivals.length > window) arrivals.shift();
+    }
+    delivered = false;
+    const silentTicks = arrivals.filter((d) => !d).length;
+    if (arrivals.length === window && silentTicks >= window * MOSTLY_UNDELIVERED) {
+      giveUp(new UnreceivableError(`packets arrived but nothing was delivered in ${silentTicks} of the last ${window} watch ticks`, { cause: lastError ?? undefined }));
     }
   }, WATCH_EVERY_MS);
 
@@ -91,7 +102,7 @@ export function receivePackets(
       const payload = payloadOf(chunk);
       if (!payload) return;
       emptyInARow = 0;
-      undeliveredSince = null;
+      delivered = true;
       onPacket(payload);
     });
     stream.on('error', (error: unknown) => {

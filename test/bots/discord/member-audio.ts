@@ -28,11 +28,11 @@ export type BrokenPacket =
   | 'not_opus';
 
 /**
- * Sends `count` packets from `userId`'s ssrc to the bot, one every `intervalMs`, that arrive
+ * Sends `count` packets from `userId`'s ssrc to the bot, one every 20 ms, that arrive
  * at the bot's receiver but never come out as audio. The member's SPEAKING (op 5) is sent
  * first, as Discord does, so the receiver knows whose packets they are.
  */
-export async function sendBrokenPackets(discord: FakeDiscord, userId: string, kind: BrokenPacket, count: number, opus: readonly Buffer[], intervalMs = 20): Promise<void> {
+export async function sendBrokenPackets(discord: FakeDiscord, userId: string, kind: BrokenPacket, count: number, opus: readonly Buffer[], onFirstPacket: () => void = () => {}): Promise<void> {
   await discord.voice.sendAudio(userId, [], { leadInMs: 50 });
   const session = discord.voice.server.activeSession(discord.guild.id);
   const address = session?.botAddress;
@@ -45,9 +45,10 @@ export async function sendBrokenPackets(discord: FakeDiscord, userId: string, ki
       const packet = sealOpusPacket(fields, opus[i % opus.length]!, key, 70_000 + i);
       if (kind === 'not_opus') packet[1] = 0x60;
       socket.send(packet, address.port, address.address);
+      if (i === 0) onFirstPacket();
       fields.sequence = (fields.sequence + 1) & 0xffff;
       fields.timestamp += 960;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   } finally {
     socket.close();

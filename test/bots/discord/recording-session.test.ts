@@ -244,6 +244,22 @@ test('receivePackets: a member who speaks and is delivered, or who is silent, is
   sub.stop();
 });
 
+test('receivePackets: packets that mostly never come out (a few pass between runs of drops, as DAVE re-initialises) make the member unreceivable; half coming out does not', async () => {
+  for (const [deliverEvery, expectTold] of [[4, true], [2, false]] as const) {
+    const { receiver, subscriptions } = fakeReceiver();
+    const causes: unknown[] = [];
+    const sub = receivePackets(receiver, 'u1', () => {}, (cause) => causes.push(cause), { stallMs: 1_000 });
+    receiver.speaking.users.set('u1', Date.now());
+    // 3 s of arriving packets; something comes out in one watch tick of every `deliverEvery`.
+    for (let tick = 0; tick < 12 && causes.length === 0; tick++) {
+      if (tick % deliverEvery === 0) subscriptions.at(-1)!.write(Buffer.from([1, 2, 3]));
+      await settle(250);
+    }
+    assert.equal(causes.length > 0, expectTold, `delivering in 1 of ${deliverEvery} ticks`);
+    sub.stop();
+  }
+});
+
 test('receivePackets: a stream that fails on every packet (#11445) is given up after 20 replacements, as unreceivable', async () => {
   const { receiver, subscriptions } = fakeReceiver();
   const causes: unknown[] = [];

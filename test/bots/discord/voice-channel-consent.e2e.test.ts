@@ -61,11 +61,12 @@ test('required mode in a voice channel: the statement with the live phrase, read
   assert.ok(statement.length > CLIP_PACKETS, `the statement (${statement.length} frames) is longer than one clip`);
   // The member reads the statement, stops talking (the client's silence frames), and pauses.
   await discord.voice.sendAudio(grace.id, statement, { intervalMs: 10, trailingSilenceFrames: 5 });
-  await eventually(() => fixture.runtime.vocalis.status(identity).verification?.status === 'verified', 30_000, 'the reading to be verified');
-  await waitForEdit(discord, agreeId, /Consent statement heard/, 10_000);
+  // Generous waits: recognition and speaker scoring share 2 cores with whatever else runs.
+  await eventually(() => fixture.runtime.vocalis.status(identity).verification?.status === 'verified', 120_000, 'the reading to be verified');
+  await waitForEdit(discord, agreeId, /Consent statement heard/, 30_000);
 
   await discord.voice.sendAudio(grace.id, await fliteFrames('slt', script.slice(1, 14).join(' ')), { intervalMs: 10, trailingSilenceFrames: 5 });
-  const done = await waitForEdit(discord, agreeId, /Your sample is good/, 60_000);
+  const done = await waitForEdit(discord, agreeId, /Your sample is good/, 180_000);
   assert.match(contentOf(done), /Your voice is being trained|queue/i);
   const status = fixture.runtime.vocalis.status(identity);
   const verification = status.verification;
@@ -87,7 +88,7 @@ test('required mode in a voice channel: another phrase read instead is refused w
   const wrong = readingScript('en', other).sentences[0]!;
 
   await discord.voice.sendAudio(henry.id, await fliteFrames('rms', wrong), { intervalMs: 10, trailingSilenceFrames: 5 });
-  const refused = await waitForEdit(discord, agreeId, /consent statement was not heard/, 30_000);
+  const refused = await waitForEdit(discord, agreeId, /consent statement was not heard/, 120_000);
   const notHeard = /Not heard: ([^.]*)\./.exec(contentOf(refused))?.[1] ?? '';
   // The statement itself was read in full: what is missing is the live phrase (the recogniser may
   // still spot a word of it by chance in the other phrase, so not necessarily all four).
