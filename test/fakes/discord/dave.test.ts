@@ -268,6 +268,9 @@ describe('fake Discord voice with DAVE, against @discordjs/voice and davey', () 
     const dave = discord.voice.dave()!;
     const invalidBefore = dave.stats.invalidCommitWelcomes;
     const frames = encodeOpusFrames(makeTestPcm(1, 450));
+    // The error the issue reports, from the library's own davey session (the library swallows it).
+    const davey = libraryDave(connection)?.session as unknown as { decrypt(userId: string, mediaType: number, packet: Buffer): Buffer };
+    assert.throws(() => davey.decrypt(bob.id, 0, frames[0]!), /DecryptionFailed\(UnencryptedWhenPassthroughDisabled\)/);
     const stream = connection.receiver.subscribe(bob.id, { end: { behavior: EndBehaviorType.Manual } });
     let streamError: unknown;
     stream.on('error', (error) => (streamError = error));
