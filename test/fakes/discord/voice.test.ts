@@ -120,6 +120,9 @@ describe('fake Discord voice with @discordjs/voice', () => {
     const packets = await collect(stream, discord.voice.sendAudio(carol.id, frames), 100);
     stream.destroy();
     assert.ok(packets.length >= frames.length - 2, `got ${packets.length} packets after resume`);
+    // The call's DAVE group survives the RESUME: carol joined it afterwards and sent end-to-end encrypted.
+    assert.equal(discord.voice.activeSession()?.dave, session.dave);
+    assert.equal(discord.voice.dave()?.member(carol.id)?.stats.encrypted, frames.length);
   });
 
   test('a gateway reconnect while a member speaks does not interrupt the voice connection', async () => {
