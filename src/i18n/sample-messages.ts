@@ -37,6 +37,8 @@ export function renderProblem(locale: Locale, problem: SampleProblem | ConsentCh
       return { code: problem.code, reason: t(locale, 'sample.problem.noisy', { snr: f('snrDb'), min: f('minSnrDb') }), advice: t(locale, f('background') === 1 ? 'sample.advice.noisy_background' : 'sample.advice.noisy') };
     case 'mostly_non_speech':
       return { code: problem.code, reason: t(locale, 'sample.problem.mostly_non_speech', { percent: f('speechPercent') }), advice: t(locale, 'sample.advice.mostly_non_speech') };
+    case 'silent':
+      return { code: problem.code, reason: t(locale, 'sample.problem.silent'), advice: t(locale, 'sample.advice.silent') };
     case 'low_sample_rate':
       return { code: problem.code, reason: t(locale, 'sample.problem.low_sample_rate', { rate: f('sampleRate'), min: f('minSampleRate') }), advice: t(locale, 'sample.advice.low_sample_rate') };
   }

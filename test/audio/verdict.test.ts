@@ -84,11 +84,14 @@ test('8 kHz source is refused for its sample rate; music and silence for lack of
   const music = await verdictOf([{ samples: chord, sampleRate: 16000 }]);
   assert.ok(codes(music).includes('not_enough_speech') && codes(music).includes('mostly_non_speech'));
   const silence = await verdictOf([{ samples: new Float32Array(16000 * 10), sampleRate: 16000 }]);
-  assert.ok(!silence.accepted && codes(silence).includes('not_enough_speech'));
+  assert.deepEqual(codes(silence), ['not_enough_speech', 'silent'], 'silence has its own reason, not "mostly not speech"');
+  // A quiet room (no speech, but a recorded background at −50 dBFS) is not "silent".
+  const room = await verdictOf([{ samples: Float32Array.from({ length: 16000 * 10 }, (_, i) => Math.sin(i * 12.9898) * 0.0045), sampleRate: 16000 }]);
+  assert.ok(!codes(room).includes('silent'), codes(room).join(', '));
 });
 
 test('every problem has a reason and advice in both locales', () => {
-  for (const code of ['not_enough_speech', 'clipping', 'too_quiet', 'noisy', 'mostly_non_speech', 'low_sample_rate'] as const) {
+  for (const code of ['not_enough_speech', 'clipping', 'too_quiet', 'noisy', 'mostly_non_speech', 'silent', 'low_sample_rate'] as const) {
     for (const locale of ['en', 'zh'] as const) {
       const r = renderProblem(locale, { code, figures: { netSpeechSeconds: 38, targetSpeechSeconds: 60 } });
       assert.ok(r.reason.length > 5 && r.advice.length > 5 && !r.reason.includes('{'));

@@ -152,11 +152,11 @@ test('a script without the statement, silence, music, a 3-hour file and corrupt 
 
     const noStatement = await vocalis.addClip({ identity: owner, audio: fliteWav('slt', script(challenge, 1, 3)) });
     assert.deepEqual(problemCodes(noStatement), ['reading_not_heard'], 'the first audio must be the statement');
-    // Silence and music are refused by the audio pipeline as not speech, before the recogniser is asked.
-    for (const [what, source] of [['silence', 'anullsrc=r=16000:cl=mono'], ['music', MUSIC_SOURCE]] as const) {
+    // Silence and music are refused by the audio pipeline, each with its reason, before the recogniser is asked.
+    for (const [what, source, reason] of [['silence', 'anullsrc=r=16000:cl=mono', 'silent'], ['music', MUSIC_SOURCE, 'mostly_non_speech']] as const) {
       const outcome = await vocalis.addClip({ identity: owner, audio: lavfiWav(source, 8) });
       assert.equal(outcome.kind, 'refused');
-      assert.equal(problemCodes(outcome)[0], 'mostly_non_speech', `${what}: ${problemCodes(outcome).join(', ')}`);
+      assert.equal(problemCodes(outcome)[0], reason, `${what}: ${problemCodes(outcome).join(', ')}`);
       assert.ok(!problemCodes(outcome).includes('reading_not_heard'), `${what} is not judged as a reading`);
     }
     assert.equal(f.runtime.ledger.events({ subject: userId, type: 'consent.reading_failed' }).length, 1, 'only the script counted as a failed reading');
@@ -179,7 +179,7 @@ test('a script without the statement, silence, music, a 3-hour file and corrupt 
   }
 });
 
-test('after the reading, silence and music are refused as not speech and never count toward the mismatches that end a consent', async () => {
+test('after the reading, silence and music are refused (silent, not speech) and never count toward the mismatches that end a consent', async () => {
   const f = await verifying();
   try {
     const { offer } = granted(f);
@@ -192,7 +192,7 @@ test('after the reading, silence and music are refused as not speech and never c
     for (const source of [MUSIC_SOURCE, 'anullsrc=r=16000:cl=mono', MUSIC_SOURCE, 'anullsrc=r=16000:cl=mono']) {
       const outcome = await vocalis.addClip({ identity: owner, audio: lavfiWav(source, 8) });
       assert.equal(outcome.kind, 'refused');
-      assert.equal(problemCodes(outcome)[0], 'mostly_non_speech', problemCodes(outcome).join(', '));
+      assert.equal(problemCodes(outcome)[0], source === MUSIC_SOURCE ? 'mostly_non_speech' : 'silent', problemCodes(outcome).join(', '));
       assert.ok(!problemCodes(outcome).some((code) => code.startsWith('speaker_mismatch')));
     }
     assert.deepEqual(ledger.events({ subject: userId, type: 'consent.speaker_mismatch' }), []);

@@ -6,6 +6,7 @@ export type SampleProblemCode =
   | 'too_quiet'
   | 'noisy'
   | 'mostly_non_speech'
+  | 'silent'
   | 'low_sample_rate';
 
 /** One reason a sample falls short, with the figures its message shows. Wording lives in src/i18n. */
@@ -47,6 +48,11 @@ export const VERDICT_THRESHOLDS = {
   minDenoiseGainDb: 3,
   /** Under 40 % speech: mostly music, silence or background. */
   minSpeechFraction: 0.4,
+  /**
+   * No speech and even the loudest tenth of the recording under −60 dBFS: nothing was recorded
+   * (a muted or unplugged microphone), which calls for other advice than music or chatter.
+   */
+  maxSilentLevelDb: -60,
 } as const;
 
 function round1(x: number): number {
@@ -66,7 +72,10 @@ export function judgeSample(analysis: SampleAnalysis, options: VerdictOptions): 
   if (analysis.clippedFraction > t.maxClippedFraction) {
     problems.push({ code: 'clipping', figures: { clippedPercent: round1(analysis.clippedFraction * 100) } });
   }
-  if (analysis.speechFraction < t.minSpeechFraction) {
+  const silent = analysis.netSpeechSeconds === 0 && analysis.speechLevelDb < t.maxSilentLevelDb;
+  if (silent) {
+    problems.push({ code: 'silent', figures: { levelDb: Math.max(-120, Math.round(analysis.speechLevelDb)) } });
+  } else if (analysis.speechFraction < t.minSpeechFraction) {
     problems.push({ code: 'mostly_non_speech', figures: { speechPercent: Math.round(analysis.speechFraction * 100) } });
   }
   // Level and SNR mean something only where there is speech to measure.

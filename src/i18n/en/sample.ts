@@ -15,6 +15,8 @@ export const sample = {
   'sample.advice.noisy_background': 'Other voices or music behind you cannot be filtered out: record where no one else is talking and nothing is playing.',
   'sample.problem.mostly_non_speech': 'Most of the recording is not speech (only {percent}% is).',
   'sample.advice.mostly_non_speech': 'Send only your own voice reading, without music or long silences.',
+  'sample.problem.silent': 'The recording is silent: no sound was picked up.',
+  'sample.advice.silent': 'Check that your microphone is switched on, not muted, and chosen as the input, then record again.',
   'sample.problem.low_sample_rate': 'The audio quality is too low ({rate} Hz; at least {min} Hz is needed).',
   'sample.advice.low_sample_rate': 'Record a voice message in the app instead of a phone call or an old recording.',
   'consent.check.reading_not_heard': 'The consent statement was not heard in this recording. Not heard: {words}.',

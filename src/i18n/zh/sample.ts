@@ -15,6 +15,8 @@ export const sample = {
   'sample.advice.noisy_background': '身后的人声或音乐无法滤除：请在没有别人说话、没有播放声音的地方录音。',
   'sample.problem.mostly_non_speech': '录音大部分不是语音（只有 {percent}% 是）。',
   'sample.advice.mostly_non_speech': '请只发送你本人的朗读，不要有音乐或长时间静音。',
+  'sample.problem.silent': '录音是静音：没有录到任何声音。',
+  'sample.advice.silent': '请检查麦克风已打开、没有静音，并已选为输入设备，然后重新录制。',
   'sample.problem.low_sample_rate': '音质太低（{rate} Hz，至少需要 {min} Hz）。',
   'sample.advice.low_sample_rate': '请在应用内直接录制语音消息，不要用电话录音或旧录音。',
   'consent.check.reading_not_heard': '这段录音中没有听到同意声明。未听到：{words}。',

@@ -53,12 +53,12 @@ describe('Telegram voice intake refusals', () => {
     assert.equal(h.rt.runtime.vocalis.status(identity).sample.clips, 0);
   });
 
-  it('explains a refused recording with the verdict (silence is not speech)', async () => {
+  it('explains a refused recording with the verdict (silence: nothing was picked up)', async () => {
     const { fake } = h;
     const { encodeOggOpus } = await import('../../../src/engine/audio/opus-frames.ts');
     const silence = await encodeOggOpus({ samples: new Float32Array(48_000 * 3), sampleRate: 48_000 });
     fake.pushUpdate(fake.updates.voice({ bytes: silence }));
-    await waitForText(fake, chat, /^I did not keep this recording\.\n/);
+    await waitForText(fake, chat, /^I did not keep this recording\.\n[\s\S]*no sound was picked up[\s\S]*microphone/);
     assert.equal(h.rt.runtime.vocalis.status(identity).sample.clips, 0);
   });
 
