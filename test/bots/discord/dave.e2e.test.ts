@@ -71,8 +71,12 @@ test('/clone under DAVE: the reading arrives end-to-end encrypted, is decrypted,
   discord.setMemberVoiceChannel(bob.id, null);
   await reading;
 
+  const readingEnded = Date.now();
   const done = await waitForEdit(discord, agreeId, /Your sample is good/, 30_000);
   assert.match(contentOf(done), /being trained/);
+  await discord.voice.waitForDave();
+  const changesDuringReading = dave.events.entries.filter((e) => e.type === 'proposals' && e.epoch >= epochBefore && e.at < readingEnded).length;
+  assert.equal(changesDuringReading, 2, 'both membership changes began while alice was reading');
   const sentAudio = frames.filter((f) => !isSilenceFrame(f)).length;
   assert.equal(member.stats.encrypted - encryptedBefore, sentAudio, 'alice\'s client end-to-end encrypted every frame she sent');
   assert.ok(dave.epoch >= epochBefore + 2n, `epochs ${epochBefore} → ${dave.epoch}`);
@@ -82,7 +86,7 @@ test('/clone under DAVE: the reading arrives end-to-end encrypted, is decrypted,
   assert.ok(stored <= frames.length * 0.02 + 0.05, `sample ${stored.toFixed(2)} s from ${frames.length * 0.02} s sent`);
   const status = h.fixture.runtime.vocalis.status({ platform: 'discord', platformUserId: alice.id });
   assert.ok(status.consent?.state === 'sample_collected' || status.consent?.state === 'voice_ready', `consent ${status.consent?.state}`);
-  await t.annotate(`epochs ${epochBefore} → ${dave.epoch} during the reading; ${h.clips.length} clips, ${stored.toFixed(2)} s stored of ${frames.length * 0.02} s sent`);
+  await t.annotate(`epochs ${epochBefore} → ${dave.epoch}, both changes begun during the reading; ${h.clips.length} clips, ${stored.toFixed(2)} s stored of ${frames.length * 0.02} s sent`);
 
   // The fine-tune runs; the user hears about it by DM, as without DAVE.
   const dm = discord.openDm(alice.id);
