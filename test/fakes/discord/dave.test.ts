@@ -4,7 +4,9 @@
 // reported upstream (discord.js #11445, #11441).
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import {
   AudioPlayerStatus, EndBehaviorType, StreamType, VoiceConnectionStatus,
@@ -17,6 +19,8 @@ import { loginTestClient } from './discord-test-client.ts';
 import { encodeOpusFrames, makeTestPcm } from './opus-fixtures.ts';
 import { isDaveFrame } from './voice/dave-member.ts';
 import { DaveOp } from './voice/voice-opcodes.ts';
+
+const UNANNOUNCED_MEMBER = fileURLToPath(new URL('./fixtures/dave-unannounced-member.ts', import.meta.url));
 
 /** Reads Opus packets from a receive stream until `ms` after `done` settles. */
 async function collect(stream: Readable, done: Promise<unknown>, ms: number): Promise<Buffer[]> {
@@ -339,6 +343,21 @@ describe('fake Discord voice with DAVE, against @discordjs/voice and davey', () 
     assert.ok(lost >= 5, `${lost} frames no member could decrypt`);
     assert.equal(heard + lost, frames.length, 'every frame either decrypted or lost to the key switch');
     await t.annotate(`${lost} of ${frames.length} bot frames undecryptable by the members while they applied the commit 1 s late (op 22 sent ${executedAt} ms after the re-key, once they were ready)`);
+  });
+});
+
+describe('a proposal for a member the bot never saw in op 11 (pinned library failure)', () => {
+  test('davey throws UnexpectedUser inside @discordjs/voice\'s WebSocket handler: an uncaught exception that ends the process', async () => {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', UNANNOUNCED_MEMBER], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = await once(child, 'exit') as [number | null];
+    assert.match(stdout, /group formed/, stderr);
+    assert.doesNotMatch(stdout, /survived/);
+    assert.notEqual(code, 0);
+    assert.match(stderr, /Failed to process proposals: UnexpectedUser/);
   });
 });
 
