@@ -224,18 +224,26 @@ function bandBlocks(x: Float32Array, loHz: number, hiHz: number): Float64Array {
     }
   }
   fft.inverse(re, im, buf);
-  const blocks = new Float64Array(Math.floor(x.length / BLOCK));
-  for (let j = 0; j < blocks.length; j++) {
+  return blocks(buf.subarray(0, x.length));
+}
+
+/** Mean square per 4 ms block. */
+function blocks(x: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(Math.floor(x.length / BLOCK));
+  for (let j = 0; j < out.length; j++) {
     let s = 0;
-    for (let i = j * BLOCK; i < (j + 1) * BLOCK; i++) s += buf[i]! ** 2;
-    blocks[j] = s / BLOCK;
+    for (let i = j * BLOCK; i < (j + 1) * BLOCK; i++) s += x[i]! ** 2;
+    out[j] = s / BLOCK;
   }
-  return blocks;
+  return out;
 }
 
 export function temporalLeak(clean: Float32Array, mark: Float32Array): TemporalLeak {
   const speech = bandBlocks(clean, 50, 7900);
   const markBand = bandBlocks(mark, 500, 3200);
+  // Against the threshold in quiet, the mark's own energy: a brick-wall FFT filter's slow
+  // sinc tails would smear speech-time mark into the silence at levels near that threshold.
+  const markRaw = blocks(mark);
   const sorted = Float64Array.from(speech).sort();
   const loud = sorted[Math.floor(0.95 * sorted.length)]!;
   // Threshold in quiet near 3 kHz (its lowest in the band, -5 dB SPL) as a mean-square level at 96 dB full scale (sine RMS² = 1/2).
@@ -250,11 +258,11 @@ export function temporalLeak(clean: Float32Array, mark: Float32Array): TemporalL
     for (let i = j * BLOCK; i < (j + 1) * BLOCK; i++) if (clean[i] !== 0) silent = false;
     if (silent) {
       silentBlocks++;
-      if (markBand[j]! > quiet) markedSilentBlocks++;
+      if (markRaw[j]! > quiet) markedSilentBlocks++;
     }
     if (speech[j]! > loud * 1e-5) continue;
     pauseBlocks++;
-    if (markBand[j]! > quiet) audiblePauseBlocks++;
+    if (markRaw[j]! > quiet) audiblePauseBlocks++;
     if (speech[j]! > 0 && markBand[j]! > 0) pauseMarkToBackgroundDb.push(10 * Math.log10(markBand[j]! / speech[j]!));
   }
   const ratios: number[] = [];

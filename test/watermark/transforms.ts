@@ -32,7 +32,7 @@ export const TRANSFORMS: Readonly<Record<string, Transform>> = {
   'resample 8 kHz': async (pcm) => resample(resample(pcm.samples, pcm.sampleRate, 8000), 8000, MARK_RATE),
   'resample 44.1 kHz': async (pcm) => resample(resample(pcm.samples, pcm.sampleRate, 44_100), 44_100, MARK_RATE),
   'volume −12 dB': async (pcm) => resample(pcm.samples.map((v) => v * 0.25), pcm.sampleRate, MARK_RATE),
-  'phone (sox: 300–3400 Hz, reverb, 8 kHz µ-law)': soxRoundTrip(['highpass', '300', 'lowpass', '3400', 'gain', '-3', 'reverb', '30', '50', '20', 'rate', '8k'], ['-e', 'u-law', '-r', '8000', '-c', '1']),
+  'phone (sox: 300–3400 Hz, reverb, 8 kHz µ-law)': soxRoundTrip(['gain', '-3', 'highpass', '300', 'lowpass', '3400', 'reverb', '30', '50', '20', 'rate', '8k'], ['-e', 'u-law', '-r', '8000', '-c', '1']),
 };
 
 /** Runs sox's effect chain on a WAV and decodes what comes out. */
