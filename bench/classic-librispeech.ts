@@ -26,9 +26,11 @@ import type { BenchFigure } from './types.ts';
  *   path, else statistics), and, for comparison, statistics only;
  * - likeness: cosine between Resemblyzer speaker embeddings (a neural model the
  *   backend never sees) of the speaker's held-out clips and of eight sentences
- *   rendered by the base voice unconverted, converted, and statistics-only;
- * - intelligibility: pocketsphinx word error rate of the converted speech and of
- *   the unconverted base voice on the same text;
+ *   rendered by the base voice unconverted, converted (the default differential
+ *   rendering), converted with the former vocoder rendering (same model), and
+ *   statistics-only;
+ * - intelligibility: pocketsphinx word error rate of the converted speech (both
+ *   renderings) and of the unconverted base voice on the same text;
  * - the log-mel statistics similarity of metrics.ts, labelled as near-circular:
  *   the conversion matches exactly such statistics.
  */
@@ -43,8 +45,9 @@ interface SpeakerRun {
   readonly completedWithNoise: boolean;
   readonly netSpeech: number;
   readonly path: number;
-  readonly wavs: Record<'real' | 'sample' | 'converted' | 'statistics' | 'base', string>;
+  readonly wavs: Record<'real' | 'sample' | 'converted' | 'vocoder' | 'statistics' | 'base', string>;
   readonly werConverted: number;
+  readonly werVocoder: number;
   readonly werBase: number;
   readonly logMel: { converted: number; base: number };
 }
@@ -76,7 +79,7 @@ async function trainVoice(trainer: ClassicBackend, pcm: Float32Array) {
   const result = await trainer.fineTune(context);
   const voice = await trainer.loadVoice(files, never);
   const model = JSON.parse(new TextDecoder().decode(await files.read('classic-model.json'))) as { baseVoice: string };
-  return { voice, metrics: result.metrics, baseVoice: model.baseVoice };
+  return { voice, files, metrics: result.metrics, baseVoice: model.baseVoice };
 }
 
 function wordErrorRate(reference: string, heard: readonly string[]): number {
@@ -101,8 +104,12 @@ function writeWav(dir: string, name: string, samples: Float32Array): string {
   return file;
 }
 
-/** `backend` recognises free speech (the default); `statisticsOnly` does not, for comparison. */
-async function runSpeaker(speaker: string, backend: ClassicBackend, statisticsOnly: ClassicBackend, intake: AudioSampleIntake, dir: string): Promise<SpeakerRun> {
+/**
+ * `backend` recognises free speech (the default); `statisticsOnly` does not, for
+ * comparison; `vocoder` speaks the same trained model with the former vocoder rendering.
+ */
+async function runSpeaker(speaker: string, backends: Backends, intake: AudioSampleIntake, dir: string): Promise<SpeakerRun> {
+  const { backend, statisticsOnly, vocoder } = backends;
   const folder = dataPath(`librispeech/test-other/${speaker}`);
   const files = readdirSync(folder).filter((n) => n.endsWith('.flac')).sort().map((n) => path.join(folder, n));
   const clean = await completeSample(intake, backend, files, false);
@@ -114,10 +121,13 @@ async function runSpeaker(speaker: string, backend: ClassicBackend, statisticsOn
   const realPcm = await intake.assemble(real, 16_000);
   const trained = await trainVoice(backend, sample.samples);
   const statistics = await trainVoice(statisticsOnly, sample.samples);
+  const vocoderVoice = await vocoder.loadVoice(trained.files, never);
   const converted = await speakAll(trained.voice, EVALUATION_TEXT);
+  const vocoded = await speakAll(vocoderVoice, EVALUATION_TEXT);
   const statsOnly = await speakAll(statistics.voice, EVALUATION_TEXT);
   const base = await renderBase(baseVoiceById(trained.baseVoice), EVALUATION_TEXT);
   trained.voice.dispose();
+  vocoderVoice.dispose();
   statistics.voice.dispose();
   const realEmbedding = speakerEmbedding(realPcm.samples);
   return {
@@ -130,10 +140,12 @@ async function runSpeaker(speaker: string, backend: ClassicBackend, statisticsOn
       real: writeWav(dir, `${speaker}-real`, realPcm.samples),
       sample: writeWav(dir, `${speaker}-sample`, sample.samples),
       converted: writeWav(dir, `${speaker}-converted`, converted),
+      vocoder: writeWav(dir, `${speaker}-vocoder`, vocoded),
       statistics: writeWav(dir, `${speaker}-statistics`, statsOnly),
       base: writeWav(dir, `${speaker}-base`, base),
     },
     werConverted: await recognisedWer(converted),
+    werVocoder: await recognisedWer(vocoded),
     werBase: await recognisedWer(base),
     logMel: {
       converted: cosineSimilarity(speakerEmbedding(converted), realEmbedding),
@@ -166,9 +178,16 @@ function cosine(a: readonly number[], b: readonly number[]): number {
   return dot / Math.sqrt(na * nb);
 }
 
+interface Backends {
+  readonly backend: ClassicBackend;
+  readonly statisticsOnly: ClassicBackend;
+  readonly vocoder: ClassicBackend;
+}
+
 export async function librispeechFigures(speakers: readonly string[]): Promise<BenchFigure[]> {
   const backend = createClassicBackend();
   const statisticsOnly = createClassicBackend({ recognise: false });
+  const vocoder = createClassicBackend({ rendering: 'vocoder' });
   const intake = new AudioSampleIntake();
   const dir = mkdtempSync(path.join(tmpdir(), 'vocalis-bench-classic-'));
   try {
@@ -177,7 +196,7 @@ export async function librispeechFigures(speakers: readonly string[]): Promise<B
     let skipped: string | null = null;
     for (const speaker of speakers) {
       process.stderr.write(`  classic bench: speaker ${speaker}\n`);
-      const run = await runSpeaker(speaker, backend, statisticsOnly, intake, dir);
+      const run = await runSpeaker(speaker, { backend, statisticsOnly, vocoder }, intake, dir);
       runs.push(run);
       // Likeness per speaker as it comes, so a long run that fails late still reports what it measured.
       const neural = neuralEmbeddings(Object.values(run.wavs));
@@ -185,7 +204,8 @@ export async function librispeechFigures(speakers: readonly string[]): Promise<B
       const like = (kind: keyof SpeakerRun['wavs']): string => (typeof neural === 'string' ? '-' : cosine(neural.get(run.wavs[kind])!, neural.get(run.wavs.real)!).toFixed(3));
       process.stderr.write(
         `  ${speaker}: complete ${run.completed} (${run.netSpeech.toFixed(1)} s), noisy ${run.completedWithNoise}, path ${run.path}, ` +
-          `WER base ${run.werBase.toFixed(0)} converted ${run.werConverted.toFixed(0)}, likeness base ${like('base')} statistics ${like('statistics')} converted ${like('converted')} own sample ${like('sample')}\n`,
+          `WER base ${run.werBase.toFixed(0)} vocoder ${run.werVocoder.toFixed(0)} converted ${run.werConverted.toFixed(0)}, ` +
+          `likeness base ${like('base')} statistics ${like('statistics')} vocoder ${like('vocoder')} converted ${like('converted')} own sample ${like('sample')}\n`,
       );
     }
     const n = runs.length;
@@ -196,6 +216,7 @@ export async function librispeechFigures(speakers: readonly string[]): Promise<B
       { metric: 'net speech of the completed samples, least', value: Math.min(...runs.map((r) => r.netSpeech)), unit: 's' },
       { metric: 'speakers trained on the frame-level transcript path', value: runs.filter((r) => r.path === 1).length, unit: `of ${n}`, target: `${n} of ${n}` },
       { metric: 'recognition WER, unconverted base voice', value: mean(runs.map((r) => r.werBase)), unit: '%' },
+      { metric: 'recognition WER, converted with the former vocoder rendering', value: mean(runs.map((r) => r.werVocoder)), unit: '%' },
       { metric: 'recognition WER, converted', value: mean(runs.map((r) => r.werConverted)), unit: '%', target: '<= base + 5' },
       { metric: 'speakers with converted WER at most 5 points over base', value: runs.filter((r) => r.werConverted <= r.werBase + 5).length, unit: `of ${n}` },
       { metric: 'log-mel statistics similarity base->speaker (near-circular)', value: mean(runs.map((r) => r.logMel.base)), unit: 'cosine' },
@@ -206,17 +227,18 @@ export async function librispeechFigures(speakers: readonly string[]): Promise<B
     if (skipped !== null) {
       process.stdout.write(`  (speaker likeness skipped: ${skipped})\n`);
     } else {
-      const like = (r: SpeakerRun, kind: 'sample' | 'converted' | 'statistics' | 'base'): number => cosine(embeddings.get(r.wavs[kind])!, embeddings.get(r.wavs.real)!);
+      const like = (r: SpeakerRun, kind: Exclude<keyof SpeakerRun['wavs'], 'real'>): number => cosine(embeddings.get(r.wavs[kind])!, embeddings.get(r.wavs.real)!);
       for (const r of runs) {
         process.stdout.write(
           `  ${r.speaker}: complete ${r.completed ? 'yes' : 'no'} (${r.netSpeech.toFixed(1)} s; noisy ${r.completedWithNoise ? 'yes' : 'no'}), path ${['statistics', 'transcript', 'script'][r.path] ?? '?'}, ` +
-            `likeness base ${like(r, 'base').toFixed(3)} statistics ${like(r, 'statistics').toFixed(3)} converted ${like(r, 'converted').toFixed(3)}, ` +
-            `WER base ${r.werBase.toFixed(0)} % converted ${r.werConverted.toFixed(0)} %\n`,
+            `likeness base ${like(r, 'base').toFixed(3)} statistics ${like(r, 'statistics').toFixed(3)} vocoder ${like(r, 'vocoder').toFixed(3)} converted ${like(r, 'converted').toFixed(3)}, ` +
+            `WER base ${r.werBase.toFixed(0)} % vocoder ${r.werVocoder.toFixed(0)} % converted ${r.werConverted.toFixed(0)} %\n`,
         );
       }
       figures.push(
         { metric: 'speaker likeness (resemblyzer) base->speaker', value: mean(runs.map((r) => like(r, 'base'))), unit: 'cosine' },
         { metric: 'speaker likeness (resemblyzer) statistics-only->speaker', value: mean(runs.map((r) => like(r, 'statistics'))), unit: 'cosine' },
+        { metric: 'speaker likeness (resemblyzer) vocoder rendering->speaker (former default)', value: mean(runs.map((r) => like(r, 'vocoder'))), unit: 'cosine' },
         { metric: 'speaker likeness (resemblyzer) converted->speaker', value: mean(runs.map((r) => like(r, 'converted'))), unit: 'cosine', target: '> base' },
         { metric: 'speaker likeness (resemblyzer) own sample->held-out clips (same speaker)', value: mean(runs.map((r) => like(r, 'sample'))), unit: 'cosine' },
         { metric: 'speakers more like themselves converted than base', value: runs.filter((r) => like(r, 'converted') > like(r, 'base')).length, unit: `of ${n}`, target: `>= 5 of ${n}` },
@@ -227,6 +249,7 @@ export async function librispeechFigures(speakers: readonly string[]): Promise<B
   } finally {
     await backend.close();
     await statisticsOnly.close();
+    await vocoder.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,13 +1,12 @@
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { BackendError, type LoadedVoice } from '../../../src/engine/backend.ts';
-import { analyse } from '../../../src/engine/features/analysis.ts';
 import { ConversionPool } from '../../../src/engine/backends/classic/conversion-pool.ts';
-import { conversionOf, convertFeatures, type Conversion } from '../../../src/engine/backends/classic/convert.ts';
+import { conversionOf, type Conversion } from '../../../src/engine/backends/classic/convert.ts';
+import { convertClause } from '../../../src/engine/backends/classic/convert-clause.ts';
 import { createClassicBackend, MODEL_FILE } from '../../../src/engine/backends/classic/index.ts';
 import { decodeModel } from '../../../src/engine/backends/classic/model.ts';
 import { baseVoiceById, renderBase } from '../../../src/engine/backends/classic/render.ts';
-import { synthesise } from '../../../src/engine/backends/classic/synthesis.ts';
 import { splitClauses } from '../../../src/engine/backends/classic/text.ts';
 import { concatenate, fineTuneContext, MemoryFiles, MemorySample, speakAll } from './helpers.ts';
 
@@ -62,7 +61,7 @@ test('a voice through the pool gives the in-thread samples, clause by clause and
   const expected: Float32Array[] = [];
   for (let i = 0; i < clauses.length; i++) {
     const pcm = await renderBase(baseVoiceById(model.baseVoice), clauses[i]!, { stretch: model.stretch });
-    expected.push(synthesise(convertFeatures(analyse(pcm), conversion), i + 1)); // the former in-thread path
+    expected.push(convertClause(pcm, conversion, i + 1)); // the in-thread path
   }
   const chunks: Float32Array[] = [];
   for await (const chunk of voice.synthesize({ text: TEXT, language: 'en', speed: 1, variability: 0, signal: never })) chunks.push(chunk.samples);
@@ -75,7 +74,7 @@ test('one clause through a pool equals the in-thread conversion', async () => {
   const model = decodeModel(await files.read(MODEL_FILE));
   const conversion = conversionOf(model);
   const pcm = await renderBase(baseVoiceById(model.baseVoice), 'Glue the sheet to the dark blue background.');
-  const expected = synthesise(convertFeatures(analyse(pcm), conversion), 3);
+  const expected = convertClause(pcm, conversion, 3);
   const pool = new ConversionPool({ size: 1 });
   try {
     const copy = pcm.slice();
@@ -95,7 +94,7 @@ test('a worker holding one conversion evicts and reloads by key without mixing t
   const gmm = conversionOf(model);
   const stats: Conversion = { ...gmm, gmm: null };
   const pcm = await renderBase(baseVoiceById(model.baseVoice), 'It is easy to tell the depth of a well.');
-  const expected = [gmm, stats].map((c) => synthesise(convertFeatures(analyse(pcm), c), 1));
+  const expected = [gmm, stats].map((c) => convertClause(pcm, c, 1));
   const pool = new ConversionPool({ size: 1, modelsPerWorker: 1 });
   try {
     for (const round of [0, 1, 0, 1]) {

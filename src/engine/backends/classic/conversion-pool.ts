@@ -1,9 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { isMarkedAsUntransferable, Worker } from 'node:worker_threads';
 import { BackendError } from '../../backend.ts';
-import { analyse } from '../../features/analysis.ts';
-import { convertFeatures, type Conversion } from './convert.ts';
-import { synthesise } from './synthesis.ts';
+import type { Conversion } from './convert.ts';
 
 /**
  * Per-clause CPU work (analysis, conversion, resynthesis: 50–600 ms each) runs
@@ -15,11 +13,6 @@ import { synthesise } from './synthesis.ts';
  * `modelsPerWorker` per worker (least recently used leaves first); the pool
  * mirrors each worker's cache so it knows when to send one again.
  */
-
-/** The clause's work, identical in a worker and on the calling thread. */
-export function convertClause(pcm: Float32Array, conversion: Conversion, seed: number, variability = 0, signal?: AbortSignal): Float32Array {
-  return synthesise(convertFeatures(analyse(pcm, signal), conversion, variability, seed), seed);
-}
 
 /** Messages to a worker. */
 export type WorkerRequest =

@@ -2,7 +2,8 @@ import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BackendError } from '../../backend.ts';
 import type { Conversion } from './convert.ts';
-import { convertClause, type WorkerReply, type WorkerRequest } from './conversion-pool.ts';
+import type { WorkerReply, WorkerRequest } from './conversion-pool.ts';
+import { convertClause } from './convert-clause.ts';
 
 /**
  * Entry of a classic conversion worker (see conversion-pool.ts): holds the
@@ -43,7 +44,7 @@ port.on('message', (request: WorkerRequest) => {
         if (!conversion) throw new Error(`no conversion loaded under key ${request.key}`);
         const samples = convertClause(request.pcm, conversion, request.seed, request.variability);
         reply = { type: 'done', id: request.id, samples };
-        // synthesise() returns a fresh array that owns its buffer: hand it over, no copy.
+        // convertClause() returns a fresh array that owns its buffer: hand it over, no copy.
         if (samples.buffer instanceof ArrayBuffer) transfer = [samples.buffer];
       } catch (error) {
         reply = {

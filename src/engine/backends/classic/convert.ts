@@ -7,8 +7,19 @@ import type { ClassicModel } from './model.ts';
 import { convertPitch, pitchGmm, varyPitch } from './pitch.ts';
 import { convertByStats, convertF0, type VoiceStats } from './stats.ts';
 
+/**
+ * How a clause is turned into the user's voice: `differential` (the default)
+ * pitch-shifts the base voice's own waveform and filters it by the spectral
+ * difference (convert-clause.ts), which keeps it as intelligible as the base
+ * voice; `vocoder` resynthesises it from the converted features, which moves
+ * further towards the user but smears speech sounds (see
+ * docs/backends/classic.md, *Intelligibility*).
+ */
+export type Rendering = 'differential' | 'vocoder';
+
 /** The trained mapping in the form conversion needs (typed arrays, not JSON). */
 export interface Conversion {
+  readonly rendering: Rendering;
   readonly source: VoiceStats;
   readonly target: VoiceStats;
   readonly gmm: JointGmm | null;
@@ -16,7 +27,7 @@ export interface Conversion {
   readonly pitch: JointGmm | null;
 }
 
-export function conversionOf(model: ClassicModel): Conversion {
+export function conversionOf(model: ClassicModel, rendering: Rendering = 'differential'): Conversion {
   const gmm = model.gmm
     ? {
         components: model.gmm.components.map(
@@ -31,7 +42,7 @@ export function conversionOf(model: ClassicModel): Conversion {
         ),
       }
     : null;
-  return { source: model.source, target: model.target, gmm, pitch: model.pitch ? pitchGmm(model.pitch) : null };
+  return { rendering, source: model.source, target: model.target, gmm, pitch: model.pitch ? pitchGmm(model.pitch) : null };
 }
 
 /**
@@ -90,4 +101,34 @@ function restoreVariance(converted: Float64Array[], mask: Uint8Array, target: Vo
     const factor = Math.min(1.5, Math.max(1, (wanted / std) ** VARIANCE_WEIGHT));
     for (let t = 0; t < converted.length; t++) converted[t]![d] = mean + factor * (converted[t]![d]! - mean);
   }
+}
+
+/**
+ * Share of the frame-level (GMM) spectral change in the differential filter;
+ * the rest is the long-term difference of mean spectra. The GMM's conditional
+ * means shrink phonetic contrasts (more so when trained on a recogniser's
+ * transcript), and at full weight the converted speech was recognised far
+ * worse than the base voice (LibriSpeech: WER +20–40 points); at one half it
+ * keeps the base voice's WER and most of the likeness (docs/backends/classic.md).
+ */
+export const GMM_WEIGHT = 0.5;
+
+/**
+ * Per-frame mel-cepstral difference that filters the base voice's waveform
+ * (differential-filter.ts): converted minus original, with c1..c24 of a GMM
+ * conversion blended with the mean difference by GMM_WEIGHT. c0 carries the
+ * level mapping; a statistics conversion gives its own difference unblended.
+ */
+export function spectralDifference(original: readonly Float64Array[], converted: readonly Float64Array[], conversion: Conversion): Float64Array[] {
+  const { source, target } = conversion;
+  const gmmWeight = conversion.gmm ? GMM_WEIGHT : 1;
+  return original.map((x, t) => {
+    const y = converted[t]!;
+    const difference = new Float64Array(x.length);
+    difference[0] = y[0]! - x[0]!;
+    for (let d = 1; d < x.length; d++) {
+      difference[d] = gmmWeight * (y[d]! - x[d]!) + (1 - gmmWeight) * (target.mcepMean[d]! - source.mcepMean[d]!);
+    }
+    return difference;
+  });
 }

@@ -12,6 +12,7 @@ import { analyse } from '../../features/analysis.ts';
 import { BaseVoiceCatalog } from './catalog.ts';
 import { SAMPLE_RATE } from '../../features/constants.ts';
 import { ConversionPool } from './conversion-pool.ts';
+import type { Rendering } from './convert.ts';
 import { decodeModel, encodeModel, MODEL_FILE } from './model.ts';
 import { sampleLanguage, trainModel, trainStatistics } from './train.ts';
 import { ClassicVoice } from './voice.ts';
@@ -33,6 +34,12 @@ export interface ClassicBackendOptions {
   readonly recognise?: boolean;
   /** Worker threads that analyse, convert and resynthesise clauses; default `defaultPoolSize()` (at least 2). */
   readonly conversionWorkers?: number;
+  /**
+   * How clauses become the user's voice (convert.ts): 'differential' (default) changes the base
+   * voice's own waveform and keeps it intelligible; 'vocoder' resynthesises it, further towards
+   * the user but recognised far worse. The bench compares both.
+   */
+  readonly rendering?: Rendering;
 }
 
 /** A classic backend owns a pool of worker threads; `close()` stops them (idle workers never keep a process alive). */
@@ -100,7 +107,7 @@ export function createClassicBackend(options: ClassicBackendOptions = {}): Class
     async loadVoice(files: VoiceFiles, signal: AbortSignal): Promise<LoadedVoice> {
       const bytes = await files.read(MODEL_FILE);
       signal.throwIfAborted();
-      const voice = new ClassicVoice(decodeModel(bytes), catalog, bytes.byteLength + 64 * 1024, pool);
+      const voice = new ClassicVoice(decodeModel(bytes), catalog, bytes.byteLength + 64 * 1024, pool, options.rendering ?? 'differential');
       pool.warm(); // workers load their modules while the first clause renders
       return voice;
     },

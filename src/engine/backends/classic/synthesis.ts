@@ -2,6 +2,7 @@ import { FRAME_SHIFT, SAMPLE_RATE } from '../../features/constants.ts';
 import { realFftOfSize } from '../../dsp/real-fft.ts';
 import type { Features } from '../../features/analysis.ts';
 import { melCepstrumToCepstrum } from '../../features/melcep.ts';
+import { softLimit } from './soft-limit.ts';
 
 /**
  * Source-filter resynthesis after WORLD's design: one minimum-phase response
@@ -98,11 +99,4 @@ export function synthesise(features: Features, seed = 1): Float32Array {
   const result = new Float32Array(length);
   for (let i = 0; i < length; i++) result[i] = softLimit(out[i]!);
   return result;
-}
-
-/** Linear up to 0.8, then a tanh knee that never reaches 1: no hard clipping clicks. */
-function softLimit(v: number): number {
-  const a = Math.abs(v);
-  if (a <= 0.8) return v;
-  return Math.sign(v) * (0.8 + 0.2 * Math.tanh((a - 0.8) / 0.2));
 }

@@ -4,7 +4,7 @@ import type { PcmChunk } from '../../pcm.ts';
 import type { BaseVoiceCatalog } from './catalog.ts';
 import { SAMPLE_RATE } from '../../features/constants.ts';
 import type { ConversionPool } from './conversion-pool.ts';
-import { conversionOf, type Conversion } from './convert.ts';
+import { conversionOf, type Conversion, type Rendering } from './convert.ts';
 import type { ClassicModel } from './model.ts';
 import { baseVoiceById, renderBase, type BaseLanguage, type BaseVoice } from './render.ts';
 import { clamp } from './stats.ts';
@@ -30,9 +30,9 @@ export class ClassicVoice implements LoadedVoice {
   readonly #keys = new Set<string>();
   #disposed = false;
 
-  constructor(model: ClassicModel, catalog: BaseVoiceCatalog, sizeBytes: number, pool: ConversionPool) {
+  constructor(model: ClassicModel, catalog: BaseVoiceCatalog, sizeBytes: number, pool: ConversionPool, rendering: Rendering = 'differential') {
     this.#model = model;
-    this.#conversion = conversionOf(model);
+    this.#conversion = conversionOf(model, rendering);
     this.#catalog = catalog;
     this.#pool = pool;
     this.sizeBytes = sizeBytes;
@@ -88,7 +88,7 @@ export class ClassicVoice implements LoadedVoice {
     const nearest = await this.#catalog.nearest(language, this.#model.target, signal);
     return {
       voice: nearest.voice,
-      conversion: { source: nearest.stats, target: this.#model.target, gmm: null, pitch: null },
+      conversion: { rendering: this.#conversion.rendering, source: nearest.stats, target: this.#model.target, gmm: null, pitch: null },
       key: `${this.#key}:${nearest.voice.id}`,
     };
   }
