@@ -84,6 +84,9 @@ test('nothing of the mark in digital silence, and none before a word starts (no 
 
   const { mark } = markOf(speech);
   const ms = MARK_RATE / 1000;
+  // Well inside the pauses (beyond the resamplers' and frames' reach): exactly nothing.
+  const silence = mark.subarray(10 * ms, Math.round((pause * MARK_RATE) / 24_000) - 40 * ms);
+  assert.equal(silence.reduce((m, v) => Math.max(m, Math.abs(v)), 0), 0);
   for (const onset24k of [pause, 2 * pause + word.length - onsetInWord]) {
     const onset = Math.round((onset24k * MARK_RATE) / 24_000);
     const before = energy(mark, onset - 20 * ms, 16 * ms);
@@ -91,9 +94,6 @@ test('nothing of the mark in digital silence, and none before a word starts (no 
     assert.ok(after > 0, 'the word carries the mark');
     assert.ok(before < after * 1e-4, `the 4–20 ms before the word hold ${(10 * Math.log10(before / after)).toFixed(1)} dB of the mark after it`);
   }
-  // Well inside the pauses (beyond the resamplers' and frames' reach): exactly nothing.
-  const silence = mark.subarray(10 * ms, Math.round((pause * MARK_RATE) / 24_000) - 40 * ms);
-  assert.equal(silence.reduce((m, v) => Math.max(m, Math.abs(v)), 0), 0);
 });
 
 test('the masking model: noise hides better than a tone, a masker spreads upwards more than downwards, silence masks nothing', () => {
