@@ -197,6 +197,8 @@ export interface TemporalLeak {
   /** Blocks of digital silence (every sample 0) and, of those, blocks where the mark is above the threshold in quiet. */
   silentBlocks: number;
   markedSilentBlocks: number;
+  /** …of which more than 20 ms from any sound (outside backward and the strongest forward masking). */
+  markedFarSilentBlocks: number;
   /** Word onsets found (a 4 ms block 20 dB over the 20 ms before it). */
   onsets: number;
   /** Median and worst, over onsets, of the mark's energy in the 20 ms before the onset against the 20 ms after, dB. */
@@ -252,13 +254,22 @@ export function temporalLeak(clean: Float32Array, mark: Float32Array): TemporalL
   let audiblePauseBlocks = 0;
   let silentBlocks = 0;
   let markedSilentBlocks = 0;
+  let markedFarSilentBlocks = 0;
   const pauseMarkToBackgroundDb: number[] = [];
+  const silentBlock = Array.from({ length: speech.length }, (_, j) => {
+    for (let i = j * BLOCK; i < (j + 1) * BLOCK; i++) if (clean[i] !== 0) return false;
+    return true;
+  });
+  const reach = 5;
   for (let j = 0; j < speech.length; j++) {
-    let silent = true;
-    for (let i = j * BLOCK; i < (j + 1) * BLOCK; i++) if (clean[i] !== 0) silent = false;
-    if (silent) {
+    if (silentBlock[j]) {
       silentBlocks++;
-      if (markRaw[j]! > quiet) markedSilentBlocks++;
+      if (markRaw[j]! > quiet) {
+        markedSilentBlocks++;
+        let far = true;
+        for (let a = Math.max(0, j - reach); a <= Math.min(speech.length - 1, j + reach); a++) if (!silentBlock[a]) far = false;
+        if (far) markedFarSilentBlocks++;
+      }
     }
     if (speech[j]! > loud * 1e-5) continue;
     pauseBlocks++;
@@ -284,6 +295,7 @@ export function temporalLeak(clean: Float32Array, mark: Float32Array): TemporalL
     pauseMarkToBackgroundDb,
     silentBlocks,
     markedSilentBlocks,
+    markedFarSilentBlocks,
     onsets: ratios.length,
     preEchoMedianDb: ratios.length ? ratios[Math.floor(ratios.length / 2)]! : NaN,
     preEchoWorstDb: ratios.length ? ratios.at(-1)! : NaN,

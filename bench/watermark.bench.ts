@@ -200,7 +200,7 @@ const suite: BenchSuite = {
     let nmrWeighted = 0;
     let nmrFrames = 0;
     let disturbed = 0;
-    const leak = { pauseBlocks: 0, audiblePauseBlocks: 0, toBackground: [] as number[], silentBlocks: 0, markedSilentBlocks: 0, onsets: 0, preEcho: [] as number[], preEchoWorst: -Infinity };
+    const leak = { pauseBlocks: 0, audiblePauseBlocks: 0, toBackground: [] as number[], silentBlocks: 0, markedSilentBlocks: 0, markedFarSilentBlocks: 0, onsets: 0, preEcho: [] as number[], preEchoWorst: -Infinity };
     const pesqPairs: Array<readonly [Float32Array, Float32Array]> = [];
     for (const p of passages) {
       const clean = resample(p.clean.samples, p.clean.sampleRate, MARK_RATE);
@@ -235,6 +235,7 @@ const suite: BenchSuite = {
       leak.toBackground.push(...t.pauseMarkToBackgroundDb);
       leak.silentBlocks += t.silentBlocks;
       leak.markedSilentBlocks += t.markedSilentBlocks;
+      leak.markedFarSilentBlocks += t.markedFarSilentBlocks;
       leak.onsets += t.onsets;
       if (t.onsets > 0) leak.preEcho.push(t.preEchoMedianDb);
       leak.preEchoWorst = Math.max(leak.preEchoWorst, t.preEchoWorstDb);
@@ -255,7 +256,8 @@ const suite: BenchSuite = {
     say('pauses: mark against the pause\'s own background, median', median(leak.toBackground), 'dB');
     say('pauses: mark against the pause\'s own background, 95th percentile', leak.toBackground[Math.floor(0.95 * leak.toBackground.length)] ?? NaN, 'dB');
     say('digital silence: 4 ms blocks of zeros in the speech', leak.silentBlocks, 'blocks');
-    say('digital silence: of those, mark above the threshold in quiet', leak.markedSilentBlocks, 'blocks', '0');
+    say('digital silence: of those, mark above the threshold in quiet', leak.markedSilentBlocks, 'blocks');
+    say('digital silence: of those, more than 20 ms from any sound', leak.markedFarSilentBlocks, 'blocks', '0');
     say('word onsets: mark 20 ms before vs 20 ms after (median of passages\' medians)', median(leak.preEcho), 'dB');
     say('word onsets: worst onset', leak.preEchoWorst, 'dB');
     say(`word onsets found`, leak.onsets, 'onsets');
