@@ -66,7 +66,13 @@ test('a voice through the pool gives the in-thread samples, clause by clause and
   const chunks: Float32Array[] = [];
   for await (const chunk of voice.synthesize({ text: TEXT, language: 'en', speed: 1, variability: 0, signal: never })) chunks.push(chunk.samples);
   assert.equal(chunks.length, expected.length);
-  for (let i = 0; i < chunks.length; i++) assert.ok(maxDifference(chunks[i]!, expected[i]!) < 1e-6, `clause ${i} matches`);
+  for (let i = 0; i < chunks.length; i++) {
+    // A clause that ends a sentence is followed by a pause of 0.25 s at the voice's rate, in the same chunk.
+    const pause = i === chunks.length - 1 ? Math.round(0.25 * model.stretch * 16_000) : 0;
+    assert.equal(chunks[i]!.length, expected[i]!.length + pause, `clause ${i}: its samples and a pause of ${pause} samples`);
+    assert.ok(maxDifference(chunks[i]!.subarray(0, expected[i]!.length), expected[i]!) < 1e-6, `clause ${i} matches`);
+    assert.ok(chunks[i]!.subarray(expected[i]!.length).every((v) => v === 0), `clause ${i}: the pause is silent`);
+  }
 });
 
 test('one clause through a pool equals the in-thread conversion', async () => {

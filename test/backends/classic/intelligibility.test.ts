@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { createClassicBackend } from '../../../src/engine/backends/classic/index.ts';
 import { baseVoiceById, renderBase } from '../../../src/engine/backends/classic/render.ts';
-import { splitClauses } from '../../../src/engine/backends/classic/text.ts';
+import { endsSentence, splitClauses } from '../../../src/engine/backends/classic/text.ts';
 import { transcribe } from '../../../src/engine/recognition/transcribe.ts';
 import { concatenate, dataPath, decodeAudio, fineTuneContext, MemoryFiles, MemorySample, speakAll } from './helpers.ts';
 import { EVALUATION_SENTENCES, TRAINING_SENTENCES } from './sentences.ts';
@@ -12,7 +12,8 @@ import { EVALUATION_SENTENCES, TRAINING_SENTENCES } from './sentences.ts';
  * The conversion must not cost intelligibility: a voice trained on free speech
  * (LibriSpeech 1998, transcript path) says eight sentences, and the recogniser
  * (pocketsphinx, real) must understand it about as well as the unconverted
- * base voice speaking the same clauses at the same rate (the rate change alone
+ * base voice speaking the same clauses at the same rate, with the same pauses
+ * after sentences (the rate change alone
  * moves this WER by up to ±8 points either way, and rendering clause by clause
  * another ~8, so both are kept out of this comparison). The
  * frame-level GMM at full weight, or the vocoder rendering, costs 20–40 points
@@ -52,7 +53,10 @@ test('speech converted on the transcript path is recognised about as well as the
   const voice = await backend.loadVoice(files, never);
   try {
     const clauses: Float32Array[] = [];
-    for (const clause of splitClauses(TEXT, 'en')) clauses.push(await renderBase(baseVoiceById(model.baseVoice), clause, { stretch: model.stretch }));
+    for (const clause of splitClauses(TEXT, 'en')) {
+      clauses.push(await renderBase(baseVoiceById(model.baseVoice), clause, { stretch: model.stretch }));
+      if (endsSentence(clause)) clauses.push(new Float32Array(Math.round(0.25 * model.stretch * 16_000)));
+    }
     const werBase = await recognisedWer(concatenate(clauses, 0));
     const werConverted = await recognisedWer(await speakAll(voice, TEXT));
     assert.ok(werConverted <= werBase + 10, `WER base voice at the user's rate ${werBase.toFixed(1)} %, converted ${werConverted.toFixed(1)} %`);

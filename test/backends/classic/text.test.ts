@@ -1,7 +1,7 @@
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { BackendError } from '../../../src/engine/backend.ts';
-import { MAX_TEXT_CHARS, resolveLanguage, splitClauses } from '../../../src/engine/backends/classic/text.ts';
+import { endsSentence, MAX_TEXT_CHARS, resolveLanguage, splitClauses } from '../../../src/engine/backends/classic/text.ts';
 
 test('splits at sentence and clause punctuation, merging fragments too short to say alone', () => {
   const clauses = splitClauses('Hello there, my friend. Yes! This is a longer clause, and here is another part of it.', 'en');
@@ -47,4 +47,9 @@ test('languages resolve by primary subtag; others are refused naming the support
     () => resolveLanguage('fr', ['en', 'zh']),
     (err: unknown) => err instanceof BackendError && err.code === 'unsupported_language' && /supported: en, zh/.test(err.message),
   );
+});
+
+test('a clause that ends a sentence is told from one that does not (the voice pauses after sentences)', () => {
+  for (const clause of ['The birch canoe slid on the smooth planks.', 'Is it easy?', 'He said "go!"', '今天天气很好。']) assert.equal(endsSentence(clause), true, clause);
+  for (const clause of ['The juice of lemons makes fine punch,', 'and then', 'one: two', '今天天气很好，']) assert.equal(endsSentence(clause), false, clause);
 });

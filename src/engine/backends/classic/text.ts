@@ -64,6 +64,11 @@ export function splitClauses(text: string, language: BaseLanguage): string[] {
   return out;
 }
 
+/** Whether a clause ends a sentence (its last character is sentence punctuation), where a speaker pauses. */
+export function endsSentence(clause: string): boolean {
+  return /[.!?。！？]["'”’)\]]*$/u.test(clause.trim());
+}
+
 function joinPieces(a: string, b: string, language: BaseLanguage): string {
   return language === 'zh' ? a + b : `${a} ${b}`;
 }

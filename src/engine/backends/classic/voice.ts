@@ -8,7 +8,7 @@ import { conversionOf, type Conversion, type Rendering } from './convert.ts';
 import type { ClassicModel } from './model.ts';
 import { baseVoiceById, renderBase, type BaseLanguage, type BaseVoice } from './render.ts';
 import { clamp } from './stats.ts';
-import { resolveLanguage, splitClauses } from './text.ts';
+import { endsSentence, resolveLanguage, splitClauses } from './text.ts';
 
 /**
  * A loaded classic voice. Every request renders clause by clause: the base
@@ -68,7 +68,7 @@ export class ClassicVoice implements LoadedVoice {
         const next = i + 1 < clauses.length ? start(i + 1) : null;
         const samples = await current.converted;
         signal.throwIfAborted();
-        yield { samples, sampleRate: SAMPLE_RATE };
+        yield { samples: endsSentence(clauses[i]!) ? withPause(samples, stretch) : samples, sampleRate: SAMPLE_RATE };
         if (next) current = next;
       }
     } finally {
@@ -100,4 +100,18 @@ export class ClassicVoice implements LoadedVoice {
     for (const key of this.#keys) this.#pool.dispose(key);
     this.#keys.clear();
   }
+}
+
+/**
+ * Silence after a sentence, as a speaker (and the base voice reading a whole
+ * text) pauses there; clauses rendered one by one and joined back to back run
+ * sentences together, which listeners and the recogniser hear as one (without
+ * it the bench's WER was ~4 points higher). Scaled with the speaking rate.
+ */
+const SENTENCE_PAUSE_SECONDS = 0.25;
+
+function withPause(samples: Float32Array, stretch: number): Float32Array {
+  const out = new Float32Array(samples.length + Math.round(SENTENCE_PAUSE_SECONDS * stretch * SAMPLE_RATE));
+  out.set(samples);
+  return out;
 }
