@@ -35,7 +35,7 @@ const suite: BenchSuite = {
     const figures = [...recognition, ...(await speakerFigures(gmmSystem(gmm), speech))];
     // `--speaker-onnx PATH [--speaker-onnx-features fbank80|mel40…] [--speaker-onnx-window FRAMES]`:
     // the same trials through an ONNX speaker-embedding model, next to the GMM-UBM.
-    const onnxPath = valueOf(args, '--speaker-onnx');
+    const onnxPath = flagValue(args, '--speaker-onnx');
     if (onnxPath) figures.push(...(await speakerFigures(await onnxSystem(onnxPath, args), speech)));
     return figures;
   },
@@ -85,9 +85,9 @@ function gmmSystem(model: GmmUbmSpeakerModel): SpeakerSystem<Uint8Array, Speaker
 }
 
 async function onnxSystem(path: string, args: readonly string[]): Promise<SpeakerSystem<Uint8Array, ClipEmbedding>> {
-  const features = /^(fbank|mel)(\d+)$/.exec(valueOf(args, '--speaker-onnx-features') ?? 'fbank80');
+  const features = /^(fbank|mel)(\d+)$/.exec(flagValue(args, '--speaker-onnx-features') ?? 'fbank80');
   if (!features) throw new Error('--speaker-onnx-features: fbank<bins> or mel<bins>');
-  const windowFrames = Number(valueOf(args, '--speaker-onnx-window') ?? 0);
+  const windowFrames = Number(flagValue(args, '--speaker-onnx-window') ?? 0);
   const label = `ONNX speaker (${features[0]}, window ${windowFrames || 'whole'})`;
   // Identity calibration: the scores are the raw cosines, calibrated below from the trials.
   const model = await OnnxEmbeddingSpeakerModel.load({ path, features: { kind: features[1] as 'fbank' | 'mel', melBins: Number(features[2]) }, windowFrames, calibration: { impostor: 0, target: 1 } });
@@ -229,7 +229,7 @@ async function speakerFigures<E, F>(system: SpeakerSystem<E, F>, { targets: spee
   return figures;
 }
 
-function valueOf(args: readonly string[], flag: string): string | undefined {
+function flagValue(args: readonly string[], flag: string): string | undefined {
   const at = args.indexOf(flag);
   return at >= 0 ? args[at + 1] : undefined;
 }

@@ -110,7 +110,9 @@ function runTests(dir: string, tests: readonly string[], timeoutS: number): Prom
       detached: true,
     });
     let output = '';
-    const keep = (chunk: Buffer): void => void (output = (output + chunk.toString('utf8')).slice(-6000));
+    const keep = (chunk: Buffer): void => {
+      output = (output + chunk.toString('utf8')).slice(-6000);
+    };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     let timedOut = false;

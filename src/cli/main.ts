@@ -81,7 +81,7 @@ async function dispatch(ctx: CliContext, command: string | undefined, action: st
 const WITH_ACTION = new Set(['consent', 'sample', 'audit', 'models', 'mark']);
 
 export async function main(argv: readonly string[]): Promise<number> {
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {

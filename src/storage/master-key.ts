@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, mkdir, open, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -114,7 +115,7 @@ async function readOrCreateKeyFile(keyFile: string): Promise<Buffer> {
 
 /** Reads the key file, or returns null when it does not exist. Refuses loose permissions. */
 async function readKeyFile(keyFile: string): Promise<Buffer | null> {
-  let handle;
+  let handle: FileHandle;
   try {
     // O_NOFOLLOW: a symlink planted at the key path is refused, not followed.
     handle = await open(keyFile, constants.O_RDONLY | constants.O_NOFOLLOW);

@@ -1,4 +1,5 @@
 import { lstat, readdir, rm } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
 import { join } from 'node:path';
 import type { DataPaths } from './data-paths.ts';
 
@@ -31,7 +32,7 @@ export async function eraseUserFiles(paths: DataPaths, userId: string): Promise<
 
 /** Counts regular files and their bytes under `dir` without following links; null if absent. */
 async function measure(dir: string): Promise<ErasedFiles | null> {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {

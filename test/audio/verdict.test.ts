@@ -48,7 +48,10 @@ test('rejects the same audio with clipping', async () => {
 
 test('rejects the same audio with heavy noise', async () => {
   let seed = 1;
-  const noise = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+  const noise = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return (seed / 2147483648) * 2 - 1;
+  };
   const noisy = clips.map((c) => ({ ...c, samples: c.samples.map((v) => v + 0.06 * noise()) }));
   assert.ok(codes(await verdictOf(noisy)).includes('noisy'));
 });

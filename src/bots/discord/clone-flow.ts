@@ -139,7 +139,7 @@ export class CloneFlow {
     if (!active) return;
     const { locale } = active;
     this.#active.set(userId, { kind: 'starting', guildId: active.guildId });
-    let receipt;
+    let receipt: ReturnType<DiscordVocalis['acceptConsent']>;
     try {
       receipt = this.#d.vocalis.acceptConsent({ identity: discordIdentity(userId), consentId });
     } catch (error) {

@@ -44,7 +44,11 @@ export class FairQueue<T> {
   remove(predicate: (item: T) => boolean): T[] {
     const removed: T[] = [];
     for (const [user, lane] of this.#lanes) {
-      const kept = lane.filter((item) => (predicate(item) ? (removed.push(item), false) : true));
+      const kept = lane.filter((item) => {
+        if (!predicate(item)) return true;
+        removed.push(item);
+        return false;
+      });
       if (kept.length > 0) this.#lanes.set(user, kept);
       else {
         this.#lanes.delete(user);

@@ -105,7 +105,9 @@ export function spokenWords(text: string): string[] {
 
 function dictionaryFile(words: readonly string[], dictionary: Map<string, string[]>): string {
   const lines: string[] = [];
-  for (const word of words) (dictionary.get(word) ?? []).forEach((phones, i) => lines.push(`${word}${i === 0 ? '' : `(${i + 1})`} ${phones}`));
+  for (const word of words) {
+    for (const [i, phones] of (dictionary.get(word) ?? []).entries()) lines.push(`${word}${i === 0 ? '' : `(${i + 1})`} ${phones}`);
+  }
   for (const phone of PHONES) lines.push(`ph_${phone.toLowerCase()} ${phone}`);
   return `${lines.join('\n')}\n`;
 }

@@ -49,12 +49,15 @@ export function embeddingFeatures(pcm: PcmChunk, spec: EmbeddingFeatureSpec): Em
   if (spec.kind === 'mel') x = raisedTo(x, MEL_TARGET_DBFS);
   const key = describeFeatures(spec);
   let bank = banks.get(key);
-  if (!bank) banks.set(key, (bank = spec.kind === 'fbank' ? kaldiMelBank(spec.melBins) : slaneyMelBank(spec.melBins)));
+  if (!bank) {
+    bank = spec.kind === 'fbank' ? kaldiMelBank(spec.melBins) : slaneyMelBank(spec.melBins);
+    banks.set(key, bank);
+  }
   const { rows, energyDb } = spec.kind === 'fbank' ? kaldiFrames(x, bank) : librosaFrames(x, bank);
   const voiced = voicedFrames(energyDb);
   const bins = spec.melBins;
   const data = new Float32Array(voiced.length * bins);
-  voiced.forEach((f, row) => data.set(rows.subarray(f * bins, (f + 1) * bins), row * bins));
+  for (const [row, f] of voiced.entries()) data.set(rows.subarray(f * bins, (f + 1) * bins), row * bins);
   if (spec.kind === 'fbank') subtractMean(data, voiced.length, bins);
   return { bins, frames: voiced.length, data };
 }

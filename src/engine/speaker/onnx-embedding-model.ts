@@ -164,7 +164,7 @@ export class OnnxEmbeddingSpeakerModel implements SpeakerModel {
     bytes.set(this.#tag, 4);
     view.setUint32(4 + TAG_BYTES, this.dims, true);
     view.setFloat32(8 + TAG_BYTES, weight, true);
-    mean.forEach((v, i) => view.setFloat32(HEADER_BYTES + 4 * i, v, true));
+    for (const [i, v] of mean.entries()) view.setFloat32(HEADER_BYTES + 4 * i, v, true);
     return bytes;
   }
 

@@ -12,7 +12,7 @@ describe('token sampler (upstream logits_to_probs)', () => {
     // After the penalty: [1, -2, 1, 0.5] → softmax.
     const e = [Math.exp(1), Math.exp(-2), Math.exp(1), Math.exp(0.5)];
     const sum = e.reduce((a, b) => a + b, 0);
-    e.forEach((v, i) => assert.ok(close(probs[i] ?? -1, v / sum), `token ${i}`));
+    for (const [i, v] of e.entries()) assert.ok(close(probs[i] ?? -1, v / sum), `token ${i}`);
   });
 
   it('keeps the top k (ties at the pivot stay) and scales by temperature before it', () => {
@@ -22,7 +22,7 @@ describe('token sampler (upstream logits_to_probs)', () => {
     assert.equal(probs[4], 0);
     const e = [Math.exp(2), Math.exp(1.5), Math.exp(1.5)];
     const sum = e.reduce((a, b) => a + b, 0);
-    e.forEach((v, i) => assert.ok(close(probs[i] ?? -1, v / sum)));
+    for (const [i, v] of e.entries()) assert.ok(close(probs[i] ?? -1, v / sum));
   });
 
   it('drops what top-p removes but always keeps the best token', () => {

@@ -9,8 +9,14 @@ describe('Semaphore', () => {
     const a = await s.acquire(signal);
     const b = await s.acquire(signal);
     const order: string[] = [];
-    const c = s.acquire(signal).then((r) => (order.push('c'), r));
-    const d = s.acquire(signal).then((r) => (order.push('d'), r));
+    const c = s.acquire(signal).then((r) => {
+      order.push('c');
+      return r;
+    });
+    const d = s.acquire(signal).then((r) => {
+      order.push('d');
+      return r;
+    });
     assert.equal(s.inUse, 2);
     a();
     a(); // releasing twice is harmless

@@ -144,12 +144,24 @@ export class FakeRest {
         });
         return 200;
       }),
-      route('GET', '/gateway', ({ res }) => (sendJson(res, 200, { url: d.gatewayUrl() }), 200), false),
-      route('GET', '/users/@me', ({ res }) => (sendJson(res, 200, d.guild.userJson(d.guild.bot)), 200)),
-      route('GET', '/applications/@me', ({ res }) => (sendJson(res, 200, this.#applicationJson()), 200)),
+      route('GET', '/gateway', ({ res }) => {
+        sendJson(res, 200, { url: d.gatewayUrl() });
+        return 200;
+      }, false),
+      route('GET', '/users/@me', ({ res }) => {
+        sendJson(res, 200, d.guild.userJson(d.guild.bot));
+        return 200;
+      }),
+      route('GET', '/applications/@me', ({ res }) => {
+        sendJson(res, 200, this.#applicationJson());
+        return 200;
+      }),
       route('PUT', '/applications/:app/commands', (ctx) => this.#putCommands(ctx, null)),
       route('PUT', '/applications/:app/guilds/:guild/commands', (ctx) => this.#putCommands(ctx, ctx.params[1] ?? null)),
-      route('GET', '/applications/:app/commands', ({ res }) => (sendJson(res, 200, []), 200)),
+      route('GET', '/applications/:app/commands', ({ res }) => {
+        sendJson(res, 200, []);
+        return 200;
+      }),
       route('POST', '/interactions/:id/:token/callback', (ctx) => this.#interactionCallback(ctx), false),
       route('GET', '/webhooks/:app/:token/messages/@original', (ctx) => this.#getOriginal(ctx), false),
       route('PATCH', '/webhooks/:app/:token/messages/@original', (ctx) => this.#editOriginal(ctx), false),
@@ -159,7 +171,10 @@ export class FakeRest {
       route('POST', '/channels/:channel/messages', (ctx) => this.#createMessage(ctx)),
       route('PATCH', '/channels/:channel/messages/:message', (ctx) => this.#editMessage(ctx)),
       route('GET', '/channels/:channel/messages/:message', (ctx) => this.#getMessage(ctx)),
-      route('POST', '/channels/:channel/typing', ({ res }) => (sendEmpty(res), 204)),
+      route('POST', '/channels/:channel/typing', ({ res }) => {
+        sendEmpty(res);
+        return 204;
+      }),
       route('GET', '/channels/:channel', (ctx) => this.#getChannel(ctx)),
       route('POST', '/users/@me/channels', (ctx) => this.#openDm(ctx)),
       route('GET', '/guilds/:guild/members/:user', (ctx) => this.#getMember(ctx)),

@@ -249,7 +249,7 @@ export class DaveCallSession {
       if (this.#closed || this.#round || this.#transition) return;
       this.#round = round;
       this.events.push({ type: 'proposals', epoch: 0n, adds: round.adds.map((a) => a.userId), removes: [], at: Date.now() });
-      recipients.forEach((recipient, i) => this.#deliverProposals(recipient, payloads[i]!));
+      for (const [i, recipient] of recipients.entries()) this.#deliverProposals(recipient, payloads[i]!);
       return;
     }
     const removes: { userId: string; leaf: number }[] = [];

@@ -451,7 +451,7 @@ export class FakeVoiceServer {
       this.stats.unknownSsrcPackets += 1;
       return;
     }
-    let opened;
+    let opened: ReturnType<typeof openOpusPacket>;
     try {
       opened = openOpusPacket(packet, session.secretKey);
     } catch {

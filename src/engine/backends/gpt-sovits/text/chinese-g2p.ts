@@ -45,7 +45,9 @@ function applyThirdToneSandhi(words: Syllable[][]): void {
   }
   for (const domain of domains) {
     const tones = thirdToneSandhi(domain.map((s) => s.tone));
-    domain.forEach((s, i) => (s.tone = tones[i] ?? s.tone));
+    domain.forEach((s, i) => {
+      s.tone = tones[i] ?? s.tone;
+    });
   }
 }
 

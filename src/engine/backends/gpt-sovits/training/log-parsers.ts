@@ -37,7 +37,7 @@ export function parseS1Line(line: string): TrainerEvent[] {
   const events: TrainerEvent[] = [];
   const m = /Epoch (\d+):\s+(\d+)%/.exec(line);
   if (m) events.push({ type: 'epoch_progress', epoch: Number(m[1]) + 1, fraction: Number(m[2]) / 100 });
-  const loss = new RegExp(String.raw`total_loss(?:_step|_epoch)?=(${FLOAT})`).exec(line);
+  const loss = new RegExp(`total_loss(?:_step|_epoch)?=(${FLOAT})`).exec(line);
   if (loss) events.push({ type: 'loss', loss: Number(loss[1]) });
   return events;
 }
