@@ -173,13 +173,17 @@ const suite: BenchSuite = {
     for (const [name, source] of Object.entries(skipFalsePositives ? {} : synthetic)) unmarked.push({ name, samples: (await decodeAudio(lavfiWav(source, 30), { sampleRate: MARK_RATE, limits: SLOW_MACHINE })).samples });
     for (const p of passages) unmarked.push({ name: 'the same TTS, unmarked', samples: resample(p.clean.samples, p.clean.sampleRate, MARK_RATE) });
     if (skipFalsePositives) unmarked.length = 0;
-    for (const { samples } of unmarked) {
+    let highestName = '';
+    for (const { name, samples } of unmarked) {
       const pieces = [samples];
       for (let at = 0; at + 3 * MARK_RATE <= samples.length; at += 3 * MARK_RATE) pieces.push(samples.subarray(at, at + 3 * MARK_RATE));
       for (const piece of pieces) {
         const found = detectMarkDetail(piece, MARK_RATE, key).detection;
         checks++;
-        if ('score' in found) highest = Math.max(highest, found.score);
+        if ('score' in found && found.score > highest) {
+          highest = found.score;
+          highestName = `${name}${piece === samples ? '' : ' (3 s piece)'}`;
+        }
         if (found.status === 'present' || found.status === 'decoded') falsePositives++;
       }
     }
@@ -187,6 +191,7 @@ const suite: BenchSuite = {
     say('false positives: checks (whole files + 3 s excerpts)', checks, 'checks');
     say('false positives', falsePositives, 'checks', '0');
     say('highest unmarked score / threshold', highest, `/ ${PRESENCE_THRESHOLD}`);
+    if (highestName) process.stdout.write(`highest unmarked score: ${highestName}\n`);
 
     // Audibility: the mark alone (marked − clean) against the clean speech, per passage.
     let markEnergy = 0;

@@ -1,65 +1,44 @@
 import { realFftOfSize } from '../dsp/real-fft.ts';
-import { BAND_FIRST_BIN, BAND_LAST_BIN, FRAME, HOP, MARK_RATE, sqrtHann } from './mark-layout.ts';
-import { MaskingModel } from './masking-threshold.ts';
+import { BAND_FIRST_BIN, BAND_LAST_BIN, FRAME, HOP, sqrtHann } from './mark-layout.ts';
 
 /**
  * The detector's front end: keeps only the mark band and divides every STFT bin
  * by the received audio's own (smoothed) magnitude. Speech, music and channel
  * colouring (phone filters, codecs, volume) flatten out; a shaped mark turns
- * back into the plain carrier. Each critical band of each frame is then weighted
- * by how loud the embedder will have made the mark there against the speech —
- * √(masked threshold / band energy), from the same masking model run on what was
- * received — so the cells that carry most of the mark count most (a matched
- * filter) and tonal cells, where the mark is faint, add little noise. Frames far
- * below the loud part of the recording (pauses, codec hiss) are faded out.
- * Every weight is a ratio, so the volume of the clip changes nothing.
+ * back into the plain carrier. Frames far below the loud part of the recording
+ * (pauses, codec hiss) are faded out, since the mark is absent there.
  */
 const QUIET_BELOW = 0.03;
 
 export function whiten(samples: Float32Array): Float32Array {
   const fft = realFftOfSize(FRAME);
   const w = sqrtHann(FRAME);
-  const hann = w.map((v) => v * v);
-  const model = new MaskingModel(FRAME, MARK_RATE, hann.reduce((a, b) => a + b, 0));
-  const threshold = new Float64Array(model.bands);
   const frames = Math.max(0, Math.ceil((samples.length + HOP) / HOP));
   const re = new Float64Array(FRAME / 2 + 1);
   const im = new Float64Array(FRAME / 2 + 1);
-  const power = new Float64Array(FRAME / 2 + 1);
   const buf = new Float64Array(FRAME);
   const levels = new Float64Array(frames);
-  const spectra: Array<{ re: Float64Array; im: Float64Array; weight: Float64Array }> = [];
+  const spectra: Array<{ re: Float64Array; im: Float64Array }> = [];
   for (let f = 0; f < frames; f++) {
     const start = f * HOP - HOP;
-    for (let i = 0; i < FRAME; i++) buf[i] = (samples[start + i] ?? 0) * hann[i]!;
-    fft.forward(buf, re, im);
-    for (let k = 0; k <= FRAME / 2; k++) power[k] = re[k]! ** 2 + im[k]! ** 2;
-    model.maskedThreshold(power, threshold);
-    const weight = new Float64Array(model.bands);
-    for (let b = 0; b < model.bands; b++) {
-      let energy = 0;
-      for (let k = Math.max(model.firstBin[b]!, BAND_FIRST_BIN); k <= Math.min(model.lastBin[b]!, BAND_LAST_BIN); k++) energy += power[k]!;
-      weight[b] = energy > 0 ? Math.min(1, Math.sqrt(threshold[b]! / energy)) : 0;
-    }
-
     for (let i = 0; i < FRAME; i++) buf[i] = (samples[start + i] ?? 0) * w[i]!;
     fft.forward(buf, re, im);
     const bandRe = new Float64Array(BAND_LAST_BIN - BAND_FIRST_BIN + 3);
     const bandIm = new Float64Array(bandRe.length);
-    let bandPower = 0;
+    let power = 0;
     for (let k = 0; k < bandRe.length; k++) {
       bandRe[k] = re[BAND_FIRST_BIN - 1 + k]!;
       bandIm[k] = im[BAND_FIRST_BIN - 1 + k]!;
-      bandPower += bandRe[k]! ** 2 + bandIm[k]! ** 2;
+      power += bandRe[k]! ** 2 + bandIm[k]! ** 2;
     }
-    levels[f] = Math.sqrt(bandPower / bandRe.length);
-    spectra.push({ re: bandRe, im: bandIm, weight });
+    levels[f] = Math.sqrt(power / bandRe.length);
+    spectra.push({ re: bandRe, im: bandIm });
   }
   const loud = percentile(levels, 0.9);
   const out = new Float32Array(samples.length);
   if (loud <= 0) return out;
   for (let f = 0; f < frames; f++) {
-    const { re: bRe, im: bIm, weight } = spectra[f]!;
+    const { re: bRe, im: bIm } = spectra[f]!;
     const level = levels[f]!;
     const fade = Math.min(1, (level / (QUIET_BELOW * loud)) ** 2);
     re.fill(0);
@@ -68,7 +47,7 @@ export function whiten(samples: Float32Array): Float32Array {
       for (let k = BAND_FIRST_BIN; k <= BAND_LAST_BIN; k++) {
         const j = k - BAND_FIRST_BIN + 1;
         const p = (bRe[j - 1]! ** 2 + bIm[j - 1]! ** 2 + bRe[j]! ** 2 + bIm[j]! ** 2 + bRe[j + 1]! ** 2 + bIm[j + 1]! ** 2) / 3;
-        const scale = (fade * weight[model.bandOfBin(k)]!) / (Math.sqrt(p) + 1e-9 * loud + 1e-12);
+        const scale = fade / (Math.sqrt(p) + 1e-9 * loud + 1e-12);
         re[k] = bRe[j]! * scale;
         im[k] = bIm[j]! * scale;
       }
