@@ -89,12 +89,40 @@ export interface VoiceBackend {
   close?(): Promise<void>;
 }
 
+/** What a backend can refuse or fail with: a closed set, each with a message in the catalogue (`error.<code>`). */
+export const BACKEND_ERROR_CODES = [
+  'backend_closed',
+  'base_voice_failed',
+  'conversion_failed',
+  'cuda_unavailable',
+  'disk_full',
+  'empty_text',
+  'export_failed',
+  'gpu_out_of_memory',
+  'model_corrupt',
+  'model_missing',
+  'model_signature',
+  'not_supported',
+  'sample_too_short',
+  'script_required',
+  'text_too_long',
+  'training_failed',
+  'unknown_backend',
+  'unknown_base_voice',
+  'unspeakable_text',
+  'unsupported_language',
+  'voice_corrupt',
+  'voice_not_prepared',
+] as const;
+
+export type BackendErrorCode = (typeof BACKEND_ERROR_CODES)[number];
+
 /** Raised for problems a user can act on; `code` is stable, `message` is for logs and the CLI. */
 export class BackendError extends Error {
-  readonly code: string;
+  readonly code: BackendErrorCode;
   /** Figures the user-facing message shows, e.g. `{ max: 5000 }` for `text_too_long`. */
   readonly details: Readonly<Record<string, string | number>>;
-  constructor(code: string, message: string, details: Record<string, string | number> = {}) {
+  constructor(code: BackendErrorCode, message: string, details: Record<string, string | number> = {}) {
     super(message);
     this.name = 'BackendError';
     this.code = code;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { CONSENT_ERROR_CODES, ConsentDeniedError, ConsentError, isConsentDenial } from '../../src/consent/consent-errors.ts';
 import { isUserFacingError, VOCALIS_ERROR_CODES, VocalisError } from '../../src/core/user-facing-error.ts';
 import { AudioDecodeError } from '../../src/engine/audio/audio-errors.ts';
+import { BACKEND_ERROR_CODES, BackendError } from '../../src/engine/backend.ts';
 import { renderError, renderErrorCode } from '../../src/i18n/error-messages.ts';
 import { startRuntime, type RuntimeFixture } from '../support/runtime-fixture.ts';
 import { createToneBackend } from '../support/tone-backend.ts';
@@ -50,6 +51,19 @@ describe('user-facing errors', () => {
       }
     }
     for (const code of withoutMessage) assert.equal(renderErrorCode('en', code), renderErrorCode('en', 'generic'));
+  });
+
+  it('every backend code a user can act on has its own message in English and Chinese; operator-only codes get the apology', () => {
+    // These say what an operator must fix (models, drivers); a user can only be told to try later.
+    const operatorOnly = new Set(['conversion_failed', 'cuda_unavailable', 'export_failed', 'model_corrupt', 'model_missing', 'model_signature', 'not_supported', 'unknown_backend', 'unknown_base_voice']);
+    for (const code of BACKEND_ERROR_CODES) {
+      for (const locale of ['en', 'zh'] as const) {
+        const message = renderError(locale, new BackendError(code, 'internal detail', { max: 10, languages: 'en' }));
+        assert.doesNotMatch(message, /internal detail/);
+        if (operatorOnly.has(code)) assert.equal(message, renderErrorCode(locale, 'generic'), `${locale} ${code}`);
+        else assert.notEqual(message, renderErrorCode(locale, 'generic'), `${locale} ${code} has no message of its own`);
+      }
+    }
   });
 
   it('a code without a message (a failed job\'s `failed`) is the generic apology, never the code', () => {

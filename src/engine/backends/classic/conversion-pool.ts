@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { isMarkedAsUntransferable, Worker } from 'node:worker_threads';
-import { BackendError } from '../../backend.ts';
+import { BackendError, type BackendErrorCode } from '../../backend.ts';
 import type { Conversion } from './convert.ts';
 
 /**
@@ -23,7 +23,7 @@ export type WorkerRequest =
 /** Messages from a worker. */
 export type WorkerReply =
   | { readonly type: 'done'; readonly id: number; readonly samples: Float32Array }
-  | { readonly type: 'failed'; readonly id: number; readonly message: string; readonly code?: string };
+  | { readonly type: 'failed'; readonly id: number; readonly message: string; readonly code?: BackendErrorCode };
 
 export interface ConversionPoolOptions {
   /** Worker threads; default `defaultPoolSize()`. */

@@ -40,7 +40,7 @@ export interface Dataset {
 
 export function listLanguage(script: ReadingScript): string {
   const lang = script.language.toLowerCase().split(/[-_]/)[0] ?? '';
-  if (!LIST_LANGUAGES.has(lang)) throw new BackendError('language_not_supported', `GPT-SoVITS fine-tuning has no language "${script.language}"`);
+  if (!LIST_LANGUAGES.has(lang)) throw new BackendError('unsupported_language', `GPT-SoVITS fine-tuning has no language "${script.language}"`, { languages: [...LIST_LANGUAGES].join(', ') });
   return lang;
 }
 
