@@ -13,7 +13,9 @@ const SPEAKER_DIR = resolve(import.meta.dirname, '..', '..', 'shared', 'data', '
 const suite: BenchSuite = {
   name: 'audio',
   async run() {
-    const files = readdirSync(SPEAKER_DIR).filter((f) => f.endsWith('.flac')).sort();
+    const files = readdirSync(SPEAKER_DIR)
+      .filter((f) => f.endsWith('.flac'))
+      .sort();
     if (files.length === 0) throw new Error(`no FLAC files in ${SPEAKER_DIR}`);
     // One 60 s Ogg Opus voice note, as Telegram delivers it.
     const clips = [];
@@ -58,7 +60,12 @@ const suite: BenchSuite = {
 
     const figures: BenchFigure[] = [
       { metric: 'decode (Ogg Opus) + VAD + verdict, 60 s sample', value: best / 1000, unit: 's', target: '<= 0.5 s' },
-      { metric: `Opus encode 48 kHz mono 20 ms, complexity 5 (${opusBinding()}), real-time streams per core`, value: monoStreams, unit: 'streams', target: '>= 200' },
+      {
+        metric: `Opus encode 48 kHz mono 20 ms, complexity 5 (${opusBinding()}), real-time streams per core`,
+        value: monoStreams,
+        unit: 'streams',
+        target: '>= 200',
+      },
       { metric: `Opus encode 48 kHz stereo 20 ms, complexity 5 (${opusBinding()}), real-time streams per core`, value: stereoStreams, unit: 'streams' },
       { metric: 'Ogg Opus encode + mux of 60 s (16 kHz in, mono 48 kHz out)', value: muxMs / 1000, unit: 's' },
     ];

@@ -83,7 +83,11 @@ async function trainVoice(trainer: ClassicBackend, pcm: Float32Array) {
 }
 
 function wordErrorRate(reference: string, heard: readonly string[]): number {
-  const ref = reference.toLowerCase().replace(/[^a-z' ]+/g, ' ').split(/\s+/).filter(Boolean);
+  const ref = reference
+    .toLowerCase()
+    .replace(/[^a-z' ]+/g, ' ')
+    .split(/\s+/)
+    .filter(Boolean);
   let prev = Array.from({ length: heard.length + 1 }, (_, j) => j);
   for (let i = 1; i <= ref.length; i++) {
     const cur = [i];
@@ -95,7 +99,10 @@ function wordErrorRate(reference: string, heard: readonly string[]): number {
 
 async function recognisedWer(samples: Float32Array): Promise<number> {
   const transcript = await transcribe({ samples, sampleRate: 16_000 }, { language: 'en' });
-  return wordErrorRate(EVALUATION_TEXT, transcript.words.map((w) => w.word));
+  return wordErrorRate(
+    EVALUATION_TEXT,
+    transcript.words.map((w) => w.word),
+  );
 }
 
 function writeWav(dir: string, name: string, samples: Float32Array): string {
@@ -111,7 +118,10 @@ function writeWav(dir: string, name: string, samples: Float32Array): string {
 async function runSpeaker(speaker: string, backends: Backends, intake: AudioSampleIntake, dir: string): Promise<SpeakerRun> {
   const { backend, statisticsOnly, vocoder } = backends;
   const folder = dataPath(`librispeech/test-other/${speaker}`);
-  const files = readdirSync(folder).filter((n) => n.endsWith('.flac')).sort().map((n) => path.join(folder, n));
+  const files = readdirSync(folder)
+    .filter((n) => n.endsWith('.flac'))
+    .sort()
+    .map((n) => path.join(folder, n));
   const clean = await completeSample(intake, backend, files, false);
   const noisy = await completeSample(intake, backend, files, true);
   const sample = await intake.assemble(clean.clips, 16_000);
@@ -160,7 +170,11 @@ function neuralEmbeddings(files: readonly string[]): Map<string, number[]> | str
   const python = path.join(venv, 'bin', 'python');
   if (!existsSync(python)) return `no Python venv with resemblyzer at ${venv} (set BENCH_VENV)`;
   if (files.length === 0) return new Map();
-  const run = spawnSync(python, [path.join(repoRoot, 'bench', 'speaker_embeddings.py')], { input: files.join('\n'), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const run = spawnSync(python, [path.join(repoRoot, 'bench', 'speaker_embeddings.py')], {
+    input: files.join('\n'),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (run.status !== 0) return `speaker_embeddings.py failed: ${(run.stderr || '').trim().split('\n').pop() ?? ''}`;
   const parsed = JSON.parse(run.stdout) as { embeddings: Record<string, number[]> };
   return new Map(Object.entries(parsed.embeddings));
@@ -201,7 +215,8 @@ export async function librispeechFigures(speakers: readonly string[]): Promise<B
       // Likeness per speaker as it comes, so a long run that fails late still reports what it measured.
       const neural = neuralEmbeddings(Object.values(run.wavs));
       if (typeof neural !== 'string') for (const [file, vector] of neural) embeddings.set(file, vector);
-      const like = (kind: keyof SpeakerRun['wavs']): string => (typeof neural === 'string' ? '-' : cosine(neural.get(run.wavs[kind])!, neural.get(run.wavs.real)!).toFixed(3));
+      const like = (kind: keyof SpeakerRun['wavs']): string =>
+        typeof neural === 'string' ? '-' : cosine(neural.get(run.wavs[kind])!, neural.get(run.wavs.real)!).toFixed(3);
       process.stderr.write(
         `  ${speaker}: complete ${run.completed} (${run.netSpeech.toFixed(1)} s), noisy ${run.completedWithNoise}, path ${run.path}, ` +
           `WER base ${run.werBase.toFixed(0)} vocoder ${run.werVocoder.toFixed(0)} converted ${run.werConverted.toFixed(0)}, ` +
@@ -211,10 +226,20 @@ export async function librispeechFigures(speakers: readonly string[]): Promise<B
     const n = runs.length;
     const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
     const figures: BenchFigure[] = [
-      { metric: `speakers whose sample completes (target ${backend.info.targetSpeechSeconds} s)`, value: runs.filter((r) => r.completed).length, unit: `of ${n}`, target: `${n} of ${n}` },
+      {
+        metric: `speakers whose sample completes (target ${backend.info.targetSpeechSeconds} s)`,
+        value: runs.filter((r) => r.completed).length,
+        unit: `of ${n}`,
+        target: `${n} of ${n}`,
+      },
       { metric: 'speakers completing with pink noise at 13 dB SNR in every clip', value: runs.filter((r) => r.completedWithNoise).length, unit: `of ${n}` },
       { metric: 'net speech of the completed samples, least', value: Math.min(...runs.map((r) => r.netSpeech)), unit: 's' },
-      { metric: 'speakers trained on the frame-level transcript path', value: runs.filter((r) => r.path === 1).length, unit: `of ${n}`, target: `${n} of ${n}` },
+      {
+        metric: 'speakers trained on the frame-level transcript path',
+        value: runs.filter((r) => r.path === 1).length,
+        unit: `of ${n}`,
+        target: `${n} of ${n}`,
+      },
       { metric: 'recognition WER, unconverted base voice', value: mean(runs.map((r) => r.werBase)), unit: '%' },
       { metric: 'recognition WER, converted with the former vocoder rendering', value: mean(runs.map((r) => r.werVocoder)), unit: '%' },
       { metric: 'recognition WER, converted', value: mean(runs.map((r) => r.werConverted)), unit: '%', target: '<= base + 5' },
@@ -227,7 +252,8 @@ export async function librispeechFigures(speakers: readonly string[]): Promise<B
     if (skipped !== null) {
       process.stdout.write(`  (speaker likeness skipped: ${skipped})\n`);
     } else {
-      const like = (r: SpeakerRun, kind: Exclude<keyof SpeakerRun['wavs'], 'real'>): number => cosine(embeddings.get(r.wavs[kind])!, embeddings.get(r.wavs.real)!);
+      const like = (r: SpeakerRun, kind: Exclude<keyof SpeakerRun['wavs'], 'real'>): number =>
+        cosine(embeddings.get(r.wavs[kind])!, embeddings.get(r.wavs.real)!);
       for (const r of runs) {
         process.stdout.write(
           `  ${r.speaker}: complete ${r.completed ? 'yes' : 'no'} (${r.netSpeech.toFixed(1)} s; noisy ${r.completedWithNoise ? 'yes' : 'no'}), path ${['statistics', 'transcript', 'script'][r.path] ?? '?'}, ` +
@@ -238,11 +264,24 @@ export async function librispeechFigures(speakers: readonly string[]): Promise<B
       figures.push(
         { metric: 'speaker likeness (resemblyzer) base->speaker', value: mean(runs.map((r) => like(r, 'base'))), unit: 'cosine' },
         { metric: 'speaker likeness (resemblyzer) statistics-only->speaker', value: mean(runs.map((r) => like(r, 'statistics'))), unit: 'cosine' },
-        { metric: 'speaker likeness (resemblyzer) vocoder rendering->speaker (former default)', value: mean(runs.map((r) => like(r, 'vocoder'))), unit: 'cosine' },
+        {
+          metric: 'speaker likeness (resemblyzer) vocoder rendering->speaker (former default)',
+          value: mean(runs.map((r) => like(r, 'vocoder'))),
+          unit: 'cosine',
+        },
         { metric: 'speaker likeness (resemblyzer) converted->speaker', value: mean(runs.map((r) => like(r, 'converted'))), unit: 'cosine', target: '> base' },
         { metric: 'speaker likeness (resemblyzer) own sample->held-out clips (same speaker)', value: mean(runs.map((r) => like(r, 'sample'))), unit: 'cosine' },
-        { metric: 'speakers more like themselves converted than base', value: runs.filter((r) => like(r, 'converted') > like(r, 'base')).length, unit: `of ${n}`, target: `>= 5 of ${n}` },
-        { metric: 'speakers where the transcript path beats statistics-only', value: runs.filter((r) => like(r, 'converted') > like(r, 'statistics')).length, unit: `of ${n}` },
+        {
+          metric: 'speakers more like themselves converted than base',
+          value: runs.filter((r) => like(r, 'converted') > like(r, 'base')).length,
+          unit: `of ${n}`,
+          target: `>= 5 of ${n}`,
+        },
+        {
+          metric: 'speakers where the transcript path beats statistics-only',
+          value: runs.filter((r) => like(r, 'converted') > like(r, 'statistics')).length,
+          unit: `of ${n}`,
+        },
       );
     }
     return figures;
@@ -253,4 +292,3 @@ export async function librispeechFigures(speakers: readonly string[]): Promise<B
     rmSync(dir, { recursive: true, force: true });
   }
 }
-

@@ -3,15 +3,7 @@ import { analyse } from '../src/engine/features/analysis.ts';
 import { compareFeatures, type Comparison } from '../src/engine/features/metrics.ts';
 import { baseVoiceById, renderBase } from '../src/engine/backends/classic/render.ts';
 import type { LoadedVoice, VoiceBackend } from '../src/engine/backend.ts';
-import {
-  allisonPrompts,
-  concatenate,
-  decodeAudio,
-  fineTuneContext,
-  MemoryFiles,
-  MemorySample,
-  speakAll,
-} from '../test/backends/classic/helpers.ts';
+import { allisonPrompts, concatenate, decodeAudio, fineTuneContext, MemoryFiles, MemorySample, speakAll } from '../test/backends/classic/helpers.ts';
 import { EVALUATION_SENTENCES, TRAINING_SENTENCES } from '../test/backends/classic/sentences.ts';
 import { LIBRISPEECH_SPEAKERS, librispeechFigures } from './classic-librispeech.ts';
 import type { BenchFigure, BenchSuite } from './types.ts';
@@ -94,9 +86,20 @@ async function allison(): Promise<{ figures: BenchFigure[]; voice: LoadedVoice }
   const preparedAt = performance.now();
   await backend.prepareSample(new MemorySample(sample, null), new MemoryFiles(), never);
   const prepareSeconds = (performance.now() - preparedAt) / 1000;
-  const trained = await trainOn(backend, sample, train.map((p) => p.text));
-  const warm = await trainOn(backend, sample, train.map((p) => p.text));
-  const rest = prompts.slice(prompts.indexOf(train[train.length - 1]!) + 1).filter((_, i) => i % 8 === 0).slice(0, 10);
+  const trained = await trainOn(
+    backend,
+    sample,
+    train.map((p) => p.text),
+  );
+  const warm = await trainOn(
+    backend,
+    sample,
+    train.map((p) => p.text),
+  );
+  const rest = prompts
+    .slice(prompts.indexOf(train[train.length - 1]!) + 1)
+    .filter((_, i) => i % 8 === 0)
+    .slice(0, 10);
   const items = [];
   for (const p of rest) items.push({ text: p.text, reference: await decodeAudio(p.file) });
   const { before, after } = await beforeAfter(trained.voice, trained.baseVoice, items);
@@ -104,7 +107,11 @@ async function allison(): Promise<{ figures: BenchFigure[]; voice: LoadedVoice }
   // The sample target is 45 s of net speech: the same reading cut at 45 s, judged on the same held-out prompts.
   let k45 = 0;
   for (let s = 0; k45 < audio.length && s + audio[k45]!.length / 16_000 <= 45; k45++) s += audio[k45]!.length / 16_000;
-  const short = await trainOn(backend, concatenate(audio.slice(0, k45), 0.4), train.slice(0, k45).map((p) => p.text));
+  const short = await trainOn(
+    backend,
+    concatenate(audio.slice(0, k45), 0.4),
+    train.slice(0, k45).map((p) => p.text),
+  );
   const shortAfter = (await beforeAfter(short.voice, short.baseVoice, items)).after;
   return {
     voice: trained.voice,

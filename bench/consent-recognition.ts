@@ -15,7 +15,10 @@ import type { BenchFigure } from './types.ts';
  */
 export async function recognitionFigures(data: string): Promise<BenchFigure[]> {
   const recognizer = new SphinxRecognizer();
-  const rows = readFileSync(`${data}/allison-prompts/transcripts.tsv`, 'utf8').trim().split('\n').slice(1)
+  const rows = readFileSync(`${data}/allison-prompts/transcripts.tsv`, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
     .map((line) => line.split('\t') as [string, string])
     .filter(([, text]) => spokenWords(text ?? '').length >= 4);
   const accepted = (words: Awaited<ReturnType<SphinxRecognizer['recognise']>>['words']) => judgeReading(words, []).accepted;
@@ -57,7 +60,7 @@ export async function recognitionFigures(data: string): Promise<BenchFigure[]> {
     const audio = await synthesise(source);
     for (let i = 0; i < 10; i++) {
       noiseTrials++;
-      if (accepted((await recognizer.recognise(audio, spokenWords(rows[i * 7 % rows.length]![1]))).words)) noiseFa++;
+      if (accepted((await recognizer.recognise(audio, spokenWords(rows[(i * 7) % rows.length]![1]))).words)) noiseFa++;
     }
   }
 
@@ -73,10 +76,13 @@ export async function recognitionFigures(data: string): Promise<BenchFigure[]> {
 /** Pink noise, 6 s. */
 export const NOISE = 'anoisesrc=color=pink:amplitude=0.3:duration=6';
 /** A few bars of chords with a beat, 6 s: music, not speech. */
-export const MUSIC = "aevalsrc='(0.2*sin(2*PI*(220+55*floor(mod(t,2)))*t)+0.15*sin(2*PI*330*t)+0.1*sin(2*PI*440*t*(1+0.01*sin(6*t))))*(0.6+0.4*sin(2*PI*2*t))':s=16000:d=6";
+export const MUSIC =
+  "aevalsrc='(0.2*sin(2*PI*(220+55*floor(mod(t,2)))*t)+0.15*sin(2*PI*330*t)+0.1*sin(2*PI*440*t*(1+0.01*sin(6*t))))*(0.6+0.4*sin(2*PI*2*t))':s=16000:d=6";
 
 export async function synthesise(filter: string): Promise<PcmChunk> {
-  const out = spawnSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', filter, '-ac', '1', '-ar', '16000', '-f', 'wav', 'pipe:1'], { maxBuffer: 64 * 1024 * 1024 });
+  const out = spawnSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', filter, '-ac', '1', '-ar', '16000', '-f', 'wav', 'pipe:1'], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (out.status !== 0) throw new Error(`ffmpeg could not synthesise ${filter}`);
   return decodeAudio(new Uint8Array(out.stdout), { sampleRate: 16_000 });
 }

@@ -90,7 +90,12 @@ async function onnxSystem(path: string, args: readonly string[]): Promise<Speake
   const windowFrames = Number(flagValue(args, '--speaker-onnx-window') ?? 0);
   const label = `ONNX speaker (${features[0]}, window ${windowFrames || 'whole'})`;
   // Identity calibration: the scores are the raw cosines, calibrated below from the trials.
-  const model = await OnnxEmbeddingSpeakerModel.load({ path, features: { kind: features[1] as 'fbank' | 'mel', melBins: Number(features[2]) }, windowFrames, calibration: { impostor: 0, target: 1 } });
+  const model = await OnnxEmbeddingSpeakerModel.load({
+    path,
+    features: { kind: features[1] as 'fbank' | 'mel', melBins: Number(features[2]) },
+    windowFrames,
+    calibration: { impostor: 0, target: 1 },
+  });
   return {
     label,
     unit: 'calibrated cosine',
@@ -137,7 +142,16 @@ interface BenchSpeech {
 
 async function benchSpeech(): Promise<BenchSpeech> {
   const targets = new Map<string, Float32Array>();
-  for (const id of TARGETS) targets.set(id, await joined(readdirSync(`${DATA}/librispeech/test-other/${id}`).filter((f) => f.endsWith('.flac')).sort().map((f) => `${DATA}/librispeech/test-other/${id}/${f}`)));
+  for (const id of TARGETS)
+    targets.set(
+      id,
+      await joined(
+        readdirSync(`${DATA}/librispeech/test-other/${id}`)
+          .filter((f) => f.endsWith('.flac'))
+          .sort()
+          .map((f) => `${DATA}/librispeech/test-other/${id}/${f}`),
+      ),
+    );
   const manifest = JSON.parse(readFileSync(resolve(import.meta.dirname, '..', 'models', 'speaker-ubm.json'), 'utf8')) as { trainedOn: { speakers: string[] } };
   const seen = new Set(manifest.trainedOn.speakers);
   const poolDir = `${DATA}/librispeech/pool`;
@@ -159,7 +173,12 @@ async function speakerFigures<E, F>(system: SpeakerSystem<E, F>, { targets: spee
     return cache.get(key)!;
   };
   // 60 s: a whole sample. 10 s: the consent reading alone, what the first clip after it meets.
-  for (const [enrolSeconds, seconds] of [[ENROL_SECONDS, 3], [ENROL_SECONDS, 10], [10, 3], [10, 10]] as const) {
+  for (const [enrolSeconds, seconds] of [
+    [ENROL_SECONDS, 3],
+    [ENROL_SECONDS, 10],
+    [10, 3],
+    [10, 10],
+  ] as const) {
     const label = `${seconds} s vs ${enrolSeconds} s`;
     // Each target's own enrolment (the start of their speech), used against impostors.
     const enrolments = new Map<string, E>();
@@ -209,8 +228,16 @@ async function speakerFigures<E, F>(system: SpeakerSystem<E, F>, { targets: spee
   const threshold = loadConfig(process.env).consentVerification.speakerThreshold;
   for (const [label, r] of results) {
     figures.push(
-      { metric: `${system.label} false accept at ${threshold}, ${label}`, value: (100 * r.impostors.filter((s) => s >= threshold).length) / r.impostors.length, unit: '%' },
-      { metric: `${system.label} false reject at ${threshold}, ${label}`, value: (100 * r.targets.filter((s) => s < threshold).length) / r.targets.length, unit: '%' },
+      {
+        metric: `${system.label} false accept at ${threshold}, ${label}`,
+        value: (100 * r.impostors.filter((s) => s >= threshold).length) / r.impostors.length,
+        unit: '%',
+      },
+      {
+        metric: `${system.label} false reject at ${threshold}, ${label}`,
+        value: (100 * r.targets.filter((s) => s < threshold).length) / r.targets.length,
+        unit: '%',
+      },
     );
   }
 

@@ -18,7 +18,13 @@ function median(values: readonly number[]): number {
 }
 
 /** Frames of `userId` the bot's receiver delivers while `during` runs as the member speaks 2 s. */
-async function framesDelivered(discord: FakeDiscord, connection: VoiceConnection, userId: string, frames: readonly Buffer[], during: () => void): Promise<number> {
+async function framesDelivered(
+  discord: FakeDiscord,
+  connection: VoiceConnection,
+  userId: string,
+  frames: readonly Buffer[],
+  during: () => void,
+): Promise<number> {
   const stream = connection.receiver.subscribe(userId, { end: { behavior: EndBehaviorType.Manual } });
   let delivered = 0;
   stream.on('data', () => delivered++);
@@ -39,7 +45,12 @@ const suite: BenchSuite = {
     const discord = await startFakeDiscord();
     const client = await loginTestClient(discord);
     const guild = client.guilds.cache.get(discord.guild.id)!;
-    const connection = joinVoiceChannel({ channelId: discord.guild.voiceChannelId, guildId: guild.id, adapterCreator: guild.voiceAdapterCreator, selfDeaf: false });
+    const connection = joinVoiceChannel({
+      channelId: discord.guild.voiceChannelId,
+      guildId: guild.id,
+      adapterCreator: guild.voiceAdapterCreator,
+      selfDeaf: false,
+    });
     try {
       await entersState(connection, VoiceConnectionStatus.Ready, 10_000);
       await discord.voice.waitForSession();
@@ -61,7 +72,8 @@ const suite: BenchSuite = {
       const speech = encodeOpusFrames(makeTestPcm(2, 300));
       const dave = discord.voice.dave()!;
       let lostPlain = 0;
-      for (let i = 0; i < 3; i++) lostPlain += speech.length - (await framesDelivered(discord, connection, alice.id, speech, () => discord.addMember(`x${i}`, { inVoice: true })));
+      for (let i = 0; i < 3; i++)
+        lostPlain += speech.length - (await framesDelivered(discord, connection, alice.id, speech, () => discord.addMember(`x${i}`, { inVoice: true })));
       dave.botDeliveryDelayMs = 300;
       let lostLate = 0;
       for (let i = 0; i < 3; i++) lostLate += speech.length - (await framesDelivered(discord, connection, alice.id, speech, () => dave.rekeyMember(alice.id)));

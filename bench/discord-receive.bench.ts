@@ -28,7 +28,12 @@ async function daveFrames(plain: readonly Buffer[]): Promise<Buffer[]> {
   const discord = await startFakeDiscord();
   const client = await loginTestClient(discord);
   const guild = client.guilds.cache.get(discord.guild.id)!;
-  const connection = joinVoiceChannel({ channelId: discord.guild.voiceChannelId, guildId: guild.id, adapterCreator: guild.voiceAdapterCreator, selfDeaf: false });
+  const connection = joinVoiceChannel({
+    channelId: discord.guild.voiceChannelId,
+    guildId: guild.id,
+    adapterCreator: guild.voiceAdapterCreator,
+    selfDeaf: false,
+  });
   try {
     await entersState(connection, VoiceConnectionStatus.Ready, 10_000);
     await discord.voice.waitForSession();
@@ -44,7 +49,12 @@ async function daveFrames(plain: readonly Buffer[]): Promise<Buffer[]> {
 }
 
 function stored(): ClipOutcome {
-  return { kind: 'stored', clipId: 'c', complete: false, verdict: { accepted: false, netSpeechSeconds: 0, targetSpeechSeconds: 1e9, problems: [] } } as unknown as ClipOutcome;
+  return {
+    kind: 'stored',
+    clipId: 'c',
+    complete: false,
+    verdict: { accepted: false, netSpeechSeconds: 0, targetSpeechSeconds: 1e9, problems: [] },
+  } as unknown as ClipOutcome;
 }
 
 const suite: BenchSuite = {
@@ -64,9 +74,14 @@ const suite: BenchSuite = {
     // A whole session on 60 s of speech pushed at once: read, cut into 12 s clips, WAV-encode.
     let push: (p: Uint8Array) => void = () => {};
     const session = new RecordingSession({
-      open: async (onPacket) => { push = onPacket; return { stop() {} }; },
+      open: async (onPacket) => {
+        push = onPacket;
+        return { stop() {} };
+      },
       submitClip: async () => stored(),
-      targetSeconds: 1e9, timeoutMs: 600_000, clipPackets: 600,
+      targetSeconds: 1e9,
+      timeoutMs: 600_000,
+      clipPackets: 600,
     });
     await session.start();
     const sessionFrames = plain.slice(0, 3000);
@@ -102,7 +117,13 @@ const suite: BenchSuite = {
     })();
     const toldMs = await new Promise<number>((resolve) => {
       const started = performance.now();
-      receivePackets(receiver, 'u', () => {}, () => resolve(performance.now() - started), { stallMs: DEFAULT_CLONE_TIMINGS.receiveStallMs });
+      receivePackets(
+        receiver,
+        'u',
+        () => {},
+        () => resolve(performance.now() - started),
+        { stallMs: DEFAULT_CLONE_TIMINGS.receiveStallMs },
+      );
     });
 
     const figures: BenchFigure[] = [

@@ -42,7 +42,12 @@ async function speak(bot: Bot, text: string): Promise<{ latencyMs: number; frame
   const { discord } = bot;
   const start = discord.voice.frames().length;
   const sentAt = process.hrtime.bigint();
-  const interaction = discord.dispatchInteraction({ kind: 'slash', name: 'speak', userId: OWNER, options: [{ name: 'text', type: OptionType.String, value: text }] });
+  const interaction = discord.dispatchInteraction({
+    kind: 'slash',
+    name: 'speak',
+    userId: OWNER,
+    options: [{ name: 'text', type: OptionType.String, value: text }],
+  });
   const reply = await discord.waitForInteractionResponse(interaction.id, 10_000);
   if ((Number(reply.data?.['flags'] ?? 0) & 64) !== 0) throw new Error(`/speak was refused: ${String(reply.data?.['content'])}`);
   const deadline = Date.now() + 60_000;
@@ -56,7 +61,13 @@ async function speak(bot: Bot, text: string): Promise<{ latencyMs: number; frame
       const first = frames.find((f) => !isSilenceFrame(f.opus))!;
       return { latencyMs: Number(first.arrivedAtNs - sentAt) / 1e6, frames };
     }
-    if (Date.now() > deadline) throw new Error(`the utterance did not end within 60 s (${frames.length} frames, tail ${frames.slice(-8).map((f) => (isSilenceFrame(f.opus) ? 's' : 'a')).join('')})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `the utterance did not end within 60 s (${frames.length} frames, tail ${frames
+          .slice(-8)
+          .map((f) => (isSilenceFrame(f.opus) ? 's' : 'a'))
+          .join('')})`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -103,8 +114,16 @@ async function measure(backend: VoiceBackend): Promise<Measured> {
       const discord = await startFakeDiscord();
       discord.addMember('owner', { id: OWNER, inVoice: true });
       const adapter = await startDiscordAdapter({
-        config: { token: discord.token, applicationId: discord.applicationId, guildId: discord.guild.id, adminRole: undefined, streamLeadMs: fixture.runtime.config.streamLeadMs },
-        vocalis, logger, restApi: discord.restUrl,
+        config: {
+          token: discord.token,
+          applicationId: discord.applicationId,
+          guildId: discord.guild.id,
+          adminRole: undefined,
+          streamLeadMs: fixture.runtime.config.streamLeadMs,
+        },
+        vocalis,
+        logger,
+        restApi: discord.restUrl,
         tuning: { speakLimit: { capacity: 100, perMinute: 600 }, onSpeechStarted: (u) => utterances.push(u) },
       });
       bots.push({ discord, adapter });
@@ -135,7 +154,12 @@ async function measure(backend: VoiceBackend): Promise<Measured> {
     const concurrent = utterances.slice(before);
     const stats = all.map((run, g) => bots[g]!.discord.voice.analyze(run.frames));
     return {
-      prepareSeconds, cold: cold.latencyMs, warm, jitter, maxInterval, midSilence,
+      prepareSeconds,
+      cold: cold.latencyMs,
+      warm,
+      jitter,
+      maxInterval,
+      midSilence,
       stalls: oneGuildStalls,
       concurrentStalls: all.reduce((n, run) => n + stalls(run.frames), 0),
       underruns: concurrent.reduce((n, u) => n + u.buffer.underruns, 0),
@@ -157,7 +181,12 @@ async function measure(backend: VoiceBackend): Promise<Measured> {
 function figuresOf(label: string, m: Measured, latencyTarget?: string): BenchFigure[] {
   return [
     { metric: `[${label}] preview voice from the sample`, value: m.prepareSeconds, unit: 's' },
-    { metric: `[${label}] /speak → first Opus packet, warm (median of 5)`, value: median(m.warm), unit: 'ms', ...(latencyTarget ? { target: latencyTarget } : {}) },
+    {
+      metric: `[${label}] /speak → first Opus packet, warm (median of 5)`,
+      value: median(m.warm),
+      unit: 'ms',
+      ...(latencyTarget ? { target: latencyTarget } : {}),
+    },
     { metric: `[${label}] /speak → first Opus packet, warm (worst of 5)`, value: Math.max(...m.warm), unit: 'ms' },
     { metric: `[${label}] /speak → first Opus packet, cold (joins the channel)`, value: m.cold, unit: 'ms' },
     { metric: `[${label}] packet interval jitter, one guild (worst std dev)`, value: m.jitter, unit: 'ms' },

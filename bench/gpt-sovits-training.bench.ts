@@ -49,11 +49,28 @@ function runVerifyFineTune(args: readonly string[], work: string): Promise<FineT
   const script = new URL('../scripts/gpt-sovits/verify_finetune.ts', import.meta.url).pathname;
   const pass = ['--home', '--pretrained', '--models', '--version', '--sample'].flatMap((k) => (flag(args, k) ? [k, flag(args, k)!] : []));
   const python = flag(args, '--python') ?? process.env['GPT_SOVITS_PYTHON'] ?? 'python3';
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...pass, '--python', python, '--work', work, '--out', join(work, 'voice.ogg'), ...(flag(args, '--version') ? [] : ['--version', 'v2ProPlus'])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--disable-warning=ExperimentalWarning',
+      script,
+      ...pass,
+      '--python',
+      python,
+      '--work',
+      work,
+      '--out',
+      join(work, 'voice.ogg'),
+      ...(flag(args, '--version') ? [] : ['--version', 'v2ProPlus']),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
   return new Promise((resolve, reject) => {
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as FineTuneResult) : reject(new Error(`verify_finetune.ts exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as FineTuneResult) : reject(new Error(`verify_finetune.ts exited with ${code}`)),
+    );
   });
 }
 
@@ -62,7 +79,11 @@ async function realArchitecture(args: readonly string[], figures: BenchFigure[])
   const saved = flag(args, '--result');
   const ready = ['--home', '--pretrained', '--models', '--sample'].every((k) => flag(args, k));
   if (!saved && !ready) {
-    figures.push({ metric: 'real architecture: skipped (needs --home GPT_SOVITS_HOME --pretrained DIR --models DIR --sample WAV, or --result FILE)', value: NaN, unit: '' });
+    figures.push({
+      metric: 'real architecture: skipped (needs --home GPT_SOVITS_HOME --pretrained DIR --models DIR --sample WAV, or --result FILE)',
+      value: NaN,
+      unit: '',
+    });
     return;
   }
   const work = saved ? null : await mkdtemp(join(tmpdir(), 'vocalis-bench-gsvt-real-'));
@@ -103,10 +124,28 @@ const suite: BenchSuite = {
       const job = async (heldOut: number): Promise<{ total: number; metrics: Readonly<Record<string, number>> }> => {
         const backend = createGptSovitsBackend({
           modelsDir: models,
-          training: { home, python: process.execPath, pythonArgs: [STAND_IN_PYTHON], sovitsEpochs: 8, gptEpochs: 15, gpuMemoryMiB: 8192, heldOutSentences: heldOut, patience: 100, lockDir: join(root, 'locks'), env: { STANDIN_EPOCH_MS: '1' } },
+          training: {
+            home,
+            python: process.execPath,
+            pythonArgs: [STAND_IN_PYTHON],
+            sovitsEpochs: 8,
+            gptEpochs: 15,
+            gpuMemoryMiB: 8192,
+            heldOutSentences: heldOut,
+            patience: 100,
+            lockDir: join(root, 'locks'),
+            env: { STANDIN_EPOCH_MS: '1' },
+          },
         });
         const t = performance.now();
-        const result = await backend.fineTune({ voiceId: 'v_bench', sample, files: new MemoryVoiceFiles(), scratchDir: join(root, `scratch-${heldOut}`), signal: new AbortController().signal, progress: () => {} });
+        const result = await backend.fineTune({
+          voiceId: 'v_bench',
+          sample,
+          files: new MemoryVoiceFiles(),
+          scratchDir: join(root, `scratch-${heldOut}`),
+          signal: new AbortController().signal,
+          progress: () => {},
+        });
         const total = (performance.now() - t) / 1000;
         await backend.close();
         return { total, metrics: result.metrics };

@@ -114,7 +114,8 @@ async function decodeScaling(kvDir: string, provider: ExecutionProvider, steps: 
   const kv = await kvStepTimes(encoder, decoder, steps);
   await Promise.all([decoder.release(), encoder.release()]);
   for (const length of LENGTHS) {
-    if (length <= steps) report(figures, { metric: `decode per token at ${length} tokens, Vocalis KV decoder`, value: windowMean(kv.times, length), unit: 'ms' });
+    if (length <= steps)
+      report(figures, { metric: `decode per token at ${length} tokens, Vocalis KV decoder`, value: windowMean(kv.times, length), unit: 'ms' });
   }
   report(figures, { metric: `KV cache held after ${steps} tokens (Vocalis, with spare capacity)`, value: kv.cacheMiB, unit: 'MiB' });
   return kv.times;
@@ -122,7 +123,9 @@ async function decodeScaling(kvDir: string, provider: ExecutionProvider, steps: 
 
 /** The same lengths through upstream-style graphs (run last: on a real model it is by far the slowest part). */
 async function legacyScaling(legacyDir: string, kvTimes: readonly number[], provider: ExecutionProvider, steps: number, figures: BenchFigure[]): Promise<void> {
-  const [encoder, fsdec, sdec] = await Promise.all(['t2s_encoder', 't2s_fsdec', 't2s_sdec'].map((g) => sessionFromFile(join(legacyDir, `${g}.onnx`), provider)));
+  const [encoder, fsdec, sdec] = await Promise.all(
+    ['t2s_encoder', 't2s_fsdec', 't2s_sdec'].map((g) => sessionFromFile(join(legacyDir, `${g}.onnx`), provider)),
+  );
   await legacyStepTimes(encoder!, fsdec!, sdec!, steps, (times) => {
     const length = times.length;
     if (!(LENGTHS as readonly number[]).includes(length) || length > kvTimes.length) return;
@@ -141,8 +144,16 @@ async function vitsPerSecond(dir: string, provider: ExecutionProvider, figures: 
   const tokens = 100; // 4 s of audio
   const ref = Float32Array.from({ length: 32_000 * 5 }, (_, i) => Math.sin(i * 0.05) * 0.3);
   const feeds: Record<string, ort.Tensor> = {
-    text_seq: new ort.Tensor('int64', BigInt64Array.from({ length: 60 }, (_, i) => BigInt(120 + (i % 50))), [1, 60]),
-    pred_semantic: new ort.Tensor('int64', BigInt64Array.from({ length: tokens }, (_, i) => BigInt((i * 37) % 1024)), [1, 1, tokens]),
+    text_seq: new ort.Tensor(
+      'int64',
+      BigInt64Array.from({ length: 60 }, (_, i) => BigInt(120 + (i % 50))),
+      [1, 60],
+    ),
+    pred_semantic: new ort.Tensor(
+      'int64',
+      BigInt64Array.from({ length: tokens }, (_, i) => BigInt((i * 37) % 1024)),
+      [1, 1, tokens],
+    ),
     ref_audio: new ort.Tensor('float32', ref, [1, ref.length]),
   };
   if (vits.inputNames.includes('sv_emb')) feeds['sv_emb'] = new ort.Tensor('float32', new Float32Array(20480).fill(0.01), [1, 20480]);
@@ -183,7 +194,12 @@ async function firstAudio(dir: string, provider: ExecutionProvider, figures: Ben
       first = performance.now() - started;
       break;
     }
-    report(figures, { metric: `first audio, ${label}, chunk mode (20 tokens)`, value: first, unit: 'ms', target: 'Genie-TTS (ONNX, CPU) first inference 1130 ms' });
+    report(figures, {
+      metric: `first audio, ${label}, chunk mode (20 tokens)`,
+      value: first,
+      unit: 'ms',
+      target: 'Genie-TTS (ONNX, CPU) first inference 1130 ms',
+    });
   }
   voice.dispose();
   await backend.close();
@@ -217,20 +233,28 @@ async function exportTimes(dir: string, figures: BenchFigure[]): Promise<void> {
 /** Fixture-only: throughput with many voices at once (the real graphs are too slow for 16 voices on CPU). */
 async function throughput(dir: string, provider: ExecutionProvider, figures: BenchFigure[]): Promise<void> {
   const text = 'The quick brown fox jumps over the lazy dog, and then it runs far away into the quiet forest.';
-  const prepared = await Promise.all(Array.from({ length: 16 }, async (_, i) => {
-    const files = new MemoryVoiceFiles();
-    await createGptSovitsBackend({ modelsDir: dir, executionProvider: provider }).prepareSample(sampleSource({ f0: 100 + i * 10, level: 0.5 }, SCRIPT), files, signal());
-    return files;
-  }));
+  const prepared = await Promise.all(
+    Array.from({ length: 16 }, async (_, i) => {
+      const files = new MemoryVoiceFiles();
+      await createGptSovitsBackend({ modelsDir: dir, executionProvider: provider }).prepareSample(
+        sampleSource({ f0: 100 + i * 10, level: 0.5 }, SCRIPT),
+        files,
+        signal(),
+      );
+      return files;
+    }),
+  );
   for (const concurrent of [1, 4, 16]) {
     const backend = createGptSovitsBackend({ modelsDir: dir, executionProvider: provider, maxConcurrent: concurrent, streaming: 'chunk', seed: 1 });
     const loaded = await Promise.all(prepared.slice(0, concurrent).map((v) => backend.loadVoice(v, signal())));
     const started = performance.now();
-    const seconds = await Promise.all(loaded.map(async (v) => {
-      let samples = 0;
-      for await (const chunk of v.synthesize({ text, language: 'en', speed: 1, variability: 0.5, signal: signal() })) samples += chunk.samples.length;
-      return samples / 32_000;
-    }));
+    const seconds = await Promise.all(
+      loaded.map(async (v) => {
+        let samples = 0;
+        for await (const chunk of v.synthesize({ text, language: 'en', speed: 1, variability: 0.5, signal: signal() })) samples += chunk.samples.length;
+        return samples / 32_000;
+      }),
+    );
     const wall = (performance.now() - started) / 1000;
     figures.push({ metric: `throughput, ${concurrent} voices at once (fixtures)`, value: seconds.reduce((a, b) => a + b, 0) / wall, unit: 'audio s/s' });
     for (const v of loaded) v.dispose();
@@ -254,13 +278,24 @@ const suite: BenchSuite = {
         dir = await writeFixtureModels(join(temp, 'kv'), fixture);
         legacyDir = await writeFixtureModels(join(temp, 'legacy'), { ...fixture, layout: 'legacy' });
       }
-      figures.push({ metric: realDir ? `models: ${realDir}${legacyDir ? ` (before: ${legacyDir})` : ''}` : 'models: fixtures, 24 layers, width 64', value: 0, unit: '' });
+      figures.push({
+        metric: realDir ? `models: ${realDir}${legacyDir ? ` (before: ${legacyDir})` : ''}` : 'models: fixtures, 24 layers, width 64',
+        value: 0,
+        unit: '',
+      });
       const kvTimes = await decodeScaling(dir, provider, steps, figures);
       await vitsPerSecond(dir, provider, figures);
       await sslTime(dir, provider, figures);
       await firstAudio(dir, provider, figures);
       await voiceMemory('Vocalis export (encoder + decoder + vits)', dir, ['t2s_encoder.onnx', 't2s_decoder.onnx', 'vits.onnx'], provider, figures);
-      if (legacyDir) await voiceMemory('upstream-style (encoder + fsdec + sdec + vits)', legacyDir, ['t2s_encoder.onnx', 't2s_fsdec.onnx', 't2s_sdec.onnx', 'vits.onnx'], provider, figures);
+      if (legacyDir)
+        await voiceMemory(
+          'upstream-style (encoder + fsdec + sdec + vits)',
+          legacyDir,
+          ['t2s_encoder.onnx', 't2s_fsdec.onnx', 't2s_sdec.onnx', 'vits.onnx'],
+          provider,
+          figures,
+        );
       await exportTimes(dir, figures);
       if (temp) await throughput(dir, provider, figures);
       if (legacyDir && legacySteps > 0) await legacyScaling(legacyDir, kvTimes, provider, legacySteps, figures);

@@ -19,7 +19,7 @@ if (selected.length === 0) {
 
 let failed = false;
 for (const file of selected) {
-  const suite = (await import(new URL(file, import.meta.url).href) as { default: BenchSuite }).default;
+  const suite = ((await import(new URL(file, import.meta.url).href)) as { default: BenchSuite }).default;
   process.stdout.write(`\n## ${suite.name}\n`);
   const started = performance.now();
   try {

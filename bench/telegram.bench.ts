@@ -34,7 +34,9 @@ const suite: BenchSuite = {
     try {
       adapter = await startTelegramAdapter({
         config: {
-          token: fake.token, webhookUrl: undefined, operatorIds: [],
+          token: fake.token,
+          webhookUrl: undefined,
+          operatorIds: [],
           speakLimit: { capacity: 1000, perMinute: 100_000 },
           sendQueue: { perChatIntervalMs: 0, globalPerSecond: 100_000, groupPerMinute: 100_000 },
         },
@@ -51,7 +53,11 @@ const suite: BenchSuite = {
         { metric: '/speak update → sendVoice request, worst of 7', value: (sorted.at(-1) ?? Number.NaN) / 1000, unit: 's' },
         { metric: '  of which core synthesis + Ogg Opus encode (same sentence, no Telegram), median', value: median(core) / 1000, unit: 's' },
         { metric: '/start updates handled per second (send limits lifted)', value: perSecond, unit: 'updates/s' },
-        { metric: `/speak in a group, 10 members sending voice notes: update → sendVoice, median of ${busy.latencies.length}`, value: percentile(busy.latencies, 0.5) / 1000, unit: 's' },
+        {
+          metric: `/speak in a group, 10 members sending voice notes: update → sendVoice, median of ${busy.latencies.length}`,
+          value: percentile(busy.latencies, 0.5) / 1000,
+          unit: 's',
+        },
         { metric: '  same, 95th percentile', value: percentile(busy.latencies, 0.95) / 1000, unit: 's', target: '<= 1 s' },
         { metric: '  voice notes answered meanwhile', value: busy.clips, unit: 'clips' },
         { metric: '  voice note → its answer (download, decode, VAD, verdict), median', value: percentile(busy.clipLatencies, 0.5) / 1000, unit: 's' },
@@ -86,8 +92,11 @@ async function speakLatencies(fake: FakeTelegram, rt: RuntimeFixture): Promise<{
     const coreTime = await coreSpeakTime(rt, identity);
     const started = Date.now();
     const update = fake.pushUpdate(fake.updates.command('speak', SENTENCE, { from: user }));
-    const call = await fake.waitForRequest('sendVoice', (c) => c.params.reply_parameters !== undefined
-      && JSON.stringify(c.params.reply_parameters).includes(String(update.message.message_id)), 30_000);
+    const call = await fake.waitForRequest(
+      'sendVoice',
+      (c) => c.params.reply_parameters !== undefined && JSON.stringify(c.params.reply_parameters).includes(String(update.message.message_id)),
+      30_000,
+    );
     // Run 0 warms the voice cache and the Opus encoder.
     if (run > 0) {
       latencies.push(call.at - started);
@@ -171,7 +180,9 @@ async function readerNotes(speakers: readonly string[], perSpeaker: number): Pro
   for (const id of speakers) {
     const files = speakerFiles(id);
     for (let i = 0; i < perSpeaker; i++) {
-      const parts = await Promise.all(files.slice(i * 2, i * 2 + 2).map(async (f) => (await decodeAudio(new Uint8Array(await readFile(f)), { sampleRate: 48_000 })).samples));
+      const parts = await Promise.all(
+        files.slice(i * 2, i * 2 + 2).map(async (f) => (await decodeAudio(new Uint8Array(await readFile(f)), { sampleRate: 48_000 })).samples),
+      );
       const joined = new Float32Array(parts.reduce((sum, p) => sum + p.length, 0));
       let at = 0;
       for (const part of parts) {

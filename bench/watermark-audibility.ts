@@ -67,7 +67,12 @@ export interface MaskingCells {
 }
 
 export function simultaneousMasking(clean: Float32Array, mark: Float32Array, variant: MaskingVariant = 'mpeg1'): MaskingCells {
-  const model = new MaskingModel(FRAME, MARK_RATE, hannWindow(FRAME).reduce((a, b) => a + b, 0), variant);
+  const model = new MaskingModel(
+    FRAME,
+    MARK_RATE,
+    hannWindow(FRAME).reduce((a, b) => a + b, 0),
+    variant,
+  );
   const speech = powerFrames(clean, GRID_OFFSET);
   const noise = powerFrames(mark, GRID_OFFSET);
   const totals = speech.map((p) => p.reduce((a, b) => a + b, 0));

@@ -69,11 +69,14 @@ const suite: BenchSuite = {
     const key = deriveMarkKey((label) => master.hmac(label));
     let nextToken = 0x10000000;
     const issued: MarkPayload[] = [];
-    const marks: UtteranceMarks = { key, issue: () => {
-      const payload = { keyId: key.keyId, token: nextToken++ };
-      issued.push(payload);
-      return payload;
-    } };
+    const marks: UtteranceMarks = {
+      key,
+      issue: () => {
+        const payload = { keyId: key.keyId, token: nextToken++ };
+        issued.push(payload);
+        return payload;
+      },
+    };
     const coldStart = performance.now();
     markCarriers(key);
     const carrierMs = performance.now() - coldStart;
@@ -100,18 +103,40 @@ const suite: BenchSuite = {
     say('speech marked', embedSeconds, 's', undefined);
 
     // Robustness: presence, payload and raw BER per transformation and excerpt length.
-    const other = (await decodeAudioFile(join(DATA, 'librispeech/test-other/1998', readdirSync(join(DATA, 'librispeech/test-other/1998')).filter((f) => f.endsWith('.flac')).sort()[0]!), { sampleRate: MARK_RATE, limits: SLOW_MACHINE })).samples;
+    const other = (
+      await decodeAudioFile(
+        join(
+          DATA,
+          'librispeech/test-other/1998',
+          readdirSync(join(DATA, 'librispeech/test-other/1998'))
+            .filter((f) => f.endsWith('.flac'))
+            .sort()[0]!,
+        ),
+        { sampleRate: MARK_RATE, limits: SLOW_MACHINE },
+      )
+    ).samples;
     const transforms: Record<string, Transform> = {
       ...TRANSFORMS,
       'resample 11.025 kHz': async (pcm) => resample(resample(pcm.samples, pcm.sampleRate, 11_025), 11_025, MARK_RATE),
       'resample 48 kHz': async (pcm) => resample(resample(pcm.samples, pcm.sampleRate, 48_000), 48_000, MARK_RATE),
-      'volume +6 dB (clipped)': async (pcm) => resample(pcm.samples.map((v) => Math.max(-1, Math.min(1, v * 2))), pcm.sampleRate, MARK_RATE),
+      'volume +6 dB (clipped)': async (pcm) =>
+        resample(
+          pcm.samples.map((v) => Math.max(-1, Math.min(1, v * 2))),
+          pcm.sampleRate,
+          MARK_RATE,
+        ),
       'mp3 32 kbps': ffmpegTransform(['-c:a', 'libmp3lame', '-b:a', '32k'], 'mp3'),
       'mixed with another speaker (0 dB)': mixWith(other),
     };
     let seed = 12345;
-    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    const table: string[] = ['| transformation | 3 s presence | 3 s payload | 3 s raw BER | 10 s presence | 10 s payload | 10 s raw BER |', '|---|---|---|---|---|---|---|'];
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const table: string[] = [
+      '| transformation | 3 s presence | 3 s payload | 3 s raw BER | 10 s presence | 10 s payload | 10 s raw BER |',
+      '|---|---|---|---|---|---|---|',
+    ];
     for (const [name, transform] of Object.entries(transforms)) {
       if (onlyTransform !== undefined && name !== onlyTransform) continue;
       const heard = await Promise.all(passages.map(async (p) => ({ samples: await transform(p.marked), payload: p.payload })));
@@ -157,8 +182,18 @@ const suite: BenchSuite = {
     let falsePositives = 0;
     let highest = 0;
     const unmarked: Array<{ name: string; samples: Float32Array }> = [];
-    for (const dir of skipFalsePositives ? [] : ['allison-prompts', 'librispeech/pool', ...readdirSync(join(DATA, 'librispeech/test-other')).filter((d) => /^\d+$/.test(d)).map((d) => `librispeech/test-other/${d}`)]) {
-      for (const f of readdirSync(join(DATA, dir)).filter((x) => x.endsWith('.wav') || x.endsWith('.flac')).sort()) {
+    for (const dir of skipFalsePositives
+      ? []
+      : [
+          'allison-prompts',
+          'librispeech/pool',
+          ...readdirSync(join(DATA, 'librispeech/test-other'))
+            .filter((d) => /^\d+$/.test(d))
+            .map((d) => `librispeech/test-other/${d}`),
+        ]) {
+      for (const f of readdirSync(join(DATA, dir))
+        .filter((x) => x.endsWith('.wav') || x.endsWith('.flac'))
+        .sort()) {
         unmarked.push({ name: `${dir}/${f}`, samples: (await decodeAudioFile(join(DATA, dir, f), { sampleRate: MARK_RATE, limits: SLOW_MACHINE })).samples });
       }
     }
@@ -166,11 +201,12 @@ const suite: BenchSuite = {
     const synthetic: Record<string, string> = {
       music: MUSIC_SOURCE,
       'music (chords + noise drums)': "aevalsrc='0.2*sin(2*PI*262*t)+0.2*sin(2*PI*330*t)+0.2*sin(2*PI*392*t)+0.3*(random(0)-0.5)*exp(-20*mod(t,0.5))':s=16000",
-      'sweep': "aevalsrc='0.3*sin(2*PI*(100+400*t)*t)':s=16000",
+      sweep: "aevalsrc='0.3*sin(2*PI*(100+400*t)*t)':s=16000",
       'pink noise': 'anoisesrc=color=pink:amplitude=0.3:sample_rate=16000',
       silence: 'anullsrc=r=16000:cl=mono',
     };
-    for (const [name, source] of Object.entries(skipFalsePositives ? {} : synthetic)) unmarked.push({ name, samples: (await decodeAudio(lavfiWav(source, 30), { sampleRate: MARK_RATE, limits: SLOW_MACHINE })).samples });
+    for (const [name, source] of Object.entries(skipFalsePositives ? {} : synthetic))
+      unmarked.push({ name, samples: (await decodeAudio(lavfiWav(source, 30), { sampleRate: MARK_RATE, limits: SLOW_MACHINE })).samples });
     for (const p of passages) unmarked.push({ name: 'the same TTS, unmarked', samples: resample(p.clean.samples, p.clean.sampleRate, MARK_RATE) });
     if (skipFalsePositives) unmarked.length = 0;
     let highestName = '';
@@ -205,7 +241,17 @@ const suite: BenchSuite = {
     let nmrWeighted = 0;
     let nmrFrames = 0;
     let disturbed = 0;
-    const leak = { pauseBlocks: 0, audiblePauseBlocks: 0, toBackground: [] as number[], silentBlocks: 0, markedSilentBlocks: 0, markedFarSilentBlocks: 0, onsets: 0, preEcho: [] as number[], preEchoWorst: -Infinity };
+    const leak = {
+      pauseBlocks: 0,
+      audiblePauseBlocks: 0,
+      toBackground: [] as number[],
+      silentBlocks: 0,
+      markedSilentBlocks: 0,
+      markedFarSilentBlocks: 0,
+      onsets: 0,
+      preEcho: [] as number[],
+      preEchoWorst: -Infinity,
+    };
     const pesqPairs: Array<readonly [Float32Array, Float32Array]> = [];
     for (const p of passages) {
       const clean = resample(p.clean.samples, p.clean.sampleRate, MARK_RATE);
@@ -258,12 +304,12 @@ const suite: BenchSuite = {
     say('pauses: 4 ms blocks 50 dB under the loud speech', leak.pauseBlocks, 'blocks');
     say('pauses: of those, mark above the threshold in quiet', leak.audiblePauseBlocks, 'blocks');
     leak.toBackground.sort((a, b) => a - b);
-    say('pauses: mark against the pause\'s own background, median', median(leak.toBackground), 'dB');
-    say('pauses: mark against the pause\'s own background, 95th percentile', leak.toBackground[Math.floor(0.95 * leak.toBackground.length)] ?? NaN, 'dB');
+    say("pauses: mark against the pause's own background, median", median(leak.toBackground), 'dB');
+    say("pauses: mark against the pause's own background, 95th percentile", leak.toBackground[Math.floor(0.95 * leak.toBackground.length)] ?? NaN, 'dB');
     say('digital silence: 4 ms blocks of zeros in the speech', leak.silentBlocks, 'blocks');
     say('digital silence: of those, mark above the threshold in quiet', leak.markedSilentBlocks, 'blocks');
     say('digital silence: of those, more than 20 ms from any sound', leak.markedFarSilentBlocks, 'blocks', '0');
-    say('word onsets: mark 20 ms before vs 20 ms after (median of passages\' medians)', median(leak.preEcho), 'dB');
+    say("word onsets: mark 20 ms before vs 20 ms after (median of passages' medians)", median(leak.preEcho), 'dB');
     say('word onsets: worst onset', leak.preEchoWorst, 'dB');
     say(`word onsets found`, leak.onsets, 'onsets');
     say('crude proxy (mark vs 10 dB under the band energy, no spreading): cells above', (100 * crudeAbove) / Math.max(1, crudeCells), '%');
@@ -311,7 +357,9 @@ const suite: BenchSuite = {
     // CPU time is what the mark costs; wall time on a shared machine also counts other processes.
     say('added CPU time to first packet (median of 15)', firstPieceCpuMs[7]!, 'ms', 'a few ms');
 
-    process.stdout.write(`\nRobustness (${excerpts} excerpts per cell at random offsets, ${VOICES.length} synthetic voices, period ${PERIOD / MARK_RATE} s):\n${table.join('\n')}\n\n`);
+    process.stdout.write(
+      `\nRobustness (${excerpts} excerpts per cell at random offsets, ${VOICES.length} synthetic voices, period ${PERIOD / MARK_RATE} s):\n${table.join('\n')}\n\n`,
+    );
     return figures;
   },
 };
@@ -334,7 +382,10 @@ function pct(k: number, n: number): string {
 function ffmpegTransform(args: readonly string[], format: string): Transform {
   return async (pcm) => {
     const { encodeWav } = await import('../src/engine/audio/wav.ts');
-    const coded = execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'wav', '-i', 'pipe:0', ...args, '-f', format, 'pipe:1'], { input: encodeWav(pcm), maxBuffer: 256 << 20 });
+    const coded = execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'wav', '-i', 'pipe:0', ...args, '-f', format, 'pipe:1'], {
+      input: encodeWav(pcm),
+      maxBuffer: 256 << 20,
+    });
     return (await decodeAudio(new Uint8Array(coded), { sampleRate: MARK_RATE, limits: SLOW_MACHINE })).samples;
   };
 }

@@ -45,8 +45,7 @@ const TASKS = {
   test: (args) => [
     [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
     ...STATIC_CHECK_SCRIPTS.filter(definedScript).map((name) => ({ npm: ['run', '--silent', name] })),
-    [...NODE_FLAGS, join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'),
-      args.includes('--watch') || args.includes('-w') ? 'watch' : 'run', ...args],
+    [...NODE_FLAGS, join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), args.includes('--watch') || args.includes('-w') ? 'watch' : 'run', ...args],
   ],
 };
 /** npm scripts run, when defined, between the type check and the tests. */
@@ -119,7 +118,10 @@ function installCommand() {
 function ensureDependencies(nodeBin, env) {
   const lockFile = join(ROOT, 'package-lock.json');
   const lock = existsSync(lockFile) ? readFileSync(lockFile) : readFileSync(join(ROOT, 'package.json'));
-  const stamp = createHash('sha256').update(lock).update(process.platform + nodeBin).digest('hex');
+  const stamp = createHash('sha256')
+    .update(lock)
+    .update(process.platform + nodeBin)
+    .digest('hex');
   const stampFile = join(ROOT, 'node_modules', '.vocalis-install-stamp');
   if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return;
   log('installing npm dependencies');
@@ -132,9 +134,11 @@ function ensureDependencies(nodeBin, env) {
   };
   const install = installCommand();
   if (run('npm', install, { env: installEnv }) !== 0) {
-    fail(install[0] === 'ci'
-      ? 'npm ci failed; see the output above (if package.json changed, update the lock file with npm install and commit it)'
-      : 'npm install failed; see the output above');
+    fail(
+      install[0] === 'ci'
+        ? 'npm ci failed; see the output above (if package.json changed, update the lock file with npm install and commit it)'
+        : 'npm install failed; see the output above',
+    );
   }
   writeFileSync(stampFile, stamp);
 }

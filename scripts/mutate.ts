@@ -117,10 +117,17 @@ function runTests(dir: string, tests: readonly string[], timeoutS: number): Prom
     child.stderr.on('data', keep);
     let timedOut = false;
     // The whole process group: tests start redis-server and CLI children.
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try { process.kill(-(child.pid ?? 0), 'SIGKILL'); } catch { /* already gone */ }
-    }, (timeoutS + 30) * 1000);
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        try {
+          process.kill(-(child.pid ?? 0), 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      },
+      (timeoutS + 30) * 1000,
+    );
     child.on('exit', (code) => {
       clearTimeout(timer);
       done({ code, timedOut, seconds: (performance.now() - started) / 1000, tail: output });
@@ -145,7 +152,10 @@ async function main(): Promise<void> {
   if (unknown.length > 0) throw new Error(`no mutation named ${unknown.join(', ')} in ${LIST}`);
   const chosen = wanted.size > 0 ? all.filter((m) => wanted.has(m.id)) : all;
   const { dir, cleanup } = copyTree();
-  process.on('SIGINT', () => { cleanup(); process.exit(130); });
+  process.on('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
   const results: Array<{ m: Mutation; outcome: Outcome }> = [];
   const started = performance.now();
   try {

@@ -30,7 +30,9 @@ for (const file of training) {
   seconds += audio.samples.length / audio.sampleRate;
   features.push(speakerFeatures(audio));
 }
-process.stderr.write(`training a ${components}-component UBM on ${training.length} speakers, ${seconds.toFixed(0)} s, ${features.reduce((n, f) => n + f.frames, 0)} voiced frames\n`);
+process.stderr.write(
+  `training a ${components}-component UBM on ${training.length} speakers, ${seconds.toFixed(0)} s, ${features.reduce((n, f) => n + f.frames, 0)} voiced frames\n`,
+);
 const gmm = trainUbm(features, components, iterations, (line) => process.stderr.write(`${line}\n`));
 const bytes = encodeGmm(gmm);
 await writeFile(`${root}models/speaker-ubm.gmm`, bytes);
@@ -40,7 +42,12 @@ const manifest = {
   components: gmm.components,
   dims: gmm.dims,
   sha256: createHash('sha256').update(bytes).digest('hex'),
-  trainedOn: { corpus: 'LibriSpeech train-clean-100 (pool of ../shared/data)', licence: 'CC BY 4.0', seconds: Math.round(seconds), speakers: training.map((f) => f.split('-')[0]) },
+  trainedOn: {
+    corpus: 'LibriSpeech train-clean-100 (pool of ../shared/data)',
+    licence: 'CC BY 4.0',
+    seconds: Math.round(seconds),
+    speakers: training.map((f) => f.split('-')[0]),
+  },
   trainedBy: 'scripts/train-speaker-ubm.ts',
 };
 await writeFile(`${root}models/speaker-ubm.json`, `${JSON.stringify(manifest, null, 2)}\n`);

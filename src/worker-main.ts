@@ -8,8 +8,12 @@ import { runUntilSignal } from './app/process-lifecycle.ts';
 loadDotenv();
 const config = loadConfigOrExit(process.env);
 const logger = createLogger({ level: config.logLevel, name: 'vocalis-worker' });
-await runUntilSignal(logger, async () => {
-  const runtime = await openRuntime(config, logger, { queue: true, worker: true, stopsOnSignals: true });
-  logger.info({ backends: runtime.backends.names(), concurrency: config.workerConcurrency }, 'fine-tune worker running');
-  return { stop: () => runtime.close(), stillOpen: () => runtime.stillOpen() };
-}, { deadlineMs: config.shutdownTimeoutMs });
+await runUntilSignal(
+  logger,
+  async () => {
+    const runtime = await openRuntime(config, logger, { queue: true, worker: true, stopsOnSignals: true });
+    logger.info({ backends: runtime.backends.names(), concurrency: config.workerConcurrency }, 'fine-tune worker running');
+    return { stop: () => runtime.close(), stillOpen: () => runtime.stillOpen() };
+  },
+  { deadlineMs: config.shutdownTimeoutMs },
+);

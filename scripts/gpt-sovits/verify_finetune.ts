@@ -22,9 +22,16 @@ import type { GptSovitsVersion } from '../../src/engine/backends/gpt-sovits/trai
 
 const { values: a } = parseArgs({
   options: {
-    home: { type: 'string' }, python: { type: 'string' }, pretrained: { type: 'string' }, models: { type: 'string' },
-    version: { type: 'string' }, sample: { type: 'string' }, work: { type: 'string' }, out: { type: 'string' },
-    epochs: { type: 'string', default: '1' }, batch: { type: 'string', default: '4' },
+    home: { type: 'string' },
+    python: { type: 'string' },
+    pretrained: { type: 'string' },
+    models: { type: 'string' },
+    version: { type: 'string' },
+    sample: { type: 'string' },
+    work: { type: 'string' },
+    out: { type: 'string' },
+    epochs: { type: 'string', default: '1' },
+    batch: { type: 'string', default: '4' },
   },
 });
 for (const k of ['home', 'python', 'pretrained', 'models', 'version', 'sample', 'work', 'out'] as const) {
@@ -123,12 +130,18 @@ try {
   clearInterval(watch);
   const t1 = performance.now();
   const voice = await backend.loadVoice(files, new AbortController().signal);
-  const chunks = voice.synthesize({ text: 'Hello, this voice was fine-tuned by upstream code through Vocalis.', language: 'en', speed: 1, variability: 0, signal: new AbortController().signal });
+  const chunks = voice.synthesize({
+    text: 'Hello, this voice was fine-tuned by upstream code through Vocalis.',
+    language: 'en',
+    speed: 1,
+    variability: 0,
+    signal: new AbortController().signal,
+  });
   const ogg = await encodeOggOpus(chunks);
   voice.dispose();
   await writeFile(a.out!, ogg);
   process.stdout.write(
-    JSON.stringify({
+    `${JSON.stringify({
       version,
       fineTuneSeconds,
       synthesisSeconds: (performance.now() - t1) / 1000,
@@ -138,7 +151,7 @@ try {
       stages,
       metrics: result.metrics,
       voiceFiles: [...files.names].sort(),
-    }) + '\n',
+    })}\n`,
   );
 } catch (error) {
   if (!controller.signal.aborted) throw error;

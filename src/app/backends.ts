@@ -12,24 +12,28 @@ export async function createBackends(config: Config, logger: Logger): Promise<Vo
   const backends: VoiceBackend[] = [createClassicBackend()];
   if (config.gptSovitsModelsDir) {
     const t = config.gptSovitsTraining;
-    backends.push(createGptSovitsBackend({
-      modelsDir: config.gptSovitsModelsDir,
-      streaming: config.gptSovitsStreaming,
-      executionProvider: config.gptSovitsProvider,
-      ...(t ? {
-        training: {
-          home: t.home,
-          ...(t.python ? { python: t.python } : {}),
-          version: t.version,
-          ...(t.pretrainedDir ? { pretrainedDir: t.pretrainedDir } : {}),
-          sovitsEpochs: t.sovitsEpochs,
-          gptEpochs: t.gptEpochs,
-          ...(t.batchSize ? { batchSize: t.batchSize } : {}),
-          gpuSlots: t.gpuSlots,
-          device: t.device,
-        },
-      } : {}),
-    }));
+    backends.push(
+      createGptSovitsBackend({
+        modelsDir: config.gptSovitsModelsDir,
+        streaming: config.gptSovitsStreaming,
+        executionProvider: config.gptSovitsProvider,
+        ...(t
+          ? {
+              training: {
+                home: t.home,
+                ...(t.python ? { python: t.python } : {}),
+                version: t.version,
+                ...(t.pretrainedDir ? { pretrainedDir: t.pretrainedDir } : {}),
+                sovitsEpochs: t.sovitsEpochs,
+                gptEpochs: t.gptEpochs,
+                ...(t.batchSize ? { batchSize: t.batchSize } : {}),
+                gpuSlots: t.gpuSlots,
+                device: t.device,
+              },
+            }
+          : {}),
+      }),
+    );
     logger.info({ fineTuning: Boolean(t) }, 'GPT-SoVITS backend enabled');
   }
   return backends;

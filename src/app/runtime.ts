@@ -116,7 +116,9 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
     const consents = new ConsentService({ db, store, ledger, clock, policy });
     // Consent decides; the engine's recognisers and speaker model answer through this port.
     const verifier = new ConsentVerifier({
-      db, ledger, clock,
+      db,
+      ledger,
+      clock,
       store: new VerificationStore(db),
       evidence: await defaultVoiceEvidence(config.speakerModel),
       vault: new EnrolmentFiles(paths, keys),
@@ -138,17 +140,35 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
 
     const wantQueue = needs.queue || needs.worker === true;
     const redisUrl = wantQueue ? await connectRedis(config, paths, logger, closers, needs.stopsOnSignals ?? false) : null;
-    const queue = redisUrl ? new FineTuneQueue({ url: redisUrl, attempts: config.jobAttempts, ...(overrides.workerTimings?.backoffMs ? { backoffMs: overrides.workerTimings.backoffMs } : {}) }) : null;
+    const queue = redisUrl
+      ? new FineTuneQueue({
+          url: redisUrl,
+          attempts: config.jobAttempts,
+          ...(overrides.workerTimings?.backoffMs ? { backoffMs: overrides.workerTimings.backoffMs } : {}),
+        })
+      : null;
     if (queue) closers.first('fine-tune queue', () => queue.close());
 
-    const cloneQueue: CloneQueue = queue ? queuePort(queue) : {
-      enqueue: () => Promise.reject(new VocalisError('queue_unavailable', 'this process runs without the job queue')),
-      position: () => Promise.resolve(null),
-      purge: () => Promise.resolve(),
-    };
+    const cloneQueue: CloneQueue = queue
+      ? queuePort(queue)
+      : {
+          enqueue: () => Promise.reject(new VocalisError('queue_unavailable', 'this process runs without the job queue')),
+          position: () => Promise.resolve(null),
+          purge: () => Promise.resolve(),
+        };
     const lifecycle = new FineTuneLifecycle({ db, jobs, voices, consents, ledger, queue: cloneQueue });
     const revocation = new Revocation({
-      db, users, consents, gate, keys, voices, clips, jobs: lifecycle, ledger, clock, marks: markRecords,
+      db,
+      users,
+      consents,
+      gate,
+      keys,
+      voices,
+      clips,
+      jobs: lifecycle,
+      ledger,
+      clock,
+      marks: markRecords,
       hooks: {
         cancelJobs: (voiceIds) => lifecycle.purge(voiceIds),
         evictVoices: (voiceIds) => cache.evict(voiceIds),
@@ -156,7 +176,21 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
       },
     });
     const vocalis = new Vocalis({
-      db, clock, users, consents, gate, ledger, clips, clipAudio, voices, voiceFiles, jobs, backends, speech, revocation, lifecycle,
+      db,
+      clock,
+      users,
+      consents,
+      gate,
+      ledger,
+      clips,
+      clipAudio,
+      voices,
+      voiceFiles,
+      jobs,
+      backends,
+      speech,
+      revocation,
+      lifecycle,
       keys: { issue: (userId) => void keys.getOrCreate(userId) },
       queue: cloneQueue,
       intake: new AudioSampleIntake(),
@@ -164,7 +198,11 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
       marks: new MarkChecker({ key: markKey, records: markRecords, users }),
     });
     const retention = new RetentionSweeper({
-      store, clips, revocation, ledger, clock,
+      store,
+      clips,
+      revocation,
+      ledger,
+      clock,
       policy: { rawSampleDays: config.retention.rawSampleDays, voiceInactivityDays: config.retention.voiceInactivityDays },
       deleteClipFiles: (userId, ids) => clipAudio.delete(userId, ids),
     });
@@ -172,7 +210,12 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
     let worker: FineTuneWorker | null = null;
     if (needs.worker && redisUrl) {
       const process = createFineTuneProcessor({
-        gate, lifecycle, voices, voiceFiles, backends, samples: vocalis,
+        gate,
+        lifecycle,
+        voices,
+        voiceFiles,
+        backends,
+        samples: vocalis,
         scratch: (jobId) => ScratchDir.create(paths, jobId),
       });
       worker = new FineTuneWorker({
@@ -191,19 +234,43 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
         logger.info({ jobId: ref.jobId, voiceId: ref.voiceId }, 'fine-tune cancelled');
       });
       worker.on('completed', (ref) => logger.info({ jobId: ref.jobId, voiceId: ref.voiceId }, 'fine-tune completed'));
-      worker.on('recovered', (run) => logger.warn(
-        { bullJobId: run.bullJobId, deadWorkerPid: run.deadWorker.pid },
-        run.failing ? 'a fine-tune whose worker process died again was handed back to fail: it stalled too often' : 'a fine-tune whose worker process died goes back to the queue at once',
-      ));
+      worker.on('recovered', (run) =>
+        logger.warn(
+          { bullJobId: run.bullJobId, deadWorkerPid: run.deadWorker.pid },
+          run.failing
+            ? 'a fine-tune whose worker process died again was handed back to fail: it stalled too often'
+            : 'a fine-tune whose worker process died goes back to the queue at once',
+        ),
+      );
       worker.on('error', (error) => logger.error({ err: error }, 'fine-tune worker error'));
       const started = worker;
       // On shutdown a running fine-tune gets half the shutdown deadline, then goes back to the queue for another worker.
-      closers.first('fine-tune worker', () => started.close({ timeoutMs: config.shutdownTimeoutMs / 2 }), () =>
-        started.activeJobs().map((ref) => `fine-tune ${ref.jobId}`));
+      closers.first(
+        'fine-tune worker',
+        () => started.close({ timeoutMs: config.shutdownTimeoutMs / 2 }),
+        () => started.activeJobs().map((ref) => `fine-tune ${ref.jobId}`),
+      );
     }
 
     return {
-      config, logger, db, paths, clock, users, ledger, consents, gate, voices, jobs, backends, speech, vocalis, retention, queue, worker, redisUrl,
+      config,
+      logger,
+      db,
+      paths,
+      clock,
+      users,
+      ledger,
+      consents,
+      gate,
+      voices,
+      jobs,
+      backends,
+      speech,
+      vocalis,
+      retention,
+      queue,
+      worker,
+      redisUrl,
       close: () => closers.run(),
       stillOpen: () => closers.stillOpen(),
     };
@@ -250,7 +317,10 @@ async function connectRedis(config: Config, paths: DataPaths, logger: Logger, cl
   }
   const existing = await EmbeddedRedis.inspect(paths.redisDir);
   if (existing.status === 'shared') {
-    logger.info({ redisPid: existing.redisPid, ownerPid: existing.owner?.pid }, 'using the Redis of the Vocalis process already running on this data directory');
+    logger.info(
+      { redisPid: existing.redisPid, ownerPid: existing.owner?.pid },
+      'using the Redis of the Vocalis process already running on this data directory',
+    );
     return existing.url;
   }
   const redis = new EmbeddedRedis({ dir: paths.redisDir, ownProcessGroup });

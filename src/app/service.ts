@@ -25,7 +25,11 @@ export async function startService(config: Config, logger: Logger, overrides: Ru
   // Run under runUntilSignal: this process stops Redis itself, last.
   const runtime = await openRuntime(config, logger, { queue: true, worker: config.runWorker, stopsOnSignals: true }, overrides);
   const stops = new ShutdownSequence(logger);
-  stops.first('runtime', () => runtime.close(), () => runtime.stillOpen());
+  stops.first(
+    'runtime',
+    () => runtime.close(),
+    () => runtime.stillOpen(),
+  );
   try {
     const metrics = new ServiceMetrics({
       queueCounts: async () => (runtime.queue ? { ...(await runtime.queue.counts()) } : {}),
@@ -48,7 +52,12 @@ export async function startService(config: Config, logger: Logger, overrides: Ru
     const http = new OperatorHttpServer(metrics.registry, {
       checks: async () => ({
         database: runtime.db.isOpen,
-        queue: runtime.queue ? await runtime.queue.counts().then(() => true, () => false) : false,
+        queue: runtime.queue
+          ? await runtime.queue.counts().then(
+              () => true,
+              () => false,
+            )
+          : false,
       }),
     });
     const httpPort = await http.listen(config.http.port, config.http.host);
@@ -74,13 +83,16 @@ export async function startService(config: Config, logger: Logger, overrides: Ru
     timer.unref();
     stops.first('retention timer', () => clearInterval(timer));
 
-    logger.info({
-      httpPort,
-      backend: runtime.backends.defaultName,
-      backends: runtime.backends.names(),
-      worker: runtime.worker ? 'embedded' : 'external',
-      adapters: adapters.map((a) => a.name),
-    }, 'Vocalis is running');
+    logger.info(
+      {
+        httpPort,
+        backend: runtime.backends.defaultName,
+        backends: runtime.backends.names(),
+        worker: runtime.worker ? 'embedded' : 'external',
+        adapters: adapters.map((a) => a.name),
+      },
+      'Vocalis is running',
+    );
     return {
       runtime,
       httpPort,

@@ -30,7 +30,10 @@ const schema = z.object({
   VOCALIS_SPEAKER_MODEL: z.enum(['gmm-ubm', 'onnx']).default('gmm-ubm'),
   VOCALIS_SPEAKER_ONNX_PATH: optionalString,
   // The input the embedding model was trained on, declared with it: fbank80 (WeSpeaker, ECAPA) or mel40 (GE2E).
-  VOCALIS_SPEAKER_ONNX_FEATURES: z.string().regex(/^(fbank|mel)(\d{2,3})$/, 'expected fbank<bins> or mel<bins>, e.g. fbank80 or mel40').default('fbank80'),
+  VOCALIS_SPEAKER_ONNX_FEATURES: z
+    .string()
+    .regex(/^(fbank|mel)(\d{2,3})$/, 'expected fbank<bins> or mel<bins>, e.g. fbank80 or mel40')
+    .default('fbank80'),
   VOCALIS_SPEAKER_ONNX_WINDOW_FRAMES: z.coerce.number().int().min(0).max(100_000).default(0),
   VOCALIS_SPEAKER_ONNX_CALIBRATION: optionalString,
   VOCALIS_STREAM_LEAD_MS: z.coerce.number().int().min(20).max(5000).default(200),
@@ -44,7 +47,15 @@ const schema = z.object({
   TELEGRAM_API_ROOT: z.url().optional(),
   TELEGRAM_WEBHOOK_HOST: z.string().default('127.0.0.1'),
   TELEGRAM_WEBHOOK_PORT: z.coerce.number().int().min(1).max(65535).default(8443),
-  TELEGRAM_OPERATOR_IDS: z.string().default('').transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
+  TELEGRAM_OPERATOR_IDS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
   GPT_SOVITS_MODELS_DIR: optionalString,
   GPT_SOVITS_STREAMING: z.enum(['segment', 'chunk']).default('chunk'),
   GPT_SOVITS_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
@@ -56,7 +67,10 @@ const schema = z.object({
   GPT_SOVITS_GPT_EPOCHS: z.coerce.number().int().min(1).max(100).default(15),
   GPT_SOVITS_BATCH_SIZE: z.coerce.number().int().min(1).max(64).optional(),
   GPT_SOVITS_GPU_SLOTS: z.coerce.number().int().min(1).max(16).default(1),
-  GPT_SOVITS_DEVICE: z.string().regex(/^\d+(,\d+)*$/).default('0'),
+  GPT_SOVITS_DEVICE: z
+    .string()
+    .regex(/^\d+(,\d+)*$/)
+    .default('0'),
 });
 
 export type Config = Readonly<{
@@ -78,23 +92,27 @@ export type Config = Readonly<{
   /** After a stop signal, the process exits by then even if parts are still closing. */
   shutdownTimeoutMs: number;
   discord: { token: string; applicationId: string | undefined; guildId: string | undefined; adminRole: string | undefined } | undefined;
-  telegram: { token: string; apiRoot: string | undefined; webhookUrl: string | undefined; webhookHost: string; webhookPort: number; operatorIds: readonly string[] } | undefined;
+  telegram:
+    | { token: string; apiRoot: string | undefined; webhookUrl: string | undefined; webhookHost: string; webhookPort: number; operatorIds: readonly string[] }
+    | undefined;
   gptSovitsModelsDir: string | undefined;
   gptSovitsStreaming: 'segment' | 'chunk';
   gptSovitsProvider: 'cpu' | 'cuda';
   /** Fine-tuning with an operator's GPT-SoVITS checkout; absent: GPT-SoVITS voices stay zero-shot. */
-  gptSovitsTraining: {
-    home: string;
-    python: string | undefined;
-    /** Model version of new fine-tunes; voices fine-tuned with another version keep loading. */
-    version: 'v2' | 'v2Pro' | 'v2ProPlus';
-    pretrainedDir: string | undefined;
-    sovitsEpochs: number;
-    gptEpochs: number;
-    batchSize: number | undefined;
-    gpuSlots: number;
-    device: string;
-  } | undefined;
+  gptSovitsTraining:
+    | {
+        home: string;
+        python: string | undefined;
+        /** Model version of new fine-tunes; voices fine-tuned with another version keep loading. */
+        version: 'v2' | 'v2Pro' | 'v2ProPlus';
+        pretrainedDir: string | undefined;
+        sovitsEpochs: number;
+        gptEpochs: number;
+        batchSize: number | undefined;
+        gpuSlots: number;
+        device: string;
+      }
+    | undefined;
 }>;
 
 /**
@@ -115,7 +133,9 @@ export type SpeakerModelConfig =
 export class ConfigError extends Error {
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
-    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every variable.`);
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every variable.`,
+    );
     this.name = 'ConfigError';
     this.problems = problems;
   }
@@ -156,7 +176,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       ? { token: e.DISCORD_TOKEN, applicationId: e.DISCORD_APPLICATION_ID, guildId: e.DISCORD_GUILD_ID, adminRole: e.DISCORD_ADMIN_ROLE }
       : undefined,
     telegram: e.TELEGRAM_TOKEN
-      ? { token: e.TELEGRAM_TOKEN, apiRoot: e.TELEGRAM_API_ROOT, webhookUrl: e.TELEGRAM_WEBHOOK_URL, webhookHost: e.TELEGRAM_WEBHOOK_HOST, webhookPort: e.TELEGRAM_WEBHOOK_PORT, operatorIds: e.TELEGRAM_OPERATOR_IDS }
+      ? {
+          token: e.TELEGRAM_TOKEN,
+          apiRoot: e.TELEGRAM_API_ROOT,
+          webhookUrl: e.TELEGRAM_WEBHOOK_URL,
+          webhookHost: e.TELEGRAM_WEBHOOK_HOST,
+          webhookPort: e.TELEGRAM_WEBHOOK_PORT,
+          operatorIds: e.TELEGRAM_OPERATOR_IDS,
+        }
       : undefined,
     gptSovitsModelsDir: e.GPT_SOVITS_MODELS_DIR,
     gptSovitsStreaming: e.GPT_SOVITS_STREAMING,
@@ -189,9 +216,13 @@ function speakerModelOf(e: z.infer<typeof schema>, cwd: string): SpeakerModelCon
   if (!(melBins >= 20 && melBins <= 128)) problems.push('VOCALIS_SPEAKER_ONNX_FEATURES: between 20 and 128 mel bins');
   const calibration = e.VOCALIS_SPEAKER_ONNX_CALIBRATION?.split(',').map((x) => Number(x.trim()));
   if (!calibration) {
-    problems.push(`VOCALIS_SPEAKER_ONNX_CALIBRATION: required with VOCALIS_SPEAKER_MODEL=onnx: "impostor,target", the cosine similarities the model typically gives two speakers and one speaker (${MEASURE_CALIBRATION})`);
+    problems.push(
+      `VOCALIS_SPEAKER_ONNX_CALIBRATION: required with VOCALIS_SPEAKER_MODEL=onnx: "impostor,target", the cosine similarities the model typically gives two speakers and one speaker (${MEASURE_CALIBRATION})`,
+    );
   } else if (calibration.length !== 2 || !calibration.every((c) => Number.isFinite(c) && c >= -1 && c <= 1) || calibration[0]! >= calibration[1]!) {
-    problems.push(`VOCALIS_SPEAKER_ONNX_CALIBRATION: expected "impostor,target", two cosine similarities between -1 and 1, the first lower (${MEASURE_CALIBRATION})`);
+    problems.push(
+      `VOCALIS_SPEAKER_ONNX_CALIBRATION: expected "impostor,target", two cosine similarities between -1 and 1, the first lower (${MEASURE_CALIBRATION})`,
+    );
   }
   if (problems.length > 0) return { problems };
   return {

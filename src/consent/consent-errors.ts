@@ -5,10 +5,26 @@
  */
 
 /** Why the gate refused a ticket (record, train or speak). */
-export const DENIAL_CODES = ['no_consent', 'offer_pending', 'not_ready', 'not_verified', 'not_allowed_speaker', 'out_of_scope', 'forbidden_text', 'unknown_user'] as const;
+export const DENIAL_CODES = [
+  'no_consent',
+  'offer_pending',
+  'not_ready',
+  'not_verified',
+  'not_allowed_speaker',
+  'out_of_scope',
+  'forbidden_text',
+  'unknown_user',
+] as const;
 export type DenialCode = (typeof DENIAL_CODES)[number];
 
-export const CONSENT_ERROR_CODES = [...DENIAL_CODES, 'consent_exists', 'offer_expired', 'unknown_consent', 'not_permitted', 'invalid_consent_transition'] as const;
+export const CONSENT_ERROR_CODES = [
+  ...DENIAL_CODES,
+  'consent_exists',
+  'offer_expired',
+  'unknown_consent',
+  'not_permitted',
+  'invalid_consent_transition',
+] as const;
 export type ConsentErrorCode = (typeof CONSENT_ERROR_CODES)[number];
 
 export class ConsentError extends Error {

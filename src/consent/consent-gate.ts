@@ -57,7 +57,12 @@ export class ConsentGate {
       if (!verdict.ok) throw new ConsentDeniedError('forbidden_text', `text refused: it repeats a ${verdict.reason.replace('_', ' ')}`);
       this.#store.touch(consent.id, this.#clock().toISOString());
     }
-    const ticket = new ConsentTicket(consent, request.purpose, () => this.#evaluate(request, userId), (t) => this.#tickets.delete(t));
+    const ticket = new ConsentTicket(
+      consent,
+      request.purpose,
+      () => this.#evaluate(request, userId),
+      (t) => this.#tickets.delete(t),
+    );
     this.#tickets.add(ticket);
     return ticket;
   }
@@ -107,8 +112,9 @@ export class ConsentGate {
     if (!owner) throw new ConsentDeniedError('unknown_user', 'the voice owner is unknown');
     const isOwner = owner.platform === requester.platform && owner.platformUserId === requester.platformUserId;
     if (isOwner) return;
-    const allowed = scope.speakers.mode === 'context'
-      || (scope.speakers.mode === 'listed' && requester.platform === owner.platform && scope.speakers.platformUserIds.includes(requester.platformUserId));
+    const allowed =
+      scope.speakers.mode === 'context' ||
+      (scope.speakers.mode === 'listed' && requester.platform === owner.platform && scope.speakers.platformUserIds.includes(requester.platformUserId));
     if (!allowed) throw new ConsentDeniedError('not_allowed_speaker', 'the owner has not shared this voice with you');
   }
 }

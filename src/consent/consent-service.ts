@@ -81,7 +81,12 @@ export class ConsentService {
         endReason: null,
       };
       this.#store.insert(record);
-      this.#ledger.append({ type: 'consent.offered', actor: input.actor, subject: input.userId, data: { consentId: record.id, textId: text.id, textSha256: text.sha256 } });
+      this.#ledger.append({
+        type: 'consent.offered',
+        actor: input.actor,
+        subject: input.userId,
+        data: { consentId: record.id, textId: text.id, textSha256: text.sha256 },
+      });
       return { consent: record, text, script: readingScript(input.language, record.challenge) };
     });
   }
@@ -102,8 +107,18 @@ export class ConsentService {
       // The verification mode is part of what was agreed under: written with the grant, never changed after.
       this.#verifications.create(consentId, consent.userId, verification, grantedAt);
       this.#ledger.append({
-        type: 'consent.granted', actor, subject: consent.userId,
-        data: { consentId, textId: consent.textId, textSha256: consent.textSha256, platform: consent.scope.platform, context: consent.scope.context, speakers: consent.scope.speakers.mode, verification },
+        type: 'consent.granted',
+        actor,
+        subject: consent.userId,
+        data: {
+          consentId,
+          textId: consent.textId,
+          textSha256: consent.textSha256,
+          platform: consent.scope.platform,
+          context: consent.scope.context,
+          speakers: consent.scope.speakers.mode,
+          verification,
+        },
       });
       return receiptOf(this.#require(consentId), verification);
     });
@@ -136,12 +151,16 @@ export class ConsentService {
       const consent = this.#require(consentId);
       this.#store.setOptions(consentId, options, this.#clock().toISOString());
       this.#ledger.append({
-        type: 'consent.options_changed', actor, subject: consent.userId,
+        type: 'consent.options_changed',
+        actor,
+        subject: consent.userId,
         data: {
           consentId,
           ...(options.banked === undefined ? {} : { banked: options.banked }),
           ...(options.keepRaw === undefined ? {} : { keepRaw: options.keepRaw }),
-          ...(options.speakers === undefined ? {} : { speakers: options.speakers.mode, listed: options.speakers.mode === 'listed' ? options.speakers.platformUserIds.length : 0 }),
+          ...(options.speakers === undefined
+            ? {}
+            : { speakers: options.speakers.mode, listed: options.speakers.mode === 'listed' ? options.speakers.platformUserIds.length : 0 }),
         },
       });
       return this.#require(consentId);

@@ -12,13 +12,28 @@ export class ConsentStore {
   }
 
   insert(record: ConsentRecord): void {
-    this.#db.prepare(`INSERT INTO consents (id, user_id, state, text_id, text_sha256, language, scope_platform, scope_context, speakers,
+    this.#db
+      .prepare(`INSERT INTO consents (id, user_id, state, text_id, text_sha256, language, scope_platform, scope_context, speakers,
         challenge, created_by, created_at, updated_at, offer_expires_at, banked, keep_raw)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-      record.id, record.userId, record.state, record.textId, record.textSha256, record.language, record.scope.platform,
-      record.scope.context, JSON.stringify(record.scope.speakers), record.challenge, record.createdBy, record.createdAt,
-      record.createdAt, record.offerExpiresAt, record.banked ? 1 : 0, record.keepRaw ? 1 : 0,
-    );
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(
+        record.id,
+        record.userId,
+        record.state,
+        record.textId,
+        record.textSha256,
+        record.language,
+        record.scope.platform,
+        record.scope.context,
+        JSON.stringify(record.scope.speakers),
+        record.challenge,
+        record.createdBy,
+        record.createdAt,
+        record.createdAt,
+        record.offerExpiresAt,
+        record.banked ? 1 : 0,
+        record.keepRaw ? 1 : 0,
+      );
   }
 
   get(id: string): ConsentRecord | null {
@@ -28,7 +43,8 @@ export class ConsentStore {
 
   /** The user's one live consent (offered, granted, sample collected or voice ready), if any. */
   live(userId: string): ConsentRecord | null {
-    const row = this.#db.prepare(`SELECT * FROM consents WHERE user_id = ? AND state IN (${LIVE_STATES.map(() => '?').join(', ')})`)
+    const row = this.#db
+      .prepare(`SELECT * FROM consents WHERE user_id = ? AND state IN (${LIVE_STATES.map(() => '?').join(', ')})`)
       .get(userId, ...LIVE_STATES);
     return row ? rowToConsent(row) : null;
   }
@@ -40,7 +56,8 @@ export class ConsentStore {
   }
 
   listLive(filter: { platform?: string; context?: string } = {}): ConsentRecord[] {
-    return this.#db.prepare(`SELECT * FROM consents WHERE state IN (${LIVE_STATES.map(() => '?').join(', ')})
+    return this.#db
+      .prepare(`SELECT * FROM consents WHERE state IN (${LIVE_STATES.map(() => '?').join(', ')})
         AND (? IS NULL OR scope_platform = ?) AND (? IS NULL OR scope_context = ?) ORDER BY created_at`)
       .all(...LIVE_STATES, filter.platform ?? null, filter.platform ?? null, filter.context ?? null, filter.context ?? null)
       .map(rowToConsent);
@@ -48,17 +65,19 @@ export class ConsentStore {
 
   setState(id: string, state: ConsentState, at: string, extra: { grantedAt?: string; voiceReadyAt?: string; endReason?: string } = {}): void {
     const ended = state === 'revoked' || state === 'expired' || state === 'declined';
-    this.#db.prepare(`UPDATE consents SET state = ?, updated_at = ?,
+    this.#db
+      .prepare(`UPDATE consents SET state = ?, updated_at = ?,
         granted_at = COALESCE(?, granted_at), voice_ready_at = COALESCE(?, voice_ready_at),
         ended_at = CASE WHEN ? THEN ? ELSE ended_at END, end_reason = COALESCE(?, end_reason)
-      WHERE id = ?`).run(state, at, extra.grantedAt ?? null, extra.voiceReadyAt ?? null, ended ? 1 : 0, at, extra.endReason ?? null, id);
+      WHERE id = ?`)
+      .run(state, at, extra.grantedAt ?? null, extra.voiceReadyAt ?? null, ended ? 1 : 0, at, extra.endReason ?? null, id);
   }
 
   setOptions(id: string, options: { banked?: boolean; keepRaw?: boolean; speakers?: SpeakerPolicy }, at: string): void {
-    this.#db.prepare(`UPDATE consents SET updated_at = ?, banked = COALESCE(?, banked), keep_raw = COALESCE(?, keep_raw),
-        speakers = COALESCE(?, speakers) WHERE id = ?`).run(
-      at, boolParam(options.banked), boolParam(options.keepRaw), options.speakers ? JSON.stringify(options.speakers) : null, id,
-    );
+    this.#db
+      .prepare(`UPDATE consents SET updated_at = ?, banked = COALESCE(?, banked), keep_raw = COALESCE(?, keep_raw),
+        speakers = COALESCE(?, speakers) WHERE id = ?`)
+      .run(at, boolParam(options.banked), boolParam(options.keepRaw), options.speakers ? JSON.stringify(options.speakers) : null, id);
   }
 
   touch(id: string, at: string): void {
@@ -73,8 +92,10 @@ export class ConsentStore {
 
   /** Challenge phrases of every live consent: a cloned voice must never say them. */
   liveChallenges(): string[] {
-    return this.#db.prepare(`SELECT challenge FROM consents WHERE state IN (${LIVE_STATES.map(() => '?').join(', ')})`)
-      .all(...LIVE_STATES).map((row) => String(row['challenge']));
+    return this.#db
+      .prepare(`SELECT challenge FROM consents WHERE state IN (${LIVE_STATES.map(() => '?').join(', ')})`)
+      .all(...LIVE_STATES)
+      .map((row) => String(row['challenge']));
   }
 }
 

@@ -61,9 +61,13 @@ export class AuditLedger {
       const data = { ...(input.data ?? {}) };
       const subject = input.subject ?? null;
       const hash = eventHash({ seq, at, type: input.type, actor: input.actor, subject, data }, prevHash);
-      this.#db.prepare('INSERT INTO audit_events (seq, at, type, actor, subject, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      this.#db
+        .prepare('INSERT INTO audit_events (seq, at, type, actor, subject, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
         .run(seq, at, input.type, input.actor, subject, canonicalJson(data), prevHash, hash);
-      this.#db.prepare('INSERT INTO ledger_anchor (id, seq, hash, mac) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac')
+      this.#db
+        .prepare(
+          'INSERT INTO ledger_anchor (id, seq, hash, mac) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac',
+        )
         .run(seq, hash, this.#sealer.seal(anchorMessage(seq, hash)));
       return { seq, at, type: input.type, actor: input.actor, subject, data, prevHash, hash };
     });
@@ -71,9 +75,9 @@ export class AuditLedger {
 
   /** Events in order, optionally only those about one user. */
   events(filter: { subject?: string; type?: string } = {}): AuditEvent[] {
-    const rows = this.#db.prepare(
-      'SELECT * FROM audit_events WHERE (? IS NULL OR subject = ?) AND (? IS NULL OR type = ?) ORDER BY seq',
-    ).all(filter.subject ?? null, filter.subject ?? null, filter.type ?? null, filter.type ?? null);
+    const rows = this.#db
+      .prepare('SELECT * FROM audit_events WHERE (? IS NULL OR subject = ?) AND (? IS NULL OR type = ?) ORDER BY seq')
+      .all(filter.subject ?? null, filter.subject ?? null, filter.type ?? null, filter.type ?? null);
     return rows.map(rowToEvent);
   }
 
@@ -107,9 +111,11 @@ export class AuditLedger {
       return bad(count, Math.min(anchorSeq, lastSeq + 1), 'the ledger anchor was forged or the master key changed');
     }
     if (anchorSeq !== lastSeq || String(anchor['hash']) !== prevHash) {
-      return bad(count, Math.min(anchorSeq, lastSeq + 1), anchorSeq > lastSeq
-        ? `events #${lastSeq + 1} to #${anchorSeq} were deleted from the end`
-        : `event #${anchorSeq + 1} was appended without the ledger`);
+      return bad(
+        count,
+        Math.min(anchorSeq, lastSeq + 1),
+        anchorSeq > lastSeq ? `events #${lastSeq + 1} to #${anchorSeq} were deleted from the end` : `event #${anchorSeq + 1} was appended without the ledger`,
+      );
     }
     return { ok: true, events: count };
   }
@@ -138,7 +144,10 @@ function eventHash(event: Pick<AuditEvent, 'seq' | 'at' | 'type' | 'actor' | 'su
 export function canonicalJson(value: JsonValue): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k] ?? null)}`).join(',')}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k] ?? null)}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }

@@ -94,6 +94,10 @@ export function statementParts(language: ConsentLanguage, challenge: string): { 
   if (language === 'zh') {
     return { statement: [STATEMENTS.zh('').replace(/。+$/, '')], challenge: challenge.split('，').filter(Boolean) };
   }
-  const words = (text: string) => text.toLowerCase().split(/[^a-z']+/).filter(Boolean);
+  const words = (text: string) =>
+    text
+      .toLowerCase()
+      .split(/[^a-z']+/)
+      .filter(Boolean);
   return { statement: words(STATEMENTS.en('')), challenge: words(challenge) };
 }

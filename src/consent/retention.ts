@@ -57,8 +57,12 @@ export class RetentionSweeper {
         voicesExpired++;
         continue;
       }
-      if (consent.state === 'voice_ready' && !consent.keepRaw && consent.voiceReadyAt
-        && now - Date.parse(consent.voiceReadyAt) >= policy.rawSampleDays * DAY_MS) {
+      if (
+        consent.state === 'voice_ready' &&
+        !consent.keepRaw &&
+        consent.voiceReadyAt &&
+        now - Date.parse(consent.voiceReadyAt) >= policy.rawSampleDays * DAY_MS
+      ) {
         const ids = clips.forConsent(consent.id).map((c) => c.id);
         if (ids.length === 0) continue;
         await this.#deps.deleteClipFiles(consent.userId, ids);

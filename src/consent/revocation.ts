@@ -42,7 +42,14 @@ export interface DeletionReceipt {
   readonly outcome: 'revoked' | 'expired';
   readonly at: string;
   readonly by: string;
-  readonly deleted: { readonly voices: number; readonly clips: number; readonly files: number; readonly bytes: number; readonly jobsCancelled: number; readonly activeWorkStopped: number };
+  readonly deleted: {
+    readonly voices: number;
+    readonly clips: number;
+    readonly files: number;
+    readonly bytes: number;
+    readonly jobsCancelled: number;
+    readonly activeWorkStopped: number;
+  };
 }
 
 export interface RevocationDeps {

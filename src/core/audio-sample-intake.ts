@@ -34,7 +34,9 @@ export class AudioSampleIntake implements SampleIntake {
       targetSpeechSeconds: backend.targetSpeechSeconds,
       problems: [
         ...qualityProblems,
-        ...(total < backend.targetSpeechSeconds ? [{ code: 'not_enough_speech' as const, figures: { netSpeechSeconds: Math.floor(total), targetSpeechSeconds: backend.targetSpeechSeconds } }] : []),
+        ...(total < backend.targetSpeechSeconds
+          ? [{ code: 'not_enough_speech' as const, figures: { netSpeechSeconds: Math.floor(total), targetSpeechSeconds: backend.targetSpeechSeconds } }]
+          : []),
       ],
     };
     return {

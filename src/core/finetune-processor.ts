@@ -62,10 +62,7 @@ export function createFineTuneProcessor(d: FineTuneProcessorDeps) {
       });
       signal.throwIfAborted();
       const metrics = { ...result.metrics };
-      d.lifecycle.completed(
-        { jobId: job.jobId, userId: job.userId, voiceId: voice.id, consentId: ticket.consentId, version, metrics },
-        () => ticket.check(),
-      );
+      d.lifecycle.completed({ jobId: job.jobId, userId: job.userId, voiceId: voice.id, consentId: ticket.consentId, version, metrics }, () => ticket.check());
       return { metrics, version };
     } catch (error) {
       await d.voiceFiles.discard(job.userId, voice.id, version).catch(() => undefined);

@@ -12,10 +12,7 @@ import type { UserRef } from '../storage/user-directory.ts';
  * `synthetic` means our mark is in the audio; `no_mark` means only that it is not
  * (never that the recording is genuine).
  */
-export type MarkCheck =
-  | { readonly status: 'no_mark' }
-  | { readonly status: 'unreadable' }
-  | { readonly status: 'synthetic'; readonly voice: MarkedVoice };
+export type MarkCheck = { readonly status: 'no_mark' } | { readonly status: 'unreadable' } | { readonly status: 'synthetic'; readonly voice: MarkedVoice };
 
 export type MarkedVoice =
   | { readonly status: 'known'; readonly owner: UserRef; readonly createdAt: string }

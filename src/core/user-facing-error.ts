@@ -38,14 +38,7 @@ export class VocalisError extends Error {
  * Anything else is a bug or a platform failure and is shown as a generic failure, never
  * with its internal message.
  */
-const USER_FACING = [
-  VocalisError,
-  ConsentError,
-  BackendError,
-  AudioDecodeError,
-  RecognizerUnavailableError,
-  StorageError,
-] as const;
+const USER_FACING = [VocalisError, ConsentError, BackendError, AudioDecodeError, RecognizerUnavailableError, StorageError] as const;
 
 export type UserFacingError = InstanceType<(typeof USER_FACING)[number]>;
 

@@ -182,7 +182,15 @@ export class Vocalis {
     const backend = this.#d.backends.get(voice?.backend).info;
     const verification = consent ? this.#d.verifier.record(consent.id) : null;
     const script = consent ? readingScript(consent.language, consent.challenge) : null;
-    return { user, consent, script, verification, sample: { clips: totals.clips, speechSeconds: totals.speechSeconds, targetSeconds: backend.targetSpeechSeconds }, voice, job };
+    return {
+      user,
+      consent,
+      script,
+      verification,
+      sample: { clips: totals.clips, speechSeconds: totals.speechSeconds, targetSeconds: backend.targetSpeechSeconds },
+      voice,
+      job,
+    };
   }
 
   /**
@@ -190,7 +198,13 @@ export class Vocalis {
    * kept; the verdict says why and what to do. When the sample reaches its target the
    * consent moves on, a preview voice is prepared, and (by default) the fine-tune is queued.
    */
-  async addClip(input: { identity: PlatformIdentity; audio: Uint8Array; backend?: string; cloneWhenComplete?: boolean; signal?: AbortSignal }): Promise<ClipOutcome> {
+  async addClip(input: {
+    identity: PlatformIdentity;
+    audio: Uint8Array;
+    backend?: string;
+    cloneWhenComplete?: boolean;
+    signal?: AbortSignal;
+  }): Promise<ClipOutcome> {
     const d = this.#d;
     const user = this.identify(input.identity);
     const ticket = d.gate.authorize({ purpose: 'record', userId: user.id });
@@ -207,21 +221,41 @@ export class Vocalis {
       const clip = await d.intake.analyseClip(input.audio, backend.info, before.speechSeconds, input.signal);
       if (!clip.accepted) return { kind: 'refused', verdict: clip.verdict };
       // A voice made here cannot be cloned again: a marked clip is refused before anything of it is kept.
-      if (d.marks.isMarked(clip.pcm)) throw new VocalisError('marked_sample', 'the clip carries this deployment\'s audio mark');
+      if (d.marks.isMarked(clip.pcm)) throw new VocalisError('marked_sample', "the clip carries this deployment's audio mark");
       // The reading of the statement first, then only its speaker: decided inside consent, before anything is kept.
       const granted = d.consents.store.get(consentId);
       if (!granted) throw new ConsentDeniedError('no_consent', 'the consent ended');
       const check = await d.verifier.check(granted, clip.pcm, userActor(input.identity), input.signal);
       if (check.status === 'refused') {
         if (check.endsConsent) await d.revocation.revoke(user.id, { kind: 'system' }, 'clips from another voice than the consent reading', 'expired');
-        return { kind: 'refused', verdict: { accepted: false, netSpeechSeconds: before.speechSeconds, targetSpeechSeconds: backend.info.targetSpeechSeconds, problems: [check.problem] } };
+        return {
+          kind: 'refused',
+          verdict: {
+            accepted: false,
+            netSpeechSeconds: before.speechSeconds,
+            targetSpeechSeconds: backend.info.targetSpeechSeconds,
+            problems: [check.problem],
+          },
+        };
       }
       ticket.check();
       const clipId = d.clips.newClipId();
       await d.clipAudio.write(user.id, clipId, clip.pcm);
       ticket.check();
-      d.clips.insert({ id: clipId, consentId, userId: user.id, durationSeconds: clip.durationSeconds, speechSeconds: clip.speechSeconds, sourceRate: clip.sourceRate });
-      d.ledger.append({ type: 'sample.clip_added', actor: userActor(input.identity), subject: user.id, data: { consentId, clipId, speechSeconds: round(clip.speechSeconds) } });
+      d.clips.insert({
+        id: clipId,
+        consentId,
+        userId: user.id,
+        durationSeconds: clip.durationSeconds,
+        speechSeconds: clip.speechSeconds,
+        sourceRate: clip.sourceRate,
+      });
+      d.ledger.append({
+        type: 'sample.clip_added',
+        actor: userActor(input.identity),
+        subject: user.id,
+        data: { consentId, clipId, speechSeconds: round(clip.speechSeconds) },
+      });
       await d.verifier.commit(granted, check, clipId, clip.pcm);
 
       // Judging the whole sample means decrypting and analysing every clip: only once it can pass.
@@ -324,11 +358,15 @@ export class Vocalis {
     const user = this.identify(input.identity);
     const consent = this.#d.consents.store.live(user.id);
     if (!consent) throw new VocalisError('no_consent', 'there is no active consent');
-    return this.#d.consents.setOptions(consent.id, {
-      ...(input.banked === undefined ? {} : { banked: input.banked }),
-      ...(input.keepRaw === undefined ? {} : { keepRaw: input.keepRaw }),
-      ...(input.speakers === undefined ? {} : { speakers: input.speakers }),
-    }, userActor(input.identity));
+    return this.#d.consents.setOptions(
+      consent.id,
+      {
+        ...(input.banked === undefined ? {} : { banked: input.banked }),
+        ...(input.keepRaw === undefined ? {} : { keepRaw: input.keepRaw }),
+        ...(input.speakers === undefined ? {} : { speakers: input.speakers }),
+      },
+      userActor(input.identity),
+    );
   }
 
   /** Live consents given for one guild/chat, for its admins (`/consent list`). */
@@ -386,7 +424,11 @@ export class Vocalis {
     const backend = d.backends.get(backendName);
     await d.voiceFiles.discard(userId, voice.id, version);
     try {
-      const prepared = await backend.prepareSample(this.sampleSource(userId, consentId), d.voiceFiles.files(userId, voice.id, version), signal ?? new AbortController().signal);
+      const prepared = await backend.prepareSample(
+        this.sampleSource(userId, consentId),
+        d.voiceFiles.files(userId, voice.id, version),
+        signal ?? new AbortController().signal,
+      );
       if (prepared.zeroShot) {
         d.voices.publish(voice.id, version, 'preview', {});
         d.ledger.append({ type: 'voice.preview_ready', actor: 'system', subject: userId, data: { voiceId: voice.id, version } });

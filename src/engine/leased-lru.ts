@@ -42,13 +42,18 @@ export class LeasedLru<T> {
       this.#entries.delete(key);
       this.#entries.set(key, entry);
     } else {
-      const created: Entry<T> = { tag, loading: load().then(({ value, bytes }) => {
-        if (this.#entries.get(key) === created) {
-          created.bytes = bytes;
-          this.#bytes += bytes;
-        }
-        return value;
-      }), bytes: 0, users: 0 };
+      const created: Entry<T> = {
+        tag,
+        loading: load().then(({ value, bytes }) => {
+          if (this.#entries.get(key) === created) {
+            created.bytes = bytes;
+            this.#bytes += bytes;
+          }
+          return value;
+        }),
+        bytes: 0,
+        users: 0,
+      };
       entry = created;
       this.#entries.set(key, created);
       created.loading.catch(() => this.#remove(key, created));
@@ -92,6 +97,9 @@ export class LeasedLru<T> {
     if (this.#entries.get(key) !== entry) return;
     this.#entries.delete(key);
     this.#bytes -= entry.bytes;
-    void entry.loading.then((value) => this.#dispose(value), () => undefined);
+    void entry.loading.then(
+      (value) => this.#dispose(value),
+      () => undefined,
+    );
   }
 }

@@ -13,10 +13,14 @@ export class VoiceCache {
   }
 
   acquire(voiceId: string, version: number, load: () => Promise<LoadedVoice>): Promise<Lease<LoadedVoice>> {
-    return this.#lru.acquire(`${voiceId}@${version}`, async () => {
-      const voice = await load();
-      return { value: voice, bytes: voice.sizeBytes };
-    }, voiceId);
+    return this.#lru.acquire(
+      `${voiceId}@${version}`,
+      async () => {
+        const voice = await load();
+        return { value: voice, bytes: voice.sizeBytes };
+      },
+      voiceId,
+    );
   }
 
   /** Drops every version of these voices (revocation); in-flight users keep theirs until they finish. */

@@ -14,9 +14,11 @@ export function etaMinutes(etaSeconds: number): number {
 
 /** "Your voice is being trained (queue position 2). Expected to be ready in about 4 min." */
 export function queuedMessage(locale: Locale, clone: { readonly position: number | null; readonly etaSeconds: number | null }, previewReady = false): string {
-  return t(locale, 'clone.queued', { position: clone.position ?? 1 })
-    + (clone.etaSeconds === null ? '' : ` ${t(locale, 'clone.eta', { minutes: etaMinutes(clone.etaSeconds) })}`)
-    + (previewReady ? `\n${t(locale, 'clone.preview_ready')}` : '');
+  return (
+    t(locale, 'clone.queued', { position: clone.position ?? 1 }) +
+    (clone.etaSeconds === null ? '' : ` ${t(locale, 'clone.eta', { minutes: etaMinutes(clone.etaSeconds) })}`) +
+    (previewReady ? `\n${t(locale, 'clone.preview_ready')}` : '')
+  );
 }
 
 /** A job's state as one line; a failure's reason is the catalogue's message for its code. */

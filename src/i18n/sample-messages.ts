@@ -18,29 +18,69 @@ export function renderProblem(locale: Locale, problem: SampleProblem | ConsentCh
   const f = (name: string): number => figure(problem, name);
   switch (problem.code) {
     case 'reading_not_heard':
-      return { code: problem.code, reason: t(locale, 'consent.check.reading_not_heard', { words: (problem.words ?? []).join(locale === 'zh' ? '、' : ', ') }), advice: t(locale, 'consent.check.advice.reading_not_heard') };
+      return {
+        code: problem.code,
+        reason: t(locale, 'consent.check.reading_not_heard', { words: (problem.words ?? []).join(locale === 'zh' ? '、' : ', ') }),
+        advice: t(locale, 'consent.check.advice.reading_not_heard'),
+      };
     case 'reading_assurance_too_low':
-      return { code: problem.code, reason: t(locale, 'consent.check.reading_assurance_too_low'), advice: t(locale, 'consent.check.advice.reading_assurance_too_low') };
+      return {
+        code: problem.code,
+        reason: t(locale, 'consent.check.reading_assurance_too_low'),
+        advice: t(locale, 'consent.check.advice.reading_assurance_too_low'),
+      };
     case 'too_short_to_verify':
-      return { code: problem.code, reason: t(locale, 'consent.check.too_short_to_verify', { seconds: f('speechSeconds'), min: f('minSeconds') }), advice: t(locale, 'consent.check.advice.too_short_to_verify') };
+      return {
+        code: problem.code,
+        reason: t(locale, 'consent.check.too_short_to_verify', { seconds: f('speechSeconds'), min: f('minSeconds') }),
+        advice: t(locale, 'consent.check.advice.too_short_to_verify'),
+      };
     case 'speaker_mismatch':
-      return { code: problem.code, reason: t(locale, 'consent.check.speaker_mismatch', { count: f('mismatches'), limit: f('limit') }), advice: t(locale, 'consent.check.advice.speaker_mismatch') };
+      return {
+        code: problem.code,
+        reason: t(locale, 'consent.check.speaker_mismatch', { count: f('mismatches'), limit: f('limit') }),
+        advice: t(locale, 'consent.check.advice.speaker_mismatch'),
+      };
     case 'speaker_mismatch_limit':
-      return { code: problem.code, reason: t(locale, 'consent.check.speaker_mismatch_limit', { limit: f('limit') }), advice: t(locale, 'consent.check.advice.speaker_mismatch_limit') };
+      return {
+        code: problem.code,
+        reason: t(locale, 'consent.check.speaker_mismatch_limit', { limit: f('limit') }),
+        advice: t(locale, 'consent.check.advice.speaker_mismatch_limit'),
+      };
     case 'not_enough_speech':
-      return { code: problem.code, reason: t(locale, 'sample.problem.not_enough_speech', { net: f('netSpeechSeconds'), target: f('targetSpeechSeconds') }), advice: speechAdvice(locale, f('targetSpeechSeconds') - f('netSpeechSeconds')) };
+      return {
+        code: problem.code,
+        reason: t(locale, 'sample.problem.not_enough_speech', { net: f('netSpeechSeconds'), target: f('targetSpeechSeconds') }),
+        advice: speechAdvice(locale, f('targetSpeechSeconds') - f('netSpeechSeconds')),
+      };
     case 'clipping':
-      return { code: problem.code, reason: t(locale, 'sample.problem.clipping', { percent: f('clippedPercent') }), advice: t(locale, 'sample.advice.clipping') };
+      return {
+        code: problem.code,
+        reason: t(locale, 'sample.problem.clipping', { percent: f('clippedPercent') }),
+        advice: t(locale, 'sample.advice.clipping'),
+      };
     case 'too_quiet':
       return { code: problem.code, reason: t(locale, 'sample.problem.too_quiet', { level: f('levelDb') }), advice: t(locale, 'sample.advice.too_quiet') };
     case 'noisy':
-      return { code: problem.code, reason: t(locale, 'sample.problem.noisy', { snr: f('snrDb'), min: f('minSnrDb') }), advice: t(locale, f('background') === 1 ? 'sample.advice.noisy_background' : 'sample.advice.noisy') };
+      return {
+        code: problem.code,
+        reason: t(locale, 'sample.problem.noisy', { snr: f('snrDb'), min: f('minSnrDb') }),
+        advice: t(locale, f('background') === 1 ? 'sample.advice.noisy_background' : 'sample.advice.noisy'),
+      };
     case 'mostly_non_speech':
-      return { code: problem.code, reason: t(locale, 'sample.problem.mostly_non_speech', { percent: f('speechPercent') }), advice: t(locale, 'sample.advice.mostly_non_speech') };
+      return {
+        code: problem.code,
+        reason: t(locale, 'sample.problem.mostly_non_speech', { percent: f('speechPercent') }),
+        advice: t(locale, 'sample.advice.mostly_non_speech'),
+      };
     case 'silent':
       return { code: problem.code, reason: t(locale, 'sample.problem.silent'), advice: t(locale, 'sample.advice.silent') };
     case 'low_sample_rate':
-      return { code: problem.code, reason: t(locale, 'sample.problem.low_sample_rate', { rate: f('sampleRate'), min: f('minSampleRate') }), advice: t(locale, 'sample.advice.low_sample_rate') };
+      return {
+        code: problem.code,
+        reason: t(locale, 'sample.problem.low_sample_rate', { rate: f('sampleRate'), min: f('minSampleRate') }),
+        advice: t(locale, 'sample.advice.low_sample_rate'),
+      };
   }
 }
 

@@ -63,17 +63,19 @@ export async function countStall(
   redis: Redis,
   run: { bullJobId: string; token: string; claimKey: string; claimMs: number; maxStalledCount: number },
 ): Promise<number | 'lock-moved' | 'claimed'> {
-  const count = Number(await redis.eval(
-    COUNT_STALL,
-    3,
-    bullKeys.lock(run.bullJobId),
-    bullKeys.job(run.bullJobId),
-    run.claimKey,
-    run.token,
-    run.maxStalledCount,
-    run.claimMs,
-    STALLED_TOO_OFTEN,
-  ));
+  const count = Number(
+    await redis.eval(
+      COUNT_STALL,
+      3,
+      bullKeys.lock(run.bullJobId),
+      bullKeys.job(run.bullJobId),
+      run.claimKey,
+      run.token,
+      run.maxStalledCount,
+      run.claimMs,
+      STALLED_TOO_OFTEN,
+    ),
+  );
   return count === -1 ? 'lock-moved' : count === -2 ? 'claimed' : count;
 }
 
@@ -103,17 +105,19 @@ export type PurgeOutcome =
  * the worker let go (a dead worker's lock expires after its lock duration).
  */
 export async function purgeVoiceKeys(redis: Redis, voiceId: string): Promise<PurgeOutcome> {
-  const locked = Number(await redis.eval(
-    PURGE_VOICE,
-    0,
-    BASE,
-    voiceId,
-    CANCEL_FLAG_PREFIX,
-    String(CANCEL_FLAG_TTL_MS),
-    ID_LISTS.join(','),
-    [...ID_SORTED_SETS].join(','),
-    ID_SETS.join(','),
-  ));
+  const locked = Number(
+    await redis.eval(
+      PURGE_VOICE,
+      0,
+      BASE,
+      voiceId,
+      CANCEL_FLAG_PREFIX,
+      String(CANCEL_FLAG_TTL_MS),
+      ID_LISTS.join(','),
+      [...ID_SORTED_SETS].join(','),
+      ID_SETS.join(','),
+    ),
+  );
   return locked === 0 ? { status: 'purged' } : { status: 'locked', runs: locked };
 }
 

@@ -63,7 +63,14 @@ export type ExistingRedis =
   /** Served by a live process (a running service, or a CLI command): use it, never stop it. */
   | { readonly status: 'shared'; readonly url: string; readonly redisPid: number; readonly owner: ProcessIdentity | null }
   /** Still answering, but the process that started it is gone: nobody will ever stop it. */
-  | { readonly status: 'orphaned'; readonly url: string; readonly redisPid: number; readonly owner: ProcessIdentity; readonly port: number; readonly password: string };
+  | {
+      readonly status: 'orphaned';
+      readonly url: string;
+      readonly redisPid: number;
+      readonly owner: ProcessIdentity;
+      readonly port: number;
+      readonly password: string;
+    };
 
 const STATE_FILE = 'embedded-redis.json';
 const TAIL_BYTES = 4000;
@@ -205,16 +212,26 @@ export class EmbeddedRedis {
     this.#outputTail = '';
     const args = [
       '-', // read the rest of the config (the password) from stdin
-      '--port', String(this.#port),
-      '--bind', '127.0.0.1',
-      '--protected-mode', 'yes',
-      '--dir', this.dir,
-      '--appendonly', 'yes',
-      '--appendfsync', this.#options.appendfsync ?? 'always',
-      '--save', '',
-      '--maxmemory-policy', 'noeviction', // BullMQ loses jobs under any eviction policy
-      '--daemonize', 'no',
-      '--logfile', '',
+      '--port',
+      String(this.#port),
+      '--bind',
+      '127.0.0.1',
+      '--protected-mode',
+      'yes',
+      '--dir',
+      this.dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      this.#options.appendfsync ?? 'always',
+      '--save',
+      '',
+      '--maxmemory-policy',
+      'noeviction', // BullMQ loses jobs under any eviction policy
+      '--daemonize',
+      'no',
+      '--logfile',
+      '',
     ];
     // detached: a session and process group of its own, out of reach of signals to ours.
     const child = spawn(this.#options.binary ?? 'redis-server', args, { stdio: ['pipe', 'pipe', 'pipe'], detached: this.#options.ownProcessGroup ?? false });
@@ -245,7 +262,8 @@ export class EmbeddedRedis {
           await Promise.race([pingOnce(url, 500), spawnError]);
           return;
         } catch (error) {
-          if (error instanceof Error && 'code' in error && error.code === 'ENOENT') throw new Error(`cannot run ${this.#options.binary ?? 'redis-server'}: not installed?`);
+          if (error instanceof Error && 'code' in error && error.code === 'ENOENT')
+            throw new Error(`cannot run ${this.#options.binary ?? 'redis-server'}: not installed?`);
           lastError = error instanceof Error ? error.message : String(error);
         }
         if (Date.now() > deadline) throw new Error(`no PING reply within ${this.#options.startTimeoutMs ?? 10_000} ms (${lastError})`);

@@ -62,10 +62,7 @@ export type CancelOutcome =
   /** Nothing queued or running for the voice. */
   | 'none';
 
-export type QueuePosition =
-  | { state: 'waiting'; position: number; of: number }
-  | { state: 'active' | 'delayed' | 'prioritized'; ref: FineTuneJobRef }
-  | null;
+export type QueuePosition = { state: 'waiting'; position: number; of: number } | { state: 'active' | 'delayed' | 'prioritized'; ref: FineTuneJobRef } | null;
 
 export interface QueueCounts {
   waiting: number;

@@ -5,14 +5,7 @@ import { CancelChannel, type CancelMessage } from './cancel-channel.ts';
 import { cancelFlagKey } from './cancel-flag.ts';
 import { recoverRunsOfDeadWorkers, registerWorker, unregisterWorker, type RecoveredRun } from './dead-worker-recovery.ts';
 import { BULL_PREFIX, FINETUNE_QUEUE_NAME } from './bull-layout.ts';
-import {
-  CANCELLED_REASON,
-  SHUTDOWN_REASON,
-  readJobData,
-  type FineTuneJobData,
-  type FineTuneJobRef,
-  type FineTuneJobResult,
-} from './finetune-job.ts';
+import { CANCELLED_REASON, SHUTDOWN_REASON, readJobData, type FineTuneJobData, type FineTuneJobRef, type FineTuneJobResult } from './finetune-job.ts';
 import { connectionOptions, createRedisConnection } from './redis-connection.ts';
 
 export interface FineTuneContext {
@@ -94,8 +87,7 @@ export class FineTuneWorker extends EventEmitter<FineTuneWorkerEvents> {
     // Subscribe before taking jobs, so no cancel for a job of ours can slip past.
     const subscribed = this.#cancels.subscribe((message) => this.#onCancelMessage(message));
     // Three parameters: BullMQ only creates an AbortSignal for processors that take one.
-    const processJob = (job: FineTuneBullJob, token?: string, signal?: AbortSignal): Promise<FineTuneJobResult> =>
-      this.#run(job, token, signal);
+    const processJob = (job: FineTuneBullJob, token?: string, signal?: AbortSignal): Promise<FineTuneJobResult> => this.#run(job, token, signal);
     this.#worker = new Worker<FineTuneJobData, FineTuneJobResult, 'finetune'>(FINETUNE_QUEUE_NAME, processJob, {
       connection: { url: options.url, ...connectionOptions('blocking') },
       prefix: BULL_PREFIX,
@@ -233,7 +225,13 @@ async function answersWithin(redis: Redis, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
   try {
-    return await Promise.race([redis.ping().then(() => true, () => false), timeout]);
+    return await Promise.race([
+      redis.ping().then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -7,8 +7,23 @@ export type { Logger };
  * log ids and figures only, and these paths are redacted as a second line of defence.
  */
 const REDACT = [
-  'token', '*.token', 'password', '*.password', 'masterKey', '*.masterKey', 'text', '*.text', 'audio', '*.audio',
-  'caption', '*.caption', 'authorization', '*.authorization', 'headers.authorization', 'url', '*.url',
+  'token',
+  '*.token',
+  'password',
+  '*.password',
+  'masterKey',
+  '*.masterKey',
+  'text',
+  '*.text',
+  'audio',
+  '*.audio',
+  'caption',
+  '*.caption',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'url',
+  '*.url',
 ];
 
 export function createLogger(options: { level: string; name?: string; destination?: NodeJS.WritableStream }): Logger {

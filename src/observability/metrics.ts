@@ -37,6 +37,11 @@ export class ServiceMetrics {
         this.set(sources.activeStreams());
       },
     });
-    this.revocations = new Counter({ name: 'vocalis_revocations_total', help: 'Consents revoked or expired', labelNames: ['outcome'], registers: [this.registry] });
+    this.revocations = new Counter({
+      name: 'vocalis_revocations_total',
+      help: 'Consents revoked or expired',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+    });
   }
 }

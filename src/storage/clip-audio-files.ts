@@ -21,11 +21,20 @@ export class ClipAudioFiles implements ClipAudioStore {
 
   async write(userId: string, clipId: string, pcm: PcmChunk): Promise<void> {
     await this.#paths.ensureDir(this.#paths.samplesDir(userId));
-    await writeEncryptedFile(this.#paths.clipFile(userId, clipId), requireDataKey(this.#keys, userId), this.#paths.clipIdentity(userId, clipId), encodeWav(pcm, 16));
+    await writeEncryptedFile(
+      this.#paths.clipFile(userId, clipId),
+      requireDataKey(this.#keys, userId),
+      this.#paths.clipIdentity(userId, clipId),
+      encodeWav(pcm, 16),
+    );
   }
 
   async read(userId: string, clipId: string): Promise<PcmChunk> {
-    const bytes = await readEncryptedFileAll(this.#paths.clipFile(userId, clipId), requireDataKey(this.#keys, userId), this.#paths.clipIdentity(userId, clipId));
+    const bytes = await readEncryptedFileAll(
+      this.#paths.clipFile(userId, clipId),
+      requireDataKey(this.#keys, userId),
+      this.#paths.clipIdentity(userId, clipId),
+    );
     const wav = decodeWav(bytes);
     return { samples: wav.samples, sampleRate: wav.sampleRate };
   }

@@ -71,7 +71,8 @@ export class DataKeyStore {
     const raw = randomBytes(DATA_KEY_BYTES);
     const wrapped = this.#master.wrap(raw, wrapAad(userId));
     raw.fill(0);
-    this.#db.prepare('INSERT INTO data_keys (user_id, wrapped, created_at) VALUES (?, ?, ?) ON CONFLICT (user_id) DO NOTHING')
+    this.#db
+      .prepare('INSERT INTO data_keys (user_id, wrapped, created_at) VALUES (?, ?, ?) ON CONFLICT (user_id) DO NOTHING')
       .run(userId, wrapped, this.#clock().toISOString());
     const stored = this.get(userId);
     if (!stored) throw new DataKeyError(userId, 'data key was not stored');

@@ -26,7 +26,11 @@ export class EnrolmentFiles implements EnrolmentVault {
 
   async read(userId: string, consentId: string): Promise<Uint8Array | null> {
     try {
-      return await readEncryptedFileAll(this.#paths.enrolmentFile(userId, consentId), requireDataKey(this.#keys, userId), this.#paths.enrolmentIdentity(userId, consentId));
+      return await readEncryptedFileAll(
+        this.#paths.enrolmentFile(userId, consentId),
+        requireDataKey(this.#keys, userId),
+        this.#paths.enrolmentIdentity(userId, consentId),
+      );
     } catch (error) {
       if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return null;
       throw error;

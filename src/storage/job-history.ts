@@ -30,7 +30,8 @@ export class JobHistory {
   }
 
   create(job: { id: string; voiceId: string; userId: string; kind: string; backend: string }): void {
-    this.#db.prepare('INSERT INTO jobs (id, voice_id, user_id, kind, backend, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    this.#db
+      .prepare('INSERT INTO jobs (id, voice_id, user_id, kind, backend, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(job.id, job.voiceId, job.userId, job.kind, job.backend, 'queued', this.#now());
   }
 
@@ -42,11 +43,15 @@ export class JobHistory {
     this.#db.prepare('UPDATE jobs SET progress = ? WHERE id = ?').run(JSON.stringify({ stage: progress.stage, fraction: progress.fraction }), id);
   }
 
-  finished(id: string, outcome: { state: 'completed'; result: Record<string, number> } | { state: 'failed' | 'cancelled'; errorCode: string; error: string }): void {
+  finished(
+    id: string,
+    outcome: { state: 'completed'; result: Record<string, number> } | { state: 'failed' | 'cancelled'; errorCode: string; error: string },
+  ): void {
     if (outcome.state === 'completed') {
       this.#db.prepare("UPDATE jobs SET state = 'completed', result = ?, finished_at = ? WHERE id = ?").run(JSON.stringify(outcome.result), this.#now(), id);
     } else {
-      this.#db.prepare('UPDATE jobs SET state = ?, error_code = ?, error = ?, finished_at = ? WHERE id = ?')
+      this.#db
+        .prepare('UPDATE jobs SET state = ?, error_code = ?, error = ?, finished_at = ? WHERE id = ?')
         .run(outcome.state, outcome.errorCode, outcome.error, this.#now(), id);
     }
   }
@@ -54,16 +59,24 @@ export class JobHistory {
   /** Marks every unfinished job of a user cancelled; returns their voice ids. */
   cancelForUser(userId: string, reason: string): string[] {
     const rows = this.#db.prepare("SELECT DISTINCT voice_id FROM jobs WHERE user_id = ? AND state IN ('queued', 'active')").all(userId);
-    this.#db.prepare("UPDATE jobs SET state = 'cancelled', error_code = 'consent_revoked', error = ?, finished_at = ? WHERE user_id = ? AND state IN ('queued', 'active')")
+    this.#db
+      .prepare(
+        "UPDATE jobs SET state = 'cancelled', error_code = 'consent_revoked', error = ?, finished_at = ? WHERE user_id = ? AND state IN ('queued', 'active')",
+      )
       .run(reason, this.#now(), userId);
     return rows.map((row) => String(row['voice_id']));
   }
 
   /** Median wall time of the backend's recent completed fine-tunes, in seconds; null without history. */
   typicalDurationSeconds(backend: string, sample = 10): number | null {
-    const rows = this.#db.prepare(`SELECT (julianday(finished_at) - julianday(started_at)) * 86400 AS s FROM jobs
-        WHERE backend = ? AND state = 'completed' AND started_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?`).all(backend, sample);
-    const seconds = rows.map((row) => Number(row['s'])).filter(Number.isFinite).sort((a, b) => a - b);
+    const rows = this.#db
+      .prepare(`SELECT (julianday(finished_at) - julianday(started_at)) * 86400 AS s FROM jobs
+        WHERE backend = ? AND state = 'completed' AND started_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?`)
+      .all(backend, sample);
+    const seconds = rows
+      .map((row) => Number(row['s']))
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
     return seconds.length === 0 ? null : (seconds[Math.floor(seconds.length / 2)] ?? null);
   }
 
@@ -73,8 +86,10 @@ export class JobHistory {
   }
 
   list(filter: { userId?: string; limit?: number } = {}): JobRecord[] {
-    return this.#db.prepare('SELECT * FROM jobs WHERE (? IS NULL OR user_id = ?) ORDER BY created_at DESC LIMIT ?')
-      .all(filter.userId ?? null, filter.userId ?? null, filter.limit ?? 100).map(rowToJob);
+    return this.#db
+      .prepare('SELECT * FROM jobs WHERE (? IS NULL OR user_id = ?) ORDER BY created_at DESC LIMIT ?')
+      .all(filter.userId ?? null, filter.userId ?? null, filter.limit ?? 100)
+      .map(rowToJob);
   }
 
   #now(): string {

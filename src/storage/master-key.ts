@@ -128,7 +128,9 @@ async function readKeyFile(keyFile: string): Promise<Buffer | null> {
     const info = await handle.stat();
     if (!info.isFile()) throw new MasterKeyError(`master key file ${keyFile} is not a regular file`);
     if ((info.mode & 0o077) !== 0) {
-      throw new MasterKeyError(`master key file ${keyFile} is accessible by group or other users (mode ${(info.mode & 0o777).toString(8)}); run \`chmod 600 ${keyFile}\` and start again`);
+      throw new MasterKeyError(
+        `master key file ${keyFile} is accessible by group or other users (mode ${(info.mode & 0o777).toString(8)}); run \`chmod 600 ${keyFile}\` and start again`,
+      );
     }
     const raw = parseKeyText(await handle.readFile('utf8'));
     if (!raw) throw new MasterKeyError(`master key file ${keyFile} does not hold a ${KEY_BYTES}-byte key in base64 or hex`);

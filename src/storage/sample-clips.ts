@@ -30,8 +30,10 @@ export class SampleClipIndex {
   insert(clip: Omit<SampleClip, 'seq' | 'createdAt'>): SampleClip {
     const seq = Number(this.#db.prepare('SELECT COUNT(*) AS n FROM sample_clips WHERE consent_id = ?').get(clip.consentId)?.['n'] ?? 0) + 1;
     const createdAt = this.#clock().toISOString();
-    this.#db.prepare(`INSERT INTO sample_clips (id, consent_id, user_id, seq, duration_seconds, speech_seconds, source_rate, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(clip.id, clip.consentId, clip.userId, seq, clip.durationSeconds, clip.speechSeconds, clip.sourceRate, createdAt);
+    this.#db
+      .prepare(`INSERT INTO sample_clips (id, consent_id, user_id, seq, duration_seconds, speech_seconds, source_rate, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(clip.id, clip.consentId, clip.userId, seq, clip.durationSeconds, clip.speechSeconds, clip.sourceRate, createdAt);
     return { ...clip, seq, createdAt };
   }
 
@@ -40,7 +42,9 @@ export class SampleClipIndex {
   }
 
   totals(consentId: string): { clips: number; speechSeconds: number; durationSeconds: number } {
-    const row = this.#db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(speech_seconds), 0) AS s, COALESCE(SUM(duration_seconds), 0) AS d FROM sample_clips WHERE consent_id = ?').get(consentId);
+    const row = this.#db
+      .prepare('SELECT COUNT(*) AS n, COALESCE(SUM(speech_seconds), 0) AS s, COALESCE(SUM(duration_seconds), 0) AS d FROM sample_clips WHERE consent_id = ?')
+      .get(consentId);
     return { clips: Number(row?.['n'] ?? 0), speechSeconds: Number(row?.['s'] ?? 0), durationSeconds: Number(row?.['d'] ?? 0) };
   }
 

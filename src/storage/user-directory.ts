@@ -22,7 +22,8 @@ export class UserDirectory {
     const found = this.find(platform, platformUserId);
     if (found) return found;
     const id = newId('u');
-    this.#db.prepare('INSERT INTO users (id, platform, platform_user_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
+    this.#db
+      .prepare('INSERT INTO users (id, platform, platform_user_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
       .run(id, platform, platformUserId, this.#clock().toISOString());
     const user = this.find(platform, platformUserId);
     if (!user) throw new Error('user could not be created');
@@ -30,8 +31,7 @@ export class UserDirectory {
   }
 
   find(platform: string, platformUserId: string): UserRef | null {
-    const row = this.#db.prepare('SELECT id, platform, platform_user_id FROM users WHERE platform = ? AND platform_user_id = ?')
-      .get(platform, platformUserId);
+    const row = this.#db.prepare('SELECT id, platform, platform_user_id FROM users WHERE platform = ? AND platform_user_id = ?').get(platform, platformUserId);
     return row ? { id: String(row['id']), platform: String(row['platform']), platformUserId: String(row['platform_user_id']) } : null;
   }
 

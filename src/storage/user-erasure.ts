@@ -49,7 +49,10 @@ async function measure(dir: string): Promise<ErasedFiles | null> {
       bytes += inner?.bytes ?? 0;
     } else if (entry.isFile()) {
       files += 1;
-      bytes += await lstat(path).then((s) => s.size, () => 0);
+      bytes += await lstat(path).then(
+        (s) => s.size,
+        () => 0,
+      );
     }
   }
   return { files, bytes };

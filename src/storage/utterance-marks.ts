@@ -9,7 +9,15 @@ import type { Clock } from './ids.ts';
  * anything of the person.
  */
 export type UtteranceMarkRecord =
-  | { readonly status: 'live'; readonly token: number; readonly keyId: number; readonly userId: string; readonly voiceId: string; readonly createdAt: string; readonly createdOn: string }
+  | {
+      readonly status: 'live';
+      readonly token: number;
+      readonly keyId: number;
+      readonly userId: string;
+      readonly voiceId: string;
+      readonly createdAt: string;
+      readonly createdOn: string;
+    }
   | { readonly status: 'voice_deleted'; readonly token: number; readonly keyId: number; readonly createdOn: string };
 
 const TOKEN_LIMIT = 2 ** 32;
@@ -27,7 +35,9 @@ export class UtteranceMarkRecords {
   /** Records a new utterance and returns its token: random, never reused while its row exists. */
   create(input: { keyId: number; userId: string; voiceId: string }): number {
     const now = this.#clock().toISOString();
-    const insert = this.#db.prepare('INSERT OR IGNORE INTO utterance_marks (token, key_id, user_id, voice_id, created_on, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+    const insert = this.#db.prepare(
+      'INSERT OR IGNORE INTO utterance_marks (token, key_id, user_id, voice_id, created_on, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
     for (let i = 0; i < ATTEMPTS; i++) {
       const token = randomInt(0, TOKEN_LIMIT);
       if (insert.run(token, input.keyId, input.userId, input.voiceId, now.slice(0, 10), now).changes === 1) return token;

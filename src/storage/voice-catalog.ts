@@ -47,7 +47,8 @@ export class VoiceCatalog {
     if (existing) return existing;
     const now = this.#clock().toISOString();
     const id = newId('v');
-    this.#db.prepare('INSERT INTO voices (id, user_id, consent_id, backend, state, current_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)')
+    this.#db
+      .prepare('INSERT INTO voices (id, user_id, consent_id, backend, state, current_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)')
       .run(id, userId, consentId, backend, 'training', now, now);
     return this.require(id);
   }
@@ -93,16 +94,24 @@ export class VoiceCatalog {
   /** Makes a fully written version the one that serves. */
   publish(voiceId: string, version: number, kind: VoiceVersion['kind'], metrics: Record<string, number>): void {
     const now = this.#clock().toISOString();
-    this.#db.prepare('INSERT INTO voice_versions (voice_id, version, kind, metrics, created_at) VALUES (?, ?, ?, ?, ?)')
+    this.#db
+      .prepare('INSERT INTO voice_versions (voice_id, version, kind, metrics, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(voiceId, version, kind, JSON.stringify(metrics), now);
-    this.#db.prepare('UPDATE voices SET current_version = ?, state = ?, updated_at = ? WHERE id = ?')
+    this.#db
+      .prepare('UPDATE voices SET current_version = ?, state = ?, updated_at = ? WHERE id = ?')
       .run(version, kind === 'finetuned' ? 'ready' : 'preview', now, voiceId);
   }
 
   version(voiceId: string, version: number): VoiceVersion | null {
     const row = this.#db.prepare('SELECT * FROM voice_versions WHERE voice_id = ? AND version = ?').get(voiceId, version);
     return row
-      ? { voiceId, version, kind: String(row['kind']) === 'preview' ? 'preview' : 'finetuned', metrics: JSON.parse(String(row['metrics'])) as Record<string, number>, createdAt: String(row['created_at']) }
+      ? {
+          voiceId,
+          version,
+          kind: String(row['kind']) === 'preview' ? 'preview' : 'finetuned',
+          metrics: JSON.parse(String(row['metrics'])) as Record<string, number>,
+          createdAt: String(row['created_at']),
+        }
       : null;
   }
 

@@ -12,7 +12,11 @@ import { REPO_ROOT } from '../support/spawn-node.ts';
  * the CPU-only onnxruntime still selected). Run on a copy of the bootstrap in a scratch
  * project whose `npm` only records how it was called.
  */
-const LOCK = JSON.stringify({ name: 'scratch', version: '0.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'scratch', version: '0.0.0' } } }, null, 2);
+const LOCK = JSON.stringify(
+  { name: 'scratch', version: '0.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'scratch', version: '0.0.0' } } },
+  null,
+  2,
+);
 
 async function bootstrapInstall(withLock: boolean): Promise<{ args: string[]; onnxruntime: string; lockAfter: string | null }> {
   const root = await mkdtemp(join(tmpdir(), 'vocalis-bootstrap-'));
@@ -23,11 +27,13 @@ async function bootstrapInstall(withLock: boolean): Promise<{ args: string[]; on
     await writeFile(join(root, 'package.json'), JSON.stringify({ name: 'scratch', version: '0.0.0', private: true }));
     if (withLock) await writeFile(join(root, 'package-lock.json'), LOCK);
     const record = join(root, 'npm-call.json');
-    await writeFile(join(root, 'bin', 'npm'), [
-      '#!/bin/sh',
-      `printf '{"args":"%s","onnxruntime":"%s"}' "$*" "$ONNXRUNTIME_NODE_INSTALL" > ${JSON.stringify(record)}`,
-      'mkdir -p node_modules',
-    ].join('\n'), { mode: 0o755 });
+    await writeFile(
+      join(root, 'bin', 'npm'),
+      ['#!/bin/sh', `printf '{"args":"%s","onnxruntime":"%s"}' "$*" "$ONNXRUNTIME_NODE_INSTALL" > ${JSON.stringify(record)}`, 'mkdir -p node_modules'].join(
+        '\n',
+      ),
+      { mode: 0o755 },
+    );
     // `worker` runs src/worker-main.ts, absent here: the task fails at once after the install.
     const child = spawn(process.execPath, [join(root, 'scripts', 'bootstrap.mjs'), 'worker'], {
       cwd: root,
@@ -38,7 +44,11 @@ async function bootstrapInstall(withLock: boolean): Promise<{ args: string[]; on
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     await new Promise((resolve) => child.on('exit', resolve));
-    const call = JSON.parse(await readFile(record, 'utf8').catch(() => { throw new Error(`npm was not called:\n${output}`); })) as { args: string; onnxruntime: string };
+    const call = JSON.parse(
+      await readFile(record, 'utf8').catch(() => {
+        throw new Error(`npm was not called:\n${output}`);
+      }),
+    ) as { args: string; onnxruntime: string };
     const lockAfter = withLock ? await readFile(join(root, 'package-lock.json'), 'utf8') : null;
     return { args: call.args.split(' '), onnxruntime: call.onnxruntime, lockAfter };
   } finally {

@@ -44,26 +44,53 @@ test('the scan sees the imports (a broken pattern would pass every rule)', () =>
 });
 
 test('neither backend imports the other; what both use lives in src/engine/features and src/engine/dsp', () => {
-  assert.deepEqual(violations('src/engine/backends/classic/', (i) => i.target.startsWith('src/engine/backends/gpt-sovits/')), []);
-  assert.deepEqual(violations('src/engine/backends/gpt-sovits/', (i) => i.target.startsWith('src/engine/backends/classic/')), []);
-  assert.deepEqual(violations('src/engine/', (i) => !i.file.startsWith('src/engine/backends/') && i.target.startsWith('src/engine/backends/')), []);
+  assert.deepEqual(
+    violations('src/engine/backends/classic/', (i) => i.target.startsWith('src/engine/backends/gpt-sovits/')),
+    [],
+  );
+  assert.deepEqual(
+    violations('src/engine/backends/gpt-sovits/', (i) => i.target.startsWith('src/engine/backends/classic/')),
+    [],
+  );
+  assert.deepEqual(
+    violations('src/engine/', (i) => !i.file.startsWith('src/engine/backends/') && i.target.startsWith('src/engine/backends/')),
+    [],
+  );
 });
 
 test('consent imports nothing from the engine', () => {
-  assert.deepEqual(violations('src/consent/', (i) => i.target.startsWith('src/engine/')), []);
+  assert.deepEqual(
+    violations('src/consent/', (i) => i.target.startsWith('src/engine/')),
+    [],
+  );
 });
 
 test('core, consent, engine and storage know no platform', () => {
-  const platform = (i: Import) => i.target.startsWith('src/bots/') || i.target.startsWith('src/cli/') || i.target === 'discord.js' || i.target.startsWith('@discordjs/') || i.target.startsWith('telegraf');
+  const platform = (i: Import) =>
+    i.target.startsWith('src/bots/') ||
+    i.target.startsWith('src/cli/') ||
+    i.target === 'discord.js' ||
+    i.target.startsWith('@discordjs/') ||
+    i.target.startsWith('telegraf');
   for (const part of ['src/core/', 'src/consent/', 'src/engine/', 'src/storage/']) assert.deepEqual(violations(part, platform), [], part);
 });
 
-test('adapters change state only through the core: besides it they import types, consent\'s errors and the audio codecs', () => {
+test("adapters change state only through the core: besides it they import types, consent's errors and the audio codecs", () => {
   const allowed = (i: Import): boolean => {
     if (!i.target.startsWith('src/')) return true; // platform libraries
-    if (i.target.startsWith('src/bots/') || i.target.startsWith('src/core/') || i.target.startsWith('src/i18n/') || i.target.startsWith('src/observability/') || i.target.startsWith('src/config/')) return true;
+    if (
+      i.target.startsWith('src/bots/') ||
+      i.target.startsWith('src/core/') ||
+      i.target.startsWith('src/i18n/') ||
+      i.target.startsWith('src/observability/') ||
+      i.target.startsWith('src/config/')
+    )
+      return true;
     if (i.typeOnly) return i.target.startsWith('src/consent/') || i.target.startsWith('src/storage/') || i.target.startsWith('src/engine/');
     return i.target === 'src/consent/consent-errors.ts' || i.target.startsWith('src/engine/audio/') || i.target === 'src/engine/pcm.ts';
   };
-  assert.deepEqual(violations('src/bots/', (i) => !allowed(i)), []);
+  assert.deepEqual(
+    violations('src/bots/', (i) => !allowed(i)),
+    [],
+  );
 });

@@ -80,7 +80,9 @@ export function launchService(launcher: Launcher, dataDir: string, env: Record<s
         if (entry.msg === readyMessage) resolve();
       });
     }
-    void exited.then((exit) => reject(new Error(`${launcher} exited (${exit.code ?? exit.signal}) before "${readyMessage}":\n${text}${logs.map((l) => JSON.stringify(l)).join('\n')}`)));
+    void exited.then((exit) =>
+      reject(new Error(`${launcher} exited (${exit.code ?? exit.signal}) before "${readyMessage}":\n${text}${logs.map((l) => JSON.stringify(l)).join('\n')}`)),
+    );
   });
   ready.catch(() => undefined);
   const pid = child.pid ?? 0;

@@ -50,7 +50,10 @@ test('the service starts on defaults, answers /healthz, and stops cleanly on SIG
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(metrics, /vocalis_queue_jobs\{state="waiting"\} 0/);
     assert.match(metrics, /vocalis_active_streams 0/);
-    assert.ok(messages.some((m) => String(m['msg']).includes('DISCORD_TOKEN is not set')), 'says the Discord adapter is off and why');
+    assert.ok(
+      messages.some((m) => String(m['msg']).includes('DISCORD_TOKEN is not set')),
+      'says the Discord adapter is off and why',
+    );
     assert.ok(messages.some((m) => String(m['msg']).includes('TELEGRAM_TOKEN is not set')));
 
     const redisPid = (JSON.parse(await readFile(join(dataDir, 'redis', 'embedded-redis.json'), 'utf8')) as { pid: number }).pid;
@@ -106,7 +109,13 @@ test('with TELEGRAM_TOKEN set, npm start runs the Telegram adapter (against a lo
   const dataDir = await mkdtemp(join(tmpdir(), 'vocalis-svc-'));
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/main.ts'], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env['PATH'] ?? '', VOCALIS_DATA_DIR: dataDir, VOCALIS_HTTP_PORT: '0', TELEGRAM_TOKEN: telegram.token, TELEGRAM_API_ROOT: telegram.apiRoot },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      VOCALIS_DATA_DIR: dataDir,
+      VOCALIS_HTTP_PORT: '0',
+      TELEGRAM_TOKEN: telegram.token,
+      TELEGRAM_API_ROOT: telegram.apiRoot,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -87,7 +87,9 @@ test('SIGTERM to the service, twice (group signal plus forwarded copy), is one g
   }
 });
 
-test('Ctrl-C (SIGINT to the process group of npm start, with Telegram on): one graceful stop, Redis in its own group, stopped last', { skip: !hasNpm /* npm is not on PATH */ }, async (t) => {
+test('Ctrl-C (SIGINT to the process group of npm start, with Telegram on): one graceful stop, Redis in its own group, stopped last', {
+  skip: !hasNpm /* npm is not on PATH */,
+}, async (t) => {
   const { startFakeTelegram } = await import('../fakes/telegram/index.ts');
   const telegram = await startFakeTelegram();
   t.onTestFinished(() => telegram.close());
@@ -166,7 +168,7 @@ test('with the Telegram API and Redis already gone, SIGTERM still stops promptly
     await t.annotate(`SIGTERM with Telegram and Redis gone: exited ${ms} ms after the signal`);
     // Exit code 0: the stop completed by itself, not at the 10 s deadline; and it does not
     // sit out telegraf's 5 s sleep between failed getUpdates calls.
-    assert.equal(exit.code, 0, started.proc.logs.map((l) => JSON.stringify(l).slice(0, 400)).join("\n"));
+    assert.equal(exit.code, 0, started.proc.logs.map((l) => JSON.stringify(l).slice(0, 400)).join('\n'));
     assert.ok(ms < 3000, `took ${ms} ms`);
     assert.ok(started.proc.logs.some((line) => line.msg === 'stopped'));
   } finally {
@@ -211,11 +213,16 @@ test('SIGTERM while the service is still starting (its Telegram API never answer
   });
   const address = silent.address() as AddressInfo;
   const dataDir = await mkdtemp(join(tmpdir(), 'vocalis-stop-'));
-  const proc = launchService('service', dataDir, {
-    TELEGRAM_TOKEN: '123456:never-answered',
-    TELEGRAM_API_ROOT: `http://127.0.0.1:${address.port}`,
-    VOCALIS_SHUTDOWN_TIMEOUT_SECONDS: '2',
-  }, 'started the embedded redis-server');
+  const proc = launchService(
+    'service',
+    dataDir,
+    {
+      TELEGRAM_TOKEN: '123456:never-answered',
+      TELEGRAM_API_ROOT: `http://127.0.0.1:${address.port}`,
+      VOCALIS_SHUTDOWN_TIMEOUT_SECONDS: '2',
+    },
+    'started the embedded redis-server',
+  );
   let redisPid: number | undefined;
   try {
     await proc.ready;

@@ -21,7 +21,11 @@ const VITEST = fileURLToPath(new URL('../../node_modules/vitest/vitest.mjs', imp
 function runTestRun(preload: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env: Record<string, string | undefined> = { ...process.env, NODE_OPTIONS: `--import=${preload}`, NO_COLOR: '1' };
   for (const key of Object.keys(env)) if (key.startsWith('VITEST')) delete env[key];
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', VITEST, 'run', ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', VITEST, 'run', ...args], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -44,12 +48,26 @@ test('the type check does not depend on @discordjs/opus: its declarations are no
   const listed = await runNode([TSC, '-p', 'tsconfig.json', '--listFilesOnly'], {});
   assert.equal(listed.code, 0, listed.stderr + listed.stdout.slice(-2000));
   const files = listed.stdout.split('\n').filter(Boolean);
-  assert.ok(files.some((file) => file.endsWith('test/fakes/discord/opus-fixtures.ts')), 'the listing covers the project');
-  assert.deepEqual(files.filter((file) => file.includes('/@discordjs/opus/')), []);
+  assert.ok(
+    files.some((file) => file.endsWith('test/fakes/discord/opus-fixtures.ts')),
+    'the listing covers the project',
+  );
+  assert.deepEqual(
+    files.filter((file) => file.includes('/@discordjs/opus/')),
+    [],
+  );
 });
 
-test('with @discordjs/opus unresolvable, the service picks opusscript and Discord voice plays and receives', { skip: !nativeOpusInstalled() /* the addon is absent here: every test run is this case */ }, async () => {
-  const probe = await runNode(['--import', HIDE, '--input-type=module', '-e', `
+test('with @discordjs/opus unresolvable, the service picks opusscript and Discord voice plays and receives', {
+  skip: !nativeOpusInstalled() /* the addon is absent here: every test run is this case */,
+}, async () => {
+  const probe = await runNode(
+    [
+      '--import',
+      HIDE,
+      '--input-type=module',
+      '-e',
+      `
     import { createRequire } from 'node:module';
     await import('@discordjs/opus').then(() => { throw new Error('@discordjs/opus is still importable'); }, () => undefined);
     try { createRequire(${JSON.stringify(`${REPO_ROOT}package.json`)})('@discordjs/opus'); throw new Error('still requirable'); } catch (error) { if (String(error).includes('still')) throw error; }
@@ -57,7 +75,10 @@ test('with @discordjs/opus unresolvable, the service picks opusscript and Discor
     await import(${JSON.stringify(`${REPO_ROOT}src/bots/discord/discord-adapter.ts`)});
     const { opusBinding } = await import(${JSON.stringify(`${REPO_ROOT}src/engine/audio/opus-codec.ts`)});
     process.stdout.write(opusBinding());
-  `], {});
+  `,
+    ],
+    {},
+  );
   assert.equal(probe.code, 0, probe.stderr);
   assert.equal(probe.stdout, 'wasm');
   // The real @discordjs/voice client against the fake voice server: join, playback, receiving decoded with opusscript.

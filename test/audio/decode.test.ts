@@ -36,7 +36,9 @@ test('Ogg Opus we write: ffprobe accepts it with the right duration; decoding ba
   assert.ok(Math.abs((await ffprobeDuration(path)) - seconds) < 0.02);
   const back = await decodeAudio(ogg, { sampleRate: 16000 });
   assert.equal(back.samples.length, source.samples.length);
-  let dot = 0, a = 0, b = 0;
+  let dot = 0,
+    a = 0,
+    b = 0;
   for (let i = 0; i < back.samples.length; i++) {
     dot += (source.samples[i] ?? 0) * (back.samples[i] ?? 0);
     a += (source.samples[i] ?? 0) ** 2;
@@ -67,7 +69,17 @@ test('Discord receiver packets (48 kHz stereo 20 ms) decode to mono', async () =
 
 test('stereo with one silent channel keeps its level (WAV and ffmpeg paths)', async () => {
   const left = tone(220, 16000, 1, 0.4);
-  const stereo = await ffmpeg(['-f', 'lavfi', '-i', 'sine=frequency=220:sample_rate=16000:duration=1', '-af', 'pan=stereo|c0=c0|c1=0*c0', '-f', 'flac', 'pipe:1']);
+  const stereo = await ffmpeg([
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=220:sample_rate=16000:duration=1',
+    '-af',
+    'pan=stereo|c0=c0|c1=0*c0',
+    '-f',
+    'flac',
+    'pipe:1',
+  ]);
   const viaFfmpeg = await decodeAudio(stereo, { sampleRate: 16000 });
   assert.equal(viaFfmpeg.silentChannels, 1);
   assert.ok(Math.abs(rms(viaFfmpeg.samples) - rms(ffmpegSineRef())) < 0.02);
@@ -137,6 +149,6 @@ test('a 3-hour file stops at the duration limit, quickly and in bounded memory',
 });
 
 test('wall-time limit kills ffmpeg', async () => {
-  const flac = readData('librispeech/test-other/1998/' + (FLAC.split('/').pop() ?? ''));
+  const flac = readData(`librispeech/test-other/1998/${FLAC.split('/').pop() ?? ''}`);
   await rejectsWith(decodeAudio(flac, { sampleRate: 16000, limits: { maxWallMs: 1 } }), 'timeout');
 });

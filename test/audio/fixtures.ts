@@ -18,7 +18,9 @@ export function readData(relative: string): Uint8Array {
 
 export function speakerFiles(speaker: string): string[] {
   const dir = dataFile(join('librispeech', 'test-other', speaker));
-  const files = readdirSync(dir).filter((f) => f.endsWith('.flac')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.flac'))
+    .sort();
   if (files.length === 0) throw new Error(`no FLAC files in ${dir}`);
   return files.map((f) => join(dir, f));
 }

@@ -11,10 +11,11 @@ import { tone } from './fixtures.ts';
 const ogg = await encodeOggOpus({ samples: tone(300, 16000, 0.6), sampleRate: 16000 });
 const wav = encodeWav({ samples: tone(300, 16000, 0.3), sampleRate: 16000 });
 
-const mutation = (seed: Uint8Array) => fc.record({
-  flips: fc.array(fc.tuple(fc.nat(seed.length - 1), fc.integer({ min: 1, max: 255 })), { maxLength: 8 }),
-  cut: fc.option(fc.nat(seed.length), { nil: undefined }),
-});
+const mutation = (seed: Uint8Array) =>
+  fc.record({
+    flips: fc.array(fc.tuple(fc.nat(seed.length - 1), fc.integer({ min: 1, max: 255 })), { maxLength: 8 }),
+    cut: fc.option(fc.nat(seed.length), { nil: undefined }),
+  });
 
 function mutate(seed: Uint8Array, m: { flips: Array<[number, number]>; cut: number | undefined }): Uint8Array {
   const bytes = seed.slice(0, m.cut ?? seed.length);
@@ -22,16 +23,22 @@ function mutate(seed: Uint8Array, m: { flips: Array<[number, number]>; cut: numb
   return bytes;
 }
 
-for (const [name, seed] of [['Ogg Opus', ogg], ['WAV', wav]] as const) {
+for (const [name, seed] of [
+  ['Ogg Opus', ogg],
+  ['WAV', wav],
+] as const) {
   test(`fuzz: 600 mutated ${name} files decode or fail with an AudioDecodeError`, async () => {
-    await fc.assert(fc.asyncProperty(mutation(seed), async (m) => {
-      try {
-        const pcm = await decodeAudio(mutate(seed, m), { sampleRate: 16000, limits: { maxDurationSeconds: 60, maxWallMs: 5000 } });
-        assert.ok(pcm.samples.every((v) => Number.isFinite(v) && Math.abs(v) <= 1));
-        assert.ok(pcm.samples.length <= 60 * 16000 + 1);
-      } catch (error) {
-        assert.ok(error instanceof AudioDecodeError, `unexpected ${String(error)}`);
-      }
-    }), { numRuns: 600 });
+    await fc.assert(
+      fc.asyncProperty(mutation(seed), async (m) => {
+        try {
+          const pcm = await decodeAudio(mutate(seed, m), { sampleRate: 16000, limits: { maxDurationSeconds: 60, maxWallMs: 5000 } });
+          assert.ok(pcm.samples.every((v) => Number.isFinite(v) && Math.abs(v) <= 1));
+          assert.ok(pcm.samples.length <= 60 * 16000 + 1);
+        } catch (error) {
+          assert.ok(error instanceof AudioDecodeError, `unexpected ${String(error)}`);
+        }
+      }),
+      { numRuns: 600 },
+    );
   });
 }

@@ -50,7 +50,10 @@ export function pinkNoise(length: number, seed = 1): Float32Array {
 
 /** Several pool speakers talking at once, each from a random point (looped). */
 export async function babble(length: number, sampleRate: number, talkers = 6, seed = 1): Promise<Float32Array> {
-  const files = readdirSync(POOL_DIR).filter((n) => n.endsWith('.flac')).sort().slice(0, talkers);
+  const files = readdirSync(POOL_DIR)
+    .filter((n) => n.endsWith('.flac'))
+    .sort()
+    .slice(0, talkers);
   if (files.length < talkers) throw new Error(`missing test data: ${talkers} pool speakers in ${POOL_DIR} (see ../shared/data/README.md)`);
   const u = random(seed);
   const out = new Float32Array(length);

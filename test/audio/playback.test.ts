@@ -42,7 +42,10 @@ test('bursty producer into a 20 ms player through the Readable: no silence mid-u
     }
     if (played.length === 100) break;
   }
-  assert.deepEqual(played, Array.from({ length: 100 }, (_, i) => i));
+  assert.deepEqual(
+    played,
+    Array.from({ length: 100 }, (_, i) => i),
+  );
   assert.equal(silenceMid, 0, 'silence was inserted mid-utterance');
 });
 
@@ -52,9 +55,15 @@ test('buffering → playing at the first phrase end; draining → ended; backpre
   buffer.on('state', (s) => states.push(s));
   let produced = 0;
   async function* source(): AsyncGenerator<PlaybackItem> {
-    for (let i = 0; i < 5; i++) { produced++; yield frame(i); }
+    for (let i = 0; i < 5; i++) {
+      produced++;
+      yield frame(i);
+    }
     yield PHRASE_END;
-    for (let i = 5; i < 200; i++) { produced++; yield frame(i); }
+    for (let i = 5; i < 200; i++) {
+      produced++;
+      yield frame(i);
+    }
   }
   const done = buffer.start(source());
   await sleep(20);
@@ -77,8 +86,13 @@ test('cancel ends at once, aborts the producer and destroys the stream', async (
   let closed = false;
   async function* endless(signal: AbortSignal): AsyncGenerator<PlaybackItem> {
     try {
-      for (let i = 0; ; i++) { await sleep(5, undefined, { signal }); yield frame(i); }
-    } finally { closed = true; }
+      for (let i = 0; ; i++) {
+        await sleep(5, undefined, { signal });
+        yield frame(i);
+      }
+    } finally {
+      closed = true;
+    }
   }
   const done = buffer.start(endless(buffer.signal));
   await new Promise((resolve) => stream.once('readable', resolve));

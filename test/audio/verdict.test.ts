@@ -135,7 +135,10 @@ test('steady noise mixed into real speech at 12–14 dB SNR (the refused case) i
     const noise = c.noise === 'white' ? whiteNoise(clean.samples.length, 7) : pinkNoise(clean.samples.length, 7);
     const { recorded, cleaned, verdict } = await judgedClip(await mixAtSnr(clean, noise, c.snr));
     const label = `${c.speaker} + ${c.noise} at ${c.snr} dB`;
-    assert.ok(judgeSample(recorded, CLIP_OPTIONS).problems.some((p) => p.code === 'noisy'), `${label}: refused as recorded (${recorded.snrDb.toFixed(1)} dB)`);
+    assert.ok(
+      judgeSample(recorded, CLIP_OPTIONS).problems.some((p) => p.code === 'noisy'),
+      `${label}: refused as recorded (${recorded.snrDb.toFixed(1)} dB)`,
+    );
     assert.deepEqual(verdict.problems, [], `${label}: accepted after denoising (${cleaned.analysis.snrDb.toFixed(1)} dB)`);
     assert.equal(cleaned.analysis.denoising?.applied, true, label);
     assert.ok(cleaned.analysis.snrDb >= 15 && cleaned.analysis.snrDb > recorded.snrDb + 3, label);
@@ -145,7 +148,11 @@ test('steady noise mixed into real speech at 12–14 dB SNR (the refused case) i
 test('the intake keeps the denoised clip, not the noisy one', async () => {
   const clean = await firstClip('3331');
   const noisy = await mixAtSnr(clean, pinkNoise(clean.samples.length, 3), 13);
-  const clip = await new AudioSampleIntake().analyseClip(encodeWav(noisy, 16), { name: 't', description: '', languages: ['en'], targetSpeechSeconds: 45, minSampleRate: 16000 }, 0);
+  const clip = await new AudioSampleIntake().analyseClip(
+    encodeWav(noisy, 16),
+    { name: 't', description: '', languages: ['en'], targetSpeechSeconds: 45, minSampleRate: 16000 },
+    0,
+  );
   assert.equal(clip.accepted, true, JSON.stringify(clip.verdict.problems));
   const vad = await detectSpeech(clip.pcm);
   assert.ok(analyseSample(clip.pcm, vad, 48000).snrDb >= 15, 'the stored audio is the denoised one');
@@ -179,5 +186,8 @@ test('near the target the advice counts sentences: one more sentence', () => {
   assert.match(advice(43, 45, 'zh'), /^再读一句就够了/);
   assert.match(advice(51, 60), /^About 4 more sentences will do/);
   assert.match(advice(10, 45), /^Keep reading the script aloud/);
-  assert.equal(renderProblem('en', { code: 'not_enough_speech', figures: { netSpeechSeconds: 43, targetSpeechSeconds: 45 } }).reason, 'Not enough speech yet: 43 of 45 s.');
+  assert.equal(
+    renderProblem('en', { code: 'not_enough_speech', figures: { netSpeechSeconds: 43, targetSpeechSeconds: 45 } }).reason,
+    'Not enough speech yet: 43 of 45 s.',
+  );
 });

@@ -27,7 +27,11 @@ test('vocalis mark check: whose synthetic voice, no mark in a recording, nothing
     const offer = vocalis.offerConsent({ identity: owner, language: 'en', context });
     vocalis.acceptConsent({ identity: owner, consentId: offer.consent.id });
     await vocalis.addClip({ identity: owner, audio: readShared('allison-prompts/demo-congrats.wav'), cloneWhenComplete: false });
-    const speech = vocalis.speak({ requester: owner, context, text: 'This note was made by a synthetic voice. It says a few sentences, so that the mark can be read. The end is near. Goodbye.' });
+    const speech = vocalis.speak({
+      requester: owner,
+      context,
+      text: 'This note was made by a synthetic voice. It says a few sentences, so that the mark can be read. The end is near. Goodbye.',
+    });
     await writeFile(clip, await encodeOggOpus(speech.audio));
   } finally {
     await rt.close();
@@ -56,9 +60,13 @@ test('vocalis mark check: whose synthetic voice, no mark in a recording, nothing
 
     const other = await mkdtemp(join(tmpdir(), 'vocalis-mark-other-'));
     try {
-      const foreign = await runNode(['src/cli/main.ts', 'mark', 'check', clip, '--json'], { ...env, VOCALIS_DATA_DIR: other, VOCALIS_MASTER_KEY: randomBytes(32).toString('hex') }, 300_000);
+      const foreign = await runNode(
+        ['src/cli/main.ts', 'mark', 'check', clip, '--json'],
+        { ...env, VOCALIS_DATA_DIR: other, VOCALIS_MASTER_KEY: randomBytes(32).toString('hex') },
+        300_000,
+      );
       assert.equal(foreign.code, 0, foreign.stderr);
-      assert.deepEqual(JSON.parse(foreign.stdout), { status: 'no_mark' }, 'another deployment cannot read this one\'s mark');
+      assert.deepEqual(JSON.parse(foreign.stdout), { status: 'no_mark' }, "another deployment cannot read this one's mark");
     } finally {
       await rm(other, { recursive: true, force: true });
     }

@@ -12,7 +12,7 @@ import { createToneBackend } from '../support/tone-backend.ts';
  * service's Redis holds of the user (job hashes, events, the AOF on disk) exactly as an
  * in-process revocation does, not only the files and the database.
  */
-test('vocalis consent revoke clears the running service\'s Redis and its AOF of the user', async () => {
+test("vocalis consent revoke clears the running service's Redis and its AOF of the user", async () => {
   const f = await startRuntime({ env: { VOCALIS_CONSENT_VERIFICATION: 'off' }, backends: [createToneBackend()] });
   let redis: Redis | undefined;
   try {
@@ -20,10 +20,12 @@ test('vocalis consent revoke clears the running service\'s Redis and its AOF of 
     redis = new Redis(redisUrl!, { maxRetriesPerRequest: 1 });
     const { userId, voiceId, jobId } = await clonedVoice(f.runtime, 'frank');
     const needles = [userId, voiceId, jobId];
-    assert.notDeepEqual(redisMentions(await dumpRedis(redis), needles), [], 'the service\'s Redis holds the job before');
+    assert.notDeepEqual(redisMentions(await dumpRedis(redis), needles), [], "the service's Redis holds the job before");
 
     const cli = await runNode(['src/cli/main.ts', 'consent', 'revoke', '--user', 'frank', '--json'], {
-      VOCALIS_DATA_DIR: f.dataDir, VOCALIS_MASTER_KEY: f.masterKey, VOCALIS_LOG_LEVEL: 'silent',
+      VOCALIS_DATA_DIR: f.dataDir,
+      VOCALIS_MASTER_KEY: f.masterKey,
+      VOCALIS_LOG_LEVEL: 'silent',
     });
     assert.equal(cli.code, 0, cli.stderr);
     assert.equal((JSON.parse(cli.stdout) as { receipt: { outcome: string } }).receipt.outcome, 'revoked');

@@ -39,9 +39,16 @@ test('required mode: statement with the live phrase, then the script; another vo
     assert.match(early.stdout, /reading_not_heard/);
 
     const added = await vocalis('sample', 'add', '--user', 'sam', '--json', reading, stranger, ...rest);
-    const clips = (JSON.parse(added.stdout) as { clips: Array<{ kind: string; verdict: { problems: Array<{ code: string }> } }>; complete: boolean });
-    assert.deepEqual(clips.clips.map((c) => c.kind), ['stored', 'refused', 'stored', 'stored', 'stored', 'stored'], added.stdout.slice(0, 2000));
-    assert.deepEqual(clips.clips[1]!.verdict.problems.map((p) => p.code), ['speaker_mismatch']);
+    const clips = JSON.parse(added.stdout) as { clips: Array<{ kind: string; verdict: { problems: Array<{ code: string }> } }>; complete: boolean };
+    assert.deepEqual(
+      clips.clips.map((c) => c.kind),
+      ['stored', 'refused', 'stored', 'stored', 'stored', 'stored'],
+      added.stdout.slice(0, 2000),
+    );
+    assert.deepEqual(
+      clips.clips[1]!.verdict.problems.map((p) => p.code),
+      ['speaker_mismatch'],
+    );
     assert.equal(clips.complete, true, 'the statement and the script make a complete sample');
 
     const show = await vocalis('consent', 'show', '--user', 'sam');

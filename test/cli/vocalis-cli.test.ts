@@ -54,7 +54,7 @@ test('consent grant → sample add → clone --wait → speak → revoke, with -
     assert.ok(probed > 1.5, 'a ten-word sentence lasts more than 1.5 s');
 
     const refusedText = await vocalis('speak', '--user', 'alice', '--out', out, `My confirmation phrase is ${granted.challenge}`);
-    assert.equal(refusedText.code, 1, 'a clone may never say its owner\'s challenge');
+    assert.equal(refusedText.code, 1, "a clone may never say its owner's challenge");
 
     assert.equal((await vocalis('audit', 'verify')).code, 0);
     const revoke = await vocalis('consent', 'revoke', '--user', 'alice', '--json');

@@ -55,7 +55,9 @@ test('text repeating the consent statement or a live challenge is refused', () =
     f.consents.sampleCollected(offer.consent.id);
     const statement = offer.script.sentences[0] ?? '';
     assert.throws(() => f.gate.authorize(speakAs(user.id, 'owner', 'g1', statement)), { code: 'forbidden_text' });
-    assert.throws(() => f.gate.authorize(speakAs(user.id, 'owner', 'g1', 'I AM AWARE that recordings of my voice will be used by Vocalis!')), { code: 'forbidden_text' });
+    assert.throws(() => f.gate.authorize(speakAs(user.id, 'owner', 'g1', 'I AM AWARE that recordings of my voice will be used by Vocalis!')), {
+      code: 'forbidden_text',
+    });
     const challenge = offer.consent.challenge.toUpperCase().split(' ').join(', ');
     assert.throws(() => f.gate.authorize(speakAs(user.id, 'owner', 'g1', `say ${challenge} now`)), { code: 'forbidden_text' });
     f.gate.authorize(speakAs(user.id, 'owner', 'g1', 'I am aware of the weather today.')).release();

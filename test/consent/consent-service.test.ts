@@ -26,7 +26,10 @@ test('offer → accept gives a receipt whose hash is the hash of the text shown'
     assert.equal(receipt.textSha256, offer.text.sha256);
     assert.equal(receipt.consentId, offer.consent.id);
     assert.deepEqual(receipt.scope, scope);
-    assert.deepEqual(f.ledger.events({ subject: user.id }).map((e) => e.type), ['consent.offered', 'consent.granted']);
+    assert.deepEqual(
+      f.ledger.events({ subject: user.id }).map((e) => e.type),
+      ['consent.offered', 'consent.granted'],
+    );
     assert.equal(f.ledger.verify().ok, true);
   } finally {
     f.close();

@@ -10,13 +10,23 @@ import { embeddingFeatures, type EmbeddingFeatureSpec } from '../../src/engine/s
  * on a synthetic signal defined identically here.
  */
 const RATE = 16_000;
-const reference = JSON.parse(readFileSync(new URL('./fixtures/embedding-features-reference.json', import.meta.url), 'utf8')) as Record<string, { frames: number; rows: Record<string, number[]> }>;
+const reference = JSON.parse(readFileSync(new URL('./fixtures/embedding-features-reference.json', import.meta.url), 'utf8')) as Record<
+  string,
+  { frames: number; rows: Record<string, number[]> }
+>;
 
 function signal(): Float32Array {
   return Float32Array.from({ length: RATE }, (_, n) => {
     const t = n / RATE;
-    return (0.3 * Math.sin(2 * Math.PI * 180 * t) + 0.2 * Math.sin(2 * Math.PI * (500 + 1500 * t) * t) + 0.05 * Math.sin(2 * Math.PI * 3700 * t)
-      + 0.02 * Math.sin(2 * Math.PI * 5200 * t) + 0.02 * Math.sin(2 * Math.PI * 6700 * t) + 0.01 * Math.sin(2 * Math.PI * 7700 * t)) * (0.6 + 0.4 * Math.sin(2 * Math.PI * 3 * t));
+    return (
+      (0.3 * Math.sin(2 * Math.PI * 180 * t) +
+        0.2 * Math.sin(2 * Math.PI * (500 + 1500 * t) * t) +
+        0.05 * Math.sin(2 * Math.PI * 3700 * t) +
+        0.02 * Math.sin(2 * Math.PI * 5200 * t) +
+        0.02 * Math.sin(2 * Math.PI * 6700 * t) +
+        0.01 * Math.sin(2 * Math.PI * 7700 * t)) *
+      (0.6 + 0.4 * Math.sin(2 * Math.PI * 3 * t))
+    );
   });
 }
 
@@ -38,7 +48,8 @@ for (const [name, spec, tolerance] of [
 }
 
 test('silence gives no frames to embed; a quiet recording is raised for the power-mel front end only', () => {
-  for (const kind of ['fbank', 'mel'] as const) assert.equal(embeddingFeatures({ samples: new Float32Array(RATE), sampleRate: RATE }, { kind, melBins: 40 }).frames, 0);
+  for (const kind of ['fbank', 'mel'] as const)
+    assert.equal(embeddingFeatures({ samples: new Float32Array(RATE), sampleRate: RATE }, { kind, melBins: 40 }).frames, 0);
   const loud = signal();
   const quiet = loud.map((s) => s / 100);
   const mel = (x: Float32Array) => embeddingFeatures({ samples: x, sampleRate: RATE }, { kind: 'mel', melBins: 40 });

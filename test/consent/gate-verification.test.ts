@@ -13,12 +13,26 @@ test('the gate refuses training and speech under required verification until the
     f.consents.sampleCollected(offer.consent.id);
     assert.throws(() => f.gate.authorize({ purpose: 'train', userId: user.id }), { code: 'not_verified' });
     const requester = { platform: 'cli', platformUserId: 'vera' };
-    assert.throws(() => f.gate.authorize({ purpose: 'speak', ownerUserId: user.id, requester, context: { platform: 'cli', contextId: '*' }, text: 'hello' }), { code: 'not_verified' });
+    assert.throws(() => f.gate.authorize({ purpose: 'speak', ownerUserId: user.id, requester, context: { platform: 'cli', contextId: '*' }, text: 'hello' }), {
+      code: 'not_verified',
+    });
 
-    new VerificationStore(f.db).readingVerified(offer.consent.id, {
-      assurance: 'recognised', method: 'test', recognizerVersion: 'test', coverage: 1, words: [], missing: [], challenge: offer.consent.challenge,
-      speakerModel: { name: 'test', version: 'test' }, speechSeconds: 8, at: f.clock.now().toISOString(),
-    }, f.clock.now().toISOString());
+    new VerificationStore(f.db).readingVerified(
+      offer.consent.id,
+      {
+        assurance: 'recognised',
+        method: 'test',
+        recognizerVersion: 'test',
+        coverage: 1,
+        words: [],
+        missing: [],
+        challenge: offer.consent.challenge,
+        speakerModel: { name: 'test', version: 'test' },
+        speechSeconds: 8,
+        at: f.clock.now().toISOString(),
+      },
+      f.clock.now().toISOString(),
+    );
     f.gate.authorize({ purpose: 'train', userId: user.id }).release();
   } finally {
     f.close();

@@ -21,7 +21,7 @@ test('an untouched ledger verifies', () => {
 test('an edited event is named', () => {
   const f = seeded(5);
   try {
-    f.db.prepare("UPDATE audit_events SET data = '{\"i\":99}' WHERE seq = 3").run();
+    f.db.prepare('UPDATE audit_events SET data = \'{"i":99}\' WHERE seq = 3').run();
     const result = f.ledger.verify();
     assert.equal(result.ok, false);
     assert.equal(!result.ok && result.firstBadSeq, 3);
@@ -60,7 +60,11 @@ test('an inserted event (renumbered to keep the sequence) is named', () => {
     f.db.prepare('UPDATE audit_events SET seq = -seq WHERE seq >= 3').run();
     f.db.prepare('UPDATE audit_events SET seq = 1 - seq WHERE seq < 0').run();
     const prev = f.db.prepare('SELECT hash FROM audit_events WHERE seq = 2').get();
-    f.db.prepare("INSERT INTO audit_events (seq, at, type, actor, subject, data, prev_hash, hash) VALUES (3, '2026-01-01T00:00:00.000Z', 'consent.granted', 'user:x', 'u_x', '{}', ?, 'f00d')").run(String(prev?.['hash']));
+    f.db
+      .prepare(
+        "INSERT INTO audit_events (seq, at, type, actor, subject, data, prev_hash, hash) VALUES (3, '2026-01-01T00:00:00.000Z', 'consent.granted', 'user:x', 'u_x', '{}', ?, 'f00d')",
+      )
+      .run(String(prev?.['hash']));
     const result = f.ledger.verify();
     assert.equal(!result.ok && result.firstBadSeq, 3);
   } finally {

@@ -57,13 +57,14 @@ function pcm(samples: Float32Array): PcmChunk {
 test('real speech: 50 s of a speaker enrolled through the ONNX model accepts their own unseen 10 s clips and refuses other speakers; the voiceprint grows and is bound to the model', async () => {
   const model = await OnnxEmbeddingSpeakerModel.load(settings);
   try {
-    assert.equal(model.info.version, createHash('sha256').update(readFileSync(modelFile)).digest('hex'), 'the version is the model file\'s SHA-256');
+    assert.equal(model.info.version, createHash('sha256').update(readFileSync(modelFile)).digest('hex'), "the version is the model file's SHA-256");
     assert.match(model.info.name, /^onnx-embedding-192 fbank80 window=whole calibration=0\.88,0\.99$/);
     const owner = await speech(speakerFiles('3331'));
     // Enrolled on the first 50 s (the recordings have 65–83 s); tested on what comes after.
     const enrolment = await model.enrol(pcm(owner.subarray(0, 50 * RATE)));
     const own: number[] = [];
-    for (let start = 50 * RATE; start + 10 * RATE <= owner.length; start += 10 * RATE) own.push((await model.score(enrolment, pcm(owner.subarray(start, start + 10 * RATE)))).score);
+    for (let start = 50 * RATE; start + 10 * RATE <= owner.length; start += 10 * RATE)
+      own.push((await model.score(enrolment, pcm(owner.subarray(start, start + 10 * RATE)))).score);
     assert.ok(own.length >= 2, 'speaker 3331 has two unseen 10 s clips');
     const others: number[] = [];
     for (const other of ['1688', '367', '2414', '1998']) {
@@ -102,10 +103,16 @@ test('real speech: 50 s of a speaker enrolled through the ONNX model accepts the
 });
 
 test('a model file that is missing, not ONNX, or does not take the declared features is refused at start with what to fix', async () => {
-  await assert.rejects(OnnxEmbeddingSpeakerModel.load({ ...settings, path: join(dir, 'absent.onnx') }), (e: Error) => e instanceof SpeakerModelLoadError && /cannot be read.*VOCALIS_SPEAKER_ONNX_PATH/.test(e.message));
+  await assert.rejects(
+    OnnxEmbeddingSpeakerModel.load({ ...settings, path: join(dir, 'absent.onnx') }),
+    (e: Error) => e instanceof SpeakerModelLoadError && /cannot be read.*VOCALIS_SPEAKER_ONNX_PATH/.test(e.message),
+  );
   const garbage = join(dir, 'garbage.onnx');
   writeFileSync(garbage, 'not a model at all');
-  await assert.rejects(OnnxEmbeddingSpeakerModel.load({ ...settings, path: garbage }), (e: Error) => e instanceof SpeakerModelLoadError && /is not a loadable ONNX model/.test(e.message));
+  await assert.rejects(
+    OnnxEmbeddingSpeakerModel.load({ ...settings, path: garbage }),
+    (e: Error) => e instanceof SpeakerModelLoadError && /is not a loadable ONNX model/.test(e.message),
+  );
   await assert.rejects(
     OnnxEmbeddingSpeakerModel.load({ ...settings, features: { kind: 'mel', melBins: 40 } }),
     (e: Error) => e instanceof SpeakerModelLoadError && /does not take mel40 features as \[1, frames, 40\] \(VOCALIS_SPEAKER_ONNX_FEATURES\)/.test(e.message),
@@ -115,7 +122,11 @@ test('a model file that is missing, not ONNX, or does not take the declared feat
 });
 
 test('consent end to end with the ONNX model: the reader is enrolled (encrypted), their clip is taken, another voice refused, the receipt names the model, revocation shreds the voiceprint', async () => {
-  const f = await startRuntime({ backends: [createToneBackend({ targetSpeechSeconds: 60 })], needs: { queue: false }, env: { VOCALIS_CONSENT_VERIFICATION: 'required', ...onnxEnv } });
+  const f = await startRuntime({
+    backends: [createToneBackend({ targetSpeechSeconds: 60 })],
+    needs: { queue: false },
+    env: { VOCALIS_CONSENT_VERIFICATION: 'required', ...onnxEnv },
+  });
   try {
     const { vocalis, db } = f.runtime;
     const owner = { platform: 'telegram', platformUserId: '1001' };
@@ -129,7 +140,10 @@ test('consent end to end with the ONNX model: the reader is enrolled (encrypted)
     const verified = vocalis.status(owner).verification;
     assert.equal(verified?.status, 'verified');
     if (verified?.status !== 'verified') return;
-    assert.deepEqual(verified.reading.speakerModel, { name: 'onnx-embedding-192 fbank80 window=whole calibration=0.88,0.99', version: createHash('sha256').update(readFileSync(modelFile)).digest('hex') });
+    assert.deepEqual(verified.reading.speakerModel, {
+      name: 'onnx-embedding-192 fbank80 window=whole calibration=0.88,0.99',
+      version: createHash('sha256').update(readFileSync(modelFile)).digest('hex'),
+    });
 
     const userDir = join(f.dataDir, 'users', userId);
     const enrolmentFile = (readdirSync(userDir, { recursive: true }) as string[]).find((p) => p.startsWith('enrolment') && statSync(join(userDir, p)).isFile());
@@ -142,7 +156,10 @@ test('consent end to end with the ONNX model: the reader is enrolled (encrypted)
     assert.equal(same.kind, 'stored', `the reader's own clip is taken: ${same.verdict.problems.map((p) => p.code).join(', ')}`);
     const other = await vocalis.addClip({ identity: owner, audio: fliteWav('rms', sentences.slice(5, 9).join(' ')) });
     assert.equal(other.kind, 'refused');
-    assert.deepEqual(other.verdict.problems.map((p) => p.code), ['speaker_mismatch']);
+    assert.deepEqual(
+      other.verdict.problems.map((p) => p.code),
+      ['speaker_mismatch'],
+    );
     const after = vocalis.status(owner);
     assert.equal(after.sample.clips, 2);
     assert.ok(after.verification?.status === 'verified' && after.verification.clips.length === 1 && after.verification.clips[0]!.score >= threshold);

@@ -14,7 +14,9 @@ import { lavfiWav } from '../support/spoken-audio.ts';
 const sphinx = new SphinxRecognizer();
 
 function prompt(file: string): string {
-  const line = readFileSync(sharedFile('allison-prompts/transcripts.tsv'), 'utf8').split('\n').find((l) => l.startsWith(`${file}\t`));
+  const line = readFileSync(sharedFile('allison-prompts/transcripts.tsv'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${file}\t`));
   if (!line) throw new Error(`no transcript for ${file}`);
   return line.split('\t')[1]!;
 }
@@ -30,7 +32,10 @@ test('real speech: a person reading known text is heard, with word times; the sa
   assert.equal(right.judgement.accepted, true, `coverage ${right.judgement.coverage}`);
   assert.equal(right.heard.level, 'recognised');
   const times = right.heard.words.filter((w) => w.heard);
-  assert.ok(times.every((w, i) => w.end! > w.start! && (i === 0 || w.start! >= times[i - 1]!.start!)), 'words heard in order, each with a time span');
+  assert.ok(
+    times.every((w, i) => w.end! > w.start! && (i === 0 || w.start! >= times[i - 1]!.start!)),
+    'words heard in order, each with a time span',
+  );
 
   const wrong = await accepted(allison, prompt('vm-passchanged.wav'));
   assert.equal(wrong.judgement.accepted, false, `another text: coverage ${wrong.judgement.coverage}`);
@@ -47,8 +52,11 @@ test('Mandarin: the acoustic check hears the rendered statement and phrase, and 
   const live = '熊猫，钢琴，瀑布，饺子';
   const stale = '月亮，火车，剪刀，企鹅';
   const parts = statementParts('zh', live);
-  const reading = async (challenge: string) => decodeAudio(new Uint8Array(execFileSync('espeak-ng', ['-v', 'cmn', '--stdout', readingScript('zh', challenge).sentences[0]!])), { sampleRate: 48_000 });
-  const decoys = challengeWords('zh').filter((w) => !live.includes(w) && !stale.includes(w)).slice(0, 6);
+  const reading = async (challenge: string) =>
+    decodeAudio(new Uint8Array(execFileSync('espeak-ng', ['-v', 'cmn', '--stdout', readingScript('zh', challenge).sentences[0]!])), { sampleRate: 48_000 });
+  const decoys = challengeWords('zh')
+    .filter((w) => !live.includes(w) && !stale.includes(w))
+    .slice(0, 6);
 
   const good = await matcher.recognise(await reading(live), [...parts.statement, ...parts.challenge], { decoys });
   assert.equal(good.level, 'acoustic');

@@ -63,16 +63,36 @@ function setUp(options: { failAfterShredding?: boolean } = {}) {
     },
   };
   const revocation = new Revocation({
-    db: f.db, users: f.users, consents: f.consents, gate: f.gate, keys: shredder, voices: catalog,
-    clips: new SampleClipIndex(f.db, f.clock.now), jobs: new JobHistory(f.db, f.clock.now), ledger: f.ledger, hooks, clock: f.clock.now,
+    db: f.db,
+    users: f.users,
+    consents: f.consents,
+    gate: f.gate,
+    keys: shredder,
+    voices: catalog,
+    clips: new SampleClipIndex(f.db, f.clock.now),
+    jobs: new JobHistory(f.db, f.clock.now),
+    ledger: f.ledger,
+    hooks,
+    clock: f.clock.now,
     marks: new UtteranceMarkRecords(f.db, f.clock.now),
   });
   const ticket = f.gate.authorize({
-    purpose: 'speak', ownerUserId: user.id, requester: { platform: 'cli', platformUserId: 'owner' }, context: { platform: 'cli', contextId: '*' }, text: 'hello',
+    purpose: 'speak',
+    ownerUserId: user.id,
+    requester: { platform: 'cli', platformUserId: 'owner' },
+    context: { platform: 'cli', contextId: '*' },
+    text: 'hello',
   });
   ticket.signal.addEventListener('abort', () => record('abort streams'));
   return {
-    f, keys, user, consentId: offer.consent.id, revocation, steps, ticket, observe,
+    f,
+    keys,
+    user,
+    consentId: offer.consent.id,
+    revocation,
+    steps,
+    ticket,
+    observe,
     close(): void {
       observer.close();
       f.close();
@@ -84,7 +104,10 @@ test('the key is destroyed inside the transaction that ends the consent, before 
   const s = setUp();
   try {
     await s.revocation.revoke(s.user.id, { kind: 'operator' }, 'test');
-    assert.deepEqual(s.steps.map((x) => x.step), ['destroy key', 'abort streams', 'cancel jobs', 'evict voices', 'erase files']);
+    assert.deepEqual(
+      s.steps.map((x) => x.step),
+      ['destroy key', 'abort streams', 'cancel jobs', 'evict voices', 'erase files'],
+    );
     const [destroy, ...after] = s.steps;
     assert.equal(destroy!.inTransaction, true, 'the key is destroyed inside a transaction');
     // Another connection still sees the consent live: the state change and the shredding commit together.
@@ -104,7 +127,11 @@ test('a failure between shredding and the commit rolls both back: the consent st
   const s = setUp({ failAfterShredding: true });
   try {
     await assert.rejects(s.revocation.revoke(s.user.id, { kind: 'operator' }, 'test'), /injected/);
-    assert.deepEqual(s.steps.map((x) => x.step), ['destroy key'], 'nothing after the failed transaction ran');
+    assert.deepEqual(
+      s.steps.map((x) => x.step),
+      ['destroy key'],
+      'nothing after the failed transaction ran',
+    );
     assert.deepEqual(s.observe(), { keys: 1, consent: 'sample_collected' }, 'the key and the live consent are both still there');
     assert.notEqual(s.keys.get(s.user.id), null, 'the key still opens');
     assert.equal(s.ticket.signal.aborted, false, 'streams go on: the consent is still live');

@@ -44,8 +44,12 @@ test('real speech: 60 s of a speaker accepts their own unseen 3 s and 10 s clips
     }
   }
   // Pool speakers the background model never saw (models/speaker-ubm.json lists those it did).
-  const seen = new Set((JSON.parse(readFileSync(new URL('../../models/speaker-ubm.json', import.meta.url), 'utf8')) as { trainedOn: { speakers: string[] } }).trainedOn.speakers);
-  const unseen = readdirSync(sharedFile('librispeech/pool')).filter((f) => f.endsWith('.flac') && !seen.has(f.split('-')[0]!)).slice(0, 5);
+  const seen = new Set(
+    (JSON.parse(readFileSync(new URL('../../models/speaker-ubm.json', import.meta.url), 'utf8')) as { trainedOn: { speakers: string[] } }).trainedOn.speakers,
+  );
+  const unseen = readdirSync(sharedFile('librispeech/pool'))
+    .filter((f) => f.endsWith('.flac') && !seen.has(f.split('-')[0]!))
+    .slice(0, 5);
   assert.equal(unseen.length, 5);
   for (const file of unseen) {
     const pool = await speech([sharedFile(`librispeech/pool/${file}`)]);
@@ -61,7 +65,10 @@ test('a voiceprint from the 10 s reading and one grown to 60 s both tell the own
   const grown = await model.enrol(pcm(owner.subarray(10 * RATE, 60 * RATE)), first);
   const probe = pcm(owner.subarray(62 * RATE, 72 * RATE));
   const stranger = pcm((await speech(speakerFiles('2033').slice(0, 2))).subarray(0, 10 * RATE));
-  for (const [name, voiceprint] of [['10 s', first], ['60 s', grown]] as const) {
+  for (const [name, voiceprint] of [
+    ['10 s', first],
+    ['60 s', grown],
+  ] as const) {
     const own = (await model.score(voiceprint, probe)).score;
     const other = (await model.score(voiceprint, stranger)).score;
     assert.ok(own >= threshold && other < threshold, `${name} voiceprint: owner ${own.toFixed(2)}, stranger ${other.toFixed(2)} (threshold ${threshold})`);

@@ -31,7 +31,9 @@ function statement(challenge: string): string {
 }
 
 function script(challenge: string, from: number, count: number): string {
-  return readingScript('en', challenge).sentences.slice(from, from + count).join(' ');
+  return readingScript('en', challenge)
+    .sentences.slice(from, from + count)
+    .join(' ');
 }
 
 /** Every file under the user's folder: what is kept of them on disk. */
@@ -107,7 +109,7 @@ test('the statement read with the live phrase is recognised; the same voice is a
   }
 });
 
-test('a reading of an expired or another user\'s phrase is refused with the words not heard, nothing is kept, and a retry passes', async () => {
+test("a reading of an expired or another user's phrase is refused with the words not heard, nothing is kept, and a retry passes", async () => {
   const f = await verifying();
   try {
     const { vocalis, ledger } = f.runtime;
@@ -120,12 +122,17 @@ test('a reading of an expired or another user\'s phrase is refused with the word
       const outcome = await vocalis.addClip({ identity: owner, audio: fliteWav('slt', statement(stale)) });
       assert.equal(outcome.kind, 'refused');
       assert.deepEqual(problemCodes(outcome), ['reading_not_heard']);
-      const missing = outcome.verdict.problems[0] && 'words' in outcome.verdict.problems[0] ? outcome.verdict.problems[0].words ?? [] : [];
+      const missing = outcome.verdict.problems[0] && 'words' in outcome.verdict.problems[0] ? (outcome.verdict.problems[0].words ?? []) : [];
       const live = offer.consent.challenge.split(' ').filter((w) => !stale.split(' ').includes(w));
       // The user is told which words were missing: words of the live phrase (the recogniser may
       // mistake a stray sound for one of them, so not necessarily every one) and nothing else.
       assert.ok(live.filter((w) => missing.includes(w)).length >= 2, `the live phrase's words are named as not heard: ${missing.join(', ')}`);
-      const expected = new Set([...statement('').toLowerCase().split(/[^a-z]+/), ...offer.consent.challenge.split(' ')]);
+      const expected = new Set([
+        ...statement('')
+          .toLowerCase()
+          .split(/[^a-z]+/),
+        ...offer.consent.challenge.split(' '),
+      ]);
       for (const word of missing) assert.ok(expected.has(word), `"${word}" is a word of the statement or the live phrase`);
       assert.equal(vocalis.status(owner).sample.clips, 0);
       assert.deepEqual(userFiles(f, userId), [], 'nothing of a failed reading is on disk');
@@ -153,7 +160,10 @@ test('a script without the statement, silence, music, a 3-hour file and corrupt 
     const noStatement = await vocalis.addClip({ identity: owner, audio: fliteWav('slt', script(challenge, 1, 3)) });
     assert.deepEqual(problemCodes(noStatement), ['reading_not_heard'], 'the first audio must be the statement');
     // Silence and music are refused by the audio pipeline, each with its reason, before the recogniser is asked.
-    for (const [what, source, reason] of [['silence', 'anullsrc=r=16000:cl=mono', 'silent'], ['music', MUSIC_SOURCE, 'mostly_non_speech']] as const) {
+    for (const [what, source, reason] of [
+      ['silence', 'anullsrc=r=16000:cl=mono', 'silent'],
+      ['music', MUSIC_SOURCE, 'mostly_non_speech'],
+    ] as const) {
       const outcome = await vocalis.addClip({ identity: owner, audio: lavfiWav(source, 8) });
       assert.equal(outcome.kind, 'refused');
       assert.equal(problemCodes(outcome)[0], reason, `${what}: ${problemCodes(outcome).join(', ')}`);
@@ -206,7 +216,11 @@ test('after the reading, silence and music are refused (silent, not speech) and 
 });
 
 test('verification off is explicit: clips are taken without a reading, and the receipt and the ledger say it was off', async () => {
-  const f = await startRuntime({ backends: [createToneBackend({ targetSpeechSeconds: 60 })], needs: { queue: false }, env: { VOCALIS_CONSENT_VERIFICATION: 'off' } });
+  const f = await startRuntime({
+    backends: [createToneBackend({ targetSpeechSeconds: 60 })],
+    needs: { queue: false },
+    env: { VOCALIS_CONSENT_VERIFICATION: 'off' },
+  });
   try {
     const { offer, receipt } = granted(f);
     assert.equal(receipt.verification, 'off');
@@ -227,5 +241,7 @@ function threeHourFlac(): Uint8Array {
 }
 
 function lavfiWavAs(source: string, seconds: number, format: string): Uint8Array {
-  return new Uint8Array(execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', source, '-t', String(seconds), '-f', format, 'pipe:1'], { maxBuffer: 64 * 1024 * 1024 }));
+  return new Uint8Array(
+    execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', source, '-t', String(seconds), '-f', format, 'pipe:1'], { maxBuffer: 64 * 1024 * 1024 }),
+  );
 }

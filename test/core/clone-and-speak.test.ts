@@ -23,7 +23,11 @@ test('the whole flow: consent → clips → preview → fine-tune → speak, eac
     for (const [name, file] of Object.entries(speakers)) {
       assert.throws(() => vocalis.speak({ requester: cli(name), context: everywhere, text: 'hello' }), { code: 'no_voice' });
       const offer = vocalis.offerConsent({ identity: cli(name), language: 'en', context: everywhere });
-      await assert.rejects(vocalis.addClip({ identity: cli(name), audio: await readFile(file) }), { code: 'offer_pending' }, 'nothing is recorded before agreement');
+      await assert.rejects(
+        vocalis.addClip({ identity: cli(name), audio: await readFile(file) }),
+        { code: 'offer_pending' },
+        'nothing is recorded before agreement',
+      );
       const receipt = vocalis.acceptConsent({ identity: cli(name), consentId: offer.consent.id });
       assert.equal(receipt.textSha256, offer.text.sha256);
       const outcome = await vocalis.addClip({ identity: cli(name), audio: await readFile(file) });
@@ -80,7 +84,14 @@ test('a failing attempt is retried; the history shows the final outcome', async 
     const outcome = await vocalis.addClip({ identity: cli('dave'), audio: await readFile(speakerFiles('3005')[0]!) });
     assert.equal(outcome.kind, 'stored', JSON.stringify(outcome.verdict));
     const jobId = outcome.kind === 'stored' ? outcome.clone?.jobId : undefined;
-    const job = await eventually(() => { const j = jobs.get(jobId!); return j?.state === 'completed' ? j : undefined; }, 15_000, 'retried fine-tune');
+    const job = await eventually(
+      () => {
+        const j = jobs.get(jobId!);
+        return j?.state === 'completed' ? j : undefined;
+      },
+      15_000,
+      'retried fine-tune',
+    );
     assert.equal(backend.attempts, 2);
     assert.equal(job.result?.['steps'], 3);
   } finally {

@@ -46,51 +46,67 @@ test('no synthesis is ever delivered without an active consent', async () => {
       assert.equal(revoked && n > 1, false, 'the stream went on after the revocation');
     };
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.record({ op: fc.constantFrom<Op>('grant', 'clip', 'clone', 'speak', 'speakWhileRevoking', 'revoke'), who: fc.nat(1) }), { minLength: 4, maxLength: 14 }), async (ops) => {
-        run++;
-        for (const { op, who } of ops) {
-          const id = `r${run}-u${who}`;
-          const identity = { platform: 'cli', platformUserId: id };
-          try {
-            switch (op) {
-              case 'grant': {
-                const offer = vocalis.offerConsent({ identity, language: 'en', context: everywhere });
-                vocalis.acceptConsent({ identity, consentId: offer.consent.id });
-                break;
-              }
-              case 'clip':
-                await vocalis.addClip({ identity, audio: clip, cloneWhenComplete: false });
-                break;
-              case 'clone':
-                await vocalis.startClone({ identity });
-                break;
-              case 'speak':
-                await consume(id);
-                break;
-              case 'speakWhileRevoking':
-                await consume(id, async () => {
+      fc.asyncProperty(
+        fc.array(fc.record({ op: fc.constantFrom<Op>('grant', 'clip', 'clone', 'speak', 'speakWhileRevoking', 'revoke'), who: fc.nat(1) }), {
+          minLength: 4,
+          maxLength: 14,
+        }),
+        async (ops) => {
+          run++;
+          for (const { op, who } of ops) {
+            const id = `r${run}-u${who}`;
+            const identity = { platform: 'cli', platformUserId: id };
+            try {
+              switch (op) {
+                case 'grant': {
+                  const offer = vocalis.offerConsent({ identity, language: 'en', context: everywhere });
+                  vocalis.acceptConsent({ identity, consentId: offer.consent.id });
+                  break;
+                }
+                case 'clip':
+                  await vocalis.addClip({ identity, audio: clip, cloneWhenComplete: false });
+                  break;
+                case 'clone':
+                  await vocalis.startClone({ identity });
+                  break;
+                case 'speak':
+                  await consume(id);
+                  break;
+                case 'speakWhileRevoking':
+                  await consume(id, async () => {
+                    await vocalis.revoke({ target: identity, actor: { kind: 'operator' } });
+                  });
+                  break;
+                case 'revoke':
                   await vocalis.revoke({ target: identity, actor: { kind: 'operator' } });
-                });
-                break;
-              case 'revoke':
-                await vocalis.revoke({ target: identity, actor: { kind: 'operator' } });
-                break;
+                  break;
+              }
+            } catch (error) {
+              // Refusals are expected; anything without a code is a bug.
+              if (error instanceof assert.AssertionError) throw error;
+              assert.equal(typeof (error as { code?: unknown }).code, 'string', `uncoded error: ${String(error)}`);
             }
-          } catch (error) {
-            // Refusals are expected; anything without a code is a bug.
-            if (error instanceof assert.AssertionError) throw error;
-            assert.equal(typeof (error as { code?: unknown }).code, 'string', `uncoded error: ${String(error)}`);
           }
-        }
-      }),
+        },
+      ),
       {
         numRuns: 16,
         // Always include one interleaving that certainly synthesizes and revokes mid-stream,
         // so the invariant is exercised whatever the random draws are.
-        examples: [[[
-          { op: 'grant', who: 0 }, { op: 'clip', who: 0 }, { op: 'speak', who: 0 }, { op: 'clone', who: 0 },
-          { op: 'speakWhileRevoking', who: 0 }, { op: 'speak', who: 0 }, { op: 'grant', who: 1 }, { op: 'speak', who: 1 },
-        ]]],
+        examples: [
+          [
+            [
+              { op: 'grant', who: 0 },
+              { op: 'clip', who: 0 },
+              { op: 'speak', who: 0 },
+              { op: 'clone', who: 0 },
+              { op: 'speakWhileRevoking', who: 0 },
+              { op: 'speak', who: 0 },
+              { op: 'grant', who: 1 },
+              { op: 'speak', who: 1 },
+            ],
+          ],
+        ],
       },
     );
     assert.ok(delivered > 0, 'the property exercised real synthesis');

@@ -19,7 +19,11 @@ const everywhere = { platform: 'cli', contextId: '*' };
 test('a revocation from another process stops a running stream within a second, at the default interval', async () => {
   let stalled = (): void => {};
   const stalling = new Promise<void>((resolve) => (stalled = resolve));
-  const f = await startRuntime({ backends: [stallingAfterFirstChunk(createToneBackend(), 30_000, () => stalled())], needs: { queue: false }, env: { VOCALIS_CONSENT_VERIFICATION: 'off' } });
+  const f = await startRuntime({
+    backends: [stallingAfterFirstChunk(createToneBackend(), 30_000, () => stalled())],
+    needs: { queue: false },
+    env: { VOCALIS_CONSENT_VERIFICATION: 'off' },
+  });
   const stop = new AbortController();
   try {
     const { vocalis, users, consents } = f.runtime;
@@ -51,10 +55,16 @@ test('a revocation from another process stops a running stream within a second, 
     );
 
     const revoke = runNode(['src/cli/main.ts', 'consent', 'revoke', '--user', 'dana', '--json'], {
-      VOCALIS_DATA_DIR: f.dataDir, VOCALIS_MASTER_KEY: f.masterKey, VOCALIS_LOG_LEVEL: 'silent',
+      VOCALIS_DATA_DIR: f.dataDir,
+      VOCALIS_MASTER_KEY: f.masterKey,
+      VOCALIS_LOG_LEVEL: 'silent',
     });
     // The moment the other process's transaction is visible here.
-    const committedAt = await eventually(() => (consents.store.live(userId) === null ? performance.now() : undefined), 60_000, 'the CLI to commit the revocation');
+    const committedAt = await eventually(
+      () => (consents.store.live(userId) === null ? performance.now() : undefined),
+      60_000,
+      'the CLI to commit the revocation',
+    );
     const outcome = await Promise.race([ended, sleep(1500).then(() => ({ how: 'still streaming 1.5 s later', at: Number.NaN, error: undefined as unknown }))]);
     assert.equal(outcome.how, 'stopped', 'the stream ends after a revocation made in another process');
     assert.equal((speech.consentEnded.reason as { code?: unknown }).code, 'no_consent', `stopped by the consent's end, not by ${String(outcome.error)}`);

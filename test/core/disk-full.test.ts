@@ -41,7 +41,14 @@ test('disk full while publishing a voice: no half-written voice is ever publishe
     await writeFile(join(dataDir, 'filler'), new Uint8Array(Math.max(0, free.bavail * free.bsize - 1024 * 1024)));
 
     const started = await vocalis.startClone({ identity: cli('frank') });
-    const job = await eventually(() => { const j = jobs.get(started.jobId); return j?.state === 'failed' ? j : undefined; }, 20_000, 'job to fail');
+    const job = await eventually(
+      () => {
+        const j = jobs.get(started.jobId);
+        return j?.state === 'failed' ? j : undefined;
+      },
+      20_000,
+      'job to fail',
+    );
     assert.match(job.error ?? '', /full|space/i);
     const voice = voices.require(started.voiceId);
     assert.equal(voice.state, 'preview', 'the preview still serves');

@@ -71,9 +71,13 @@ test('a consent that ended before the publication leaves the previous version an
   try {
     const jobId = await lifecycle.enqueue({ voice, userId: user.id, backend: 'classic', actor: 'user:discord:owner' });
     lifecycle.started(jobId);
-    assert.throws(() => lifecycle.completed({ jobId, userId: user.id, voiceId: voice.id, consentId, version: 1, metrics: {} }, () => {
-      throw new Error('the consent ended');
-    }), /the consent ended/);
+    assert.throws(
+      () =>
+        lifecycle.completed({ jobId, userId: user.id, voiceId: voice.id, consentId, version: 1, metrics: {} }, () => {
+          throw new Error('the consent ended');
+        }),
+      /the consent ended/,
+    );
     assert.equal(voices.require(voice.id).currentVersion, null);
     assert.equal(jobs.get(jobId)?.state, 'active');
     assert.equal(f.ledger.events({ type: 'voice.ready' }).length, 0);

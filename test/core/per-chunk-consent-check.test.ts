@@ -32,12 +32,25 @@ function speakingVoice(): { f: ConsentFixture; engine: SpeechEngine; consentId: 
   f.consents.accept(offer.consent.id, 'test');
   f.consents.sampleCollected(offer.consent.id);
   const backend = signalDeaf(createToneBackend());
-  const engine = new SpeechEngine({ backends: new BackendRegistry([backend], 'tone'), cache: new VoiceCache(1 << 20), filesFor: () => memoryFiles({ 'tone.json': { frequency: 220 } }), marks: testMarks() });
+  const engine = new SpeechEngine({
+    backends: new BackendRegistry([backend], 'tone'),
+    cache: new VoiceCache(1 << 20),
+    filesFor: () => memoryFiles({ 'tone.json': { frequency: 220 } }),
+    marks: testMarks(),
+  });
   const speak = () => {
     const ticket = f.gate.authorize({
-      purpose: 'speak', ownerUserId: user.id, requester: { platform: 'cli', platformUserId: 'owner' }, context: { platform: 'cli', contextId: '*' }, text: 'one two three four five six seven eight',
+      purpose: 'speak',
+      ownerUserId: user.id,
+      requester: { platform: 'cli', platformUserId: 'owner' },
+      context: { platform: 'cli', contextId: '*' },
+      text: 'one two three four five six seven eight',
     });
-    return engine.stream({ userId: user.id, voiceId: 'v_test', version: 1, backend: 'tone' }, { text: 'one two three four five six seven eight', language: 'en', speed: 1, variability: 0 }, ticket);
+    return engine.stream(
+      { userId: user.id, voiceId: 'v_test', version: 1, backend: 'tone' },
+      { text: 'one two three four five six seven eight', language: 'en', speed: 1, variability: 0 },
+      ticket,
+    );
   };
   return { f, engine, consentId: offer.consent.id, userId: user.id, speak };
 }
@@ -46,13 +59,16 @@ test('a revocation that aborts nothing in this process (another process revoked)
   const { f, engine, consentId, speak } = speakingVoice();
   try {
     let delivered = 0;
-    await assert.rejects(async () => {
-      for await (const _chunk of speak()) {
-        delivered++;
-        // Only the database changes: no gate.abortAll, as when another process revokes.
-        if (delivered === 2) f.consents.end(consentId, 'revoked', 'revoked elsewhere', 'operator');
-      }
-    }, { code: 'no_consent' });
+    await assert.rejects(
+      async () => {
+        for await (const _chunk of speak()) {
+          delivered++;
+          // Only the database changes: no gate.abortAll, as when another process revokes.
+          if (delivered === 2) f.consents.end(consentId, 'revoked', 'revoked elsewhere', 'operator');
+        }
+      },
+      { code: 'no_consent' },
+    );
     assert.equal(delivered, 2, 'no chunk left the engine after the revocation was committed');
     assert.equal(engine.activeStreams, 0);
     assert.equal(f.gate.activeTickets, 0, 'the ticket was released');
@@ -65,13 +81,16 @@ test('an in-process abort stops a backend that ignores its signal before the nex
   const { f, speak, userId } = speakingVoice();
   try {
     let delivered = 0;
-    await assert.rejects(async () => {
-      for await (const _chunk of speak()) {
-        delivered++;
-        // The consent is still live in the database: only the ticket's signal says stop.
-        if (delivered === 3) assert.equal(f.gate.abortAll(userId, 'consent revoked'), 1);
-      }
-    }, { code: 'no_consent' });
+    await assert.rejects(
+      async () => {
+        for await (const _chunk of speak()) {
+          delivered++;
+          // The consent is still live in the database: only the ticket's signal says stop.
+          if (delivered === 3) assert.equal(f.gate.abortAll(userId, 'consent revoked'), 1);
+        }
+      },
+      { code: 'no_consent' },
+    );
     assert.equal(delivered, 3, 'no chunk left the engine after the abort');
   } finally {
     f.close();

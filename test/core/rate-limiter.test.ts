@@ -7,7 +7,10 @@ test('a bucket allows its capacity, refuses with the wait, and refills', () => {
   const limiter = new RateLimiter({ capacity: 2, perMinute: 6, now: () => now });
   limiter.take('user:1');
   limiter.take('user:1');
-  assert.throws(() => limiter.take('user:1'), (error: Error & { code?: string; details?: { seconds: number } }) => error.code === 'rate_limited' && error.details?.seconds === 10);
+  assert.throws(
+    () => limiter.take('user:1'),
+    (error: Error & { code?: string; details?: { seconds: number } }) => error.code === 'rate_limited' && error.details?.seconds === 10,
+  );
   now += 10_000;
   limiter.take('user:1');
 });

@@ -52,7 +52,9 @@ test('unused voices expire with their consent after a year unless banked; use re
     const active = await readyVoice(f, 'active');
     f.runtime.vocalis.setVoiceOptions({ identity: banked.identity, banked: true });
     clock.advance(300 * DAY);
-    for await (const _ of f.runtime.vocalis.speak({ requester: active.identity, context: everywhere, text: 'hello' }).audio) { /* use */ }
+    for await (const _ of f.runtime.vocalis.speak({ requester: active.identity, context: everywhere, text: 'hello' }).audio) {
+      /* use */
+    }
     clock.advance(66 * DAY);
     const report = await f.runtime.retention.sweep();
     assert.equal(report.voicesExpired, 1);

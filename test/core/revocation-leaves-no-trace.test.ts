@@ -42,7 +42,10 @@ test('a revocation leaves neither the wrapped key in the SQLite files nor any id
     const payload = JSON.parse((JSON.parse(job.dump) as { data: string }).data) as Record<string, string>;
     const needles = [...new Set([userId, voiceId, jobId, ...Object.values(payload).filter((v) => v.length >= 8)])];
     assert.ok(needles.length >= 3, `ids of the user, voice and job: ${needles.join(', ')}`);
-    assert.ok(before.some((e) => e.type === 'stream' && e.dump.includes(voiceId)), 'the events stream mentions the voice');
+    assert.ok(
+      before.some((e) => e.type === 'stream' && e.dump.includes(voiceId)),
+      'the events stream mentions the voice',
+    );
     assert.notDeepEqual(await mentions(await filesUnder(paths.redisDir), [voiceId, userId]), [], 'the AOF holds the ids before');
     assert.notDeepEqual(await keyCopies(), [], 'the wrapped key is in the SQLite files before');
 

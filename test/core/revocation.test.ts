@@ -105,8 +105,12 @@ test('only the owner, a scope admin or the operator may revoke', async () => {
     const member = { platform: 'discord', platformUserId: 'm1' };
     const offer = vocalis.offerConsent({ identity: member, language: 'en', context: { platform: 'discord', contextId: 'guild-a' } });
     vocalis.acceptConsent({ identity: member, consentId: offer.consent.id });
-    await assert.rejects(vocalis.revoke({ target: member, actor: { kind: 'user', platform: 'discord', platformUserId: 'someone-else' } }), { code: 'not_permitted' });
-    await assert.rejects(vocalis.revoke({ target: member, actor: { kind: 'admin', platform: 'discord', context: 'guild-b', platformUserId: 'admin-b' } }), { code: 'not_permitted' });
+    await assert.rejects(vocalis.revoke({ target: member, actor: { kind: 'user', platform: 'discord', platformUserId: 'someone-else' } }), {
+      code: 'not_permitted',
+    });
+    await assert.rejects(vocalis.revoke({ target: member, actor: { kind: 'admin', platform: 'discord', context: 'guild-b', platformUserId: 'admin-b' } }), {
+      code: 'not_permitted',
+    });
     const receipt = await vocalis.revoke({ target: member, actor: { kind: 'admin', platform: 'discord', context: 'guild-a', platformUserId: 'admin-a' } });
     assert.equal(receipt.by, 'admin:discord:guild-a:admin-a');
     await assert.rejects(vocalis.revoke({ target: member, actor: { kind: 'operator' } }), { code: 'no_consent' });

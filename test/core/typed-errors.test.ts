@@ -12,7 +12,7 @@ import { startRuntime, type RuntimeFixture } from '../support/runtime-fixture.ts
 import { createToneBackend } from '../support/tone-backend.ts';
 
 describe('isConsentDenial', () => {
-  it('recognises the gate\'s refusal directly and as the cause of an abort, whatever its denial code', () => {
+  it("recognises the gate's refusal directly and as the cause of an abort, whatever its denial code", () => {
     const denial = new ConsentDeniedError('not_ready', 'consent is revoked');
     assert.ok(isConsentDenial(denial));
     assert.ok(isConsentDenial(new Error('This operation was aborted', { cause: denial })), 'as the cause of an abort');
@@ -29,7 +29,7 @@ describe('isConsentDenial', () => {
 });
 
 describe('user-facing errors', () => {
-  it('only the parts\' own error types reach a person, in English and Chinese', () => {
+  it("only the parts' own error types reach a person, in English and Chinese", () => {
     const limit = new VocalisError('text_too_long', 'too long', { max: 2000 });
     assert.ok(isUserFacingError(limit));
     assert.equal(renderError('en', limit), 'That text is too long (at most 2000 characters).');
@@ -47,7 +47,11 @@ describe('user-facing errors', () => {
     const withoutMessage = new Set(['unknown_consent', 'invalid_consent_transition']);
     for (const code of [...VOCALIS_ERROR_CODES, ...CONSENT_ERROR_CODES].filter((c) => !withoutMessage.has(c))) {
       for (const locale of ['en', 'zh'] as const) {
-        assert.notEqual(renderErrorCode(locale, code, { seconds: 3, max: 10, state: 'granted', languages: 'en' }), renderErrorCode(locale, 'generic'), `${locale} ${code}`);
+        assert.notEqual(
+          renderErrorCode(locale, code, { seconds: 3, max: 10, state: 'granted', languages: 'en' }),
+          renderErrorCode(locale, 'generic'),
+          `${locale} ${code}`,
+        );
       }
     }
     for (const code of withoutMessage) assert.equal(renderErrorCode('en', code), renderErrorCode('en', 'generic'));
@@ -55,7 +59,17 @@ describe('user-facing errors', () => {
 
   it('every backend code a user can act on has its own message in English and Chinese; operator-only codes get the apology', () => {
     // These say what an operator must fix (models, drivers); a user can only be told to try later.
-    const operatorOnly = new Set(['conversion_failed', 'cuda_unavailable', 'export_failed', 'model_corrupt', 'model_missing', 'model_signature', 'not_supported', 'unknown_backend', 'unknown_base_voice']);
+    const operatorOnly = new Set([
+      'conversion_failed',
+      'cuda_unavailable',
+      'export_failed',
+      'model_corrupt',
+      'model_missing',
+      'model_signature',
+      'not_supported',
+      'unknown_backend',
+      'unknown_base_voice',
+    ]);
     for (const code of BACKEND_ERROR_CODES) {
       for (const locale of ['en', 'zh'] as const) {
         const message = renderError(locale, new BackendError(code, 'internal detail', { max: 10, languages: 'en' }));
@@ -66,7 +80,7 @@ describe('user-facing errors', () => {
     }
   });
 
-  it('a code without a message (a failed job\'s `failed`) is the generic apology, never the code', () => {
+  it("a code without a message (a failed job's `failed`) is the generic apology, never the code", () => {
     assert.equal(renderErrorCode('en', 'failed'), 'Something went wrong on our side. Please try again later.');
     assert.equal(renderErrorCode('en', 'consent_exists', { state: 'granted' }), 'You already have an active consent (granted).');
   });
@@ -91,10 +105,13 @@ describe('acceptConsent', () => {
     assert.ok(accepted.script.sentences[0]?.includes(offer.consent.challenge));
     assert.deepEqual(f.runtime.vocalis.status(identity).script, accepted.script);
     // A second /clone while this consent lives: the core refuses it with the state to show.
-    assert.throws(() => f.runtime.vocalis.offerConsent({ identity, language: 'zh', context: { platform: 'cli', contextId: '*' } }), (error: unknown) => {
-      assert.ok(error instanceof ConsentError && error.code === 'consent_exists');
-      assert.equal(renderError('en', error), 'You already have an active consent (granted).');
-      return true;
-    });
+    assert.throws(
+      () => f.runtime.vocalis.offerConsent({ identity, language: 'zh', context: { platform: 'cli', contextId: '*' } }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConsentError && error.code === 'consent_exists');
+        assert.equal(renderError('en', error), 'You already have an active consent (granted).');
+        return true;
+      },
+    );
   });
 });

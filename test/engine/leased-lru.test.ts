@@ -31,7 +31,12 @@ test('one load per key, bounded by bytes, never evicting what is in use, evictin
 
 test('a failed load is not cached', async () => {
   const lru = new LeasedLru<string>(100, () => undefined);
-  await assert.rejects(lru.acquire('x', async () => { throw new Error('corrupt'); }), /corrupt/);
+  await assert.rejects(
+    lru.acquire('x', async () => {
+      throw new Error('corrupt');
+    }),
+    /corrupt/,
+  );
   assert.equal(lru.size, 0);
   const ok = await lru.acquire('x', async () => ({ value: 'fixed', bytes: 1 }));
   assert.equal(ok.value, 'fixed');

@@ -56,7 +56,11 @@ test('BullMQ keeps its runs where bull-layout.ts expects, and the purge leaves n
     await queue.enqueue(runs.failed);
     await assert.rejects(outcomes.waitForResult(runs.failed), /bad sample/);
     await queue.enqueue(runs.delayed);
-    await eventually(async () => (await inspector.zscore(bullKeys.container('delayed'), id(runs.delayed))) !== null, 20_000, 'the retried run to wait out its backoff');
+    await eventually(
+      async () => (await inspector.zscore(bullKeys.container('delayed'), id(runs.delayed))) !== null,
+      20_000,
+      'the retried run to wait out its backoff',
+    );
     await queue.enqueue(runs.active);
     await hanging.promise;
     await queue.enqueue(runs.waiting);
@@ -96,8 +100,13 @@ test('BullMQ keeps its runs where bull-layout.ts expects, and the purge leaves n
     await queue.purgeVoice(runs.active.voiceId);
 
     const traces = (await dumpRedis(inspector)).filter((entry) =>
-      Object.values(runs).some((run) => entry.key.includes(run.voiceId) || entry.dump.includes(run.voiceId)));
-    assert.deepEqual(traces.map((entry) => entry.key), [], 'keys that still name a purged voice');
+      Object.values(runs).some((run) => entry.key.includes(run.voiceId) || entry.dump.includes(run.voiceId)),
+    );
+    assert.deepEqual(
+      traces.map((entry) => entry.key),
+      [],
+      'keys that still name a purged voice',
+    );
   } finally {
     // A failure above may leave the hanging run active: hand it back instead of waiting for it.
     await worker.close({ timeoutMs: 1000 });

@@ -21,7 +21,10 @@ interface WorkerProcess {
 }
 
 async function spawnWorker(url: string): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', FIXTURE], { env: { ...process.env, REDIS_URL: url }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', FIXTURE], {
+    env: { ...process.env, REDIS_URL: url },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const seen = new Set<string>();
   const waiters: Array<{ line: string; resolve: () => void }> = [];
   createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -83,7 +86,10 @@ describe('runs of dead workers', () => {
       });
       worker.on('recovered', (run) => recovered.push(run));
       try {
-        assert.deepEqual(await events.waitForResult({ voiceId: 'voice-dead', jobId: data.jobId }, AbortSignal.timeout(OUTCOME_MS)), { metrics: {}, version: 2 });
+        assert.deepEqual(await events.waitForResult({ voiceId: 'voice-dead', jobId: data.jobId }, AbortSignal.timeout(OUTCOME_MS)), {
+          metrics: {},
+          version: 2,
+        });
         assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
         assert.deepEqual(attempts, [1], 'handed back without using up an attempt');
         assert.equal(recovered.length, 1);
@@ -153,7 +159,10 @@ describe('runs of dead workers', () => {
       });
       worker.on('recovered', (run) => recovered.push(run));
       try {
-        await assert.rejects(events.waitForResult({ voiceId: 'voice-poison', jobId: data.jobId }, AbortSignal.timeout(OUTCOME_MS)), /stalled more than allowable limit/);
+        await assert.rejects(
+          events.waitForResult({ voiceId: 'voice-poison', jobId: data.jobId }, AbortSignal.timeout(OUTCOME_MS)),
+          /stalled more than allowable limit/,
+        );
         assert.deepEqual(ran, [], 'the run did not start a third time');
         assert.equal(recovered.length, 1);
         assert.equal(recovered[0]?.failing, true);

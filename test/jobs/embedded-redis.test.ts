@@ -84,7 +84,9 @@ describe('EmbeddedRedis', () => {
 
   it('tells a Redis whose owner runs from an orphan, and takes an orphan over with its data, port and password', async () => {
     const dir = join(root, 'orphan');
-    const owner = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', OWNER_SCRIPT, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const owner = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', OWNER_SCRIPT, dir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let takenOver: EmbeddedRedis | undefined;
     let orphanPid: number | undefined;
     try {
@@ -173,15 +175,12 @@ describe('waitForRedis', () => {
   it('gives one clear error after bounded retries when nothing listens', async () => {
     const port = await findFreePort();
     const started = Date.now();
-    await assert.rejects(
-      waitForRedis(`redis://:hunter2@127.0.0.1:${port}`, { attempts: 3, delayMs: 50 }),
-      (error: unknown) => {
-        assert.ok(error instanceof RedisUnreachableError);
-        assert.match(error.message, new RegExp(`^Redis unreachable at 127\\.0\\.0\\.1:${port} after 3 attempts: .*ECONNREFUSED`));
-        assert.doesNotMatch(error.message, /hunter2/);
-        return true;
-      },
-    );
+    await assert.rejects(waitForRedis(`redis://:hunter2@127.0.0.1:${port}`, { attempts: 3, delayMs: 50 }), (error: unknown) => {
+      assert.ok(error instanceof RedisUnreachableError);
+      assert.match(error.message, new RegExp(`^Redis unreachable at 127\\.0\\.0\\.1:${port} after 3 attempts: .*ECONNREFUSED`));
+      assert.doesNotMatch(error.message, /hunter2/);
+      return true;
+    });
     assert.ok(Date.now() - started < 3000, 'took too long');
   });
 

@@ -174,13 +174,19 @@ describe('fine-tune cancellation and purge', () => {
       await events.waitForResult({ voiceId: 'other7', jobId: other.jobId });
       await queue.enqueue(jobData(voice, { backend: 'hang' }));
       await started.promise;
-      assert.ok((await dumpRedis(inspector)).some((line) => line.includes(voice)), 'test set-up left no trace to purge');
+      assert.ok(
+        (await dumpRedis(inspector)).some((line) => line.includes(voice)),
+        'test set-up left no trace to purge',
+      );
 
       await queue.purgeVoice(voice);
 
       const traces = (await dumpRedis(inspector)).filter((line) => line.includes(voice));
       assert.deepEqual(traces, []);
-      assert.ok((await dumpRedis(inspector)).some((line) => line.includes('other7')), 'other voice lost');
+      assert.ok(
+        (await dumpRedis(inspector)).some((line) => line.includes('other7')),
+        'other voice lost',
+      );
       assert.deepEqual(await events.waitForResult({ voiceId: 'other7', jobId: other.jobId }), { metrics: { loss: 1 }, version: 1 });
     } finally {
       await worker.close();

@@ -145,7 +145,12 @@ describe('fine-tune queue: enqueue, results, retries', () => {
     worker.on('failed', (_ref, failure) => {
       failures.push(failure.willRetry);
       // Waiting out its backoff, the run still holds the voice.
-      duringBackoff.push(queue.enqueue(jobData('voice-retry')).then(() => 'accepted', (error: unknown) => error));
+      duringBackoff.push(
+        queue.enqueue(jobData('voice-retry')).then(
+          () => 'accepted',
+          (error: unknown) => error,
+        ),
+      );
     });
     const events = new RunOutcomes(server.url);
     try {

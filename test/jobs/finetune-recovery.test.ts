@@ -65,55 +65,56 @@ describe('fine-tune recovery from crashes', () => {
     }
   });
 
-  for (const signal of ['SIGTERM', 'SIGKILL'] as const) it(`Redis restarting (${signal}) under load loses no job and runs each exactly once`, async () => {
-    const total = 50;
-    const queue = makeQueue(server.url, { attempts: 5, backoffMs: 100 });
-    const inspector = new Redis(server.url);
-    inspector.on('error', () => {});
-    const runs = new Map<string, number>();
-    const worker = makeWorker(server.url, {
-      // Longer than the outage, so a restart is not mistaken for a dead worker; short
-      // enough that a run whose fetch reply died with Redis is recovered in seconds.
-      lockDuration: 3000,
-      stalledInterval: 1000,
-      processor: async (data) => {
-        runs.set(data.jobId, (runs.get(data.jobId) ?? 0) + 1);
-        await sleep(15);
-        return { metrics: {}, version: 1 };
-      },
-    });
-    const jobs = Array.from({ length: total }, (_, i) => jobData(`voice-load-${signal}-${i}`));
-    // Completion as recorded in Redis: a SIGKILL can eat the reply to a completion that
-    // Redis did persist, so the worker's own 'completed' event is not the ground truth.
-    const completedInRedis = async (): Promise<number> => {
-      const scores = await Promise.all(jobs.map((data) => inspector.zscore(bullKeys.container('completed'), bullJobId(data))));
-      return scores.filter((score) => score !== null).length;
-    };
-    let restarted = false;
-    try {
-      for (const [i, data] of jobs.entries()) {
-        if (i === total / 2) {
-          await eventually(async () => (await completedInRedis()) >= 10, 10_000, 'some progress before the restart');
-          // SIGKILL: no shutdown flush; appendfsync always must have every acknowledged write on disk.
-          await server.kill(signal);
-          restarted = true;
-          setTimeout(() => void server.start(), 300);
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const)
+    it(`Redis restarting (${signal}) under load loses no job and runs each exactly once`, async () => {
+      const total = 50;
+      const queue = makeQueue(server.url, { attempts: 5, backoffMs: 100 });
+      const inspector = new Redis(server.url);
+      inspector.on('error', () => {});
+      const runs = new Map<string, number>();
+      const worker = makeWorker(server.url, {
+        // Longer than the outage, so a restart is not mistaken for a dead worker; short
+        // enough that a run whose fetch reply died with Redis is recovered in seconds.
+        lockDuration: 3000,
+        stalledInterval: 1000,
+        processor: async (data) => {
+          runs.set(data.jobId, (runs.get(data.jobId) ?? 0) + 1);
+          await sleep(15);
+          return { metrics: {}, version: 1 };
+        },
+      });
+      const jobs = Array.from({ length: total }, (_, i) => jobData(`voice-load-${signal}-${i}`));
+      // Completion as recorded in Redis: a SIGKILL can eat the reply to a completion that
+      // Redis did persist, so the worker's own 'completed' event is not the ground truth.
+      const completedInRedis = async (): Promise<number> => {
+        const scores = await Promise.all(jobs.map((data) => inspector.zscore(bullKeys.container('completed'), bullJobId(data))));
+        return scores.filter((score) => score !== null).length;
+      };
+      let restarted = false;
+      try {
+        for (const [i, data] of jobs.entries()) {
+          if (i === total / 2) {
+            await eventually(async () => (await completedInRedis()) >= 10, 10_000, 'some progress before the restart');
+            // SIGKILL: no shutdown flush; appendfsync always must have every acknowledged write on disk.
+            await server.kill(signal);
+            restarted = true;
+            setTimeout(() => void server.start(), 300);
+          }
+          // While Redis is down, enqueue retries: a run id is idempotent, so a retry cannot double it.
+          await retry(() => queue.enqueue(data));
         }
-        // While Redis is down, enqueue retries: a run id is idempotent, so a retry cannot double it.
-        await retry(() => queue.enqueue(data));
+        assert.ok(restarted);
+        await eventually(async () => (await completedInRedis()) === total, 30_000, `all ${total} jobs completed`);
+        await sleep(500); // let any duplicate run show up
+        for (const data of jobs) assert.equal(runs.get(data.jobId), 1, `job ${data.jobId} ran ${runs.get(data.jobId) ?? 0} times`);
+        const counts = await queue.counts();
+        assert.equal(counts.waiting + counts.active + counts.delayed + counts.failed, 0);
+      } finally {
+        inspector.disconnect();
+        await worker.close();
+        await queue.close();
       }
-      assert.ok(restarted);
-      await eventually(async () => (await completedInRedis()) === total, 30_000, `all ${total} jobs completed`);
-      await sleep(500); // let any duplicate run show up
-      for (const data of jobs) assert.equal(runs.get(data.jobId), 1, `job ${data.jobId} ran ${runs.get(data.jobId) ?? 0} times`);
-      const counts = await queue.counts();
-      assert.equal(counts.waiting + counts.active + counts.delayed + counts.failed, 0);
-    } finally {
-      inspector.disconnect();
-      await worker.close();
-      await queue.close();
-    }
-  });
+    });
 });
 
 async function retry<T>(action: () => Promise<T>, attempts = 50): Promise<T> {

@@ -38,7 +38,10 @@ test("purging a voice drops its events and keeps every other voice's events, ids
     await queue.enqueue(doomed);
     const mentions = (fields: string[], id: string) => fields.some((v) => v.includes(id));
     const before = await redis.xrange(EVENTS, '-', '+');
-    assert.ok(before.some(([, fields]) => mentions(fields, doomed.voiceId)), 'the doomed voice has events');
+    assert.ok(
+      before.some(([, fields]) => mentions(fields, doomed.voiceId)),
+      'the doomed voice has events',
+    );
     const keptBefore = before.filter(([, fields]) => !mentions(fields, doomed.voiceId));
     assert.ok(keptBefore.some(([, fields]) => mentions(fields, kept.voiceId)));
     const lastIdBefore = await lastGeneratedId(redis);
@@ -47,7 +50,11 @@ test("purging a voice drops its events and keeps every other voice's events, ids
 
     const afterEntries = await redis.xrange(EVENTS, '-', '+');
     // BullMQ adds its own 'removed' event during the purge; it names the doomed job too and must be gone.
-    assert.equal(afterEntries.some(([, fields]) => mentions(fields, doomed.voiceId)), false, 'no event of the purged voice is left');
+    assert.equal(
+      afterEntries.some(([, fields]) => mentions(fields, doomed.voiceId)),
+      false,
+      'no event of the purged voice is left',
+    );
     const survivors = afterEntries.filter(([id]) => keptBefore.some(([k]) => k === id));
     assert.deepEqual(survivors, keptBefore, 'the other entries keep their ids and fields');
     assert.ok((await lastGeneratedId(redis)) >= lastIdBefore, 'the last id does not go back, so readers continue where they were');

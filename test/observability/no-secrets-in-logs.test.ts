@@ -14,7 +14,11 @@ test('a whole flow at trace level logs no message text, audio, token or key', as
   const logger = createLogger({ level: 'trace', destination: sink });
   const secretText = 'zebra-umbrella-secret-sentence';
   let challenge = '';
-  const f = await startRuntime({ logger, backends: [createToneBackend({ failAttempts: [1] })], env: { DISCORD_TOKEN: 'discord-token-must-not-leak', VOCALIS_CONSENT_VERIFICATION: 'off' } });
+  const f = await startRuntime({
+    logger,
+    backends: [createToneBackend({ failAttempts: [1] })],
+    env: { DISCORD_TOKEN: 'discord-token-must-not-leak', VOCALIS_CONSENT_VERIFICATION: 'off' },
+  });
   try {
     const { vocalis, jobs } = f.runtime;
     const identity = { platform: 'cli', platformUserId: 'logcheck' };
@@ -25,7 +29,9 @@ test('a whole flow at trace level logs no message text, audio, token or key', as
     const outcome = await vocalis.addClip({ identity, audio });
     const jobId = outcome.kind === 'stored' ? outcome.clone?.jobId : undefined;
     await eventually(() => jobs.get(jobId!)?.state === 'completed', 15_000, 'fine-tune');
-    for await (const _ of vocalis.speak({ requester: identity, context: { platform: 'cli', contextId: '*' }, text: `hello ${secretText}` }).audio) { /* consume */ }
+    for await (const _ of vocalis.speak({ requester: identity, context: { platform: 'cli', contextId: '*' }, text: `hello ${secretText}` }).audio) {
+      /* consume */
+    }
     await vocalis.revoke({ target: identity, actor: { kind: 'operator' } });
   } finally {
     await f.close();
@@ -44,8 +50,20 @@ test('the logger redacts fields named text, token, audio, caption, url and passw
   let logged = '';
   sink.on('data', (d: Buffer) => (logged += d.toString()));
   const logger = createLogger({ level: 'trace', destination: sink });
-  logger.info({ text: 'spoken-words', token: 'bot-token', audio: 'pcm-bytes', caption: 'a-caption', url: 'https://x/bot-token', password: 'pw', nested: { text: 'inner-words' } }, 'fields');
+  logger.info(
+    {
+      text: 'spoken-words',
+      token: 'bot-token',
+      audio: 'pcm-bytes',
+      caption: 'a-caption',
+      url: 'https://x/bot-token',
+      password: 'pw',
+      nested: { text: 'inner-words' },
+    },
+    'fields',
+  );
   logger.flush();
-  for (const secret of ['spoken-words', 'bot-token', 'pcm-bytes', 'a-caption', 'pw"', 'inner-words']) assert.equal(logged.includes(secret), false, `${secret} was logged`);
+  for (const secret of ['spoken-words', 'bot-token', 'pcm-bytes', 'a-caption', 'pw"', 'inner-words'])
+    assert.equal(logged.includes(secret), false, `${secret} was logged`);
   assert.equal(logged.match(/\[redacted\]/g)?.length, 7);
 });

@@ -41,18 +41,28 @@ test('both chat adapters at trace level log no token, spoken text, challenge or 
   const { vocalis } = f.runtime;
   const discordAdapter = await startDiscordAdapter({
     config: { ...f.runtime.config.discord!, applicationId: discord.applicationId, guildId: discord.guild.id, streamLeadMs: 300 },
-    vocalis, logger, restApi: discord.restUrl, tuning: { jobWatchMs: 100 },
+    vocalis,
+    logger,
+    restApi: discord.restUrl,
+    tuning: { jobWatchMs: 100 },
   });
   const telegramAdapter = await startTelegramAdapter({
     config: { token: f.runtime.config.telegram!.token, webhookUrl: undefined, operatorIds: [], jobWatchMs: 100 },
-    vocalis, logger, apiRoot: telegram.apiRoot,
+    vocalis,
+    logger,
+    apiRoot: telegram.apiRoot,
   });
   const uploads: Uint8Array[] = [];
   const challenges: string[] = [];
   try {
     // Discord: /clone → Agree → a voice message → fine-tune → /speak.
     const member = discord.addMember('grace', { inVoice: true });
-    const slash = discord.dispatchInteraction({ kind: 'slash', name: 'clone', userId: member.id, options: [{ name: 'source', type: OptionType.String, value: 'upload' }] });
+    const slash = discord.dispatchInteraction({
+      kind: 'slash',
+      name: 'clone',
+      userId: member.id,
+      options: [{ name: 'source', type: OptionType.String, value: 'upload' }],
+    });
     const offer = await discord.waitForInteractionResponse(slash.id);
     const rows = (offer.data?.['components'] ?? []) as Array<{ components?: Array<{ custom_id?: string }> }>;
     const agreeId = rows.flatMap((row) => (row.components ?? []).map((c) => c.custom_id ?? '')).find((id) => id.startsWith('vocalis:agree:'))!;
@@ -63,14 +73,22 @@ test('both chat adapters at trace level log no token, spoken text, challenge or 
     const speech = await decodeAudioFile(speakerFiles('3331')[0]!, { sampleRate: 48_000 });
     const ogg = Buffer.from(await encodeOggOpus({ samples: speech.samples, sampleRate: 48_000 }));
     uploads.push(ogg);
-    discord.dispatchMessage({ authorId: member.id, attachments: [{ filename: 'voice-message.ogg', data: ogg, contentType: 'audio/ogg', durationSecs: speech.samples.length / 48_000 }], flags: MessageFlags.IsVoiceMessage });
+    discord.dispatchMessage({
+      authorId: member.id,
+      attachments: [{ filename: 'voice-message.ogg', data: ogg, contentType: 'audio/ogg', durationSecs: speech.samples.length / 48_000 }],
+      flags: MessageFlags.IsVoiceMessage,
+    });
     await eventually(() => vocalis.status(discordIdentity).consent?.state === 'voice_ready', 30_000, 'the Discord fine-tune');
     const framesBefore = discord.voice.frames().length;
     discord.dispatchInteraction({ kind: 'slash', name: 'speak', userId: member.id, options: [{ name: 'text', type: OptionType.String, value: discordText }] });
-    await eventually(() => {
-      const frames = discord.voice.frames().slice(framesBefore);
-      return frames.filter((fr) => !isSilenceFrame(fr.opus)).length > 50 && isSilenceFrame(frames.at(-1)!.opus);
-    }, 30_000, 'the Discord utterance');
+    await eventually(
+      () => {
+        const frames = discord.voice.frames().slice(framesBefore);
+        return frames.filter((fr) => !isSilenceFrame(fr.opus)).length > 50 && isSilenceFrame(frames.at(-1)!.opus);
+      },
+      30_000,
+      'the Discord utterance',
+    );
 
     // Telegram: /clone → Agree → a voice note → fine-tune → /speak → /delete.
     const chat = privateChat(DEFAULT_USER).id;

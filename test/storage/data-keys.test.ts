@@ -34,7 +34,11 @@ test('a wrapped key moved onto another user does not open', () => {
   const { store, db } = keyStore();
   store.getOrCreate('u_victim');
   const row = db.prepare('SELECT wrapped FROM data_keys WHERE user_id = ?').get('u_victim');
-  db.prepare('INSERT INTO data_keys (user_id, wrapped, created_at) VALUES (?, ?, ?)').run('u_attacker', row?.['wrapped'] as Uint8Array, new Date().toISOString());
+  db.prepare('INSERT INTO data_keys (user_id, wrapped, created_at) VALUES (?, ?, ?)').run(
+    'u_attacker',
+    row?.['wrapped'] as Uint8Array,
+    new Date().toISOString(),
+  );
   assert.throws(() => store.get('u_attacker'), DataKeyError);
   assert.throws(() => store.getOrCreate('u_attacker'), DataKeyError, 'a bad row is not silently replaced');
 });

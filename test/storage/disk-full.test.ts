@@ -35,7 +35,10 @@ test('EDQUOT is a full disk too; other write errors pass through unchanged', asy
   const key = keyStore().store.getOrCreate('u_a');
   const file = join(tmp.dir, 'x.enc');
   await assert.rejects(writeEncryptedFile(file, key, ID, randomBytes(1000), { sink: failingSink(10, 'EDQUOT') }), StorageFullError);
-  await assert.rejects(writeEncryptedFile(file, key, ID, randomBytes(1000), { sink: failingSink(10, 'EIO') }), (e: unknown) => !(e instanceof StorageFullError) && (e as { code?: string }).code === 'EIO');
+  await assert.rejects(
+    writeEncryptedFile(file, key, ID, randomBytes(1000), { sink: failingSink(10, 'EIO') }),
+    (e: unknown) => !(e instanceof StorageFullError) && (e as { code?: string }).code === 'EIO',
+  );
   assert.deepEqual(await readdir(tmp.dir), []);
 });
 

@@ -50,7 +50,10 @@ for (const size of [0, 1, C - 1, C, C + 1, 3 * C, 3 * 1024 * 1024 + 12345]) {
     await writeEncryptedFile(file, key, ID, inPieces(data, [1, 7000, 65536, 100_003, 3]));
     const parts: Uint8Array[] = [];
     for await (const part of readEncryptedFile(file, key, ID)) parts.push(part);
-    assert.ok(parts.every((p) => p.byteLength <= C), 'the reader yields chunk by chunk');
+    assert.ok(
+      parts.every((p) => p.byteLength <= C),
+      'the reader yields chunk by chunk',
+    );
     assert.equal(parts.length, Math.max(1, Math.ceil(size / C)));
     assert.deepEqual(Buffer.concat(parts), data);
     assert.deepEqual(await readdir(tmp.dir), ['clip_1.enc'], 'no temp files left');
@@ -126,7 +129,14 @@ test('truncation is reported: inside the header, at a chunk boundary, mid-chunk'
   const data = randomBytes(3 * C + 100);
   await writeEncryptedFile(file, key, ID, data);
   const original = await readFile(file);
-  for (const cut of [HEADER_BYTES - 10, HEADER_BYTES, HEADER_BYTES + RECORD, HEADER_BYTES + 2 * RECORD, HEADER_BYTES + RECORD + 1000, original.byteLength - 1]) {
+  for (const cut of [
+    HEADER_BYTES - 10,
+    HEADER_BYTES,
+    HEADER_BYTES + RECORD,
+    HEADER_BYTES + 2 * RECORD,
+    HEADER_BYTES + RECORD + 1000,
+    original.byteLength - 1,
+  ]) {
     await writeFile(file, original);
     await truncate(file, cut);
     await assert.rejects(readEncryptedFileAll(file, key, ID), isCode('truncated'), `cut at ${cut}`);

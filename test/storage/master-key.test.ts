@@ -39,9 +39,13 @@ test('separate processes starting at the same moment all get the one key that wo
     while (Date.now() < ${startAt}) {}
     const key = await loadMasterKey({ keyFile: ${JSON.stringify(keyFile)} });
     process.stdout.write(key.hmac('probe'));`;
-  const runs = Array.from({ length: 6 }, () => new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, ['--input-type=module', '-e', script], (error, stdout) => (error ? reject(error) : resolve(stdout)));
-  }));
+  const runs = Array.from(
+    { length: 6 },
+    () =>
+      new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, ['--input-type=module', '-e', script], (error, stdout) => (error ? reject(error) : resolve(stdout)));
+      }),
+  );
   const macs = await Promise.all(runs);
   assert.equal(new Set(macs).size, 1, 'every process holds the same key');
   assert.equal((await loadMasterKey({ keyFile })).hmac('probe'), macs[0]);
@@ -95,7 +99,7 @@ test('a bad environment key is refused without echoing it', async () => {
     'hunter2-SECRET-VALUE',
     randomBytes(16).toString('base64'), // 16 bytes: too short
     randomBytes(33).toString('base64'), // too long
-    randomBytes(31).toString('hex') + 'zz', // 64 chars, not hex
+    `${randomBytes(31).toString('hex')}zz`, // 64 chars, not hex
     randomBytes(32).toString('hex').slice(0, 63),
   ];
   for (const value of bad) {
@@ -107,7 +111,7 @@ test('a bad environment key is refused without echoing it', async () => {
       return true;
     });
   }
-  assert.equal(parseKeyText('  ' + 'ab'.repeat(32) + '\n')?.byteLength, 32);
+  assert.equal(parseKeyText(`  ${'ab'.repeat(32)}\n`)?.byteLength, 32);
 });
 
 test('wrap/unwrap round trip; AAD and master key are both bound', () => {

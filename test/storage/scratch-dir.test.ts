@@ -8,7 +8,10 @@ import { ScratchDir, sweepStaleScratch } from '../../src/storage/scratch-dir.ts'
 import { tempDir } from './support/storage-fixture.ts';
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 test('a scratch dir is private (0700) and removed by dispose, twice safely', async () => {
@@ -51,7 +54,7 @@ test('create refuses unsafe job ids and starts a re-run of a job from an empty f
   await second.dispose();
 });
 
-test('sweep removes leftovers of dead processes and junk, but keeps live processes\' folders', async () => {
+test("sweep removes leftovers of dead processes and junk, but keeps live processes' folders", async () => {
   await using tmp = await tempDir();
   const paths = new DataPaths(tmp.dir);
   assert.equal(await sweepStaleScratch(paths), 0, 'no scratch root yet');

@@ -40,7 +40,11 @@ test('a file copied to another version, voice or user does not decrypt there', a
   const { tmp, paths, files } = await setup();
   await using _ = tmp;
   await files('u_a', 'v_1', 1).write('gpt.onnx', randomBytes(5000));
-  const targets: Array<[string, string, number]> = [['u_a', 'v_1', 2], ['u_a', 'v_2', 1], ['u_b', 'v_1', 1]];
+  const targets: Array<[string, string, number]> = [
+    ['u_a', 'v_1', 2],
+    ['u_a', 'v_2', 1],
+    ['u_b', 'v_1', 1],
+  ];
   for (const [user, voice, version] of targets) {
     const store = files(user, voice, version);
     await paths.ensureDir(store.dir);

@@ -48,15 +48,30 @@ export function consentFixture(options: { verification?: 'required' | 'off' } = 
   const users = new UserDirectory(db, clock.now);
   const store = new ConsentStore(db);
   const ledger = new AuditLedger(db, testSealer(), clock.now);
-  const consents = new ConsentService({ db, store, ledger, clock: clock.now, policy: {
-    offerMinutes: 15, rawSampleRetentionDays: 7, voiceInactivityDays: 365,
-    // These consents never hear audio (the tests move states by hand): verification off, as an operator
-    // would set it, unless a test of verification asks for it.
-    verification: options.verification ?? 'off',
-  } });
+  const consents = new ConsentService({
+    db,
+    store,
+    ledger,
+    clock: clock.now,
+    policy: {
+      offerMinutes: 15,
+      rawSampleRetentionDays: 7,
+      voiceInactivityDays: 365,
+      // These consents never hear audio (the tests move states by hand): verification off, as an operator
+      // would set it, unless a test of verification asks for it.
+      verification: options.verification ?? 'off',
+    },
+  });
   const gate = new ConsentGate({ store, users, clock: clock.now });
   return {
-    dir, db, clock, users, store, ledger, consents, gate,
+    dir,
+    db,
+    clock,
+    users,
+    store,
+    ledger,
+    consents,
+    gate,
     close() {
       db.close();
       rmSync(dir, { recursive: true, force: true });

@@ -20,14 +20,16 @@ export interface RuntimeFixture {
  * A whole Vocalis runtime on a temp data directory: real SQLite, real encrypted files,
  * a real embedded redis-server, the real queue and worker — with a test backend.
  */
-export async function startRuntime(options: {
-  backends?: readonly VoiceBackend[];
-  needs?: RuntimeNeeds;
-  env?: Record<string, string>;
-  overrides?: RuntimeOverrides;
-  dataDir?: string;
-  logger?: Logger;
-} = {}): Promise<RuntimeFixture> {
+export async function startRuntime(
+  options: {
+    backends?: readonly VoiceBackend[];
+    needs?: RuntimeNeeds;
+    env?: Record<string, string>;
+    overrides?: RuntimeOverrides;
+    dataDir?: string;
+    logger?: Logger;
+  } = {},
+): Promise<RuntimeFixture> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'vocalis-rt-')));
   const masterKey = options.env?.['VOCALIS_MASTER_KEY'] ?? randomBytes(32).toString('hex');
   const backends = options.backends ?? [createToneBackend()];
@@ -63,7 +65,10 @@ export async function startRuntime(options: {
  * A CLI user who consents everywhere, sends one clip of LibriSpeech speaker 3005 (verification
  * off, as the runtime is started) and whose fine-tune completes: what revocation tests erase.
  */
-export async function clonedVoice(runtime: Runtime, platformUserId: string): Promise<{ identity: { platform: string; platformUserId: string }; userId: string; voiceId: string; jobId: string }> {
+export async function clonedVoice(
+  runtime: Runtime,
+  platformUserId: string,
+): Promise<{ identity: { platform: string; platformUserId: string }; userId: string; voiceId: string; jobId: string }> {
   const { vocalis, jobs, users } = runtime;
   const identity = { platform: 'cli', platformUserId };
   const offer = vocalis.offerConsent({ identity, language: 'en', context: { platform: 'cli', contextId: '*' } });

@@ -26,7 +26,11 @@ export function speakerEmbeddingGraph(options: { bins?: number; hidden?: number;
   const h = op('Relu', [op('Add', [op('MatMul', ['feats', 'projection'], 'projected'), 'bias'], 'biased')], 'hidden');
   const mean = op('ReduceMean', [h], 'mean', { axes: [1], keepdims: 0 });
   const meanSquare = op('ReduceMean', [op('Mul', [h, h], 'squared')], 'mean_square', { axes: [1], keepdims: 0 });
-  const std = op('Sqrt', [op('Add', [op('Relu', [op('Sub', [meanSquare, op('Mul', [mean, mean], 'mean_squared')], 'rounded_variance')], 'variance'), 'epsilon'], 'variance_floor')], 'std');
+  const std = op(
+    'Sqrt',
+    [op('Add', [op('Relu', [op('Sub', [meanSquare, op('Mul', [mean, mean], 'mean_squared')], 'rounded_variance')], 'variance'), 'epsilon'], 'variance_floor')],
+    'std',
+  );
   const pooled = op('Concat', [mean, std], 'pooled', { axis: 1 });
   // Every pooled value is positive; centring each vector keeps what differs between voices from drowning in what all share.
   op('Sub', [pooled, op('ReduceMean', [pooled], 'pooled_mean', { axes: [1], keepdims: 1 })], 'embs');

@@ -17,5 +17,8 @@ export function readShared(relative: string): Buffer {
 /** A LibriSpeech test-other speaker's utterance files, sorted. */
 export function speakerFiles(speaker: string): string[] {
   const dir = sharedFile(`librispeech/test-other/${speaker}`);
-  return readdirSync(dir).filter((f) => f.endsWith('.flac')).sort().map((f) => `${dir}/${f}`);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.flac'))
+    .sort()
+    .map((f) => `${dir}/${f}`);
 }

@@ -22,8 +22,13 @@ export function fliteWav(voice: FliteVoice, text: string): Uint8Array {
 
 /** A WAV from an ffmpeg lavfi source, e.g. `anullsrc` or an `aevalsrc` expression. */
 export function lavfiWav(source: string, seconds: number, rate = 16_000): Uint8Array {
-  return new Uint8Array(execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', source, '-t', String(seconds), '-ac', '1', '-ar', String(rate), '-f', 'wav', 'pipe:1'], { maxBuffer: 512 * 1024 * 1024 }));
+  return new Uint8Array(
+    execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', source, '-t', String(seconds), '-ac', '1', '-ar', String(rate), '-f', 'wav', 'pipe:1'], {
+      maxBuffer: 512 * 1024 * 1024,
+    }),
+  );
 }
 
 /** Chords with a beat: music, not speech. */
-export const MUSIC_SOURCE = "aevalsrc='(0.2*sin(2*PI*(220+55*floor(mod(t,2)))*t)+0.15*sin(2*PI*330*t)+0.1*sin(2*PI*440*t*(1+0.01*sin(6*t))))*(0.6+0.4*sin(2*PI*2*t))':s=16000";
+export const MUSIC_SOURCE =
+  "aevalsrc='(0.2*sin(2*PI*(220+55*floor(mod(t,2)))*t)+0.15*sin(2*PI*330*t)+0.1*sin(2*PI*440*t*(1+0.01*sin(6*t))))*(0.6+0.4*sin(2*PI*2*t))':s=16000";

@@ -1,5 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BackendInfo, FineTuneContext, FineTuneResult, LoadedVoice, PreparedSample, SampleSource, SynthesisRequest, VoiceBackend, VoiceFiles } from '../../src/engine/backend.ts';
+import type {
+  BackendInfo,
+  FineTuneContext,
+  FineTuneResult,
+  LoadedVoice,
+  PreparedSample,
+  SampleSource,
+  SynthesisRequest,
+  VoiceBackend,
+  VoiceFiles,
+} from '../../src/engine/backend.ts';
 import type { PcmChunk } from '../../src/engine/pcm.ts';
 
 /**

@@ -13,9 +13,10 @@ import { mixWith, TRANSFORMS } from './transforms.ts';
 
 const marks = testMarks();
 const PAYLOAD = { keyId: marks.key.keyId, token: 0xc0ffee42 };
-const TEXT = 'The quick brown fox jumps over the lazy dog. A synthetic voice reads this paragraph aloud, slowly and clearly, '
-  + 'so that the mark has enough speech to ride on. Every sentence adds a little more, and the detector listens for the keyed noise '
-  + 'hidden underneath the words. Nothing here is said by a person.';
+const TEXT =
+  'The quick brown fox jumps over the lazy dog. A synthetic voice reads this paragraph aloud, slowly and clearly, ' +
+  'so that the mark has enough speech to ride on. Every sentence adds a little more, and the detector listens for the keyed noise ' +
+  'hidden underneath the words. Nothing here is said by a person.';
 
 /** flite's synthesised speech (a real TTS voice), about 15 s at 16 kHz, resampled by the decoder to 24 kHz like a backend's output. */
 const speech: PcmChunk = await (async () => {
@@ -61,7 +62,12 @@ test('the embedder keeps the length, changes nothing but the mark band, and any 
 
 test('the full payload comes back from 10 s and presence from 3 s, after each transformation', async () => {
   const failures: string[] = [];
-  const other = (await decodeAudioFile(sharedFile('librispeech/test-other/1998/' + readdirSync(sharedFile('librispeech/test-other/1998')).find((f) => f.endsWith('.flac'))), { sampleRate: MARK_RATE })).samples;
+  const other = (
+    await decodeAudioFile(
+      sharedFile(`librispeech/test-other/1998/${readdirSync(sharedFile('librispeech/test-other/1998')).find((f) => f.endsWith('.flac'))}`),
+      { sampleRate: MARK_RATE },
+    )
+  ).samples;
   const transforms = { ...TRANSFORMS, 'mixed with another speaker': mixWith(other) };
   for (const [name, transform] of Object.entries(transforms)) {
     const heard = await transform(marked);
@@ -91,9 +97,13 @@ test('no mark is found in unmarked speech (the same TTS, real recordings), music
     if (d.status !== 'absent' && d.status !== 'too_short') found.push(`${name}: ${d.status}`);
   };
   check('unmarked flite speech', clean);
-  const allison = readdirSync(sharedFile('allison-prompts')).filter((f) => f.endsWith('.wav')).slice(0, 12);
+  const allison = readdirSync(sharedFile('allison-prompts'))
+    .filter((f) => f.endsWith('.wav'))
+    .slice(0, 12);
   for (const f of allison) check(f, (await decodeAudioFile(sharedFile(`allison-prompts/${f}`), { sampleRate: MARK_RATE })).samples);
-  const pool = readdirSync(sharedFile('librispeech/pool')).filter((f) => f.endsWith('.flac')).slice(0, 12);
+  const pool = readdirSync(sharedFile('librispeech/pool'))
+    .filter((f) => f.endsWith('.flac'))
+    .slice(0, 12);
   for (const f of pool) check(f, (await decodeAudioFile(sharedFile(`librispeech/pool/${f}`), { sampleRate: MARK_RATE })).samples);
   check('music', (await decodeAudio(lavfiWav(MUSIC_SOURCE, 12), { sampleRate: MARK_RATE })).samples);
   check('silence', new Float32Array(MARK_RATE * 5));

@@ -18,8 +18,9 @@ import { fliteWav } from '../support/spoken-audio.ts';
  * the voice in the database; revocation leaves the deployment and the day only;
  * and a marked clip offered as a sample is refused.
  */
-const TEXT = 'Good evening, everyone. This is a synthetic voice reading a short note. It talks about the weather, '
-  + 'which was grey and wet all day. Tomorrow should be brighter, with a light wind from the west. That is all for now.';
+const TEXT =
+  'Good evening, everyone. This is a synthetic voice reading a short note. It talks about the weather, ' +
+  'which was grey and wet all day. Tomorrow should be brighter, with a light wind from the west. That is all for now.';
 
 const owner = { platform: 'telegram', platformUserId: '4242' };
 const context = { platform: 'telegram', contextId: '-100' };
@@ -57,10 +58,15 @@ test('every output path carries the mark; records map it to the voice until revo
     const ogg = await encodeOggOpus(speak().audio);
     const voiceNote = await vocalis.checkMark(ogg);
     assert.equal(voiceNote.status, 'synthetic');
-    assert.ok(voiceNote.status === 'synthetic' && voiceNote.voice.status === 'known' && voiceNote.voice.owner.platformUserId === '4242', 'Ogg Opus voice note names the owner');
+    assert.ok(
+      voiceNote.status === 'synthetic' && voiceNote.voice.status === 'known' && voiceNote.voice.owner.platformUserId === '4242',
+      'Ogg Opus voice note names the owner',
+    );
 
     // The same file says so in its OpusTags, for anyone without our key.
-    const probed = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream_tags', '-of', 'json', '-i', 'pipe:0'], { input: ogg }).toString()) as { streams: Array<{ tags: Record<string, string> }> };
+    const probed = JSON.parse(
+      execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream_tags', '-of', 'json', '-i', 'pipe:0'], { input: ogg }).toString(),
+    ) as { streams: Array<{ tags: Record<string, string> }> };
     assert.equal(probed.streams[0]?.tags['DIGITAL_SOURCE_TYPE'], 'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia');
     assert.equal(probed.streams[0]?.tags['AI_GENERATED'], 'true');
 
@@ -74,19 +80,30 @@ test('every output path carries the mark; records map it to the voice until revo
 
     // A marked clip is no sample: refused, and nothing of it is kept.
     const clipsBefore = db.prepare('SELECT COUNT(*) AS n FROM sample_clips').get()!['n'];
-    await assert.rejects(vocalis.addClip({ identity: owner, audio: ogg, cloneWhenComplete: false }), (e: unknown) => e instanceof VocalisError && e.code === 'marked_sample');
+    await assert.rejects(
+      vocalis.addClip({ identity: owner, audio: ogg, cloneWhenComplete: false }),
+      (e: unknown) => e instanceof VocalisError && e.code === 'marked_sample',
+    );
     assert.equal(db.prepare('SELECT COUNT(*) AS n FROM sample_clips').get()!['n'], clipsBefore);
 
     await vocalis.revoke({ target: owner, actor: { kind: 'operator' } });
     const after = db.prepare('SELECT * FROM utterance_marks').all();
     assert.equal(after.length, 3);
     for (const row of after) {
-      assert.deepEqual(Object.keys(row).filter((k) => row[k] !== null).sort(), ['created_on', 'key_id', 'token'], 'only the token, the deployment key id and the day survive');
+      assert.deepEqual(
+        Object.keys(row)
+          .filter((k) => row[k] !== null)
+          .sort(),
+        ['created_on', 'key_id', 'token'],
+        'only the token, the deployment key id and the day survive',
+      );
       assert.match(String(row['created_on']), /^\d{4}-\d{2}-\d{2}$/);
     }
     const userId = String(tokens[0]!['user_id']);
     const voiceId = String(tokens[0]!['voice_id']);
-    const leftovers = db.prepare('SELECT COUNT(*) AS n FROM utterance_marks WHERE user_id = ? OR voice_id = ? OR created_at IS NOT NULL').get(userId, voiceId)!['n'];
+    const leftovers = db.prepare('SELECT COUNT(*) AS n FROM utterance_marks WHERE user_id = ? OR voice_id = ? OR created_at IS NOT NULL').get(userId, voiceId)![
+      'n'
+    ];
     assert.equal(leftovers, 0);
     const deleted = await vocalis.checkMark(ogg);
     assert.deepEqual(deleted, { status: 'synthetic', voice: { status: 'deleted', createdOn: String(tokens[0]!['created_on']) } });

@@ -46,7 +46,9 @@ async function flite(text: string): Promise<Float32Array> {
 }
 
 test('in every critical band and frame the mark stays under the masked threshold of the speech (MPEG-1 model 1)', async () => {
-  const { clean, mark } = markOf(await flite('Thank you to everyone who helped organise the quiz night on Friday; the winning team answered forty questions out of fifty.'));
+  const { clean, mark } = markOf(
+    await flite('Thank you to everyone who helped organise the quiz night on Friday; the winning team answered forty questions out of fifty.'),
+  );
   const model = new MaskingModel(SIZE, MARK_RATE, hannSum);
   const threshold = new Float64Array(model.bands);
   let cells = 0;
@@ -86,7 +88,10 @@ test('nothing of the mark in digital silence, and none before a word starts (no 
   const ms = MARK_RATE / 1000;
   // Well inside the pauses (beyond the resamplers' and frames' reach): exactly nothing.
   const silence = mark.subarray(10 * ms, Math.round((pause * MARK_RATE) / 24_000) - 40 * ms);
-  assert.equal(silence.reduce((m, v) => Math.max(m, Math.abs(v)), 0), 0);
+  assert.equal(
+    silence.reduce((m, v) => Math.max(m, Math.abs(v)), 0),
+    0,
+  );
   for (const onset24k of [pause, 2 * pause + word.length - onsetInWord]) {
     const onset = Math.round((onset24k * MARK_RATE) / 24_000);
     const before = energy(mark, onset - 20 * ms, 16 * ms);
@@ -101,7 +106,10 @@ test('the masking model: noise hides better than a tone, a masker spreads upward
   const bandAt = (hz: number): number => Math.floor(bark(hz));
   const tone = new Float32Array(SIZE).map((_, i) => 0.3 * Math.sin((2 * Math.PI * 1000 * i) / MARK_RATE));
   let seed = 1;
-  const noise = new Float32Array(SIZE).map(() => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5));
+  const noise = new Float32Array(SIZE).map(() => {
+    seed = (seed * 16807) % 2147483647;
+    return seed / 2147483647 - 0.5;
+  });
   // White noise with the tone's power in the tone's critical band.
   const tonePower = powerSpectrum(tone, 0);
   const noisePower = powerSpectrum(noise, 0);

@@ -17,22 +17,36 @@ export type Transform = (pcm: PcmChunk) => Promise<Float32Array>;
 function ffmpegRoundTrip(args: readonly string[], format: string): Transform {
   return async (pcm) => {
     const wav = encodeWav(pcm);
-    const coded = execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'wav', '-i', 'pipe:0', ...args, '-f', format, 'pipe:1'], { input: wav, maxBuffer: 256 << 20 });
+    const coded = execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'wav', '-i', 'pipe:0', ...args, '-f', format, 'pipe:1'], {
+      input: wav,
+      maxBuffer: 256 << 20,
+    });
     return (await decodeAudio(new Uint8Array(coded), { sampleRate: MARK_RATE, limits: { maxWallMs: 300_000 } })).samples;
   };
 }
 
 export const TRANSFORMS: Readonly<Record<string, Transform>> = {
   none: async (pcm) => resample(pcm.samples, pcm.sampleRate, MARK_RATE),
-  'opus 16 kbps': async (pcm) => (await decodeAudio(await encodeOggOpus(pcm, { bitrate: 16_000 }), { sampleRate: MARK_RATE, limits: { maxWallMs: 300_000 } })).samples,
-  'opus 32 kbps': async (pcm) => (await decodeAudio(await encodeOggOpus(pcm, { bitrate: 32_000 }), { sampleRate: MARK_RATE, limits: { maxWallMs: 300_000 } })).samples,
-  'opus 64 kbps': async (pcm) => (await decodeAudio(await encodeOggOpus(pcm, { bitrate: 64_000 }), { sampleRate: MARK_RATE, limits: { maxWallMs: 300_000 } })).samples,
+  'opus 16 kbps': async (pcm) =>
+    (await decodeAudio(await encodeOggOpus(pcm, { bitrate: 16_000 }), { sampleRate: MARK_RATE, limits: { maxWallMs: 300_000 } })).samples,
+  'opus 32 kbps': async (pcm) =>
+    (await decodeAudio(await encodeOggOpus(pcm, { bitrate: 32_000 }), { sampleRate: MARK_RATE, limits: { maxWallMs: 300_000 } })).samples,
+  'opus 64 kbps': async (pcm) =>
+    (await decodeAudio(await encodeOggOpus(pcm, { bitrate: 64_000 }), { sampleRate: MARK_RATE, limits: { maxWallMs: 300_000 } })).samples,
   'mp3 64 kbps': ffmpegRoundTrip(['-c:a', 'libmp3lame', '-b:a', '64k'], 'mp3'),
   'aac 48 kbps': ffmpegRoundTrip(['-c:a', 'aac', '-b:a', '48k'], 'adts'),
   'resample 8 kHz': async (pcm) => resample(resample(pcm.samples, pcm.sampleRate, 8000), 8000, MARK_RATE),
   'resample 44.1 kHz': async (pcm) => resample(resample(pcm.samples, pcm.sampleRate, 44_100), 44_100, MARK_RATE),
-  'volume −12 dB': async (pcm) => resample(pcm.samples.map((v) => v * 0.25), pcm.sampleRate, MARK_RATE),
-  'phone (sox: 300–3400 Hz, reverb, 8 kHz µ-law)': soxRoundTrip(['gain', '-3', 'highpass', '300', 'lowpass', '3400', 'reverb', '30', '50', '20', 'rate', '8k'], ['-e', 'u-law', '-r', '8000', '-c', '1']),
+  'volume −12 dB': async (pcm) =>
+    resample(
+      pcm.samples.map((v) => v * 0.25),
+      pcm.sampleRate,
+      MARK_RATE,
+    ),
+  'phone (sox: 300–3400 Hz, reverb, 8 kHz µ-law)': soxRoundTrip(
+    ['gain', '-3', 'highpass', '300', 'lowpass', '3400', 'reverb', '30', '50', '20', 'rate', '8k'],
+    ['-e', 'u-law', '-r', '8000', '-c', '1'],
+  ),
 };
 
 /** Runs sox's effect chain on a WAV and decodes what comes out. */

@@ -1,11 +1,4 @@
-import {
-  MessageFlags,
-  type Attachment,
-  type ButtonInteraction,
-  type ChatInputCommandInteraction,
-  type Message,
-  type VoiceState,
-} from 'discord.js';
+import { MessageFlags, type Attachment, type ButtonInteraction, type ChatInputCommandInteraction, type Message, type VoiceState } from 'discord.js';
 import type { ClipOutcome } from '../../core/vocalis.ts';
 import { localeFrom, t, type Locale } from '../../i18n/catalogue.ts';
 import { queuedMessage } from '../../i18n/clone-messages.ts';
@@ -53,9 +46,26 @@ type CloneMessage = LastingReply;
 
 /** One member's /clone, from the notice to the end of the sample. At most one per member. */
 type ActiveClone =
-  | { readonly kind: 'offer'; readonly consentId: string; readonly guildId: string; readonly locale: Locale; readonly source: Source; readonly file: Attachment | null; readonly timer: NodeJS.Timeout; readonly message: CloneMessage }
+  | {
+      readonly kind: 'offer';
+      readonly consentId: string;
+      readonly guildId: string;
+      readonly locale: Locale;
+      readonly source: Source;
+      readonly file: Attachment | null;
+      readonly timer: NodeJS.Timeout;
+      readonly message: CloneMessage;
+    }
   | { readonly kind: 'recording'; readonly guildId: string; readonly channelId: string; readonly session: RecordingSession }
-  | { readonly kind: 'upload'; readonly guildId: string; readonly locale: Locale; readonly message: CloneMessage; readonly timer: NodeJS.Timeout; chain: Promise<void>; readonly done: (content?: string) => void }
+  | {
+      readonly kind: 'upload';
+      readonly guildId: string;
+      readonly locale: Locale;
+      readonly message: CloneMessage;
+      readonly timer: NodeJS.Timeout;
+      chain: Promise<void>;
+      readonly done: (content?: string) => void;
+    }
   | { readonly kind: 'starting'; readonly guildId: string };
 
 export interface CloneDeps {
@@ -228,8 +238,14 @@ export class CloneFlow {
   }
 
   async #begin(input: {
-    userId: string; guildId: string; locale: Locale; source: Source; file: Attachment | null; message: CloneMessage;
-    interaction: ChatInputCommandInteraction<'cached'> | ButtonInteraction<'cached'>; prefix?: string;
+    userId: string;
+    guildId: string;
+    locale: Locale;
+    source: Source;
+    file: Attachment | null;
+    message: CloneMessage;
+    interaction: ChatInputCommandInteraction<'cached'> | ButtonInteraction<'cached'>;
+    prefix?: string;
   }): Promise<void> {
     const { userId, locale, message } = input;
     try {
@@ -238,11 +254,20 @@ export class CloneFlow {
     } catch (error) {
       this.#active.delete(userId);
       this.#d.logger.warn({ userId, err: error }, 'clone could not continue');
-      await message.edit({ content: `${input.prefix ? `${input.prefix}\n` : ''}${describeError(locale, error)}`, embeds: [], components: [] }).catch(() => undefined);
+      await message
+        .edit({ content: `${input.prefix ? `${input.prefix}\n` : ''}${describeError(locale, error)}`, embeds: [], components: [] })
+        .catch(() => undefined);
     }
   }
 
-  async #record(input: { userId: string; guildId: string; locale: Locale; message: CloneMessage; interaction: ChatInputCommandInteraction<'cached'> | ButtonInteraction<'cached'>; prefix?: string }): Promise<void> {
+  async #record(input: {
+    userId: string;
+    guildId: string;
+    locale: Locale;
+    message: CloneMessage;
+    interaction: ChatInputCommandInteraction<'cached'> | ButtonInteraction<'cached'>;
+    prefix?: string;
+  }): Promise<void> {
     const { userId, locale, message } = input;
     const guild = input.interaction.guild;
     const channel = guild.voiceStates.cache.get(userId)?.channel;
@@ -260,7 +285,12 @@ export class CloneFlow {
         const lease = await this.#d.links.lease(channel);
         // Only the consenting member is subscribed to; nobody else's audio is received.
         const subscription = receivePackets(lease.connection.receiver, userId, onPacket, onUnreceivable, { stallMs: receiveStallMs });
-        return { stop: () => { subscription.stop(); lease.release(); } };
+        return {
+          stop: () => {
+            subscription.stop();
+            lease.release();
+          },
+        };
       },
       submitClip: (wav) => this.#d.vocalis.addClip({ identity, audio: wav }),
       targetSeconds: status.sample.targetSeconds,
@@ -306,16 +336,28 @@ export class CloneFlow {
       void show(true);
     });
     session.on('stateChange', (_old, next) => this.#d.logger.info({ userId, guildId: guild.id, state: next.status }, 'recording state'));
-    session.once('end', (result) => void this.#finishRecording({ userId, guildId: guild.id, locale, message, result, ...(input.prefix ? { prefix: input.prefix } : {}) }));
+    session.once(
+      'end',
+      (result) => void this.#finishRecording({ userId, guildId: guild.id, locale, message, result, ...(input.prefix ? { prefix: input.prefix } : {}) }),
+    );
     // "Read the script aloud" only once the bot is in the channel and listening: until then
     // the member is told to wait, and a failed join ends in "I could not join" (the end event).
     const started = session.start();
-    await message.edit({ content: `${input.prefix ? `${input.prefix}\n\n` : ''}${t(locale, 'discord.recording.joining')}`, embeds, components: [] }).catch(() => undefined);
+    await message
+      .edit({ content: `${input.prefix ? `${input.prefix}\n\n` : ''}${t(locale, 'discord.recording.joining')}`, embeds, components: [] })
+      .catch(() => undefined);
     await started;
     if (session.state.status === 'recording') await show(true);
   }
 
-  async #finishRecording(input: { userId: string; guildId: string; locale: Locale; message: CloneMessage; result: RecordingResult; prefix?: string }): Promise<void> {
+  async #finishRecording(input: {
+    userId: string;
+    guildId: string;
+    locale: Locale;
+    message: CloneMessage;
+    result: RecordingResult;
+    prefix?: string;
+  }): Promise<void> {
     const { userId, locale, message, result, prefix } = input;
     const active = this.#active.get(userId);
     if (active?.kind === 'recording') this.#active.delete(userId);
@@ -323,16 +365,28 @@ export class CloneFlow {
     let content: string;
     if (result.state === 'done' && result.completion) content = this.#completionText(userId, locale, message, result.completion);
     else if (result.reason === 'cancelled') content = t(locale, 'discord.recording.cancelled');
-    else if (result.reason === 'timeout') content = t(locale, 'discord.recording.timeout', { minutes: Math.round(this.#d.timings.recordingTimeoutMs / 60_000), net: p.netSeconds, target: p.targetSeconds });
+    else if (result.reason === 'timeout')
+      content = t(locale, 'discord.recording.timeout', {
+        minutes: Math.round(this.#d.timings.recordingTimeoutMs / 60_000),
+        net: p.netSeconds,
+        target: p.targetSeconds,
+      });
     else if (result.reason === 'left_channel') content = t(locale, 'discord.recording.left');
     else if (result.reason === 'disconnected') content = t(locale, 'discord.recording.disconnected');
     else if (result.reason === 'consent_ended') content = t(locale, 'error.no_consent');
     else if (result.reason === 'unreceivable') content = t(locale, 'discord.recording.unreceivable');
     else content = result.error === undefined ? t(locale, 'discord.recording.failed') : describeError(locale, result.error);
-    this.#d.logger.info({
-      userId, state: result.state, reason: result.reason, packets: result.packets, unusable: result.unusable,
-      ...(result.error === undefined ? {} : { cause: failureCode(result.error) }),
-    }, 'recording ended');
+    this.#d.logger.info(
+      {
+        userId,
+        state: result.state,
+        reason: result.reason,
+        packets: result.packets,
+        unusable: result.unusable,
+        ...(result.error === undefined ? {} : { cause: failureCode(result.error) }),
+      },
+      'recording ended',
+    );
     if (result.reason === 'unreceivable' && !this.#active.has(userId)) {
       // The voice channel cannot carry this member's audio: offer the voice-message path at
       // once, under the same consent (a voice message or file does not use the receive path).
@@ -353,11 +407,24 @@ export class CloneFlow {
     return `${accepted}\n${queuedMessage(locale, outcome.clone)}`;
   }
 
-  async #awaitUploads(input: { userId: string; guildId: string; locale: Locale; file: Attachment | null; message: CloneMessage; prefix?: string }): Promise<void> {
+  async #awaitUploads(input: {
+    userId: string;
+    guildId: string;
+    locale: Locale;
+    file: Attachment | null;
+    message: CloneMessage;
+    prefix?: string;
+  }): Promise<void> {
     const { userId, locale, message } = input;
     const timer = setTimeout(() => {
       const status = this.#d.vocalis.status(discordIdentity(userId));
-      finish(t(locale, 'discord.recording.timeout', { minutes: Math.round(this.#d.timings.recordingTimeoutMs / 60_000), net: Math.floor(status.sample.speechSeconds), target: status.sample.targetSeconds }));
+      finish(
+        t(locale, 'discord.recording.timeout', {
+          minutes: Math.round(this.#d.timings.recordingTimeoutMs / 60_000),
+          net: Math.floor(status.sample.speechSeconds),
+          target: status.sample.targetSeconds,
+        }),
+      );
     }, this.#d.timings.recordingTimeoutMs);
     /** Ends the wait for uploads; with `content`, says why in the /clone message. */
     const finish = (content?: string): void => {
@@ -369,7 +436,12 @@ export class CloneFlow {
     const active: ActiveClone & { kind: 'upload' } = { kind: 'upload', guildId: input.guildId, locale, message, timer, chain: Promise.resolve(), done: finish };
     this.#active.set(userId, active);
     const status = this.#d.vocalis.status(discordIdentity(userId));
-    await message.edit({ content: `${input.prefix ? `${input.prefix}\n\n` : ''}${t(locale, 'discord.upload.prompt', { net: Math.floor(status.sample.speechSeconds), target: status.sample.targetSeconds })}`, components: [stopRecordingRow(locale, userId)] }).catch(() => undefined);
+    await message
+      .edit({
+        content: `${input.prefix ? `${input.prefix}\n\n` : ''}${t(locale, 'discord.upload.prompt', { net: Math.floor(status.sample.speechSeconds), target: status.sample.targetSeconds })}`,
+        components: [stopRecordingRow(locale, userId)],
+      })
+      .catch(() => undefined);
     if (input.file) {
       const file = input.file;
       active.chain = active.chain.then(() => this.#takeUpload(userId, active, file));

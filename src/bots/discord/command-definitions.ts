@@ -1,8 +1,4 @@
-import {
-  PermissionFlagsBits,
-  SlashCommandBuilder,
-  type RESTPostAPIChatInputApplicationCommandsJSONBody,
-} from 'discord.js';
+import { PermissionFlagsBits, SlashCommandBuilder, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import { t, type MessageKey } from '../../i18n/catalogue.ts';
 import { text } from './messages.ts';
 import { verifyCommandDefinition } from './verify-command.ts';
@@ -16,7 +12,10 @@ function describe(key: MessageKey): { description: string; zh: Record<'zh-CN' | 
   return { description: text('en', key).slice(0, 100), zh: { 'zh-CN': zh.slice(0, 100), 'zh-TW': zh.slice(0, 100) } };
 }
 
-function withDescription<B extends { setDescription(d: string): B; setDescriptionLocalizations(l: Record<string, string>): B }>(builder: B, key: MessageKey): B {
+function withDescription<B extends { setDescription(d: string): B; setDescriptionLocalizations(l: Record<string, string>): B }>(
+  builder: B,
+  key: MessageKey,
+): B {
   const d = describe(key);
   return builder.setDescription(d.description).setDescriptionLocalizations(d.zh);
 }
@@ -32,9 +31,18 @@ export function commandDefinitions(options: { adminRoleConfigured: boolean }): R
     .setDMPermission(false)
     .addStringOption((o) =>
       withDescription(o.setName('source'), 'discord.cmd.clone.source').addChoices(
-        { name: t('en', 'discord.cmd.clone.source.voice').slice(0, 100), value: 'voice', name_localizations: { 'zh-CN': t('zh', 'discord.cmd.clone.source.voice') } },
-        { name: t('en', 'discord.cmd.clone.source.upload').slice(0, 100), value: 'upload', name_localizations: { 'zh-CN': t('zh', 'discord.cmd.clone.source.upload') } },
-      ))
+        {
+          name: t('en', 'discord.cmd.clone.source.voice').slice(0, 100),
+          value: 'voice',
+          name_localizations: { 'zh-CN': t('zh', 'discord.cmd.clone.source.voice') },
+        },
+        {
+          name: t('en', 'discord.cmd.clone.source.upload').slice(0, 100),
+          value: 'upload',
+          name_localizations: { 'zh-CN': t('zh', 'discord.cmd.clone.source.upload') },
+        },
+      ),
+    )
     .addAttachmentOption((o) => withDescription(o.setName('file'), 'discord.cmd.clone.file'));
 
   const speak = withDescription(new SlashCommandBuilder().setName('speak'), 'discord.cmd.speak')
@@ -52,13 +60,16 @@ export function commandDefinitions(options: { adminRoleConfigured: boolean }): R
     .addSubcommand((s) =>
       withDescription(s.setName('share'), 'discord.cmd.voice.share')
         .addUserOption((o) => withDescription(o.setName('member'), 'discord.cmd.voice.share.member').setRequired(true))
-        .addBooleanOption((o) => withDescription(o.setName('remove'), 'discord.cmd.voice.share.remove')));
+        .addBooleanOption((o) => withDescription(o.setName('remove'), 'discord.cmd.voice.share.remove')),
+    );
 
   const consent = withDescription(new SlashCommandBuilder().setName('consent'), 'discord.cmd.consent')
     .setDMPermission(false)
     .addSubcommand((s) =>
-      withDescription(s.setName('revoke'), 'discord.cmd.consent.revoke')
-        .addUserOption((o) => withDescription(o.setName('member'), 'discord.cmd.consent.revoke.member').setRequired(true)))
+      withDescription(s.setName('revoke'), 'discord.cmd.consent.revoke').addUserOption((o) =>
+        withDescription(o.setName('member'), 'discord.cmd.consent.revoke.member').setRequired(true),
+      ),
+    )
     .addSubcommand((s) => withDescription(s.setName('list'), 'discord.cmd.consent.list'));
   if (!options.adminRoleConfigured) consent.setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild);
 

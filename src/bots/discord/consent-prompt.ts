@@ -29,7 +29,11 @@ export function scriptEmbed(locale: Locale, script: ReadingScript): EmbedBuilder
  * and how to revoke (the versioned text whose hash the ledger keeps), the challenge
  * phrase and the script, with Agree / Cancel.
  */
-export function consentPrompt(locale: Locale, offer: ConsentOffer, timeoutMinutes: number): {
+export function consentPrompt(
+  locale: Locale,
+  offer: ConsentOffer,
+  timeoutMinutes: number,
+): {
   embeds: EmbedBuilder[];
   components: ActionRowBuilder<ButtonBuilder>[];
 } {

@@ -76,12 +76,7 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
   const logger = options.logger.child({ adapter: 'discord' });
   const tuning: DiscordTuning = { ...DEFAULT_TUNING, ...options.tuning };
   const client = new Client({
-    intents: [
-      GatewayIntentBits.Guilds,
-      GatewayIntentBits.GuildVoiceStates,
-      GatewayIntentBits.GuildMessages,
-      GatewayIntentBits.MessageContent,
-    ],
+    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent],
     partials: [Partials.Channel],
     ...(options.restApi ? { rest: { api: options.restApi } } : {}),
   });
@@ -90,7 +85,9 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
   const jobs = new JobNotifier(vocalis, logger, tuning.jobWatchMs);
   const clone = new CloneFlow({ vocalis, links, logger, jobs, timings: tuning });
   const speech = new SpeakCommands({
-    vocalis, links, logger,
+    vocalis,
+    links,
+    logger,
     limiter: new RateLimiter(tuning.speakLimit),
     leadFrames: Math.max(1, Math.round(config.streamLeadMs / 20)),
     adminRole: config.adminRole,
@@ -99,7 +96,9 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
   });
   const verify = new VerifyCommand({ vocalis, client, logger });
   const voice = new VoiceCommands({
-    vocalis, logger, adminRole: config.adminRole,
+    vocalis,
+    logger,
+    adminRole: config.adminRole,
     onRevoked: (userId) => {
       clone.stopUser(userId);
       speech.stopOwner(userId);
@@ -122,7 +121,8 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
     if (!interaction.isChatInputCommand() && !interaction.isButton()) return;
     const locale: Locale = localeFrom(interaction.locale);
     if (!interaction.inCachedGuild()) {
-      if (interaction.isRepliable()) await interaction.reply({ content: text(locale, 'discord.guild_only'), flags: MessageFlags.Ephemeral }).catch(() => undefined);
+      if (interaction.isRepliable())
+        await interaction.reply({ content: text(locale, 'discord.guild_only'), flags: MessageFlags.Ephemeral }).catch(() => undefined);
       return;
     }
     try {
@@ -132,11 +132,12 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
       logger.info({ guildId: interaction.guildId, userId: interaction.user.id, code: failureCode(error) }, 'request refused');
       const content = describeError(locale, error);
       // A deferred reply still shows "thinking…": the error replaces it.
-      const reply = interaction.deferred && !interaction.replied
-        ? interaction.editReply({ content })
-        : interaction.replied
-          ? interaction.followUp({ content, flags: MessageFlags.Ephemeral })
-          : interaction.reply({ content, flags: MessageFlags.Ephemeral });
+      const reply =
+        interaction.deferred && !interaction.replied
+          ? interaction.editReply({ content })
+          : interaction.replied
+            ? interaction.followUp({ content, flags: MessageFlags.Ephemeral })
+            : interaction.reply({ content, flags: MessageFlags.Ephemeral });
       await reply.catch((e: unknown) => logger.warn({ err: e }, 'could not send an error reply'));
     }
   }
@@ -144,12 +145,18 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
   async function command(interaction: ChatInputCommandInteraction<'cached'>, locale: Locale): Promise<void> {
     logger.debug({ guildId: interaction.guildId, userId: interaction.user.id, command: interaction.commandName }, 'command');
     switch (interaction.commandName) {
-      case 'clone': return clone.command(interaction, locale);
-      case 'speak': return speech.speak(interaction, locale);
-      case 'stop': return speech.stop(interaction, locale);
-      case 'voice': return voice.voice(interaction, locale);
-      case 'consent': return voice.consent(interaction, locale);
-      case 'verify': return verify.verify(interaction, locale);
+      case 'clone':
+        return clone.command(interaction, locale);
+      case 'speak':
+        return speech.speak(interaction, locale);
+      case 'stop':
+        return speech.stop(interaction, locale);
+      case 'voice':
+        return voice.voice(interaction, locale);
+      case 'consent':
+        return voice.consent(interaction, locale);
+      case 'verify':
+        return verify.verify(interaction, locale);
       default:
         // A stale registration (an old command in a member's client): answer rather than leave them waiting.
         logger.warn({ command: interaction.commandName }, 'unknown command');

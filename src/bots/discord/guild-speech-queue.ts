@@ -1,12 +1,5 @@
 import { EventEmitter } from 'node:events';
-import {
-  AudioPlayerStatus,
-  createAudioPlayer,
-  createAudioResource,
-  NoSubscriberBehavior,
-  StreamType,
-  type AudioPlayer,
-} from '@discordjs/voice';
+import { AudioPlayerStatus, createAudioPlayer, createAudioResource, NoSubscriberBehavior, StreamType, type AudioPlayer } from '@discordjs/voice';
 import type { VoiceBasedChannel } from 'discord.js';
 import type { Logger } from '../../observability/logger.ts';
 import { AdapterError } from './adapter-error.ts';

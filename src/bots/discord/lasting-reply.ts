@@ -1,4 +1,12 @@
-import { DiscordAPIError, MessageFlags, type ActionRowBuilder, type ButtonBuilder, type EmbedBuilder, type Message, type RepliableInteraction } from 'discord.js';
+import {
+  DiscordAPIError,
+  MessageFlags,
+  type ActionRowBuilder,
+  type ButtonBuilder,
+  type EmbedBuilder,
+  type Message,
+  type RepliableInteraction,
+} from 'discord.js';
 import { t, type Locale } from '../../i18n/catalogue.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { mention } from './messages.ts';
@@ -13,9 +21,7 @@ export interface ReplyPayload {
  * Where a conversation with one member continues after their interaction's token expired.
  *   interaction ──token expired──▶ dm ──(DMs closed)──▶ channel
  */
-type Place =
-  | { readonly status: 'interaction' }
-  | { readonly status: 'dm' | 'channel'; readonly message: Message };
+type Place = { readonly status: 'interaction' } | { readonly status: 'dm' | 'channel'; readonly message: Message };
 
 /** Discord's answers to a webhook call with a token that no longer works. */
 const EXPIRED_TOKEN_CODES = new Set([50027 /* Invalid Webhook Token */, 10015 /* Unknown Webhook */]);
@@ -92,17 +98,27 @@ export class LastingReply {
   async #tell(content: string): Promise<void> {
     const place = this.#place;
     if (place.status !== 'interaction') {
-      await this.#send(place.status, content).catch((error: unknown) => this.#logger.warn({ userId: this.#interaction.user.id, err: error }, 'could not tell the member'));
+      await this.#send(place.status, content).catch((error: unknown) =>
+        this.#logger.warn({ userId: this.#interaction.user.id, err: error }, 'could not tell the member'),
+      );
       return;
     }
-    if (await this.#send('dm', content).then(() => true, () => false)) return;
+    if (
+      await this.#send('dm', content).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
     try {
       await this.#interaction.followUp({ content, flags: MessageFlags.Ephemeral });
       return;
     } catch (error) {
       if (!isExpiredToken(error)) this.#logger.warn({ userId: this.#interaction.user.id, err: error }, 'could not follow up');
     }
-    await this.#send('channel', content).catch((error: unknown) => this.#logger.warn({ userId: this.#interaction.user.id, err: error }, 'could not tell the member'));
+    await this.#send('channel', content).catch((error: unknown) =>
+      this.#logger.warn({ userId: this.#interaction.user.id, err: error }, 'could not tell the member'),
+    );
   }
 
   /** The token expired: continue in the member's DMs, or in the channel when those are closed. */
@@ -121,7 +137,7 @@ export class LastingReply {
   async #send(status: 'dm' | 'channel', content: string): Promise<Message> {
     if (status === 'dm') return this.#interaction.user.send({ content });
     const channel = this.#interaction.channel;
-    if (!channel?.isSendable()) throw new Error('the command\'s channel cannot take messages');
+    if (!channel?.isSendable()) throw new Error("the command's channel cannot take messages");
     return channel.send({ content: this.#framed('channel', content), allowedMentions: this.#mentions() });
   }
 

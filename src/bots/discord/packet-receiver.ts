@@ -91,7 +91,11 @@ export function receivePackets(
     delivered = false;
     const silentTicks = arrivals.filter((d) => !d).length;
     if (arrivals.length === window && silentTicks >= window * MOSTLY_UNDELIVERED) {
-      giveUp(new UnreceivableError(`packets arrived but nothing was delivered in ${silentTicks} of the last ${window} watch ticks`, { cause: lastError ?? undefined }));
+      giveUp(
+        new UnreceivableError(`packets arrived but nothing was delivered in ${silentTicks} of the last ${window} watch ticks`, {
+          cause: lastError ?? undefined,
+        }),
+      );
     }
   }, WATCH_EVERY_MS);
 

@@ -52,9 +52,7 @@ export interface PacketSource {
 }
 
 /** Joins the channel and subscribes to the one member; reports when their audio cannot be received. */
-export interface PacketSourceFactory {
-  (onPacket: (packet: Uint8Array) => void, onUnreceivable: (cause: unknown) => void): Promise<PacketSource>;
-}
+export type PacketSourceFactory = (onPacket: (packet: Uint8Array) => void, onUnreceivable: (cause: unknown) => void) => Promise<PacketSource>;
 
 export type RecordingState =
   | { readonly status: 'idle' }
@@ -145,7 +143,9 @@ export class RecordingSession extends EventEmitter<RecordingEvents> {
     super();
     this.#o = options;
     this.#acceptedSeconds = options.storedSeconds ?? 0;
-    this.#ended = new Promise((resolve) => { this.#resolveEnded = resolve; });
+    this.#ended = new Promise((resolve) => {
+      this.#resolveEnded = resolve;
+    });
   }
 
   get state(): RecordingState {
@@ -175,7 +175,10 @@ export class RecordingSession extends EventEmitter<RecordingEvents> {
     this.#setState({ status: 'joining' });
     let source: PacketSource;
     try {
-      source = await this.#o.open((packet) => this.#onPacket(packet), (cause) => void this.stop('unreceivable', cause));
+      source = await this.#o.open(
+        (packet) => this.#onPacket(packet),
+        (cause) => void this.stop('unreceivable', cause),
+      );
     } catch (error) {
       this.#finish({ reason: 'error', error });
       return;
@@ -231,7 +234,8 @@ export class RecordingSession extends EventEmitter<RecordingEvents> {
     if (frame.kind === 'unusable') {
       this.#unusable++;
       // Only frames that never became audio in a row: one bad frame in a transition is simply skipped.
-      if (++state.unusableRun >= (this.#o.unusableLimit ?? 100)) void this.stop('unreceivable', new Error(`${state.unusableRun} frames in a row could not be used (${frame.why})`));
+      if (++state.unusableRun >= (this.#o.unusableLimit ?? 100))
+        void this.stop('unreceivable', new Error(`${state.unusableRun} frames in a row could not be used (${frame.why})`));
       return;
     }
     state.unusableRun = 0;
@@ -301,7 +305,12 @@ export class RecordingSession extends EventEmitter<RecordingEvents> {
       return;
     }
     const status = ending.reason === 'cancelled' ? 'cancelled' : 'failed';
-    const result: RecordingResult = { ...base, state: status, reason: ending.reason, ...(ending.error !== undefined && status === 'failed' ? { error: ending.error } : {}) };
+    const result: RecordingResult = {
+      ...base,
+      state: status,
+      reason: ending.reason,
+      ...(ending.error !== undefined && status === 'failed' ? { error: ending.error } : {}),
+    };
     this.#setState({ status, result });
     this.#announce(result);
   }

@@ -106,20 +106,31 @@ export class SpeakCommands {
     const lead = leadUnderLoad(this.#d.leadFrames, this.#d.vocalis.activeSpeechStreams);
     const utterance = new Utterance(
       { guildId: guild.id, requesterId: user.id, ownerId, channelId: channel.id },
-      (signal) => this.#d.vocalis.speak({
-        requester: discordIdentity(user.id),
-        ...(ownerId !== user.id ? { owner: discordIdentity(ownerId) } : {}),
-        context: guildContext(guild.id),
-        text,
-        speed,
-        signal,
-      }),
+      (signal) =>
+        this.#d.vocalis.speak({
+          requester: discordIdentity(user.id),
+          ...(ownerId !== user.id ? { owner: discordIdentity(ownerId) } : {}),
+          context: guildContext(guild.id),
+          text,
+          speed,
+          signal,
+        }),
       { ...lead, requestedAt },
     );
     // The disclosure goes to the whole channel with every utterance: it is an AI voice, and whose.
-    const disclosure = t(locale, 'discord.speak.announce', { disclosure: t(locale, 'speak.disclosure', { owner: mention(ownerId) }), requester: mention(user.id) });
+    const disclosure = t(locale, 'discord.speak.announce', {
+      disclosure: t(locale, 'speak.disclosure', { owner: mention(ownerId) }),
+      requester: mention(user.id),
+    });
     let posted: (ok: boolean) => void = () => {};
-    this.#announcements.set(utterance.info.id, { interaction, locale, content: disclosure, posted: new Promise((resolve) => { posted = resolve; }) });
+    this.#announcements.set(utterance.info.id, {
+      interaction,
+      locale,
+      content: disclosure,
+      posted: new Promise((resolve) => {
+        posted = resolve;
+      }),
+    });
     const position = queue.enqueue(utterance);
     this.#d.logger.info({ guildId: guild.id, userId: user.id, ownerId, utterance: utterance.info.id, position, chars: text.length }, 'speak queued');
 
@@ -164,18 +175,29 @@ export class SpeakCommands {
     this.#announcements.delete(utterance.info.id);
     const started = this.#started.delete(utterance.info.id);
     const failure = reason === 'failed' ? utterance.failure : undefined;
-    this.#d.logger.info({
-      guildId: utterance.info.guildId, utterance: utterance.info.id, reason, underruns: utterance.buffer.underruns,
-      ...(failure === undefined ? {} : { cause: failureCode(failure) }),
-    }, 'speak finished');
+    this.#d.logger.info(
+      {
+        guildId: utterance.info.guildId,
+        utterance: utterance.info.id,
+        reason,
+        underruns: utterance.buffer.underruns,
+        ...(failure === undefined ? {} : { cause: failureCode(failure) }),
+      },
+      'speak finished',
+    );
     if (!announcement || reason === 'finished') return;
     if (!(await announcement.posted)) return;
     const { locale } = announcement;
-    const why = reason === 'consent_ended' ? t(locale, 'discord.speak.consent_ended')
-      : reason === 'disconnected' ? t(locale, 'discord.speak.disconnected')
-        : reason === 'stopped' ? t(locale, 'discord.speak.stopped')
-          : reason === 'shutdown' ? t(locale, 'discord.speak.shutdown')
-            : t(locale, started ? 'discord.speak.stopped_because' : 'discord.speak.not_played', { reason: describeError(locale, failure) });
+    const why =
+      reason === 'consent_ended'
+        ? t(locale, 'discord.speak.consent_ended')
+        : reason === 'disconnected'
+          ? t(locale, 'discord.speak.disconnected')
+          : reason === 'stopped'
+            ? t(locale, 'discord.speak.stopped')
+            : reason === 'shutdown'
+              ? t(locale, 'discord.speak.shutdown')
+              : t(locale, started ? 'discord.speak.stopped_because' : 'discord.speak.not_played', { reason: describeError(locale, failure) });
     await announcement.interaction.editReply({ content: `${announcement.content}\n${why}`, allowedMentions: { parse: [] } }).catch((error: unknown) => {
       this.#d.logger.warn({ guildId: utterance.info.guildId, utterance: utterance.info.id, err: error }, 'could not edit the speak notice');
     });

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { PlaybackBuffer } from '../../engine/audio/playback-buffer.ts';
 import { playbackReadable } from '../../engine/audio/playback-stream.ts';
 import { pcmToOpusFrames } from '../../engine/audio/opus-frames.ts';
@@ -69,7 +69,9 @@ export class Utterance {
       startOnPhraseEnd: options.startOnPhraseEnd ?? true,
     });
     // A producer failure is a consent end (the gate aborts the stream) or an engine error.
-    this.buffer.on('error', (error) => { this.#producerError = error; });
+    this.buffer.on('error', (error) => {
+      this.#producerError = error;
+    });
     this.stream = speak(this.buffer.signal);
     // The engine notices a revocation only when it is pulled, and a full buffer pulls
     // nothing: the consent's own signal ends playback at once, wherever it was revoked.
@@ -110,4 +112,3 @@ export class Utterance {
     this.#endReason ??= this.buffer.state === 'cancelled' ? 'failed' : 'finished';
   }
 }
-

@@ -12,7 +12,9 @@ import { PLATFORM } from './vocalis-port.ts';
 const MESSAGE_LINK = /^https:\/\/(?:(?:canary|ptb)\.)?discord(?:app)?\.com\/channels\/(\d+)\/(\d+)\/(\d+)\/?$/;
 
 /** /verify [file] [message]: the command as registered, described from the catalogue. */
-export function verifyCommandDefinition(describe: <B extends { setDescription(d: string): B; setDescriptionLocalizations(l: Record<string, string>): B }>(builder: B, key: MessageKey) => B): SlashCommandBuilder {
+export function verifyCommandDefinition(
+  describe: <B extends { setDescription(d: string): B; setDescriptionLocalizations(l: Record<string, string>): B }>(builder: B, key: MessageKey) => B,
+): SlashCommandBuilder {
   const command = describe(new SlashCommandBuilder().setName('verify'), 'discord.cmd.verify').setDMPermission(false);
   command.addAttachmentOption((o) => describe(o.setName('file'), 'discord.cmd.verify.file'));
   command.addStringOption((o) => describe(o.setName('message'), 'discord.cmd.verify.message').setMaxLength(200));
@@ -47,8 +49,18 @@ export class VerifyCommand {
     const audio = await downloadUpload({ url: attachment.url, size: attachment.size, contentType: attachment.contentType, name: attachment.name });
     const started = performance.now();
     const check = await this.#vocalis.checkMark(audio);
-    this.#logger.info({ guildId: interaction.guildId, userId: interaction.user.id, result: check.status === 'synthetic' ? `synthetic:${check.voice.status}` : check.status, ms: Math.round(performance.now() - started) }, 'mark checked');
-    const content = renderMarkCheck(locale, check, (owner) => owner.platform === PLATFORM ? `<@${owner.platformUserId}>` : `${owner.platform}:${owner.platformUserId}`);
+    this.#logger.info(
+      {
+        guildId: interaction.guildId,
+        userId: interaction.user.id,
+        result: check.status === 'synthetic' ? `synthetic:${check.voice.status}` : check.status,
+        ms: Math.round(performance.now() - started),
+      },
+      'mark checked',
+    );
+    const content = renderMarkCheck(locale, check, (owner) =>
+      owner.platform === PLATFORM ? `<@${owner.platformUserId}>` : `${owner.platform}:${owner.platformUserId}`,
+    );
     // The owner is named, not pinged.
     await interaction.editReply({ content, allowedMentions: { parse: [] } });
   }
@@ -58,7 +70,7 @@ export class VerifyCommand {
     const match = MESSAGE_LINK.exec(link.trim());
     if (!match || match[1] !== guildId) throw new AdapterError('discord.verify.bad_link');
     const channel = await this.#client.channels.fetch(match[2]!).catch(() => null);
-    if (!channel || !channel.isTextBased() || !('guildId' in channel) || channel.guildId !== guildId) throw new AdapterError('discord.verify.bad_link');
+    if (!channel?.isTextBased() || !('guildId' in channel) || channel.guildId !== guildId) throw new AdapterError('discord.verify.bad_link');
     const message = await channel.messages.fetch(match[3]!).catch(() => null);
     if (!message) throw new AdapterError('discord.verify.bad_link');
     const audio = message.attachments.find((a) => (a.contentType ?? '').startsWith('audio/') || /\.(ogg|oga|opus|mp3|m4a|aac|wav|flac)$/i.test(a.name));

@@ -60,23 +60,35 @@ export class VoiceCommands {
         reason: 'revoked by a server admin',
       });
       this.#d.onRevoked(member.id);
-      this.#d.logger.info({ guildId: interaction.guildId, adminId: interaction.user.id, userId: member.id, consentId: receipt.consentId }, 'voice revoked by an admin');
+      this.#d.logger.info(
+        { guildId: interaction.guildId, adminId: interaction.user.id, userId: member.id, consentId: receipt.consentId },
+        'voice revoked by an admin',
+      );
       content = t(locale, 'discord.admin.revoked', {
-        member: mention(member.id), voices: receipt.deleted.voices, clips: receipt.deleted.clips, files: receipt.deleted.files, streams: receipt.deleted.activeWorkStopped,
+        member: mention(member.id),
+        voices: receipt.deleted.voices,
+        clips: receipt.deleted.clips,
+        files: receipt.deleted.files,
+        streams: receipt.deleted.activeWorkStopped,
       });
     } else {
       const live = this.#d.vocalis.listConsents(guildContext(interaction.guildId));
-      content = live.length === 0
-        ? t(locale, 'discord.admin.list_empty')
-        : live
-          .filter((entry) => entry.user.platform === PLATFORM)
-          .map((entry) => t(locale, 'discord.admin.list_line', {
-            member: mention(entry.user.platformUserId),
-            state: entry.consent.state,
-            voice: entry.voice?.currentVersion ? t(locale, 'discord.status.voice_version', { version: entry.voice.currentVersion, state: entry.voice.state }) : t(locale, 'discord.status.voice_none'),
-          }))
-          .join('\n')
-          .slice(0, 2000);
+      content =
+        live.length === 0
+          ? t(locale, 'discord.admin.list_empty')
+          : live
+              .filter((entry) => entry.user.platform === PLATFORM)
+              .map((entry) =>
+                t(locale, 'discord.admin.list_line', {
+                  member: mention(entry.user.platformUserId),
+                  state: entry.consent.state,
+                  voice: entry.voice?.currentVersion
+                    ? t(locale, 'discord.status.voice_version', { version: entry.voice.currentVersion, state: entry.voice.state })
+                    : t(locale, 'discord.status.voice_none'),
+                }),
+              )
+              .join('\n')
+              .slice(0, 2000);
     }
     await answer(interaction, content);
   }
@@ -88,11 +100,19 @@ export class VoiceCommands {
       ? t(locale, 'discord.status.voice_version', { version: status.voice.currentVersion, state: status.voice.state })
       : t(locale, 'discord.status.voice_none');
     const job = status.job
-      ? t(locale, 'discord.status.job_line', { state: status.job.state, percent: Math.round((status.job.progress?.fraction ?? (status.job.state === 'completed' ? 1 : 0)) * 100) })
+      ? t(locale, 'discord.status.job_line', {
+          state: status.job.state,
+          percent: Math.round((status.job.progress?.fraction ?? (status.job.state === 'completed' ? 1 : 0)) * 100),
+        })
       : t(locale, 'discord.status.job_none');
     return t(locale, 'discord.status.summary', {
-      consentId: status.consent.id, state: status.consent.state, net: Math.floor(status.sample.speechSeconds), target: status.sample.targetSeconds,
-      clips: status.sample.clips, voice, job,
+      consentId: status.consent.id,
+      state: status.consent.state,
+      net: Math.floor(status.sample.speechSeconds),
+      target: status.sample.targetSeconds,
+      clips: status.sample.clips,
+      voice,
+      job,
     });
   }
 }

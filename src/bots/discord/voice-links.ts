@@ -65,7 +65,7 @@ export class VoiceLinks extends EventEmitter<VoiceLinkEvents> {
   check(channel: VoiceBasedChannel): void {
     const me = channel.guild.members.me;
     const permissions = me ? channel.permissionsFor(me) : null;
-    if (!permissions || !permissions.has(REQUIRED)) throw new AdapterError('discord.voice.missing_permissions');
+    if (!permissions?.has(REQUIRED)) throw new AdapterError('discord.voice.missing_permissions');
     const current = this.#links.get(channel.guild.id);
     if (current && current.channelId !== channel.id) throw new AdapterError('discord.voice.busy_elsewhere');
   }
@@ -96,7 +96,10 @@ export class VoiceLinks extends EventEmitter<VoiceLinkEvents> {
       const failure = error instanceof JoinFailure ? error : new JoinFailure(null, this.#readyTimeoutMs);
       released = true;
       this.#drop(guild.id, link);
-      this.#logger.warn({ guildId: guild.id, channelId: link.channelId, reason: failure.reason, closeCode: failure.closeCode }, 'could not join the voice channel');
+      this.#logger.warn(
+        { guildId: guild.id, channelId: link.channelId, reason: failure.reason, closeCode: failure.closeCode },
+        'could not join the voice channel',
+      );
       throw failure.userError;
     }
     return lease;
@@ -159,7 +162,8 @@ export class VoiceLinks extends EventEmitter<VoiceLinkEvents> {
     const link: Link = { connection, channelId, leases: 0, idleTimer: null };
     this.#links.set(guild.id, link);
     connection.on('stateChange', (_old, state) => {
-      if (state.status === VoiceConnectionStatus.Disconnected) void this.#onDisconnected(guild.id, link, state.reason === VoiceConnectionDisconnectReason.WebSocketClose ? state.closeCode : null);
+      if (state.status === VoiceConnectionStatus.Disconnected)
+        void this.#onDisconnected(guild.id, link, state.reason === VoiceConnectionDisconnectReason.WebSocketClose ? state.closeCode : null);
       if (state.status === VoiceConnectionStatus.Destroyed && this.#links.get(guild.id) === link) {
         this.#links.delete(guild.id);
         if (link.idleTimer) clearTimeout(link.idleTimer);
@@ -229,8 +233,9 @@ class JoinFailure extends Error {
     this.name = 'JoinFailure';
     this.closeCode = closeCode;
     this.reason = closeCode === null ? 'timeout' : 'closed';
-    this.userError = closeCode === null
-      ? new AdapterError('discord.voice.join_timeout', { seconds: Math.round(timeoutMs / 1000) })
-      : new AdapterError('discord.voice.join_closed', { code: closeCode });
+    this.userError =
+      closeCode === null
+        ? new AdapterError('discord.voice.join_timeout', { seconds: Math.round(timeoutMs / 1000) })
+        : new AdapterError('discord.voice.join_closed', { code: closeCode });
   }
 }

@@ -27,7 +27,8 @@ export function callbackAnswers(outbox: Outbox): MiddlewareFn<BotContext> {
     try {
       await next();
     } finally {
-      if (ctx.callbackQuery && !answered.has(ctx)) outbox.settle(answerCallback(ctx, outbox, t(ctx.locale, 'telegram.button_stale')), ctx.chat?.id ?? 0, 'answerCallbackQuery');
+      if (ctx.callbackQuery && !answered.has(ctx))
+        outbox.settle(answerCallback(ctx, outbox, t(ctx.locale, 'telegram.button_stale')), ctx.chat?.id ?? 0, 'answerCallbackQuery');
     }
   };
 }

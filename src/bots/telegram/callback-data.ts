@@ -19,6 +19,6 @@ export function consentCallback(action: ConsentAction, consentId: string): strin
 
 export function parseConsentCallback(data: string): { action: ConsentAction; consentId: string } | null {
   const match = CONSENT_CALLBACK.exec(data);
-  if (!match || !match[2]) return null;
+  if (!match?.[2]) return null;
   return { action: match[1] === 'a' ? 'agree' : 'cancel', consentId: match[2] };
 }

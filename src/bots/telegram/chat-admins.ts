@@ -7,12 +7,7 @@ import { PLATFORM } from './bot-context.ts';
  * administrator of that chat according to getChatAdministrators, asked fresh each
  * time so a demoted admin loses the right at once. Returns null for anyone else.
  */
-export async function revocationActorFor(
-  outbox: Outbox,
-  operatorIds: ReadonlySet<string>,
-  chatId: number,
-  userId: number,
-): Promise<RevocationActor | null> {
+export async function revocationActorFor(outbox: Outbox, operatorIds: ReadonlySet<string>, chatId: number, userId: number): Promise<RevocationActor | null> {
   if (operatorIds.has(String(userId))) return { kind: 'operator' };
   const admins = await outbox.chatAdministrators(chatId);
   const isAdmin = admins.some((member) => member.user.id === userId && (member.status === 'creator' || member.status === 'administrator'));

@@ -31,9 +31,13 @@ export class ClipWork {
 
   /** Queues `task` behind the person's earlier clips and returns at once; `task` handles its own errors. */
   schedule(userKey: string, task: () => Promise<void>): void {
-    this.#inFlight.track(this.#perUser.run(userKey, () => this.#limit.run(async () => {
-      await this.#speech.clear();
-      await task();
-    })));
+    this.#inFlight.track(
+      this.#perUser.run(userKey, () =>
+        this.#limit.run(async () => {
+          await this.#speech.clear();
+          await task();
+        }),
+      ),
+    );
   }
 }

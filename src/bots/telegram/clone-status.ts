@@ -2,7 +2,6 @@ import type { Vocalis } from '../../core/vocalis.ts';
 import type { Locale } from '../../i18n/catalogue.ts';
 import { isFinished, jobMessage, queuedMessage } from '../../i18n/clone-messages.ts';
 import type { Logger } from '../../observability/logger.ts';
-import type { JobRecord } from '../../storage/job-history.ts';
 import type { Outbox } from './outbox.ts';
 import { StatusMessage } from './status-message.ts';
 
@@ -45,22 +44,38 @@ export class CloneFollower {
     if (this.#active.has(request.jobId)) return;
     let stopWatch: () => void = () => {};
     let finish: () => void = () => {};
-    const done = new Promise<void>((resolve) => { finish = resolve; });
-    const entry = { stop: () => { stopWatch(); finish(); }, done };
+    const done = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const entry = {
+      stop: () => {
+        stopWatch();
+        finish();
+      },
+      done,
+    };
     this.#active.set(request.jobId, entry);
     void done.then(() => this.#active.delete(request.jobId));
 
     const first = queuedMessage(request.locale, request, request.previewReady);
-    this.#outbox.sendText(request.chatId, first, request.replyTo === undefined ? {} : { replyTo: request.replyTo })
+    this.#outbox
+      .sendText(request.chatId, first, request.replyTo === undefined ? {} : { replyTo: request.replyTo })
       .then((message) => {
         const status = new StatusMessage(this.#outbox, request.chatId, message.message_id, first, this.#logger);
-        stopWatch = this.#vocalis.watchJob(request.jobId, (job) => {
-          status.show(jobMessage(request.locale, job, request.previewReady));
-          if (isFinished(job)) void status.settled().then(() => entry.stop());
-        }, this.#intervalMs);
+        stopWatch = this.#vocalis.watchJob(
+          request.jobId,
+          (job) => {
+            status.show(jobMessage(request.locale, job, request.previewReady));
+            if (isFinished(job)) void status.settled().then(() => entry.stop());
+          },
+          this.#intervalMs,
+        );
       })
       .catch((error: unknown) => {
-        this.#logger.warn({ chatId: request.chatId, jobId: request.jobId, errorName: error instanceof Error ? error.name : 'unknown' }, 'clone status message failed');
+        this.#logger.warn(
+          { chatId: request.chatId, jobId: request.jobId, errorName: error instanceof Error ? error.name : 'unknown' },
+          'clone status message failed',
+        );
         entry.stop();
       });
   }

@@ -23,12 +23,17 @@ export function composeBot(bot: Telegraf<BotContext>, deps: HandlerDeps): void {
   bot.use(sequentializeByChat(deps.inFlight, deps.logger));
   bot.use(callbackAnswers(deps.outbox));
   bot.use(errorReply(deps.outbox, deps.logger));
-  bot.use(Composer.optional((ctx) => ctx.from !== undefined && ctx.chat !== undefined, Composer.compose([
-    startHelpHandlers(deps),
-    consentHandlers(deps),
-    voiceIntakeHandlers(deps),
-    speakHandlers(deps),
-    verifyHandlers(deps),
-    voiceAdminHandlers(deps),
-  ])));
+  bot.use(
+    Composer.optional(
+      (ctx) => ctx.from !== undefined && ctx.chat !== undefined,
+      Composer.compose([
+        startHelpHandlers(deps),
+        consentHandlers(deps),
+        voiceIntakeHandlers(deps),
+        speakHandlers(deps),
+        verifyHandlers(deps),
+        voiceAdminHandlers(deps),
+      ]),
+    ),
+  );
 }

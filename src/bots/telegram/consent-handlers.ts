@@ -25,10 +25,12 @@ export function consentHandlers(deps: HandlerDeps): Composer<BotContext> {
     deps.logger.info({ chatId: ctx.chat.id, userId: ctx.from.id, consentId: offer.consent.id }, 'consent offered');
     deps.outbox.post(ctx.chat.id, consentNotice(ctx.locale, offer), {
       replyTo: ctx.message.message_id,
-      buttons: [[
-        { text: t(ctx.locale, 'consent.agree'), callback_data: consentCallback('agree', offer.consent.id) },
-        { text: t(ctx.locale, 'consent.cancel'), callback_data: consentCallback('cancel', offer.consent.id) },
-      ]],
+      buttons: [
+        [
+          { text: t(ctx.locale, 'consent.agree'), callback_data: consentCallback('agree', offer.consent.id) },
+          { text: t(ctx.locale, 'consent.cancel'), callback_data: consentCallback('cancel', offer.consent.id) },
+        ],
+      ],
     });
   });
 
@@ -42,7 +44,8 @@ export function consentHandlers(deps: HandlerDeps): Composer<BotContext> {
       if (parsed.action === 'cancel') {
         deps.vocalis.declineConsent({ identity, consentId: parsed.consentId });
         await answerCallback(ctx, deps.outbox, t(ctx.locale, 'telegram.button_done'));
-        if (notice) deps.outbox.settle(deps.outbox.editText(notice.chat.id, notice.message_id, t(ctx.locale, 'consent.declined')), notice.chat.id, 'editMessageText');
+        if (notice)
+          deps.outbox.settle(deps.outbox.editText(notice.chat.id, notice.message_id, t(ctx.locale, 'consent.declined')), notice.chat.id, 'editMessageText');
         return;
       }
       const receipt = deps.vocalis.acceptConsent({ identity, consentId: parsed.consentId });
@@ -52,7 +55,8 @@ export function consentHandlers(deps: HandlerDeps): Composer<BotContext> {
       const chat = notice?.chat ?? ctx.chat;
       if (!chat) return;
       // The notice keeps the text that was agreed to, with the receipt appended and the buttons gone.
-      if (notice) deps.outbox.settle(deps.outbox.editText(chat.id, notice.message_id, noticeText ? `${noticeText}\n\n${granted}` : granted), chat.id, 'editMessageText');
+      if (notice)
+        deps.outbox.settle(deps.outbox.editText(chat.id, notice.message_id, noticeText ? `${noticeText}\n\n${granted}` : granted), chat.id, 'editMessageText');
       deps.outbox.post(chat.id, scriptMessage(ctx.locale, receipt, isGroupChat(chat)), notice ? { replyTo: notice.message_id } : {});
     } catch (error) {
       if (!isUserFacingError(error)) throw error;

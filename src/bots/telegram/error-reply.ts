@@ -34,7 +34,12 @@ export function errorReply(outbox: Outbox, logger: Logger): MiddlewareFn<BotCont
 }
 
 /** The same answer for work that runs after its update's handler returned (clip processing). */
-export function replyWithError(outbox: Outbox, logger: Logger, target: { locale: Locale; chatId: number; userId: number; replyTo: number }, error: unknown): void {
+export function replyWithError(
+  outbox: Outbox,
+  logger: Logger,
+  target: { locale: Locale; chatId: number; userId: number; replyTo: number },
+  error: unknown,
+): void {
   if (error instanceof SendQueueClosedError) return;
   logFailure(logger, { chatId: target.chatId, userId: target.userId }, error);
   outbox.post(target.chatId, renderError(target.locale, error), { replyTo: target.replyTo });
@@ -42,5 +47,6 @@ export function replyWithError(outbox: Outbox, logger: Logger, target: { locale:
 
 function logFailure(logger: Logger, ids: Record<string, number | undefined>, error: unknown): void {
   if (isUserFacingError(error)) logger.info({ ...ids, code: error.code }, 'telegram request refused');
-  else logger.error({ ...ids, errorName: error instanceof Error ? error.name : typeof error, apiErrorCode: telegramErrorCode(error) }, 'telegram update failed');
+  else
+    logger.error({ ...ids, errorName: error instanceof Error ? error.name : typeof error, apiErrorCode: telegramErrorCode(error) }, 'telegram update failed');
 }

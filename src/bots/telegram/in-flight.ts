@@ -10,7 +10,10 @@ export class InFlight {
   }
 
   track(task: Promise<unknown>): void {
-    const settled = task.then(() => undefined, () => undefined);
+    const settled = task.then(
+      () => undefined,
+      () => undefined,
+    );
     this.#running.add(settled);
     void settled.then(() => this.#running.delete(settled));
   }
@@ -22,7 +25,12 @@ export class InFlight {
       const left = deadline - Date.now();
       if (left <= 0) return;
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all([...this.#running]), new Promise((resolve) => { timer = setTimeout(resolve, left); })]);
+      await Promise.race([
+        Promise.all([...this.#running]),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, left);
+        }),
+      ]);
       clearTimeout(timer);
     }
   }

@@ -43,10 +43,12 @@ export class Outbox {
   }
 
   sendText(chatId: number, text: string, options: TextOptions = {}): Promise<Message.TextMessage> {
-    return this.#messages.enqueue(chatId, () => this.#telegram.sendMessage(chatId, text, {
-      ...replyParameters(options.replyTo),
-      ...(options.buttons ? { reply_markup: { inline_keyboard: options.buttons.map((row) => [...row]) } } : {}),
-    }));
+    return this.#messages.enqueue(chatId, () =>
+      this.#telegram.sendMessage(chatId, text, {
+        ...replyParameters(options.replyTo),
+        ...(options.buttons ? { reply_markup: { inline_keyboard: options.buttons.map((row) => [...row]) } } : {}),
+      }),
+    );
   }
 
   /** Fire-and-forget send: the handler does not wait for the chat's turn; failures are logged. */
@@ -64,18 +66,20 @@ export class Outbox {
   }
 
   sendVoice(chatId: number, ogg: Uint8Array, options: VoiceOptions): Promise<Message.VoiceMessage> {
-    return this.#messages.enqueue(chatId, () => this.#telegram.sendVoice(
-      chatId,
-      { source: Buffer.from(ogg.buffer, ogg.byteOffset, ogg.byteLength), filename: 'voice.ogg' },
-      {
-        caption: options.caption,
-        ...(options.durationSeconds !== undefined ? { duration: Math.max(1, Math.round(options.durationSeconds)) } : {}),
-        // telegraf 4.16 drops object-valued reply_parameters from multipart uploads; pre-serialised JSON passes.
-        ...(options.replyTo !== undefined
-          ? { reply_parameters: JSON.stringify({ message_id: options.replyTo, allow_sending_without_reply: true }) as unknown as ReplyParameters }
-          : {}),
-      },
-    ));
+    return this.#messages.enqueue(chatId, () =>
+      this.#telegram.sendVoice(
+        chatId,
+        { source: Buffer.from(ogg.buffer, ogg.byteOffset, ogg.byteLength), filename: 'voice.ogg' },
+        {
+          caption: options.caption,
+          ...(options.durationSeconds !== undefined ? { duration: Math.max(1, Math.round(options.durationSeconds)) } : {}),
+          // telegraf 4.16 drops object-valued reply_parameters from multipart uploads; pre-serialised JSON passes.
+          ...(options.replyTo !== undefined
+            ? { reply_parameters: JSON.stringify({ message_id: options.replyTo, allow_sending_without_reply: true }) as unknown as ReplyParameters }
+            : {}),
+        },
+      ),
+    );
   }
 
   answerCallback(queryId: string, text?: string, alert = false): Promise<boolean> {

@@ -62,8 +62,14 @@ export function isRateLimitError(error: unknown): error is RateLimitError {
   if (!('error_code' in response) || response.error_code !== 429) return false;
   if (!('parameters' in response)) return false;
   const parameters = response.parameters;
-  return typeof parameters === 'object' && parameters !== null && 'retry_after' in parameters
-    && typeof parameters.retry_after === 'number' && Number.isFinite(parameters.retry_after) && parameters.retry_after >= 0;
+  return (
+    typeof parameters === 'object' &&
+    parameters !== null &&
+    'retry_after' in parameters &&
+    typeof parameters.retry_after === 'number' &&
+    Number.isFinite(parameters.retry_after) &&
+    parameters.retry_after >= 0
+  );
 }
 
 export class SendQueueClosedError extends Error {
@@ -179,8 +185,14 @@ export class SendQueue {
     let lane = this.#lanes.get(key);
     if (lane === undefined) {
       lane = {
-        chatId, group: this.#isGroupChat(chatId), jobs: [], busy: false,
-        lastDone: -Infinity, recentDone: [], pausedUntil: -Infinity, servedTurn: 0,
+        chatId,
+        group: this.#isGroupChat(chatId),
+        jobs: [],
+        busy: false,
+        lastDone: -Infinity,
+        recentDone: [],
+        pausedUntil: -Infinity,
+        servedTurn: 0,
       };
       this.#lanes.set(key, lane);
     }
@@ -244,17 +256,16 @@ export class SendQueue {
     this.#turn += 1;
     lane.servedTurn = this.#turn;
 
-    const settled = new Promise<unknown>((resolve) => resolve(job.run()))
-      .then(
-        (value) => {
-          this.#recordCompletion(lane);
-          this.#finish(lane, () => job.resolve(value));
-        },
-        (error: unknown) => {
-          this.#recordCompletion(lane);
-          this.#failed(lane, job, error);
-        },
-      );
+    const settled = new Promise<unknown>((resolve) => resolve(job.run())).then(
+      (value) => {
+        this.#recordCompletion(lane);
+        this.#finish(lane, () => job.resolve(value));
+      },
+      (error: unknown) => {
+        this.#recordCompletion(lane);
+        this.#failed(lane, job, error);
+      },
+    );
     this.#inFlight.add(settled);
     void settled.finally(() => this.#inFlight.delete(settled));
   }
@@ -316,11 +327,14 @@ export class SendQueue {
     if (this.#wakeHandle !== undefined && this.#wakeAt <= wakeAt) return;
     this.#cancelWake();
     this.#wakeAt = wakeAt;
-    this.#wakeHandle = this.#timer.setTimeout(() => {
-      this.#wakeHandle = undefined;
-      this.#wakeAt = Infinity;
-      this.#pump();
-    }, Math.max(0, wakeAt - now));
+    this.#wakeHandle = this.#timer.setTimeout(
+      () => {
+        this.#wakeHandle = undefined;
+        this.#wakeAt = Infinity;
+        this.#pump();
+      },
+      Math.max(0, wakeAt - now),
+    );
   }
 
   #cancelWake(): void {

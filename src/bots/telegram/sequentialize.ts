@@ -16,10 +16,12 @@ export function sequentializeByChat(inFlight: InFlight, logger: Logger): Middlew
   return (ctx, next) => {
     const chatId = ctx.chat?.id;
     const task = lanes.run(chatId === undefined ? `update:${ctx.update.update_id}` : String(chatId), () => next());
-    inFlight.track(task.catch((error: unknown) => {
-      // errorReply inside the lane answers the user; this only sees a failure of that reply itself.
-      logger.error({ updateId: ctx.update.update_id, chatId, errorName: error instanceof Error ? error.name : typeof error }, 'telegram update failed');
-    }));
+    inFlight.track(
+      task.catch((error: unknown) => {
+        // errorReply inside the lane answers the user; this only sees a failure of that reply itself.
+        logger.error({ updateId: ctx.update.update_id, chatId, errorName: error instanceof Error ? error.name : typeof error }, 'telegram update failed');
+      }),
+    );
     return Promise.resolve();
   };
 }

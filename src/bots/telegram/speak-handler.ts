@@ -30,13 +30,23 @@ export function speakHandlers(deps: HandlerDeps): Composer<BotContext> {
     // While this synthesises, no new voice clip starts processing (SpeechFirst).
     const ogg = await deps.speechFirst.speaking(() => encodeOggOpus(counted.chunks));
     const caption = t(ctx.locale, 'speak.disclosure', { owner: displayName(owner) });
-    deps.logger.info({
-      chatId: ctx.chat.id, userId: ctx.from.id, ownerId: owner.id, voiceId: speech.voice.id, chars: [...text].length,
-      audioSeconds: Math.round(counted.seconds() * 100) / 100, bytes: ogg.byteLength, ms: Math.round(performance.now() - started),
-    }, 'speech synthesised');
+    deps.logger.info(
+      {
+        chatId: ctx.chat.id,
+        userId: ctx.from.id,
+        ownerId: owner.id,
+        voiceId: speech.voice.id,
+        chars: [...text].length,
+        audioSeconds: Math.round(counted.seconds() * 100) / 100,
+        bytes: ogg.byteLength,
+        ms: Math.round(performance.now() - started),
+      },
+      'speech synthesised',
+    );
     deps.outbox.settle(
       deps.outbox.sendVoice(ctx.chat.id, ogg, { caption, replyTo: ctx.message.message_id, durationSeconds: counted.seconds() }),
-      ctx.chat.id, 'sendVoice',
+      ctx.chat.id,
+      'sendVoice',
     );
   });
   return composer;

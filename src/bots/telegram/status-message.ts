@@ -30,7 +30,9 @@ export class StatusMessage {
 
   show(text: string): void {
     this.#wanted = text;
-    this.#flushing ??= this.#flush().finally(() => { this.#flushing = null; });
+    this.#flushing ??= this.#flush().finally(() => {
+      this.#flushing = null;
+    });
   }
 
   /** Resolves once the newest wanted text is on screen (or failed to get there). */
@@ -44,7 +46,10 @@ export class StatusMessage {
       try {
         await this.#outbox.editText(this.#chatId, this.#messageId, text);
       } catch (error) {
-        this.#logger.warn({ chatId: this.#chatId, messageId: this.#messageId, errorName: error instanceof Error ? error.name : 'unknown' }, 'status edit failed');
+        this.#logger.warn(
+          { chatId: this.#chatId, messageId: this.#messageId, errorName: error instanceof Error ? error.name : 'unknown' },
+          'status edit failed',
+        );
       }
       this.#shown = text;
     }

@@ -83,7 +83,10 @@ export async function startTelegramAdapter(options: {
   composeBot(bot, deps);
   // Last resort: errorReply handles failures of handlers; this only sees failures of the reply itself.
   bot.catch((error, ctx) => {
-    logger.error({ updateId: ctx.update.update_id, errorName: error instanceof Error ? error.name : typeof error }, 'telegram update failed outside the handlers');
+    logger.error(
+      { updateId: ctx.update.update_id, errorName: error instanceof Error ? error.name : typeof error },
+      'telegram update failed outside the handlers',
+    );
   });
 
   bot.botInfo = await bot.telegram.getMe();

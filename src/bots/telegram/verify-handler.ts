@@ -18,17 +18,30 @@ export function verifyHandlers(deps: HandlerDeps): Composer<BotContext> {
     const target = ctx.message.reply_to_message;
     const file = target ? audioFileOf(target) : null;
     if (!file) return reply(t(ctx.locale, 'mark.needs_audio'));
-    if ((file.size ?? 0) > deps.maxDownloadBytes) return reply(t(ctx.locale, 'telegram.file_too_big', { max: Math.floor(deps.maxDownloadBytes / (1024 * 1024)) }));
+    if ((file.size ?? 0) > deps.maxDownloadBytes)
+      return reply(t(ctx.locale, 'telegram.file_too_big', { max: Math.floor(deps.maxDownloadBytes / (1024 * 1024)) }));
     let bytes: Uint8Array;
     try {
       bytes = await downloadFile(deps.outbox, file.id, deps.maxDownloadBytes);
     } catch (error) {
       if (!(error instanceof FileDownloadError)) throw error;
-      return reply(t(ctx.locale, error.reason === 'too_big' ? 'telegram.file_too_big' : 'telegram.file_unavailable', { max: Math.floor(deps.maxDownloadBytes / (1024 * 1024)) }));
+      return reply(
+        t(ctx.locale, error.reason === 'too_big' ? 'telegram.file_too_big' : 'telegram.file_unavailable', {
+          max: Math.floor(deps.maxDownloadBytes / (1024 * 1024)),
+        }),
+      );
     }
     const started = performance.now();
     const check = await deps.vocalis.checkMark(bytes);
-    deps.logger.info({ chatId: ctx.chat.id, userId: ctx.from.id, result: check.status === 'synthetic' ? `synthetic:${check.voice.status}` : check.status, ms: Math.round(performance.now() - started) }, 'mark checked');
+    deps.logger.info(
+      {
+        chatId: ctx.chat.id,
+        userId: ctx.from.id,
+        result: check.status === 'synthetic' ? `synthetic:${check.voice.status}` : check.status,
+        ms: Math.round(performance.now() - started),
+      },
+      'mark checked',
+    );
     reply(renderMarkCheck(ctx.locale, check, (owner) => ownerName(owner, ctx.from)));
   });
   return composer;

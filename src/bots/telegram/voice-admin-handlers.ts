@@ -27,13 +27,21 @@ export function voiceAdminHandlers(deps: HandlerDeps): Composer<BotContext> {
     }
     const status = deps.vocalis.status(identityOf(ctx.from));
     if (!status.consent) return reply(t(ctx.locale, 'telegram.status_none'));
-    const voice = status.voice && status.voice.currentVersion !== null
-      ? t(ctx.locale, 'telegram.voice_state', { state: status.voice.state, version: status.voice.currentVersion })
-      : t(ctx.locale, 'telegram.voice_none');
-    reply(t(ctx.locale, 'telegram.status', {
-      consentId: status.consent.id, state: status.consent.state, scope: status.consent.scope.context,
-      net: Math.floor(status.sample.speechSeconds), target: status.sample.targetSeconds, clips: status.sample.clips, voice,
-    }));
+    const voice =
+      status.voice && status.voice.currentVersion !== null
+        ? t(ctx.locale, 'telegram.voice_state', { state: status.voice.state, version: status.voice.currentVersion })
+        : t(ctx.locale, 'telegram.voice_none');
+    reply(
+      t(ctx.locale, 'telegram.status', {
+        consentId: status.consent.id,
+        state: status.consent.state,
+        scope: status.consent.scope.context,
+        net: Math.floor(status.sample.speechSeconds),
+        target: status.sample.targetSeconds,
+        clips: status.sample.clips,
+        voice,
+      }),
+    );
   });
 
   composer.command('delete', async (ctx) => {
@@ -54,7 +62,10 @@ export function voiceAdminHandlers(deps: HandlerDeps): Composer<BotContext> {
     const actor = await revocationActorFor(deps.outbox, deps.operatorIds, ctx.chat.id, ctx.from.id);
     if (!actor) throw new VocalisError('not_permitted', 'only chat admins and operators may revoke');
     const receipt = await deps.vocalis.revoke({ target: identityOf(target), actor, reason: `revoked by a ${actor.kind} on Telegram` });
-    deps.logger.info({ chatId: ctx.chat.id, actorId: ctx.from.id, actorKind: actor.kind, targetId: target.id, consentId: receipt.consentId, ...receipt.deleted }, 'consent revoked by an admin');
+    deps.logger.info(
+      { chatId: ctx.chat.id, actorId: ctx.from.id, actorKind: actor.kind, targetId: target.id, consentId: receipt.consentId, ...receipt.deleted },
+      'consent revoked by an admin',
+    );
     reply(`${t(ctx.locale, 'telegram.revoked_member', { name: displayName(target) })}\n${revokedText(ctx.locale, receipt)}`);
   });
 

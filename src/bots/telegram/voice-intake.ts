@@ -31,9 +31,11 @@ export function voiceIntakeHandlers(deps: HandlerDeps): Composer<BotContext> {
     if (isGroupChat(ctx.chat) && message.reply_to_message?.from?.id !== botId) return;
     // Processing runs outside the chat's lane: the next update of this chat (a /speak) need not wait for it.
     const { locale, chat, from } = ctx;
-    deps.clipWork.schedule(String(from.id), () => takeClip(deps, locale, chat, from, message.message_id, audio).catch((error: unknown) => {
-      replyWithError(deps.outbox, deps.logger, { locale, chatId: chat.id, userId: from.id, replyTo: message.message_id }, error);
-    }));
+    deps.clipWork.schedule(String(from.id), () =>
+      takeClip(deps, locale, chat, from, message.message_id, audio).catch((error: unknown) => {
+        replyWithError(deps.outbox, deps.logger, { locale, chatId: chat.id, userId: from.id, replyTo: message.message_id }, error);
+      }),
+    );
   });
   return composer;
 }
@@ -41,7 +43,8 @@ export function voiceIntakeHandlers(deps: HandlerDeps): Composer<BotContext> {
 function audioOf(message: Message): IncomingAudio | null {
   if ('voice' in message) return { fileId: message.voice.file_id, fileSize: message.voice.file_size };
   if ('audio' in message) return { fileId: message.audio.file_id, fileSize: message.audio.file_size };
-  if ('document' in message && message.document.mime_type?.startsWith('audio/')) return { fileId: message.document.file_id, fileSize: message.document.file_size };
+  if ('document' in message && message.document.mime_type?.startsWith('audio/'))
+    return { fileId: message.document.file_id, fileSize: message.document.file_size };
   return null;
 }
 
@@ -65,15 +68,27 @@ async function takeClip(deps: HandlerDeps, locale: Locale, chat: Chat, from: Use
 
   const started = performance.now();
   const outcome = await deps.vocalis.addClip({ identity, audio: bytes });
-  deps.logger.info({
-    chatId: chat.id, userId: from.id, bytes: bytes.byteLength, outcome: outcome.kind,
-    netSpeechSeconds: Math.round(outcome.verdict.netSpeechSeconds * 10) / 10, ms: Math.round(performance.now() - started),
-  }, 'voice clip handled');
+  deps.logger.info(
+    {
+      chatId: chat.id,
+      userId: from.id,
+      bytes: bytes.byteLength,
+      outcome: outcome.kind,
+      netSpeechSeconds: Math.round(outcome.verdict.netSpeechSeconds * 10) / 10,
+      ms: Math.round(performance.now() - started),
+    },
+    'voice clip handled',
+  );
   reply(clipReply(locale, outcome));
   if (outcome.kind === 'stored' && outcome.clone) {
     const voice = deps.vocalis.status(identity).voice;
     deps.clones.follow({
-      chatId: chat.id, replyTo: messageId, locale, jobId: outcome.clone.jobId, position: outcome.clone.position, etaSeconds: outcome.clone.etaSeconds,
+      chatId: chat.id,
+      replyTo: messageId,
+      locale,
+      jobId: outcome.clone.jobId,
+      position: outcome.clone.position,
+      etaSeconds: outcome.clone.etaSeconds,
       previewReady: voice?.currentVersion !== null && voice?.currentVersion !== undefined,
     });
   }

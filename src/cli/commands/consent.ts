@@ -49,10 +49,13 @@ export async function consentCommand(ctx: CliContext, action: string | undefined
     }
     case 'revoke': {
       const receipt = await vocalis.revoke({ target: identity, actor: { kind: 'operator' }, reason: ctx.option('reason') ?? 'revoked by the operator' });
-      return ok({ receipt }, [
-        `Consent ${receipt.consentId} ${receipt.outcome} at ${receipt.at} by ${receipt.by}.`,
-        `Deleted: ${receipt.deleted.voices} voice(s), ${receipt.deleted.clips} clip(s), ${receipt.deleted.files} file(s) (${receipt.deleted.bytes} bytes); ${receipt.deleted.jobsCancelled} job(s) cancelled.`,
-      ].join('\n'));
+      return ok(
+        { receipt },
+        [
+          `Consent ${receipt.consentId} ${receipt.outcome} at ${receipt.at} by ${receipt.by}.`,
+          `Deleted: ${receipt.deleted.voices} voice(s), ${receipt.deleted.clips} clip(s), ${receipt.deleted.files} file(s) (${receipt.deleted.bytes} bytes); ${receipt.deleted.jobsCancelled} job(s) cancelled.`,
+        ].join('\n'),
+      );
     }
     default:
       throw new UsageError('consent needs one of: grant, show, revoke');
@@ -86,7 +89,10 @@ function describeVerification(record: VerificationRecord | null): string[] {
 function parseSpeakers(value: string | undefined): SpeakerPolicy {
   if (value === undefined || value === 'owner') return { mode: 'owner' };
   if (value === 'context') return { mode: 'context' };
-  const listed = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const listed = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (listed.length === 0) throw new UsageError('--speakers is owner, context, or a comma-separated list of user ids');
   return { mode: 'listed', platformUserIds: listed };
 }

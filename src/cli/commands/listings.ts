@@ -16,6 +16,9 @@ export async function voicesCommand(ctx: CliContext): Promise<CommandResult> {
 export async function jobsCommand(ctx: CliContext): Promise<CommandResult> {
   const runtime = await ctx.runtime({ queue: false });
   const jobs = runtime.jobs.list({ limit: 50 });
-  const lines = jobs.map((j) => `${j.id}  ${j.voiceId}  ${j.state}${j.progress ? ` ${Math.round(j.progress.fraction * 100)}% ${j.progress.stage}` : ''}  ${j.createdAt}${j.errorCode ? `  ${j.errorCode}` : ''}`);
+  const lines = jobs.map(
+    (j) =>
+      `${j.id}  ${j.voiceId}  ${j.state}${j.progress ? ` ${Math.round(j.progress.fraction * 100)}% ${j.progress.stage}` : ''}  ${j.createdAt}${j.errorCode ? `  ${j.errorCode}` : ''}`,
+  );
   return ok({ jobs }, jobs.length ? lines.join('\n') : 'No jobs.');
 }

@@ -8,7 +8,7 @@ import type { PcmChunk } from '../../engine/pcm.ts';
 export async function speakCommand(ctx: CliContext): Promise<CommandResult> {
   const identity = ctx.identity();
   const out = ctx.option('out');
-  if (!out || !out.endsWith('.ogg')) throw new UsageError('speak needs --out FILE.ogg');
+  if (!out?.endsWith('.ogg')) throw new UsageError('speak needs --out FILE.ogg');
   const textFile = ctx.option('text-file');
   const text = textFile ? await readFile(textFile, 'utf8') : ctx.positionals.join(' ');
   if (!text.trim()) throw new UsageError('speak needs TEXT or --text-file F');

@@ -2,12 +2,7 @@
  * Why consent verification refused a clip, with the figures (and, for an unheard
  * reading, the words) its message shows. Wording lives in src/i18n.
  */
-export type ConsentCheckProblemCode =
-  | 'reading_not_heard'
-  | 'reading_assurance_too_low'
-  | 'too_short_to_verify'
-  | 'speaker_mismatch'
-  | 'speaker_mismatch_limit';
+export type ConsentCheckProblemCode = 'reading_not_heard' | 'reading_assurance_too_low' | 'too_short_to_verify' | 'speaker_mismatch' | 'speaker_mismatch_limit';
 
 export interface ConsentCheckProblem {
   readonly code: ConsentCheckProblemCode;

@@ -48,7 +48,15 @@ export class ConsentVerifier {
   readonly #clock: Clock;
   readonly policy: VerificationPolicy;
 
-  constructor(deps: { db: DatabaseSync; store: VerificationStore; ledger: AuditLedger; evidence: VoiceEvidence; vault: EnrolmentVault; clock: Clock; policy: VerificationPolicy }) {
+  constructor(deps: {
+    db: DatabaseSync;
+    store: VerificationStore;
+    ledger: AuditLedger;
+    evidence: VoiceEvidence;
+    vault: EnrolmentVault;
+    clock: Clock;
+    policy: VerificationPolicy;
+  }) {
     this.#db = deps.db;
     this.#store = deps.store;
     this.#ledger = deps.ledger;
@@ -78,11 +86,18 @@ export class ConsentVerifier {
       transaction(this.#db, () => {
         this.#store.readingVerified(consent.id, check.reading, now());
         this.#ledger.append({
-          type: 'consent.reading_verified', actor: 'system', subject: consent.userId,
+          type: 'consent.reading_verified',
+          actor: 'system',
+          subject: consent.userId,
           data: {
-            consentId: consent.id, clipId, assurance: check.reading.assurance, method: check.reading.method, recognizer: check.reading.recognizerVersion,
+            consentId: consent.id,
+            clipId,
+            assurance: check.reading.assurance,
+            method: check.reading.method,
+            recognizer: check.reading.recognizerVersion,
             speakerModel: `${check.reading.speakerModel.name}@${check.reading.speakerModel.version}`,
-            coverage: round(check.reading.coverage), wordsHeard: check.reading.words.length,
+            coverage: round(check.reading.coverage),
+            wordsHeard: check.reading.words.length,
           },
         });
       });
@@ -118,17 +133,35 @@ export class ConsentVerifier {
     const at = this.#clock().toISOString();
     if (!judgement.accepted) {
       const failures = this.#store.readingFailed(consent.id, at);
-      this.#ledger.append({ type: 'consent.reading_failed', actor, subject: consent.userId, data: { consentId: consent.id, coverage: round(judgement.coverage), missing: judgement.missing.length, attempt: failures } });
-      return { status: 'refused', endsConsent: false, problem: { code: 'reading_not_heard', figures: { coveragePercent: Math.round(judgement.coverage * 100) }, words: judgement.missing } };
+      this.#ledger.append({
+        type: 'consent.reading_failed',
+        actor,
+        subject: consent.userId,
+        data: { consentId: consent.id, coverage: round(judgement.coverage), missing: judgement.missing.length, attempt: failures },
+      });
+      return {
+        status: 'refused',
+        endsConsent: false,
+        problem: { code: 'reading_not_heard', figures: { coveragePercent: Math.round(judgement.coverage * 100) }, words: judgement.missing },
+      };
     }
     if (ASSURANCE_RANK[heard.level] < ASSURANCE_RANK[this.policy.minAssurance]) {
-      this.#ledger.append({ type: 'consent.reading_failed', actor, subject: consent.userId, data: { consentId: consent.id, assurance: heard.level, required: this.policy.minAssurance } });
+      this.#ledger.append({
+        type: 'consent.reading_failed',
+        actor,
+        subject: consent.userId,
+        data: { consentId: consent.id, assurance: heard.level, required: this.policy.minAssurance },
+      });
       return { status: 'refused', endsConsent: false, problem: { code: 'reading_assurance_too_low', figures: {} } };
     }
     const enrolment = await this.#evidence.enrol(audio);
     const probe = await this.#evidence.matchSpeaker(enrolment, audio);
     if (probe.speechSeconds < MIN_VERIFY_SECONDS) {
-      return { status: 'refused', endsConsent: false, problem: { code: 'too_short_to_verify', figures: { speechSeconds: round(probe.speechSeconds), minSeconds: MIN_VERIFY_SECONDS } } };
+      return {
+        status: 'refused',
+        endsConsent: false,
+        problem: { code: 'too_short_to_verify', figures: { speechSeconds: round(probe.speechSeconds), minSeconds: MIN_VERIFY_SECONDS } },
+      };
     }
     return {
       status: 'reading_heard',
@@ -148,18 +181,32 @@ export class ConsentVerifier {
     };
   }
 
-  async #checkSpeaker(consent: ConsentRecord, record: Extract<VerificationRecord, { status: 'verified' }>, audio: ClipAudio, actor: string): Promise<ClipCheck> {
+  async #checkSpeaker(
+    consent: ConsentRecord,
+    record: Extract<VerificationRecord, { status: 'verified' }>,
+    audio: ClipAudio,
+    actor: string,
+  ): Promise<ClipCheck> {
     const enrolment = await this.#vault.read(consent.userId, consent.id);
     if (!enrolment) throw new Error(`the voiceprint of consent ${consent.id} is missing`);
     const match = await this.#evidence.matchSpeaker(enrolment, audio);
     if (match.speechSeconds < MIN_VERIFY_SECONDS) {
-      return { status: 'refused', endsConsent: false, problem: { code: 'too_short_to_verify', figures: { speechSeconds: round(match.speechSeconds), minSeconds: MIN_VERIFY_SECONDS } } };
+      return {
+        status: 'refused',
+        endsConsent: false,
+        problem: { code: 'too_short_to_verify', figures: { speechSeconds: round(match.speechSeconds), minSeconds: MIN_VERIFY_SECONDS } },
+      };
     }
     if (match.score >= this.policy.speakerThreshold) return { status: 'speaker_matched', score: match.score, speechSeconds: match.speechSeconds, enrolment };
     const mismatches = this.#store.mismatched(record.consentId, this.#clock().toISOString());
     const limit = this.policy.maxMismatches;
     // Counted without audio: only the figures of the attempt.
-    this.#ledger.append({ type: 'consent.speaker_mismatch', actor, subject: consent.userId, data: { consentId: consent.id, score: round(match.score), threshold: this.policy.speakerThreshold, mismatches, limit } });
+    this.#ledger.append({
+      type: 'consent.speaker_mismatch',
+      actor,
+      subject: consent.userId,
+      data: { consentId: consent.id, score: round(match.score), threshold: this.policy.speakerThreshold, mismatches, limit },
+    });
     if (mismatches >= limit) return { status: 'refused', endsConsent: true, problem: { code: 'speaker_mismatch_limit', figures: { limit } } };
     return { status: 'refused', endsConsent: false, problem: { code: 'speaker_mismatch', figures: { mismatches, limit } } };
   }

@@ -10,7 +10,8 @@ export class VerificationStore {
   }
 
   create(consentId: string, userId: string, mode: VerificationMode, at: string): void {
-    this.#db.prepare(`INSERT INTO consent_verifications (consent_id, user_id, mode, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`)
+    this.#db
+      .prepare(`INSERT INTO consent_verifications (consent_id, user_id, mode, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`)
       .run(consentId, userId, mode, mode === 'off' ? 'off' : 'awaiting_reading', at, at);
   }
 
@@ -24,7 +25,10 @@ export class VerificationStore {
     if (status === 'awaiting_reading') return { status, consentId, mode: 'required', failedReadings };
     if (status !== 'verified') throw new Error(`consent verification ${consentId} has an unknown status`);
     return {
-      status, consentId, mode: 'required', failedReadings,
+      status,
+      consentId,
+      mode: 'required',
+      failedReadings,
       reading: JSON.parse(String(row['reading'])) as VerifiedReading,
       clips: JSON.parse(String(row['clips'])) as ClipMatch[],
       mismatches: Number(row['mismatches']),
@@ -32,7 +36,8 @@ export class VerificationStore {
   }
 
   readingVerified(consentId: string, reading: VerifiedReading, at: string): void {
-    this.#db.prepare(`UPDATE consent_verifications SET status = 'verified', reading = ?, updated_at = ? WHERE consent_id = ? AND status = 'awaiting_reading'`)
+    this.#db
+      .prepare(`UPDATE consent_verifications SET status = 'verified', reading = ?, updated_at = ? WHERE consent_id = ? AND status = 'awaiting_reading'`)
       .run(JSON.stringify(reading), at, consentId);
   }
 
@@ -42,7 +47,8 @@ export class VerificationStore {
   }
 
   clipMatched(consentId: string, match: ClipMatch, at: string): void {
-    this.#db.prepare(`UPDATE consent_verifications SET clips = json_insert(clips, '$[#]', json(?)), updated_at = ? WHERE consent_id = ?`)
+    this.#db
+      .prepare(`UPDATE consent_verifications SET clips = json_insert(clips, '$[#]', json(?)), updated_at = ? WHERE consent_id = ?`)
       .run(JSON.stringify(match), at, consentId);
   }
 

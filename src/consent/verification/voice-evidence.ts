@@ -44,7 +44,12 @@ export interface SpeakerMatch {
 
 export interface VoiceEvidence {
   /** Which words of `expected` were read in the clip (`decoys`: other phrases an acoustic check compares against). */
-  hearReading(audio: ClipAudio, language: ConsentLanguage, expected: readonly string[], options: { decoys: readonly string[]; signal?: AbortSignal }): Promise<ReadingHeard>;
+  hearReading(
+    audio: ClipAudio,
+    language: ConsentLanguage,
+    expected: readonly string[],
+    options: { decoys: readonly string[]; signal?: AbortSignal },
+  ): Promise<ReadingHeard>;
   readonly speakerModel: { readonly name: string; readonly version: string };
   /** A voiceprint of the speaker, or `previous` with this clip folded in. Biometric data. */
   enrol(audio: ClipAudio, previous?: Uint8Array): Promise<Uint8Array>;

@@ -1,14 +1,5 @@
 /** Stable reasons a decode can fail; bots map these to user messages, logs keep them as-is. */
-export type AudioDecodeErrorCode =
-  | 'empty'
-  | 'too_large'
-  | 'too_long'
-  | 'truncated'
-  | 'corrupt'
-  | 'not_audio'
-  | 'no_audio_stream'
-  | 'timeout'
-  | 'unsupported';
+export type AudioDecodeErrorCode = 'empty' | 'too_large' | 'too_long' | 'truncated' | 'corrupt' | 'not_audio' | 'no_audio_stream' | 'timeout' | 'unsupported';
 
 /**
  * A decode failure. The message names the format and the limit involved, never

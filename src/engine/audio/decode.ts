@@ -60,23 +60,33 @@ export async function decodeAudio(input: Uint8Array, options: DecodeOptions): Pr
       if (wav.samples.length > limits.maxDurationSeconds * wav.sampleRate + 1) {
         throw new AudioDecodeError('too_long', `audio is longer than ${limits.maxDurationSeconds} s`);
       }
-      return checkDuration({
-        samples: resample(wav.samples, wav.sampleRate, sampleRate),
-        sampleRate,
-        sourceSampleRate: wav.sampleRate,
-        sourceChannels: wav.channels,
-        silentChannels: wav.silentChannels,
-        nonFiniteSamples: wav.nonFiniteSamples,
-        container: 'wav',
-      }, limits);
+      return checkDuration(
+        {
+          samples: resample(wav.samples, wav.sampleRate, sampleRate),
+          sampleRate,
+          sourceSampleRate: wav.sampleRate,
+          sourceChannels: wav.channels,
+          silentChannels: wav.silentChannels,
+          nonFiniteSamples: wav.nonFiniteSamples,
+          container: 'wav',
+        },
+        limits,
+      );
     } catch (error) {
       // ADPCM, µ-law and friends: ffmpeg decodes them.
       if (!(error instanceof AudioDecodeError && error.code === 'unsupported')) throw error;
     }
   }
-  return checkDuration(await decodeWithFfmpeg(input, {
-    sampleRate, limits, signal, needsSeekableInput: format === 'mp4', container: format,
-  }), limits);
+  return checkDuration(
+    await decodeWithFfmpeg(input, {
+      sampleRate,
+      limits,
+      signal,
+      needsSeekableInput: format === 'mp4',
+      container: format,
+    }),
+    limits,
+  );
 }
 
 /** Reads a file (refusing it by size before reading a byte of it) and decodes it. */

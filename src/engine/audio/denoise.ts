@@ -41,7 +41,25 @@ export function denoise(pcm: PcmChunk, options: DenoiseOptions): Promise<PcmChun
   const floor = Math.min(-20, Math.max(-80, options.noiseFloorDb + 1));
   const model = options.model === 'coloured' ? 'v' : 'w';
   const filter = `afftdn=nr=${options.reductionDb ?? DEFAULT_REDUCTION_DB}:nf=${floor.toFixed(1)}:nt=${model}`;
-  const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'f32le', '-ar', String(pcm.sampleRate), '-ac', '1', '-i', 'pipe:0', '-af', filter, '-f', 'f32le', 'pipe:1'];
+  const args = [
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-f',
+    'f32le',
+    '-ar',
+    String(pcm.sampleRate),
+    '-ac',
+    '1',
+    '-i',
+    'pipe:0',
+    '-af',
+    filter,
+    '-f',
+    'f32le',
+    'pipe:1',
+  ];
   return new Promise<PcmChunk>((resolve, reject) => {
     const child = spawn('ffmpeg', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -51,7 +69,10 @@ export function denoise(pcm: PcmChunk, options: DenoiseOptions): Promise<PcmChun
       failure ??= error;
       child.kill('SIGKILL');
     };
-    const timer = setTimeout(() => fail(new AudioDecodeError('timeout', `denoising took longer than ${options.maxWallMs ?? DEFAULT_MAX_WALL_MS} ms`)), options.maxWallMs ?? DEFAULT_MAX_WALL_MS);
+    const timer = setTimeout(
+      () => fail(new AudioDecodeError('timeout', `denoising took longer than ${options.maxWallMs ?? DEFAULT_MAX_WALL_MS} ms`)),
+      options.maxWallMs ?? DEFAULT_MAX_WALL_MS,
+    );
     const onAbort = (): void => fail(options.signal?.reason ?? new Error('aborted'));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
@@ -102,7 +123,7 @@ export async function denoiseWhereItHelps(pcm: PcmChunk, vad: VadResult, analysi
     let cleaned: PcmChunk;
     try {
       cleaned = await denoise(pcm, { noiseFloorDb: analysis.noiseFloorDb, model, ...(signal ? { signal } : {}) });
-    } catch (error) {
+    } catch (_error) {
       signal?.throwIfAborted();
       // A denoiser that fails or runs out of time (a crowded machine) must not fail the clip:
       // it is judged as recorded, and refused as noisy if it is.

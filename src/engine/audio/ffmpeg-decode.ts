@@ -36,7 +36,11 @@ function classifyFailure(stderr: string): AudioDecodeError {
   if (/matches no streams|does not contain any stream|Output file #0 does not contain/i.test(stderr)) {
     return new AudioDecodeError('no_audio_stream', 'the file has no audio stream');
   }
-  if (/Invalid data found|could not find codec parameters|Failed to read frame size|moov atom not found|EBML header parsing failed|Format .* detected only with low score/i.test(stderr)) {
+  if (
+    /Invalid data found|could not find codec parameters|Failed to read frame size|moov atom not found|EBML header parsing failed|Format .* detected only with low score/i.test(
+      stderr,
+    )
+  ) {
     return new AudioDecodeError('not_audio', 'the file is not a recognised audio or video format');
   }
   if (/partial file|truncat|end of file|Packet corrupt|invalid frame/i.test(stderr)) {
@@ -71,13 +75,27 @@ function runFfmpeg(input: Uint8Array, inputArg: string, options: FfmpegDecodeOpt
   const { sampleRate, limits, signal } = options;
   const maxFrames = Math.ceil(limits.maxDurationSeconds * sampleRate);
   const args = [
-    '-nostdin', '-hide_banner', '-loglevel', 'info',
-    '-i', inputArg,
-    '-map', '0:a:0', '-vn', '-sn', '-dn',
-    '-ac', '2', '-ar', String(sampleRate),
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'info',
+    '-i',
+    inputArg,
+    '-map',
+    '0:a:0',
+    '-vn',
+    '-sn',
+    '-dn',
+    '-ac',
+    '2',
+    '-ar',
+    String(sampleRate),
     // One frame past the limit tells "exactly at the limit" from "longer".
-    '-t', String((maxFrames + 1) / sampleRate),
-    '-f', 'f32le', 'pipe:1',
+    '-t',
+    String((maxFrames + 1) / sampleRate),
+    '-f',
+    'f32le',
+    'pipe:1',
   ];
   return new Promise<DecodedAudio>((resolve, reject) => {
     const child = spawn('ffmpeg', args, { stdio: [inputArg === 'pipe:0' ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
@@ -93,10 +111,7 @@ function runFfmpeg(input: Uint8Array, inputArg: string, options: FfmpegDecodeOpt
       if (failure === null) failure = error;
       child.kill('SIGKILL');
     };
-    const timer = setTimeout(
-      () => fail(new AudioDecodeError('timeout', `decoding took longer than ${limits.maxWallMs} ms`)),
-      limits.maxWallMs,
-    );
+    const timer = setTimeout(() => fail(new AudioDecodeError('timeout', `decoding took longer than ${limits.maxWallMs} ms`)), limits.maxWallMs);
     const onAbort = (): void => fail(signal?.reason ?? new Error('aborted'));
     signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -127,7 +142,9 @@ function runFfmpeg(input: Uint8Array, inputArg: string, options: FfmpegDecodeOpt
       if (stderr.length < STDERR_KEEP) stderr += chunk.toString('utf8', 0, Math.min(chunk.length, STDERR_KEEP - stderr.length));
     });
     if (child.stdin) {
-      child.stdin.on('error', () => { /* ffmpeg may stop reading early; its exit status tells why */ });
+      child.stdin.on('error', () => {
+        /* ffmpeg may stop reading early; its exit status tells why */
+      });
       child.stdin.end(input);
     }
     child.on('error', (error) => fail(new AudioDecodeError('unsupported', 'ffmpeg could not be started', { cause: error })));

@@ -81,11 +81,17 @@ export class OggOpusWriter {
   /** The two header pages; call once, before any audio page. */
   headers(): Uint8Array[] {
     const head = buildOggPage({
-      flags: FLAG_BOS, granule: 0n, serial: this.#serial, sequence: this.#sequence++,
+      flags: FLAG_BOS,
+      granule: 0n,
+      serial: this.#serial,
+      sequence: this.#sequence++,
       segments: [buildOpusHead(this.#options)],
     });
     const tags = buildOggPage({
-      flags: 0, granule: 0n, serial: this.#serial, sequence: this.#sequence++,
+      flags: 0,
+      granule: 0n,
+      serial: this.#serial,
+      sequence: this.#sequence++,
       segments: [buildOpusTags(this.#options.vendor ?? 'vocalis', this.#options.comments ?? AI_DISCLOSURE_TAGS)],
     });
     return [head, tags];
@@ -113,7 +119,11 @@ export class OggOpusWriter {
 
   #flush(flags: number, granule: bigint): Uint8Array {
     const page = buildOggPage({
-      flags, granule, serial: this.#serial, sequence: this.#sequence++, segments: this.#pending,
+      flags,
+      granule,
+      serial: this.#serial,
+      sequence: this.#sequence++,
+      segments: this.#pending,
     });
     this.#pending = [];
     return page;

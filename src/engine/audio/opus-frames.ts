@@ -22,11 +22,7 @@ async function* asAsync(chunks: AsyncIterable<PcmChunk> | Iterable<PcmChunk>): A
  * Mono PCM chunks at any rate → 48 kHz mono samples in exact 960-sample frames.
  * The resampler is recreated if a chunk changes rate. The very last frame is zero-padded.
  */
-async function* frames48k(
-  chunks: AsyncIterable<PcmChunk> | Iterable<PcmChunk>,
-  tailPadding: number,
-  counter: { real: number },
-): AsyncGenerator<Float32Array> {
+async function* frames48k(chunks: AsyncIterable<PcmChunk> | Iterable<PcmChunk>, tailPadding: number, counter: { real: number }): AsyncGenerator<Float32Array> {
   let resampler: Resampler | null = null;
   let pending = new Float32Array(FRAME_SAMPLES_48K);
   let filled = 0;
@@ -81,10 +77,7 @@ function toInterleaved(frame: Float32Array, channels: OpusChannels): Float32Arra
 }
 
 /** PCM → 20 ms Opus frames at 48 kHz, what a Discord AudioPlayer sends one per tick. */
-export async function* pcmToOpusFrames(
-  chunks: AsyncIterable<PcmChunk> | Iterable<PcmChunk>,
-  options: OpusFrameOptions,
-): AsyncGenerator<Uint8Array> {
+export async function* pcmToOpusFrames(chunks: AsyncIterable<PcmChunk> | Iterable<PcmChunk>, options: OpusFrameOptions): AsyncGenerator<Uint8Array> {
   const encoder = createOpusEncoder({ sampleRate: 48000, channels: options.channels, bitrate: options.bitrate });
   for await (const frame of frames48k(chunks, options.tailPaddingSamples ?? 0, { real: 0 })) {
     yield encoder.encode(toInterleaved(frame, options.channels));
@@ -96,10 +89,7 @@ export async function* pcmToOpusFrames(
  * --out x.ogg). The encoder's look-ahead is fed as trailing zeros and declared as
  * pre-skip, so decoders return exactly the input's duration.
  */
-export async function encodeOggOpus(
-  input: AsyncIterable<PcmChunk> | PcmChunk,
-  options: { bitrate?: number } = {},
-): Promise<Uint8Array> {
+export async function encodeOggOpus(input: AsyncIterable<PcmChunk> | PcmChunk, options: { bitrate?: number } = {}): Promise<Uint8Array> {
   const chunks: AsyncIterable<PcmChunk> | Iterable<PcmChunk> = Symbol.asyncIterator in input ? input : [input];
   const firstRate = Symbol.asyncIterator in input ? 48000 : input.sampleRate;
   const writer = new OggOpusWriter({ channels: 1, preSkip: OPUS_PRE_SKIP_48K, inputSampleRate: firstRate });

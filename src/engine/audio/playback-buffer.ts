@@ -104,7 +104,9 @@ export class PlaybackBuffer extends EventEmitter<PlaybackEvents> {
     try {
       while (!this.#isFinal()) {
         if (this.queued >= this.highWaterFrames) {
-          await new Promise<void>((resolve) => { this.#space = resolve; });
+          await new Promise<void>((resolve) => {
+            this.#space = resolve;
+          });
           continue;
         }
         const next = await iterator.next();

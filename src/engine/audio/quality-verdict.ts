@@ -1,13 +1,6 @@
 import type { SampleAnalysis } from './sample-analysis.ts';
 
-export type SampleProblemCode =
-  | 'not_enough_speech'
-  | 'clipping'
-  | 'too_quiet'
-  | 'noisy'
-  | 'mostly_non_speech'
-  | 'silent'
-  | 'low_sample_rate';
+export type SampleProblemCode = 'not_enough_speech' | 'clipping' | 'too_quiet' | 'noisy' | 'mostly_non_speech' | 'silent' | 'low_sample_rate';
 
 /** One reason a sample falls short, with the figures its message shows. Wording lives in src/i18n. */
 export interface SampleProblem {

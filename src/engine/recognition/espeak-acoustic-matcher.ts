@@ -37,8 +37,12 @@ export class EspeakAcousticMatcher implements ReadingRecognizer {
       const rivals = index === 0 && decoyStatement ? [decoyStatement] : decoyMatches;
       const heard = match.distance < Infinity && rivals.length > 0 && rivals.every((r) => match.distance < r.distance);
       words.push({
-        word: phrase, heard, weight: 1, distance: Math.round(match.distance * 1000) / 1000,
-        start: heard ? match.startFrame * FRAME_SECONDS : null, end: heard ? match.endFrame * FRAME_SECONDS : null,
+        word: phrase,
+        heard,
+        weight: 1,
+        distance: Math.round(match.distance * 1000) / 1000,
+        start: heard ? match.startFrame * FRAME_SECONDS : null,
+        end: heard ? match.endFrame * FRAME_SECONDS : null,
       });
     }
     return { level: 'acoustic', method: 'espeak-ng-cmn-dtw', modelVersion: `espeak-ng:${this.#voice}`, words };

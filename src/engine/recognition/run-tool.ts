@@ -4,7 +4,12 @@ import { RecognizerUnavailableError } from './reading-recognition.ts';
 const OUTPUT_LIMIT = 4 * 1024 * 1024;
 
 /** Runs a command-line tool with `stdin` piped in; resolves with stdout, rejects on failure, a timeout or the signal. */
-export function runTool(command: string, args: readonly string[], stdin: Uint8Array | null, options: { timeoutMs: number; signal?: AbortSignal }): Promise<Buffer> {
+export function runTool(
+  command: string,
+  args: readonly string[],
+  stdin: Uint8Array | null,
+  options: { timeoutMs: number; signal?: AbortSignal },
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     options.signal?.throwIfAborted();
     const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'ignore'] });

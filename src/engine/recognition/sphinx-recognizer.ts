@@ -57,10 +57,32 @@ export class SphinxRecognizer implements ReadingRecognizer {
       await writeFile(join(dir, 'reading.gram'), grammarFile(known), { mode: 0o600 });
       // The decoder opens its input by name, and Node's stdin pipe is a socket it cannot open: a private file.
       await writeFile(join(dir, 'reading.wav'), audio, { mode: 0o600 });
-      const output = known.length === 0 ? '' : (await runTool(this.#binary, [
-        '-infile', join(dir, 'reading.wav'), '-hmm', join(this.#modelDir, 'en-us'), '-dict', join(dir, 'words.dict'), '-jsgf', join(dir, 'reading.gram'),
-        '-wip', WORD_INSERTION_PENALTY, '-time', 'yes', '-logfn', '/dev/null',
-      ], null, { timeoutMs: TIMEOUT_MS, ...(options.signal ? { signal: options.signal } : {}) })).toString('utf8');
+      const output =
+        known.length === 0
+          ? ''
+          : (
+              await runTool(
+                this.#binary,
+                [
+                  '-infile',
+                  join(dir, 'reading.wav'),
+                  '-hmm',
+                  join(this.#modelDir, 'en-us'),
+                  '-dict',
+                  join(dir, 'words.dict'),
+                  '-jsgf',
+                  join(dir, 'reading.gram'),
+                  '-wip',
+                  WORD_INSERTION_PENALTY,
+                  '-time',
+                  'yes',
+                  '-logfn',
+                  '/dev/null',
+                ],
+                null,
+                { timeoutMs: TIMEOUT_MS, ...(options.signal ? { signal: options.signal } : {}) },
+              )
+            ).toString('utf8');
       const heard = parseTimedWords(output).filter((w) => !w.word.startsWith('ph_'));
       return { level: 'recognised', method: 'pocketsphinx-jsgf-phone-loop', modelVersion: version, words: align(words, heard, dictionary) };
     } finally {
@@ -100,7 +122,10 @@ export function normaliseWord(word: string): string {
 
 /** Splits text into the words a reader says, lower case, without punctuation. */
 export function spokenWords(text: string): string[] {
-  return text.split(/[\s,.;:!?"()]+/).map(normaliseWord).filter((w) => w.length > 0);
+  return text
+    .split(/[\s,.;:!?"()]+/)
+    .map(normaliseWord)
+    .filter((w) => w.length > 0);
 }
 
 function dictionaryFile(words: readonly string[], dictionary: Map<string, string[]>): string {

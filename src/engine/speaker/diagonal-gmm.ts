@@ -35,7 +35,13 @@ export function scorerOf(gmm: DiagonalGmm): GmmScorer {
 }
 
 /** log(w_c N(x | mean_c, var_c)) for every component, written into `out`. */
-export function componentLogLikelihoods(scorer: GmmScorer, frame: Float32Array, offset: number, out: Float64Array, means: Float64Array = scorer.gmm.means): void {
+export function componentLogLikelihoods(
+  scorer: GmmScorer,
+  frame: Float32Array,
+  offset: number,
+  out: Float64Array,
+  means: Float64Array = scorer.gmm.means,
+): void {
   const { dims, components } = scorer.gmm;
   for (let c = 0; c < components; c++) {
     let sum = 0;

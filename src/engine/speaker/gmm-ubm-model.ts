@@ -144,7 +144,11 @@ export class GmmUbmSpeakerModel implements SpeakerModel {
     const { components, dims } = this.#ubm.gmm;
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const tag = bytes.subarray(4, 20);
-    if (bytes.byteLength !== 28 + 4 * components * (1 + dims) || view.getUint32(0, true) !== ENROLMENT_MAGIC || !tag.every((b, i) => b === this.#versionTag[i])) {
+    if (
+      bytes.byteLength !== 28 + 4 * components * (1 + dims) ||
+      view.getUint32(0, true) !== ENROLMENT_MAGIC ||
+      !tag.every((b, i) => b === this.#versionTag[i])
+    ) {
       throw new EnrolmentMismatchError('this enrolment was made by another speaker model');
     }
     const stats = this.#emptyStats();

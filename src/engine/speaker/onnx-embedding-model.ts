@@ -65,7 +65,10 @@ export class OnnxEmbeddingSpeakerModel implements SpeakerModel {
       version: sha256,
     };
     // A voiceprint is bound to the model file and its front end: another either way is another space.
-    this.#tag = createHash('sha256').update(`${sha256}|${describeFeatures(settings.features)}|${settings.windowFrames}`).digest().subarray(0, TAG_BYTES);
+    this.#tag = createHash('sha256')
+      .update(`${sha256}|${describeFeatures(settings.features)}|${settings.windowFrames}`)
+      .digest()
+      .subarray(0, TAG_BYTES);
   }
 
   static async load(settings: OnnxEmbeddingSettings): Promise<OnnxEmbeddingSpeakerModel> {
@@ -74,7 +77,9 @@ export class OnnxEmbeddingSpeakerModel implements SpeakerModel {
     try {
       bytes = await readFile(settings.path);
     } catch {
-      throw new SpeakerModelLoadError(`${where} cannot be read; point VOCALIS_SPEAKER_ONNX_PATH at an ONNX speaker-embedding model, or set VOCALIS_SPEAKER_MODEL=gmm-ubm`);
+      throw new SpeakerModelLoadError(
+        `${where} cannot be read; point VOCALIS_SPEAKER_ONNX_PATH at an ONNX speaker-embedding model, or set VOCALIS_SPEAKER_MODEL=gmm-ubm`,
+      );
     }
     let session: ort.InferenceSession;
     try {
@@ -91,7 +96,9 @@ export class OnnxEmbeddingSpeakerModel implements SpeakerModel {
       probe = await run(session, probeFeatures(settings.features.melBins), PROBE_FRAMES, settings.features.melBins);
     } catch (error) {
       await session.release();
-      throw new SpeakerModelLoadError(`${where} does not take ${describeFeatures(settings.features)} features as [1, frames, ${settings.features.melBins}] (VOCALIS_SPEAKER_ONNX_FEATURES): ${firstLine(error)}`);
+      throw new SpeakerModelLoadError(
+        `${where} does not take ${describeFeatures(settings.features)} features as [1, frames, ${settings.features.melBins}] (VOCALIS_SPEAKER_ONNX_FEATURES): ${firstLine(error)}`,
+      );
     }
     if (probe.length < 2) {
       await session.release();

@@ -8,7 +8,12 @@ const VARIANCE_FLOOR = 0.01;
  * `components`): every split perturbs each mean by ±0.2 σ along all dimensions.
  * Used by scripts/train-speaker-ubm.ts, never at run time.
  */
-export function trainUbm(features: readonly SpeakerFeatures[], components: number, iterationsPerSplit: number, log: (line: string) => void = () => undefined): DiagonalGmm {
+export function trainUbm(
+  features: readonly SpeakerFeatures[],
+  components: number,
+  iterationsPerSplit: number,
+  log: (line: string) => void = () => undefined,
+): DiagonalGmm {
   const dims = features[0]?.dims ?? 0;
   const frames = features.reduce((n, f) => n + f.frames, 0);
   const all = new Float32Array(frames * dims);
@@ -54,7 +59,10 @@ function split(gmm: DiagonalGmm): DiagonalGmm {
   const means = new Float64Array(components * dims);
   const variances = new Float64Array(components * dims);
   for (let c = 0; c < gmm.components; c++) {
-    for (const [k, sign] of [[2 * c, 1], [2 * c + 1, -1]] as const) {
+    for (const [k, sign] of [
+      [2 * c, 1],
+      [2 * c + 1, -1],
+    ] as const) {
       weights[k] = gmm.weights[c]! / 2;
       for (let d = 0; d < dims; d++) {
         const v = gmm.variances[c * dims + d]!;

@@ -23,7 +23,11 @@ export class MarkShaper {
   readonly #window = sqrtHann(FRAME);
   /** The masking analysis uses a Hann window, as perceptual models do: its low side lobes keep valleys between harmonics visible. */
   readonly #analysisWindow = this.#window.map((v) => v * v);
-  readonly #model = new MaskingModel(FRAME, MARK_RATE, this.#analysisWindow.reduce((a, b) => a + b, 0));
+  readonly #model = new MaskingModel(
+    FRAME,
+    MARK_RATE,
+    this.#analysisWindow.reduce((a, b) => a + b, 0),
+  );
   readonly #gate = new TemporalGate(this.#window);
   /** Masked thresholds of the frames starting at #analysedStart − HOP, #analysedStart, #analysedStart + HOP. */
   #previous = new Float64Array(this.#model.bands);

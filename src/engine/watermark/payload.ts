@@ -41,7 +41,8 @@ function crc16(bits: readonly number[]): number {
 
 /** The coded bits as ±1, in code order (the carrier interleaves them over the slots). */
 export function encodePayload(payload: MarkPayload): Int8Array {
-  if (!Number.isInteger(payload.token) || payload.token < 0 || payload.token >= 2 ** TOKEN_BITS) throw new RangeError('token must be an unsigned 32-bit integer');
+  if (!Number.isInteger(payload.token) || payload.token < 0 || payload.token >= 2 ** TOKEN_BITS)
+    throw new RangeError('token must be an unsigned 32-bit integer');
   const message = [...toBits(payload.keyId, KEY_ID_BITS), ...toBits(payload.token, TOKEN_BITS)];
   const coded = convolutionalEncode([...message, ...toBits(crc16(message), CRC_BITS)]);
   return Int8Array.from(coded, (b) => (b ? 1 : -1));

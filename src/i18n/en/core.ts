@@ -29,7 +29,8 @@ export const core = {
   'error.empty_text': 'There is nothing to say.',
   'error.text_too_long': 'That text is too long (at most {max} characters).',
   'error.clone_in_progress': 'Your voice is already being trained. Please wait for it to finish.',
-  'error.sample_complete': 'Your sample is already complete and your voice is being trained, so this recording was not kept. To record a new sample, delete your voice and start again with /clone.',
+  'error.sample_complete':
+    'Your sample is already complete and your voice is being trained, so this recording was not kept. To record a new sample, delete your voice and start again with /clone.',
   'error.consent_exists': 'You already have an active consent ({state}).',
   'error.offer_expired': 'The consent request expired. Start again.',
   'error.not_your_consent': 'This consent request is for someone else.',
@@ -41,7 +42,7 @@ export const core = {
   'error.sample_too_short': 'The sample does not hold enough clear speech to train the voice. Record a little more and try again.',
   'error.script_required': 'This voice needs a sample read from the reading script. Start again with /clone and read the sentences shown.',
   'error.voice_not_prepared': 'This voice is not ready yet: its sample has not been accepted.',
-  'error.voice_corrupt': 'This voice\'s stored model is damaged. Record your sample again with /clone.',
+  'error.voice_corrupt': "This voice's stored model is damaged. Record your sample again with /clone.",
   'error.backend_closed': 'The voice engine is restarting. Please try again in a moment.',
   'error.gpu_out_of_memory': 'The training machine ran out of memory. Please try again later.',
   'error.disk_full': 'The service ran out of storage space. Please try again later.',

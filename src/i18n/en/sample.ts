@@ -20,14 +20,17 @@ export const sample = {
   'sample.problem.low_sample_rate': 'The audio quality is too low ({rate} Hz; at least {min} Hz is needed).',
   'sample.advice.low_sample_rate': 'Record a voice message in the app instead of a phone call or an old recording.',
   'consent.check.reading_not_heard': 'The consent statement was not heard in this recording. Not heard: {words}.',
-  'consent.check.advice.reading_not_heard': 'Start with the statement and your confirmation phrase, read aloud clearly, then try again. Nothing of this recording was kept.',
-  'consent.check.reading_assurance_too_low': 'This service requires the consent statement to be recognised by speech recognition, which is not available for this language.',
+  'consent.check.advice.reading_not_heard':
+    'Start with the statement and your confirmation phrase, read aloud clearly, then try again. Nothing of this recording was kept.',
+  'consent.check.reading_assurance_too_low':
+    'This service requires the consent statement to be recognised by speech recognition, which is not available for this language.',
   'consent.check.advice.reading_assurance_too_low': 'Start again with /clone in English. Nothing of this recording was kept.',
   'consent.check.too_short_to_verify': 'This clip is too short to tell whose voice it is ({seconds} s of speech; at least {min} s).',
   'consent.check.advice.too_short_to_verify': 'Send a longer recording. Nothing of this one was kept.',
   'consent.check.speaker_mismatch': 'This clip does not sound like the person who read the consent statement, so it was not used ({count} of {limit}).',
   'consent.check.advice.speaker_mismatch': 'Only the voice of the person who read the statement can be recorded. Nothing of this clip was kept.',
-  'consent.check.speaker_mismatch_limit': 'This clip does not sound like the person who read the consent statement either. After {limit} such clips this consent has ended and everything recorded under it was deleted.',
+  'consent.check.speaker_mismatch_limit':
+    'This clip does not sound like the person who read the consent statement either. After {limit} such clips this consent has ended and everything recorded under it was deleted.',
   'consent.check.advice.speaker_mismatch_limit': 'To start again, use /clone: you will get a new confirmation phrase.',
   'audio.error.empty': 'The file is empty.',
   'audio.error.too_large': 'The file is too large.',

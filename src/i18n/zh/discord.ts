@@ -47,8 +47,10 @@ export const discord: { readonly [K in keyof typeof en]: string } = {
   'discord.recording.failed': '录音出错（我们这边的问题）。请使用 /clone 重试。',
   'discord.recording.started_reading': '现在开始在语音频道中录音。请先朗读粗体的同意声明和你的确认短语，稍作停顿后再朗读其余文稿；只会录制你的声音。',
   'discord.recording.reading_heard': '已听到同意声明。请继续朗读其余文稿。',
-  'discord.recording.nothing_heard': '我已有一段时间没有收到你的任何音频。如果你正在朗读，说明 Discord 没有把你的声音传给我：请按“停止录音”，然后重新运行 /clone 并选择“上传文件或 Discord 语音消息”作为来源。',
-  'discord.recording.unreceivable': '我无法在语音频道中接收你的音频（Discord 已传送，但在这里无法解密）。其中任何内容都未被保留。请改为在此频道发送一条 Discord 语音消息或音频文件，流程相同。',
+  'discord.recording.nothing_heard':
+    '我已有一段时间没有收到你的任何音频。如果你正在朗读，说明 Discord 没有把你的声音传给我：请按“停止录音”，然后重新运行 /clone 并选择“上传文件或 Discord 语音消息”作为来源。',
+  'discord.recording.unreceivable':
+    '我无法在语音频道中接收你的音频（Discord 已传送，但在这里无法解密）。其中任何内容都未被保留。请改为在此频道发送一条 Discord 语音消息或音频文件，流程相同。',
   'discord.upload.prompt': '请在此频道发送一条朗读文稿的 Discord 语音消息（或使用带文件的 /clone）。目前已有 {net} / {target} 秒。',
   'discord.upload.too_large': '文件太大（最多 {mb} MB）。',
   'discord.upload.not_audio': '该附件不是音频文件。',

@@ -1,7 +1,8 @@
 /** Messages only the Telegram adapter shows (zh). Shared wording belongs in core.ts. */
 export const telegram = {
   'telegram.start': '你好！我可以制作你声音的 AI 副本——只在你同意后进行，并且你可以随时删除。\n\n/clone — 阅读同意声明并开始\n/help — 所有命令',
-  'telegram.help': '命令：\n/clone — 同意声明；同意后发送朗读文稿的语音消息\n/speak <文字> — 我用你的 AI 声音回复一条语音消息\n/voice — 你的同意、样本和声音；/voice share 或 /voice private — 谁可以使用\n用 /speak 回复某人的消息 — 使用其声音（如其已共享）\n/delete — 撤回同意，立即删除你的录音和声音\n/revoke —（群管理员）回复成员的消息以删除其在本群的声音\n/verify — 回复一条语音：它是否是 Vocalis 的 AI 声音，是谁的\n\n在群组中，请以回复我的消息的方式发送语音：开启隐私模式时我只能看到这些消息。',
+  'telegram.help':
+    '命令：\n/clone — 同意声明；同意后发送朗读文稿的语音消息\n/speak <文字> — 我用你的 AI 声音回复一条语音消息\n/voice — 你的同意、样本和声音；/voice share 或 /voice private — 谁可以使用\n用 /speak 回复某人的消息 — 使用其声音（如其已共享）\n/delete — 撤回同意，立即删除你的录音和声音\n/revoke —（群管理员）回复成员的消息以删除其在本群的声音\n/verify — 回复一条语音：它是否是 Vocalis 的 AI 声音，是谁的\n\n在群组中，请以回复我的消息的方式发送语音：开启隐私模式时我只能看到这些消息。',
   'telegram.record_prompt': '现在请发送朗读文稿的语音消息（或音频文件）。只计算说话的部分；每条之后我会告诉你已收集多少。',
   'telegram.record_prompt_group': '在本群中，请以回复我的某条消息的方式发送每条语音：开启隐私模式时我看不到其他消息。',
   'telegram.voice_without_consent': '我没有保存这条语音消息：你的声音没有有效的同意记录。请先使用 /clone 并同意。',

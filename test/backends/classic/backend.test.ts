@@ -57,7 +57,10 @@ test('fineTune on a matching reading trains a GMM, reports progress and validati
   assert.equal(result.metrics['mixtures'], bestSize, `sizes tried: ${tried.map((m) => `${m}: ${result.metrics[`validationMcdDb_m${m}`]}`).join(', ')}`);
   const stages = progress.map((p) => p.stage);
   for (const stage of ['analysing', 'rendering base voice', 'aligning', 'training', 'validating']) assert.ok(stages.includes(stage), stage);
-  assert.ok(progress.every((p, i) => i === 0 || p.fraction >= progress[i - 1]!.fraction), 'progress only moves forward');
+  assert.ok(
+    progress.every((p, i) => i === 0 || p.fraction >= progress[i - 1]!.fraction),
+    'progress only moves forward',
+  );
   const model = JSON.parse(new TextDecoder().decode(await files.read(MODEL_FILE))) as { kind: string };
   assert.equal(model.kind, 'gmm');
   assert.ok((await files.read(MODEL_FILE)).byteLength < 200_000, 'the model is a small file');
@@ -72,7 +75,14 @@ test('speech after the script (the intake wants more than the script holds) stil
   assert.equal(result.metrics['scriptMatched'], 1, `match score ${result.metrics['matchScore']}`);
 });
 
-const OTHER = ['A large size in stockings is hard to sell.', 'The boy was there when the sun rose.', 'A rod is used to catch pink salmon.', 'The source of the huge river is the clear spring.', 'Kick the ball straight and follow through.', 'Help the woman get back to her feet.'];
+const OTHER = [
+  'A large size in stockings is hard to sell.',
+  'The boy was there when the sun rose.',
+  'A rod is used to catch pink salmon.',
+  'The source of the huge river is the clear spring.',
+  'Kick the ball straight and follow through.',
+  'Help the woman get back to her feet.',
+];
 
 test('a reading that does not match the script is transcribed and trains the frame-level GMM, and says so', async () => {
   const files = new MemoryFiles();

@@ -71,7 +71,10 @@ test('a voice through the pool gives the in-thread samples, clause by clause and
     const pause = i === chunks.length - 1 ? Math.round(0.25 * model.stretch * 16_000) : 0;
     assert.equal(chunks[i]!.length, expected[i]!.length + pause, `clause ${i}: its samples and a pause of ${pause} samples`);
     assert.ok(maxDifference(chunks[i]!.subarray(0, expected[i]!.length), expected[i]!) < 1e-6, `clause ${i} matches`);
-    assert.ok(chunks[i]!.subarray(expected[i]!.length).every((v) => v === 0), `clause ${i}: the pause is silent`);
+    assert.ok(
+      chunks[i]!.subarray(expected[i]!.length).every((v) => v === 0),
+      `clause ${i}: the pause is silent`,
+    );
   }
 });
 
@@ -181,7 +184,10 @@ parentPort.on('message', (m) => {
   try {
     const doomed = crashy.convert({ key: 'k', conversion, pcm: Float32Array.of(666), seed: 1, signal: never });
     const behind = crashy.convert({ key: 'k', conversion, pcm: Float32Array.of(1, 2), seed: 2, signal: never });
-    await assert.rejects(doomed, (err: unknown) => err instanceof BackendError && err.code === 'conversion_failed' && /worker stopped \(exit code 3/.test(err.message));
+    await assert.rejects(
+      doomed,
+      (err: unknown) => err instanceof BackendError && err.code === 'conversion_failed' && /worker stopped \(exit code 3/.test(err.message),
+    );
     assert.deepEqual([...(await behind)], [1, 2], 'the queued task runs on a replacement worker');
     const slow = crashy.convert({ key: 'k', conversion, pcm: Float32Array.of(5), seed: 1, signal: never });
     const waiting = crashy.convert({ key: 'k', conversion, pcm: Float32Array.of(6), seed: 1, signal: never });

@@ -73,7 +73,10 @@ test('MLPG returns the static means when deltas carry no weight, and smooths whe
   const mean = Float64Array.from([0, 0, 1, 0, 0, 1, 0, 0]);
   const one = new Float64Array(8).fill(1);
   const zero = new Float64Array(8);
-  assert.deepEqual([...generateTrajectory(mean, one, zero, zero)].map((v) => Math.round(v * 1e9) / 1e9), [...mean]);
+  assert.deepEqual(
+    [...generateTrajectory(mean, one, zero, zero)].map((v) => Math.round(v * 1e9) / 1e9),
+    [...mean],
+  );
   const smooth = generateTrajectory(mean, one, zero, new Float64Array(8).fill(50));
   const jump = (y: Float64Array): number => Math.max(...y.slice(1).map((v, i) => Math.abs(v - y[i]!)));
   assert.ok(jump(smooth) < jump(mean) / 2);
@@ -98,6 +101,22 @@ test('open-end DTW covers the first sequence and stops where its match ends in t
 });
 
 test('dropStalls removes long holds of one frame and keeps the rest', () => {
-  const path: Array<readonly [number, number]> = [[0, 0], [1, 1], [2, 2], [2, 3], [2, 4], [2, 5], [2, 6], [2, 7], [3, 8], [4, 9]];
-  assert.deepEqual(dropStalls(path), [[0, 0], [1, 1], [3, 8], [4, 9]]);
+  const path: Array<readonly [number, number]> = [
+    [0, 0],
+    [1, 1],
+    [2, 2],
+    [2, 3],
+    [2, 4],
+    [2, 5],
+    [2, 6],
+    [2, 7],
+    [3, 8],
+    [4, 9],
+  ];
+  assert.deepEqual(dropStalls(path), [
+    [0, 0],
+    [1, 1],
+    [3, 8],
+    [4, 9],
+  ]);
 });

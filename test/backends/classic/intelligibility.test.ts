@@ -25,7 +25,11 @@ const never = new AbortController().signal;
 const TEXT = [...EVALUATION_SENTENCES, ...TRAINING_SENTENCES.slice(14, 18)].join(' ');
 
 function wordErrorRate(reference: string, heard: readonly string[]): number {
-  const ref = reference.toLowerCase().replace(/[^a-z' ]+/g, ' ').split(/\s+/).filter(Boolean);
+  const ref = reference
+    .toLowerCase()
+    .replace(/[^a-z' ]+/g, ' ')
+    .split(/\s+/)
+    .filter(Boolean);
   let previous = Array.from({ length: heard.length + 1 }, (_, j) => j);
   for (let i = 1; i <= ref.length; i++) {
     const current = [i];
@@ -39,13 +43,20 @@ function wordErrorRate(reference: string, heard: readonly string[]): number {
 
 async function recognisedWer(samples: Float32Array): Promise<number> {
   const transcript = await transcribe({ samples, sampleRate: 16_000 }, { language: 'en' });
-  return wordErrorRate(TEXT, transcript.words.map((w) => w.word));
+  return wordErrorRate(
+    TEXT,
+    transcript.words.map((w) => w.word),
+  );
 }
 
 test('speech converted on the transcript path is recognised about as well as the base voice', async () => {
   const dir = dataPath('librispeech/test-other/1998');
   const clips: Float32Array[] = [];
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.flac')).sort().slice(0, 6)) clips.push(await decodeAudio(`${dir}/${f}`));
+  for (const f of readdirSync(dir)
+    .filter((n) => n.endsWith('.flac'))
+    .sort()
+    .slice(0, 6))
+    clips.push(await decodeAudio(`${dir}/${f}`));
   const files = new MemoryFiles();
   const result = await backend.fineTune(fineTuneContext(new MemorySample(concatenate(clips, 0.3), null), files).context);
   assert.equal(result.metrics['parallelPath'], 1, 'trained on the transcript path');

@@ -54,7 +54,11 @@ test('the validation MCD, not the training fit, picks the mixture size: exactly 
   const reports: Array<Readonly<Record<string, number>>> = [];
   const result = await searchMixtures(data, [1, 2, 4], new AbortController().signal, (_f, detail) => reports.push(detail));
   const tried = JSON.stringify(Object.fromEntries(Object.entries(result.tried).map(([k, v]) => [k, Number(v.toFixed(3))])));
-  assert.deepEqual(reports.map((r) => r['mixtures']), [1, 2, 4], 'every candidate size was trained');
+  assert.deepEqual(
+    reports.map((r) => r['mixtures']),
+    [1, 2, 4],
+    'every candidate size was trained',
+  );
   assert.ok(result.tried['validationMcdDb_m1']! < result.tried['validationMcdDb_m4']!, `the largest size validates worse here: ${tried}`);
   assert.equal(result.size, 1, `the size with the lowest validation MCD is kept: ${tried}`);
   assert.equal(result.gmm.components.length, 1);
@@ -79,5 +83,8 @@ test('EM stops when the validation MCD stops improving: the kept iteration beats
   const convergedMcd = data.validation.mcd(converged);
   assert.ok(lastFit > firstFit, 'training goes on fitting the training frames better');
   const kept = result.tried['validationMcdDb_m2']!;
-  assert.ok(kept < convergedMcd - 1, `early stopping keeps the better iteration (${kept.toFixed(3)} dB) over the over-fitted end (${convergedMcd.toFixed(3)} dB)`);
+  assert.ok(
+    kept < convergedMcd - 1,
+    `early stopping keeps the better iteration (${kept.toFixed(3)} dB) over the over-fitted end (${convergedMcd.toFixed(3)} dB)`,
+  );
 });

@@ -13,7 +13,10 @@ const never = new AbortController().signal;
 
 /** Interquartile range of log F0 over voiced frames: the pitch range, robust to the odd octave error of re-analysis. */
 function logF0Spread(f0: Float64Array): number {
-  const l = [...f0].filter((f) => f > 0).map(Math.log).sort((a, b) => a - b);
+  const l = [...f0]
+    .filter((f) => f > 0)
+    .map(Math.log)
+    .sort((a, b) => a - b);
   return l[Math.floor(0.75 * (l.length - 1))]! - l[Math.floor(0.25 * (l.length - 1))]!;
 }
 
@@ -63,7 +66,11 @@ test('the pitch GMM learns an intonation that mean and variance cannot (rises st
     Float64Array.from({ length: n }, (_, t) => (t % 97 < 12 ? 0 : 110 * Math.exp(0.18 * Math.sin(t / 35 + phase) + 0.07 * Math.sin(t / 11 + 2 * phase))));
   // The "user" rises three times as far above their mean as the base voice, but falls only as far.
   const user = (f0: Float64Array): Float64Array => f0.map((f) => (f > 0 ? 180 * Math.exp(Math.log(f / 110) * (Math.log(f / 110) > 0 ? 3 : 1)) : 0));
-  const features = (f0: Float64Array): Features => ({ f0, aperiodicity: new Float64Array(f0.length), mcep: Array.from({ length: f0.length }, () => new Float64Array(25).fill(1)) });
+  const features = (f0: Float64Array): Features => ({
+    f0,
+    aperiodicity: new Float64Array(f0.length),
+    mcep: Array.from({ length: f0.length }, () => new Float64Array(25).fill(1)),
+  });
   const baseF0 = contour(6000, 0);
   const userF0 = user(baseF0);
   const pairs = Array.from({ length: baseF0.length }, (_, t) => [t, t] as const);
@@ -76,7 +83,11 @@ test('the pitch GMM learns an intonation that mean and variance cannot (rises st
   const error = (f0: Float64Array): number => {
     let s = 0;
     let n = 0;
-    for (let t = 0; t < f0.length; t++) if (truth[t]! > 0) (s += (Math.log(f0[t]!) - Math.log(truth[t]!)) ** 2), n++;
+    for (let t = 0; t < f0.length; t++) {
+      if (truth[t]! <= 0) continue;
+      s += (Math.log(f0[t]!) - Math.log(truth[t]!)) ** 2;
+      n++;
+    }
     return Math.sqrt(s / n);
   };
   const gmm = error(convertPitch(test, pitchGmm(mapping)));

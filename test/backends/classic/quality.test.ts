@@ -20,7 +20,10 @@ async function meanMcd(pairs: ReadonlyArray<readonly [Float32Array, Float32Array
   return sum / pairs.length;
 }
 
-for (const [from, to] of [['flite-slt', 'flite-awb'], ['flite-kal16', 'flite-rms']] as const) {
+for (const [from, to] of [
+  ['flite-slt', 'flite-awb'],
+  ['flite-kal16', 'flite-rms'],
+] as const) {
   test(`flite ${from} -> ${to}: conversion beats the unconverted voice by at least 1.5 dB MCD`, async () => {
     const target = baseVoiceById(to);
     const source = baseVoiceById(from);
@@ -74,7 +77,10 @@ test('allison prompts: trained on a reading of known text, converted speech beat
 
 test('librispeech: speech converted towards a speaker is closer to them than the base voice and than most of the pool', async () => {
   const poolDir = dataPath('librispeech/pool');
-  const poolFiles = readdirSync(poolDir).filter((f) => f.endsWith('.flac')).sort().slice(0, 30);
+  const poolFiles = readdirSync(poolDir)
+    .filter((f) => f.endsWith('.flac'))
+    .sort()
+    .slice(0, 30);
   assert.ok(poolFiles.length === 30, 'the pool has at least 30 speakers');
   const pool = [];
   for (const f of poolFiles) pool.push(speakerEmbedding(await decodeAudio(`${poolDir}/${f}`)));
@@ -82,7 +88,9 @@ test('librispeech: speech converted towards a speaker is closer to them than the
   const text = 'When the sunlight strikes raindrops in the air, they act as a prism and form a rainbow.';
   for (const speaker of ['1998', '2414']) {
     const dir = dataPath(`librispeech/test-other/${speaker}`);
-    const flacs = readdirSync(dir).filter((f) => f.endsWith('.flac')).sort();
+    const flacs = readdirSync(dir)
+      .filter((f) => f.endsWith('.flac'))
+      .sort();
     const audio = [];
     for (const f of flacs) audio.push(await decodeAudio(`${dir}/${f}`));
     const files = new MemoryFiles();

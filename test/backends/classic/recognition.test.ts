@@ -21,7 +21,9 @@ async function speaker(id: string, seconds: number): Promise<Float32Array> {
   const dir = dataPath(`librispeech/test-other/${id}`);
   const parts: Float32Array[] = [];
   let total = 0;
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.flac')).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((n) => n.endsWith('.flac'))
+    .sort()) {
     if (total >= seconds) break;
     const pcm = await decodeAudio(`${dir}/${f}`);
     parts.push(pcm);
@@ -46,11 +48,22 @@ test('the recogniser gives words with times inside the audio; about half of the 
     { word: 'hello', start: 0.1, end: 0.4 },
     { word: 'world', start: 0.5, end: 0.9 },
   ]);
-  assert.equal(phrasesOf([{ word: 'a', start: 0, end: 0.2 }, { word: 'b', start: 0.25, end: 0.5 }, { word: 'c', start: 1.5, end: 1.7 }]).length, 1, 'a lone word after a pause is no phrase');
+  assert.equal(
+    phrasesOf([
+      { word: 'a', start: 0, end: 0.2 },
+      { word: 'b', start: 0.25, end: 0.5 },
+      { word: 'c', start: 1.5, end: 1.7 },
+    ]).length,
+    1,
+    'a lone word after a pause is no phrase',
+  );
 });
 
 test('Mandarin has no offline recogniser: transcription says so plainly', async () => {
-  await assert.rejects(transcribe({ samples: new Float32Array(16_000), sampleRate: 16_000 }, { language: 'zh' }), (err: unknown) => err instanceof RecognizerUnavailableError && /zh/.test(err.message));
+  await assert.rejects(
+    transcribe({ samples: new Float32Array(16_000), sampleRate: 16_000 }, { language: 'zh' }),
+    (err: unknown) => err instanceof RecognizerUnavailableError && /zh/.test(err.message),
+  );
 });
 
 test('real speech that is not the script (LibriSpeech 3331) trains the frame-level GMM on its transcript', async () => {
@@ -60,14 +73,20 @@ test('real speech that is not the script (LibriSpeech 3331) trains the frame-lev
   const m = result.metrics;
   assert.equal(m['parallelPath'], 1, JSON.stringify(m));
   assert.ok(m['transcribedWords']! > 30 && m['transcriptPhrasesUsed']! >= 3, JSON.stringify(m));
-  assert.ok(m['validationMcdDb']! < m['validationMcdUnconvertedDb']! - 2, `validation MCD ${m['validationMcdDb']} vs unconverted ${m['validationMcdUnconvertedDb']}`);
+  assert.ok(
+    m['validationMcdDb']! < m['validationMcdUnconvertedDb']! - 2,
+    `validation MCD ${m['validationMcdDb']} vs unconverted ${m['validationMcdUnconvertedDb']}`,
+  );
   assert.ok(progress.some((p) => p.stage === 'recognising'));
   const model = JSON.parse(new TextDecoder().decode(await files.read(MODEL_FILE))) as { kind: string; parallel?: string };
   assert.deepEqual([model.kind, model.parallel], ['gmm', 'transcript']);
 });
 
 test('a Mandarin sample that does not follow its script falls back to statistics (no offline Mandarin recogniser) and says so', async () => {
-  const english = await renderBase(baseVoiceById('flite-rms'), 'The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. It is easy to tell the depth of a well.');
+  const english = await renderBase(
+    baseVoiceById('flite-rms'),
+    'The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. It is easy to tell the depth of a well.',
+  );
   const files = new MemoryFiles();
   const script = { language: 'zh', sentences: ['今天早上天气晴朗，我们一起去公园散步。', '春天来了，河边的柳树长出了嫩绿的新芽。'] };
   const { context } = fineTuneContext(new MemorySample(concatenate([english, english]), script), files);

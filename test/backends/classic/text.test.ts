@@ -18,7 +18,10 @@ test('keeps the first clause short so the first audio comes out quickly', () => 
 test('a single word is spoken; empty text is refused', () => {
   assert.deepEqual(splitClauses('  Hello  ', 'en'), ['Hello']);
   for (const empty of ['', '   ', '...', '\u0000\u200b']) {
-    assert.throws(() => splitClauses(empty, 'en'), (err: unknown) => err instanceof BackendError && err.code === 'empty_text');
+    assert.throws(
+      () => splitClauses(empty, 'en'),
+      (err: unknown) => err instanceof BackendError && err.code === 'empty_text',
+    );
   }
 });
 
@@ -50,6 +53,7 @@ test('languages resolve by primary subtag; others are refused naming the support
 });
 
 test('a clause that ends a sentence is told from one that does not (the voice pauses after sentences)', () => {
-  for (const clause of ['The birch canoe slid on the smooth planks.', 'Is it easy?', 'He said "go!"', '今天天气很好。']) assert.equal(endsSentence(clause), true, clause);
+  for (const clause of ['The birch canoe slid on the smooth planks.', 'Is it easy?', 'He said "go!"', '今天天气很好。'])
+    assert.equal(endsSentence(clause), true, clause);
   for (const clause of ['The juice of lemons makes fine punch,', 'and then', 'one: two', '今天天气很好，']) assert.equal(endsSentence(clause), false, clause);
 });

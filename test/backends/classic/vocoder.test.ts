@@ -16,14 +16,23 @@ test('F0 of a synthetic vowel-like tone is found; silence is unvoiced', () => {
   }
   const { f0 } = estimateF0(x);
   const voiced = [...f0.slice(10, 90)];
-  assert.ok(voiced.every((f) => Math.abs(f - 140) < 3), `voiced frames near 140 Hz: ${voiced.slice(0, 5).join(', ')}`);
-  assert.ok([...f0.slice(110, 190)].every((f) => f === 0), 'the silent half is unvoiced');
+  assert.ok(
+    voiced.every((f) => Math.abs(f - 140) < 3),
+    `voiced frames near 140 Hz: ${voiced.slice(0, 5).join(', ')}`,
+  );
+  assert.ok(
+    [...f0.slice(110, 190)].every((f) => f === 0),
+    'the silent half is unvoiced',
+  );
 });
 
 test('analysis and resynthesis keep speech close (flite and real speech)', async () => {
   const flite = await renderBase(baseVoiceById('flite-awb'), 'The birch canoe slid on the smooth planks.');
   const prompt = allisonPrompts()[3]!;
-  for (const [label, audio] of [['flite awb', flite], ['allison', await decodeAudio(prompt.file)]] as const) {
+  for (const [label, audio] of [
+    ['flite awb', flite],
+    ['allison', await decodeAudio(prompt.file)],
+  ] as const) {
     const features = analyse(audio);
     const resynth = synthesise(features);
     assert.equal(resynth.length, features.f0.length * 80);

@@ -24,7 +24,12 @@ interface Call {
 }
 
 function records(path: string): Promise<Call[]> {
-  return readFile(path, 'utf8').then((t) => t.trim().split('\n').map((l) => JSON.parse(l)));
+  return readFile(path, 'utf8').then((t) =>
+    t
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l)),
+  );
 }
 
 function alive(pid: number): boolean {
@@ -79,7 +84,10 @@ describe('GPT-SoVITS fine-tune driver (stand-in tree)', () => {
       assert.equal(c.env['is_half'], 'True');
       assert.ok(c.env['opt_dir']!.startsWith(scratch), 'features stay in the scratch folder');
     }
-    assert.ok(calls.every((c) => c.secretSeen === false), 'the worker\'s own secrets stay out of the children');
+    assert.ok(
+      calls.every((c) => c.secretSeen === false),
+      "the worker's own secrets stay out of the children",
+    );
     // Every upstream process: in a scratch working directory (my_save's temporary files), never
     // the checkout; with the shim loaded; offline.
     for (const c of calls) {
@@ -92,14 +100,30 @@ describe('GPT-SoVITS fine-tune driver (stand-in tree)', () => {
     assert.equal(s2?.args[0], '--config');
     assert.deepEqual(
       { ...s2?.config, save_weight_dir: undefined, exp_dir: undefined },
-      { epochs: 3, batch_size: 4, name: 'vocalis', version: 'v2ProPlus', gin_channels: 1024, if_save_latest: true, pretrained_s2G: join(rig.home, 'GPT_SoVITS', 'pretrained_models', 'v2Pro', 's2Gv2ProPlus.pth'), save_weight_dir: undefined, exp_dir: undefined },
+      {
+        epochs: 3,
+        batch_size: 4,
+        name: 'vocalis',
+        version: 'v2ProPlus',
+        gin_channels: 1024,
+        if_save_latest: true,
+        pretrained_s2G: join(rig.home, 'GPT_SoVITS', 'pretrained_models', 'v2Pro', 's2Gv2ProPlus.pth'),
+        save_weight_dir: undefined,
+        exp_dir: undefined,
+      },
     );
     const [s1] = byScript('s1_train.py');
     assert.equal(s1?.args[0], '--config_file');
     assert.equal(s1?.env['hz'], '25hz');
     // Each phase's own command line and environment, and nothing of the other's.
-    assert.deepEqual(s2?.args.map((a: string, i: number) => (i === 1 ? a.slice(a.indexOf('/TEMP/')) : a)), ['--config', '/TEMP/tmp_s2.json']);
-    assert.deepEqual(s1?.args.map((a: string, i: number) => (i === 1 ? a.slice(a.indexOf('/TEMP/')) : a)), ['--config_file', '/TEMP/tmp_s1.yaml']);
+    assert.deepEqual(
+      s2?.args.map((a: string, i: number) => (i === 1 ? a.slice(a.indexOf('/TEMP/')) : a)),
+      ['--config', '/TEMP/tmp_s2.json'],
+    );
+    assert.deepEqual(
+      s1?.args.map((a: string, i: number) => (i === 1 ? a.slice(a.indexOf('/TEMP/')) : a)),
+      ['--config_file', '/TEMP/tmp_s1.yaml'],
+    );
     assert.equal(s2?.env['hz'], undefined);
     assert.equal(s2?.env['_CUDA_VISIBLE_DEVICES'], undefined);
     assert.equal(typeof s1?.env['_CUDA_VISIBLE_DEVICES'], 'string');
@@ -138,7 +162,10 @@ describe('GPT-SoVITS fine-tune driver (stand-in tree)', () => {
   it('a crash mid-epoch fails the job with a reason, writes nothing, and a retry starts from scratch', async () => {
     const { ctx, files, scratch } = rig.context();
     const crashing = rig.backend({ env: { STANDIN_FAULT: 'crash:s2:2' } });
-    await assert.rejects(crashing.fineTune(ctx), (e: unknown) => e instanceof BackendError && e.code === 'training_failed' && /s2_train\.py exited with code 1 \(RuntimeError\)/.test(e.message));
+    await assert.rejects(
+      crashing.fineTune(ctx),
+      (e: unknown) => e instanceof BackendError && e.code === 'training_failed' && /s2_train\.py exited with code 1 \(RuntimeError\)/.test(e.message),
+    );
     assert.equal(files.files.size, 0, 'no half-published voice');
     assert.equal(existsSync(join(scratch, 'gpt-sovits-train')), false);
     const retry = rig.backend();
@@ -194,7 +221,10 @@ describe('GPT-SoVITS fine-tune driver (stand-in tree)', () => {
     await backend.fineTune(ctx);
     for (const name of GRAPHS) assert.ok(files.files.has(name), name);
     const calls = await records(record);
-    assert.equal(calls.some((c) => c.script === '2-get-sv.py'), false);
+    assert.equal(
+      calls.some((c) => c.script === '2-get-sv.py'),
+      false,
+    );
     const s2 = calls.find((c) => c.script === 's2_train.py');
     assert.equal(s2?.config?.['version'], 'v2');
     assert.equal(s2?.config?.['gin_channels'], 512);
@@ -208,7 +238,15 @@ describe('GPT-SoVITS fine-tune driver (stand-in tree)', () => {
     const record = join(rig.root, 'record-missing.jsonl');
     const backend = rig.backend({ pretrainedDir: join(rig.root, 'no-pretrained'), env: { STANDIN_RECORD: record } });
     const { ctx, files } = rig.context();
-    await assert.rejects(backend.fineTune(ctx), (e: unknown) => e instanceof BackendError && e.code === 'model_missing' && /s2Gv2ProPlus\.pth/.test(e.message) && /pretrained_eres2netv2w24s4ep4\.ckpt/.test(e.message) && /does not download/.test(e.message));
+    await assert.rejects(
+      backend.fineTune(ctx),
+      (e: unknown) =>
+        e instanceof BackendError &&
+        e.code === 'model_missing' &&
+        /s2Gv2ProPlus\.pth/.test(e.message) &&
+        /pretrained_eres2netv2w24s4ep4\.ckpt/.test(e.message) &&
+        /does not download/.test(e.message),
+    );
     assert.equal(existsSync(record), false, 'no upstream process started');
     assert.equal(files.files.size, 0);
     await backend.close();

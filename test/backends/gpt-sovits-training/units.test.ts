@@ -18,15 +18,27 @@ import { SCRIPT, sampleSource } from '../gpt-sovits/helpers.ts';
 describe('script-to-segment alignment', () => {
   it('maps one sentence per segment when the durations follow the text', () => {
     const sentences = ['a b c d', 'e f g h i j k l', 'm n o p'];
-    assert.deepEqual(alignSentences([1, 2, 1], sentences).map((a) => a.sentences), [[0], [1], [2]]);
+    assert.deepEqual(
+      alignSentences([1, 2, 1], sentences).map((a) => a.sentences),
+      [[0], [1], [2]],
+    );
   });
   it('puts two sentences read without a pause into one segment', () => {
     const sentences = ['aaaa', 'bbbb', 'cccc', 'dddd'];
-    assert.deepEqual(alignSentences([1, 2, 1], sentences).map((a) => a.sentences), [[0], [1, 2], [3]]);
+    assert.deepEqual(
+      alignSentences([1, 2, 1], sentences).map((a) => a.sentences),
+      [[0], [1, 2], [3]],
+    );
   });
   it('drops a short extra segment (a cough) rather than splitting text', () => {
     const out = alignSentences([2, 0.1, 2], ['aaaaaaaa', 'bbbbbbbb']);
-    assert.deepEqual(out.map((a) => [a.segment, a.sentences]), [[0, [0]], [2, [1]]]);
+    assert.deepEqual(
+      out.map((a) => [a.segment, a.sentences]),
+      [
+        [0, [0]],
+        [2, [1]],
+      ],
+    );
   });
 });
 
@@ -42,7 +54,10 @@ describe('trainer log parsers (upstream formats)', () => {
   });
   it('reads Lightning progress of s1_train.py (epochs from 0)', () => {
     const events = parseS1Line('Epoch 2:  57%|█████▋    | 4/7 [00:02<00:01, 2.1it/s, v_num=0, total_loss_step=312.5, lr_step=0.002]');
-    assert.deepEqual(events, [{ type: 'epoch_progress', epoch: 3, fraction: 0.57 }, { type: 'loss', loss: 312.5 }]);
+    assert.deepEqual(events, [
+      { type: 'epoch_progress', epoch: 3, fraction: 0.57 },
+      { type: 'loss', loss: 312.5 },
+    ]);
   });
 });
 
@@ -50,13 +65,17 @@ describe('s1 config YAML subset', () => {
   it('round-trips upstream-shaped YAML and refuses lists', () => {
     const doc = parseSimpleYaml('train:\n  epochs: 20\n  precision: 16-mixed\ndata:\n  pad_val: 1024 # EOS\npretrained_s1: "a b.ckpt"\n');
     assert.deepEqual(doc, { train: { epochs: 20, precision: '16-mixed' }, data: { pad_val: 1024 }, pretrained_s1: 'a b.ckpt' });
-    assert.deepEqual(parseSimpleYaml(emitSimpleYaml({ ...doc, output_dir: '/tmp/x=1/logs', flag: 'true' })), { ...doc, output_dir: '/tmp/x=1/logs', flag: 'true' });
+    assert.deepEqual(parseSimpleYaml(emitSimpleYaml({ ...doc, output_dir: '/tmp/x=1/logs', flag: 'true' })), {
+      ...doc,
+      output_dir: '/tmp/x=1/logs',
+      flag: 'true',
+    });
     assert.throws(() => parseSimpleYaml('train:\n  - 1\n'), /unsupported YAML/);
   });
 });
 
 describe('model versions', () => {
-  it('picks upstream\'s configs and pretrained files per version (config.py, webui.py), v2ProPlus by default', () => {
+  it("picks upstream's configs and pretrained files per version (config.py, webui.py), v2ProPlus by default", () => {
     const o = resolveTrainingOptions({ home: '/gsv' });
     assert.equal(o.version, 'v2ProPlus');
     assert.equal(o.pretrainedDir, '/gsv/GPT_SoVITS/pretrained_models');
@@ -71,7 +90,10 @@ describe('model versions', () => {
     const v2 = upstreamPaths('/gsv', '/pre', 'v2');
     assert.equal(v2.s2Config, '/gsv/GPT_SoVITS/configs/s2.json');
     assert.equal(v2.pretrainedS2G, '/pre/gsv-v2final-pretrained/s2G2333k.pth');
-    assert.equal(requiredPretrained(v2, 'v2').some((p) => p.includes('/sv/')), false);
+    assert.equal(
+      requiredPretrained(v2, 'v2').some((p) => p.includes('/sv/')),
+      false,
+    );
     assert.equal(workLayout('/w', 'v2ProPlus').s2LogDir, '/w/exp/logs_s2_v2ProPlus');
     assert.throws(() => resolveTrainingOptions({ home: '/gsv', version: 'v4' as 'v2' }), /version must be one of v2, v2Pro, v2ProPlus/);
   });

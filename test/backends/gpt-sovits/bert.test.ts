@@ -26,15 +26,25 @@ describe('BERT features', () => {
     assert.ok(row(0).some((v) => v !== 0));
     // Phones 4..7 are ", OW1 K EY1" (English under 4 phones gets ","); the final "." is Chinese punctuation.
     assert.equal(segment.phones.slice(4).join(' '), ', OW1 K EY1 .');
-    for (let p = 4; p < 8; p++) assert.ok(row(p).every((v) => v === 0), `phone ${p} of "OK" should be zero`);
+    for (let p = 4; p < 8; p++)
+      assert.ok(
+        row(p).every((v) => v === 0),
+        `phone ${p} of "OK" should be zero`,
+      );
   });
 
   it('runs the chain in Chinese with the BERT graph present', async () => {
     const backend = createGptSovitsBackend({ modelsDir: models.dir });
     const files = new MemoryVoiceFiles();
-    await backend.prepareSample(sampleSource({ f0: 200, level: 0.5 }, { language: 'zh', sentences: ['我同意克隆我的声音。'] }), files, new AbortController().signal);
+    await backend.prepareSample(
+      sampleSource({ f0: 200, level: 0.5 }, { language: 'zh', sentences: ['我同意克隆我的声音。'] }),
+      files,
+      new AbortController().signal,
+    );
     const voice = await backend.loadVoice(files, new AbortController().signal);
-    const { samples } = await collect(voice.synthesize({ text: '今天天气很好，我们去公园吧。', language: 'zh', speed: 1, variability: 0.5, signal: new AbortController().signal }));
+    const { samples } = await collect(
+      voice.synthesize({ text: '今天天气很好，我们去公园吧。', language: 'zh', speed: 1, variability: 0.5, signal: new AbortController().signal }),
+    );
     assert.ok(samples.length > 0);
   });
 });

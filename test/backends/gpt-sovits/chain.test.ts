@@ -43,11 +43,17 @@ describe('GPT-SoVITS chain on fixture graphs', () => {
     // Fixture decoder: phones in the encoder (prompt + text) + 12 tokens per segment, 1280 samples each.
     const textPhones = textToSegments(text, 'en').map((s) => s.ids.length);
     const bare = await collect((await backend.loadVoice(await preparedVoice(140, 0.5, false), new AbortController().signal)).synthesize(request(text)));
-    assert.equal(bare.samples.length, textPhones.reduce((n, p) => n + (p + 12) * 1280, 0));
+    assert.equal(
+      bare.samples.length,
+      textPhones.reduce((n, p) => n + (p + 12) * 1280, 0),
+    );
     const prompted = await preparedVoice(140, 0.5);
     const promptPhones = conditioningSchema.parse(JSON.parse(new TextDecoder().decode(prompted.files.get(CONDITIONING_FILE)))).promptIds.length;
     const spoken = await collect((await backend.loadVoice(prompted, new AbortController().signal)).synthesize(request(text)));
-    assert.equal(spoken.samples.length, textPhones.reduce((n, p) => n + (p + promptPhones + 12) * 1280, 0));
+    assert.equal(
+      spoken.samples.length,
+      textPhones.reduce((n, p) => n + (p + promptPhones + 12) * 1280, 0),
+    );
   });
 
   it("feeds the request's speed and variability to vits (upstream's speed and noise_scale); older graphs keep speaking", async () => {
@@ -71,11 +77,14 @@ describe('GPT-SoVITS chain on fixture graphs', () => {
       const { writeFile } = await import('node:fs/promises');
       const { join } = await import('node:path');
       await writeFile(join(old.dir, 'vits.onnx'), encodeModel(vits({ tunable: false })));
-      const legacy = await createGptSovitsBackend({ modelsDir: old.dir, streaming: 'segment', seed: 1 }).loadVoice(await (async () => {
-        const f = new MemoryVoiceFiles();
-        await createGptSovitsBackend({ modelsDir: old.dir }).prepareSample(sampleSource({ f0: 140, level: 0.5 }, SCRIPT), f, new AbortController().signal);
-        return f;
-      })(), new AbortController().signal);
+      const legacy = await createGptSovitsBackend({ modelsDir: old.dir, streaming: 'segment', seed: 1 }).loadVoice(
+        await (async () => {
+          const f = new MemoryVoiceFiles();
+          await createGptSovitsBackend({ modelsDir: old.dir }).prepareSample(sampleSource({ f0: 140, level: 0.5 }, SCRIPT), f, new AbortController().signal);
+          return f;
+        })(),
+        new AbortController().signal,
+      );
       const spoken = await collect(legacy.synthesize({ ...request(text), speed: 2 }));
       assert.equal(spoken.samples.length, normal.samples.length);
     } finally {
@@ -116,7 +125,17 @@ describe('GPT-SoVITS chain on fixture graphs', () => {
     }
     // Then all nine (voice, text) pairs at once, in a shuffled order, through one backend.
     const loaded = await Promise.all(voices.map((f) => backend.loadVoice(f, new AbortController().signal)));
-    const jobs = [[2, 0], [0, 1], [1, 2], [0, 0], [2, 2], [1, 0], [2, 1], [1, 1], [0, 2]] as const;
+    const jobs = [
+      [2, 0],
+      [0, 1],
+      [1, 2],
+      [0, 0],
+      [2, 2],
+      [1, 0],
+      [2, 1],
+      [1, 1],
+      [0, 2],
+    ] as const;
     const results = await Promise.all(jobs.map(([v, t]) => collect(loaded[v]!.synthesize(request(texts[t]!)))));
     jobs.forEach(([v, t], j) => {
       const alone = sequential.get(`${v}/${t}`)!;
@@ -183,11 +202,14 @@ describe('GPT-SoVITS chain on fixture graphs', () => {
       assert.equal(backend.voiceSessionBytes, 0, 'an unused voice over the byte limit is evicted');
       // Half a set is corrupt, not silently mixed with the base graphs.
       tuned.files.delete(VOICE_GRAPH_FILES.vits);
-      await assert.rejects(backend.loadVoice(tuned, new AbortController().signal), (e: unknown) => e instanceof BackendError && e.code === 'voice_corrupt' && /vits/.test(e.message));
+      await assert.rejects(
+        backend.loadVoice(tuned, new AbortController().signal),
+        (e: unknown) => e instanceof BackendError && e.code === 'voice_corrupt' && /vits/.test(e.message),
+      );
     });
   }
 
-  it('speaks v2Pro/v2ProPlus graphs with the reference\'s speaker embedding', async () => {
+  it("speaks v2Pro/v2ProPlus graphs with the reference's speaker embedding", async () => {
     const { SV_FILE } = await import('../../../src/engine/backends/gpt-sovits/voice-files.ts');
     const pro = await fixtureDir({ pro: true });
     try {
@@ -203,13 +225,19 @@ describe('GPT-SoVITS chain on fixture graphs', () => {
       assert.equal(computed.samples.length, withSv.samples.length);
       assert.ok(maxAbsDiff(computed.samples, withSv.samples) < 0.05, 'embedding from the stored reference is close to the prepared one');
       // The embedding matters: the fixture's vits output scales with it.
-      const plain = await collect((await createGptSovitsBackend({ modelsDir: models.dir, seed: 1 }).loadVoice(files, new AbortController().signal)).synthesize(request('Pro voices too.')));
+      const plain = await collect(
+        (await createGptSovitsBackend({ modelsDir: models.dir, seed: 1 }).loadVoice(files, new AbortController().signal)).synthesize(
+          request('Pro voices too.'),
+        ),
+      );
       assert.ok(maxAbsDiff(plain.samples, withSv.samples) > 0.01);
       // Without sv.onnx a Pro vits graph is refused with the file named.
       const { rm } = await import('node:fs/promises');
       await rm(`${pro.dir}/sv.onnx`);
-      await assert.rejects(createGptSovitsBackend({ modelsDir: pro.dir }).loadVoice(older, new AbortController().signal), (e: unknown) =>
-        e instanceof BackendError && e.code === 'model_missing' && /sv\.onnx/.test(e.message));
+      await assert.rejects(
+        createGptSovitsBackend({ modelsDir: pro.dir }).loadVoice(older, new AbortController().signal),
+        (e: unknown) => e instanceof BackendError && e.code === 'model_missing' && /sv\.onnx/.test(e.message),
+      );
     } finally {
       await pro.cleanup();
     }
@@ -218,16 +246,20 @@ describe('GPT-SoVITS chain on fixture graphs', () => {
   it('names the missing or corrupt model file and the fix', async () => {
     const files = await preparedVoice(150, 0.5);
     const missing = createGptSovitsBackend({ modelsDir: '/nonexistent/models' });
-    await assert.rejects(missing.loadVoice(files, new AbortController().signal), (e: unknown) =>
-      e instanceof BackendError && e.code === 'model_missing' && /t2s_encoder\.onnx/.test(e.message) && /models fetch/.test(e.message));
+    await assert.rejects(
+      missing.loadVoice(files, new AbortController().signal),
+      (e: unknown) => e instanceof BackendError && e.code === 'model_missing' && /t2s_encoder\.onnx/.test(e.message) && /models fetch/.test(e.message),
+    );
     const { mkdtemp, writeFile, cp, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const broken = await mkdtemp(`${tmpdir()}/vocalis-gsv-broken-`);
     await cp(models.dir, broken, { recursive: true });
     await writeFile(`${broken}/vits.onnx`, new Uint8Array([1, 2, 3, 4, 5]));
     try {
-      await assert.rejects(createGptSovitsBackend({ modelsDir: broken }).loadVoice(files, new AbortController().signal), (e: unknown) =>
-        e instanceof BackendError && e.code === 'model_corrupt' && /vits\.onnx/.test(e.message));
+      await assert.rejects(
+        createGptSovitsBackend({ modelsDir: broken }).loadVoice(files, new AbortController().signal),
+        (e: unknown) => e instanceof BackendError && e.code === 'model_corrupt' && /vits\.onnx/.test(e.message),
+      );
     } finally {
       await rm(broken, { recursive: true, force: true });
     }

@@ -103,7 +103,10 @@ describe('KV-cache decoder specifics', () => {
     const feeds: Record<string, ort.Tensor> = {};
     cache.feeds(feeds);
     // Layer 1 keys: rows 2..3 of the first append (values 8..15), then rows 3..5 of the second (1012..1023).
-    assert.deepEqual(Array.from(feeds['k_cache_1']!.data as Float32Array), [...Array.from({ length: 8 }, (_, i) => 8 + i), ...Array.from({ length: 12 }, (_, i) => 1012 + i)]);
+    assert.deepEqual(Array.from(feeds['k_cache_1']!.data as Float32Array), [
+      ...Array.from({ length: 8 }, (_, i) => 8 + i),
+      ...Array.from({ length: 12 }, (_, i) => 1012 + i),
+    ]);
     assert.deepEqual(feeds['v_cache_0']!.dims, [5, 4]);
   });
 });

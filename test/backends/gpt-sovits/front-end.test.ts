@@ -33,9 +33,24 @@ describe('symbol table (symbols2.py)', () => {
 
 describe('pinyin → initials and finals (opencpop-strict rules)', () => {
   const cases: [string, string, string][] = [
-    ['a', 'AA', 'a'], ['er', 'EE', 'er'], ['ou', 'OO', 'ou'], ['yan', 'y', 'En'], ['ye', 'y', 'E'], ['yu', 'y', 'v'],
-    ['yuan', 'y', 'van'], ['ju', 'j', 'v'], ['xue', 'x', 've'], ['qun', 'q', 'vn'], ['lv', 'l', 'v'], ['zhi', 'zh', 'ir'],
-    ['ri', 'r', 'ir'], ['si', 's', 'i0'], ['wu', 'w', 'u'], ['yi', 'y', 'i'], ['dui', 'd', 'ui'], ['zhuang', 'zh', 'uang'],
+    ['a', 'AA', 'a'],
+    ['er', 'EE', 'er'],
+    ['ou', 'OO', 'ou'],
+    ['yan', 'y', 'En'],
+    ['ye', 'y', 'E'],
+    ['yu', 'y', 'v'],
+    ['yuan', 'y', 'van'],
+    ['ju', 'j', 'v'],
+    ['xue', 'x', 've'],
+    ['qun', 'q', 'vn'],
+    ['lv', 'l', 'v'],
+    ['zhi', 'zh', 'ir'],
+    ['ri', 'r', 'ir'],
+    ['si', 's', 'i0'],
+    ['wu', 'w', 'u'],
+    ['yi', 'y', 'i'],
+    ['dui', 'd', 'ui'],
+    ['zhuang', 'zh', 'uang'],
   ];
   for (const [syllable, initial, final] of cases) {
     it(`${syllable} → ${initial} ${final}`, () => assert.deepEqual(splitSyllable(syllable), [initial, final]));
@@ -109,9 +124,18 @@ describe('cut5 segmentation and the front end', () => {
     assert.deepEqual(segment.ids, symbolIds(segment.phones));
   });
   it('rejects emoji-only text and other scripts clearly', () => {
-    assert.throws(() => textToSegments('😀🎉👍', 'en'), (e: unknown) => e instanceof BackendError && e.code === 'unspeakable_text');
-    assert.throws(() => textToSegments('привет мир', 'en'), (e: unknown) => e instanceof BackendError && e.code === 'unspeakable_text');
-    assert.throws(() => textToSegments('bonjour', 'fr'), (e: unknown) => e instanceof BackendError && e.code === 'unsupported_language');
+    assert.throws(
+      () => textToSegments('😀🎉👍', 'en'),
+      (e: unknown) => e instanceof BackendError && e.code === 'unspeakable_text',
+    );
+    assert.throws(
+      () => textToSegments('привет мир', 'en'),
+      (e: unknown) => e instanceof BackendError && e.code === 'unspeakable_text',
+    );
+    assert.throws(
+      () => textToSegments('bonjour', 'fr'),
+      (e: unknown) => e instanceof BackendError && e.code === 'unsupported_language',
+    );
   });
   it('splits 5,000 characters into bounded segments', () => {
     const text = 'This sentence repeats to make a long text without end '.repeat(93).slice(0, 5000);
@@ -128,7 +152,10 @@ describe('punctuation as upstream adds it', () => {
     assert.deepEqual(ids('你好，世界。', 'zh'), [[227, 167, 158, 119, 1, 251, 214, 221, 194, 3]]);
   });
   it('"Hello, world." is two segments, each under 6 phones and so prefixed with "."', () => {
-    assert.deepEqual(ids('Hello, world.', 'en'), [[3, 51, 12, 62, 68, 1], [3, 91, 39, 62, 26, 3]]);
+    assert.deepEqual(ids('Hello, world.', 'en'), [
+      [3, 51, 12, 62, 68, 1],
+      [3, 91, 39, 62, 26, 3],
+    ]);
   });
   it('"今天天气很好" (no final punctuation) gets "。": ends with id 3', () => {
     const [segment] = textToSegments('今天天气很好', 'zh');
@@ -137,12 +164,18 @@ describe('punctuation as upstream adds it', () => {
   });
   it('a short first sentence gets a leading mark, a short segment a leading "."', () => {
     assert.deepEqual(segmentTexts('你好', 'zh'), ['你好。']);
-    assert.deepEqual(textToSegments('你好', 'zh').map((s) => s.phones.join(' ')), ['. n i2 h ao3 .']);
+    assert.deepEqual(
+      textToSegments('你好', 'zh').map((s) => s.phones.join(' ')),
+      ['. n i2 h ao3 .'],
+    );
     assert.deepEqual(segmentTexts('Hi there', 'en'), ['Hi there.']);
   });
   it('English under 4 phones gets ","; then "." below 6 phones', () => {
     // "Hi." → [HH AY1 .] → ", HH AY1 ." (4) → below 6: ".Hi." → ". HH AY1 ." (4 phones, no comma).
-    assert.deepEqual(textToSegments('Hi.', 'en').map((s) => s.phones.join(' ')), ['. HH AY1 .']);
+    assert.deepEqual(
+      textToSegments('Hi.', 'en').map((s) => s.phones.join(' ')),
+      ['. HH AY1 .'],
+    );
     assert.equal(en('Hi.'), 'HH AY1 .');
   });
   it('the prompt text gets its final punctuation too', () => {
@@ -150,4 +183,3 @@ describe('punctuation as upstream adds it', () => {
     assert.equal(promptToSegment('   ', 'en'), null);
   });
 });
-

@@ -35,21 +35,34 @@ describe('models check', () => {
       const { cp } = await import('node:fs/promises');
       await cp(models.dir, dir, { recursive: true });
       const graph = sdec();
-      await writeFile(join(dir, 't2s_sdec.onnx'), encodeModel({
-        ...graph,
-        inputs: graph.inputs.map((i) => (i.name === 'iy' ? { ...i, name: 'input_y' } : i)),
-        nodes: graph.nodes.map((n) => ({ ...n, inputs: n.inputs.map((x) => (x === 'iy' ? 'input_y' : x)) })),
-      }));
+      await writeFile(
+        join(dir, 't2s_sdec.onnx'),
+        encodeModel({
+          ...graph,
+          inputs: graph.inputs.map((i) => (i.name === 'iy' ? { ...i, name: 'input_y' } : i)),
+          nodes: graph.nodes.map((n) => ({ ...n, inputs: n.inputs.map((x) => (x === 'iy' ? 'input_y' : x)) })),
+        }),
+      );
       const v = vits();
-      await writeFile(join(dir, 'vits.onnx'), encodeModel({
-        ...v,
-        inputs: v.inputs.map((i) =>
-          i.name === 'ref_audio' ? { ...i, shape: [1, 1, 'audio_length'] } : i.name === 'text_seq' ? { ...i, type: DataType.INT32 } : i),
-      }));
+      await writeFile(
+        join(dir, 'vits.onnx'),
+        encodeModel({
+          ...v,
+          inputs: v.inputs.map((i) =>
+            i.name === 'ref_audio' ? { ...i, shape: [1, 1, 'audio_length'] } : i.name === 'text_seq' ? { ...i, type: DataType.INT32 } : i,
+          ),
+        }),
+      );
       const problems = await checkModels(dir, manifest);
-      assert.ok(problems.some((p) => p.file === 't2s_sdec.onnx' && /missing input "iy"/.test(p.problem)), JSON.stringify(problems));
+      assert.ok(
+        problems.some((p) => p.file === 't2s_sdec.onnx' && /missing input "iy"/.test(p.problem)),
+        JSON.stringify(problems),
+      );
       assert.ok(problems.some((p) => p.file === 't2s_sdec.onnx' && /unexpected input "input_y"/.test(p.problem)));
-      assert.ok(problems.some((p) => p.file === 'vits.onnx' && /input "ref_audio" has rank 3, expected 2/.test(p.problem)), JSON.stringify(problems));
+      assert.ok(
+        problems.some((p) => p.file === 'vits.onnx' && /input "ref_audio" has rank 3, expected 2/.test(p.problem)),
+        JSON.stringify(problems),
+      );
       assert.ok(problems.some((p) => p.file === 'vits.onnx' && /input "text_seq" has type int32, expected int64/.test(p.problem)));
       await writeFile(join(dir, 'cnhubert.onnx'), new Uint8Array([8, 1, 2, 3]));
       await rm(join(dir, 't2s_fsdec.onnx'));
@@ -91,7 +104,10 @@ describe('models check: Vocalis export layouts (v2, v2Pro/v2ProPlus)', () => {
   it('prefers the manifest the export wrote into the directory', async () => {
     const d = await fixtureDir({});
     try {
-      await writeFile(join(d.dir, 'manifest.json'), JSON.stringify({ name: 'x', version: 'v2ProPlus', files: [{ name: 'vits.onnx', required: true, sha256: '0'.repeat(64), url: null, description: '' }] }));
+      await writeFile(
+        join(d.dir, 'manifest.json'),
+        JSON.stringify({ name: 'x', version: 'v2ProPlus', files: [{ name: 'vits.onnx', required: true, sha256: '0'.repeat(64), url: null, description: '' }] }),
+      );
       assert.equal(manifestPathFor(d.dir), join(d.dir, 'manifest.json'));
       const problems = await checkModels(d.dir, await loadManifest(manifestPathFor(d.dir)));
       assert.ok(problems.some((p) => p.file === 'vits.onnx' && /SHA-256/.test(p.problem)));
@@ -108,7 +124,10 @@ describe('models check: Vocalis export layouts (v2, v2Pro/v2ProPlus)', () => {
       const v = vits();
       await writeFile(join(d.dir, 'vits.onnx'), encodeModel({ ...v, inputs: v.inputs.map((i) => (i.name === 'noise_scale' ? { ...i, shape: [1, 1] } : i)) }));
       const problems = await checkModels(d.dir, await loadManifest(manifestPathFor(d.dir)));
-      assert.ok(problems.some((p) => p.file === 'vits.onnx' && /input "noise_scale" has rank 2, expected 1/.test(p.problem)), JSON.stringify(problems));
+      assert.ok(
+        problems.some((p) => p.file === 'vits.onnx' && /input "noise_scale" has rank 2, expected 1/.test(p.problem)),
+        JSON.stringify(problems),
+      );
     } finally {
       await d.cleanup();
     }
@@ -118,15 +137,24 @@ describe('models check: Vocalis export layouts (v2, v2Pro/v2ProPlus)', () => {
     const d = await fixtureDir({ pro: true, layers: 3 });
     try {
       const graph = kvDecoder({ layers: 3 });
-      await writeFile(join(d.dir, 't2s_decoder.onnx'), encodeModel({
-        ...graph,
-        inputs: graph.inputs.map((i) => (i.name === 'k_cache_1' ? { ...i, name: 'k_cache_one' } : i)),
-        nodes: graph.nodes.map((n) => ({ ...n, inputs: n.inputs.map((x) => (x === 'k_cache_1' ? 'k_cache_one' : x)) })),
-      }));
+      await writeFile(
+        join(d.dir, 't2s_decoder.onnx'),
+        encodeModel({
+          ...graph,
+          inputs: graph.inputs.map((i) => (i.name === 'k_cache_1' ? { ...i, name: 'k_cache_one' } : i)),
+          nodes: graph.nodes.map((n) => ({ ...n, inputs: n.inputs.map((x) => (x === 'k_cache_1' ? 'k_cache_one' : x)) })),
+        }),
+      );
       await writeFile(join(d.dir, 'vits.onnx'), encodeModel(vits()));
       const problems = await checkModels(d.dir, await loadManifest(manifestPathFor(d.dir)));
-      assert.ok(problems.some((p) => p.file === 't2s_decoder.onnx' && /missing input "k_cache_1"/.test(p.problem)), JSON.stringify(problems));
-      assert.ok(problems.some((p) => p.file === 'vits.onnx' && /missing input "sv_emb"/.test(p.problem)), JSON.stringify(problems));
+      assert.ok(
+        problems.some((p) => p.file === 't2s_decoder.onnx' && /missing input "k_cache_1"/.test(p.problem)),
+        JSON.stringify(problems),
+      );
+      assert.ok(
+        problems.some((p) => p.file === 'vits.onnx' && /missing input "sv_emb"/.test(p.problem)),
+        JSON.stringify(problems),
+      );
     } finally {
       await d.cleanup();
     }
@@ -183,7 +211,10 @@ describe('models fetch', () => {
     const dir = await mkdtemp(join(tmpdir(), 'vocalis-gsv-fetch-'));
     try {
       const bad: Manifest = { ...manifest, files: manifest.files.map((f) => (f.name === 'vits.onnx' ? { ...f, sha256: 'f'.repeat(64) } : f)) };
-      await assert.rejects(fetchModels(bad, dir, { baseUrl }), (e: unknown) => e instanceof ModelFetchError && e.file === 'vits.onnx' && /checksum/.test(e.message));
+      await assert.rejects(
+        fetchModels(bad, dir, { baseUrl }),
+        (e: unknown) => e instanceof ModelFetchError && e.file === 'vits.onnx' && /checksum/.test(e.message),
+      );
       const left = await readdir(dir);
       assert.ok(!left.includes('vits.onnx') && !left.some((n) => n.endsWith('.partial')), left.join(','));
     } finally {

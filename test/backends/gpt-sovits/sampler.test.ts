@@ -44,6 +44,9 @@ describe('token sampler (upstream logits_to_probs)', () => {
     assert.ok(Math.abs(counts[0]! / 20_000 - 0.7) < 0.02 && Math.abs(counts[2]! / 20_000 - 0.1) < 0.02, counts.join(','));
     const a = seededRandom(7);
     const b = seededRandom(7);
-    assert.deepEqual(Array.from({ length: 20 }, () => drawToken(probs, a)), Array.from({ length: 20 }, () => drawToken(probs, b)));
+    assert.deepEqual(
+      Array.from({ length: 20 }, () => drawToken(probs, a)),
+      Array.from({ length: 20 }, () => drawToken(probs, b)),
+    );
   });
 });

@@ -37,7 +37,12 @@ afterAll(async () => {
   await h.close();
 });
 
-async function slash(name: string, userId: string, options: readonly CommandOption[] = [], locale?: string): Promise<{ id: string; content: string; ephemeral: boolean }> {
+async function slash(
+  name: string,
+  userId: string,
+  options: readonly CommandOption[] = [],
+  locale?: string,
+): Promise<{ id: string; content: string; ephemeral: boolean }> {
   const i = h.discord.dispatchInteraction({ kind: 'slash', name, userId, options, ...(locale ? { locale } : {}) });
   const response = await h.discord.waitForInteractionResponse(i.id);
   return { id: i.id, content: contentOf(response), ephemeral: (Number(response.data?.['flags'] ?? 0) & 64) === 64 };
@@ -112,12 +117,14 @@ test('/speak with no voice, with 2,000 characters, and in Chinese', async () => 
   assert.equal(zh.content, '还没有可用的声音。请先使用 /clone。');
 });
 
-test('/speak with another member\'s unshared voice is refused; after /voice share it plays', async () => {
+test("/speak with another member's unshared voice is refused; after /voice share it plays", async () => {
   const voiceOption = [...text('hello there'), { name: 'voice', type: OptionType.User, value: dave.id }];
   const refused = await slash('speak', bob.id, voiceOption);
   assert.match(refused.content, /has not shared this voice with you/);
 
-  const share = await slash('voice', dave.id, [{ name: 'share', type: OptionType.Subcommand, options: [{ name: 'member', type: OptionType.User, value: bob.id }] }]);
+  const share = await slash('voice', dave.id, [
+    { name: 'share', type: OptionType.Subcommand, options: [{ name: 'member', type: OptionType.User, value: bob.id }] },
+  ]);
   assert.match(share.content, new RegExp(`can now also be used by <@${bob.id}>`));
   const start = h.discord.voice.frames().length;
   const allowed = await slash('speak', bob.id, voiceOption);
@@ -144,7 +151,7 @@ test('the bot kicked from the channel mid-stream: the utterance ends, the reply 
   await discord.voice.waitForFrames(again + 15, { filter: () => true, timeoutMs: 10_000 });
 });
 
-test('/stop ends the caller\'s speech at once', async () => {
+test("/stop ends the caller's speech at once", async () => {
   const { discord } = h;
   await eventually(() => h.adapter.speech.queueOf(h.adapter.client.guilds.cache.get(discord.guild.id)!).state === 'idle', 10_000, 'idle queue');
   const start = discord.voice.frames().length;
@@ -190,7 +197,10 @@ test('a revocation made outside Discord (operator, CLI, Telegram) stops the audi
   await h.fixture.runtime.vocalis.revoke({ target: { platform: 'discord', platformUserId: dave.id }, actor: { kind: 'operator' } });
   await waitForEdit(discord, reply.id, /consent ended/, 5_000);
   await new Promise((resolve) => setTimeout(resolve, 1_200));
-  const late = discord.voice.frames().slice(start).filter((f) => !isSilenceFrame(f.opus) && f.arrivedAtNs > revokedAt + 1_000_000_000n);
+  const late = discord.voice
+    .frames()
+    .slice(start)
+    .filter((f) => !isSilenceFrame(f.opus) && f.arrivedAtNs > revokedAt + 1_000_000_000n);
   assert.equal(late.length, 0);
 });
 

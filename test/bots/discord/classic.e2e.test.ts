@@ -17,7 +17,12 @@ test('classic backend: /clone from a voice message → fine-tune → /speak as c
   try {
     const { discord } = h;
     const grace = discord.addMember('grace', { inVoice: true });
-    const slash = discord.dispatchInteraction({ kind: 'slash', name: 'clone', userId: grace.id, options: [{ name: 'source', type: OptionType.String, value: 'upload' }] });
+    const slash = discord.dispatchInteraction({
+      kind: 'slash',
+      name: 'clone',
+      userId: grace.id,
+      options: [{ name: 'source', type: OptionType.String, value: 'upload' }],
+    });
     const offer = await discord.waitForInteractionResponse(slash.id);
     const rows = (offer.data?.['components'] ?? []) as Array<{ components?: Array<{ custom_id?: string }> }>;
     const agreeId = rows.flatMap((row) => (row.components ?? []).map((c) => c.custom_id ?? '')).find((id) => id.startsWith('vocalis:agree:'))!;
@@ -39,7 +44,11 @@ test('classic backend: /clone from a voice message → fine-tune → /speak as c
       at += part.length;
     }
     const ogg = await encodeOggOpus({ samples, sampleRate: 48000 });
-    discord.dispatchMessage({ authorId: grace.id, attachments: [{ filename: 'voice-message.ogg', data: Buffer.from(ogg), contentType: 'audio/ogg', durationSecs: total / 48000 }], flags: MessageFlags.IsVoiceMessage });
+    discord.dispatchMessage({
+      authorId: grace.id,
+      attachments: [{ filename: 'voice-message.ogg', data: Buffer.from(ogg), contentType: 'audio/ogg', durationSecs: total / 48000 }],
+      flags: MessageFlags.IsVoiceMessage,
+    });
     await waitForEdit(discord, agree.id, /Your sample is good/, 60_000);
     const identity = { platform: 'discord', platformUserId: grace.id };
     await eventually(() => h.fixture.runtime.vocalis.status(identity).consent?.state === 'voice_ready', 90_000, 'the classic fine-tune');
@@ -48,14 +57,23 @@ test('classic backend: /clone from a voice message → fine-tune → /speak as c
 
     const start = discord.voice.frames().length;
     const sentAt = process.hrtime.bigint();
-    const speak = discord.dispatchInteraction({ kind: 'slash', name: 'speak', userId: grace.id, options: [{ name: 'text', type: OptionType.String, value: 'Hello everyone, this is my synthetic voice speaking in the channel today.' }] });
+    const speak = discord.dispatchInteraction({
+      kind: 'slash',
+      name: 'speak',
+      userId: grace.id,
+      options: [{ name: 'text', type: OptionType.String, value: 'Hello everyone, this is my synthetic voice speaking in the channel today.' }],
+    });
     const reply = await discord.waitForInteractionResponse(speak.id);
     assert.match(contentOf(reply), new RegExp(`AI voice of <@${grace.id}>`));
-    await eventually(() => {
-      const frames = discord.voice.frames().slice(start);
-      const audio = frames.filter((f) => !isSilenceFrame(f.opus)).length;
-      return audio > 100 && frames.length > audio && isSilenceFrame(frames[frames.length - 1]!.opus);
-    }, 30_000, 'the end of the utterance');
+    await eventually(
+      () => {
+        const frames = discord.voice.frames().slice(start);
+        const audio = frames.filter((f) => !isSilenceFrame(f.opus)).length;
+        return audio > 100 && frames.length > audio && isSilenceFrame(frames[frames.length - 1]!.opus);
+      },
+      30_000,
+      'the end of the utterance',
+    );
     const frames = discord.voice.frames().slice(start);
     const stats = discord.voice.analyze(frames);
     assert.ok(stats.audioCount > 100, `a 12-word sentence lasts more than 2 s (${stats.audioCount} frames)`);
@@ -63,7 +81,9 @@ test('classic backend: /clone from a voice message → fine-tune → /speak as c
     assert.equal(stats.sequenceGaps, 0);
     const first = frames.find((f) => !isSilenceFrame(f.opus))!;
     assert.ok(first.arrivedAtNs > sentAt);
-    await t.annotate(`first audio ${(Number(first.arrivedAtNs - sentAt) / 1e6).toFixed(0)} ms; ${stats.audioCount} frames; jitter ${stats.jitterMs.toFixed(2)} ms`);
+    await t.annotate(
+      `first audio ${(Number(first.arrivedAtNs - sentAt) / 1e6).toFixed(0)} ms; ${stats.audioCount} frames; jitter ${stats.jitterMs.toFixed(2)} ms`,
+    );
   } finally {
     await h.close();
   }

@@ -55,8 +55,17 @@ function buttonIds(record: { data: Record<string, unknown> | undefined }): strin
 
 test('/clone: consent notice, nothing recorded before Agree, only the consenting member recorded, fine-tune, ready DM', async (t) => {
   const { discord } = h;
-  assert.deepEqual(discord.commands.all().map((c) => c.name).sort(), ['clone', 'consent', 'speak', 'stop', 'verify', 'voice']);
-  assert.ok(discord.commands.all().every((c) => c.guildId === discord.guild.id), 'registered per guild when a guild id is configured');
+  assert.deepEqual(
+    discord.commands
+      .all()
+      .map((c) => c.name)
+      .sort(),
+    ['clone', 'consent', 'speak', 'stop', 'verify', 'voice'],
+  );
+  assert.ok(
+    discord.commands.all().every((c) => c.guildId === discord.guild.id),
+    'registered per guild when a guild id is configured',
+  );
   const slash = discord.dispatchInteraction({ kind: 'slash', name: 'clone', userId: alice.id });
   const offer = await discord.waitForInteractionResponse(slash.id);
   assert.equal(offer.type, 4);
@@ -68,7 +77,10 @@ test('/clone: consent notice, nothing recorded before Agree, only the consenting
   assert.match(embeds[1]?.description ?? '', /I am aware that recordings of my voice/);
   const agreeId = buttonIds(offer).find((id) => id.startsWith('vocalis:agree:'));
   assert.ok(agreeId, 'an Agree button');
-  assert.ok(buttonIds(offer).some((id) => id.startsWith('vocalis:cancel:')), 'a Cancel button');
+  assert.ok(
+    buttonIds(offer).some((id) => id.startsWith('vocalis:cancel:')),
+    'a Cancel button',
+  );
 
   // Before Agree: the bot has not joined, nothing is subscribed, nothing stored.
   await new Promise((resolve) => setTimeout(resolve, 300));
@@ -76,7 +88,12 @@ test('/clone: consent notice, nothing recorded before Agree, only the consenting
   assert.equal(discord.voice.activeSession(), undefined);
   assert.equal(h.clips.length, 0);
 
-  const agree = discord.dispatchInteraction({ kind: 'button', customId: agreeId, userId: alice.id, ...(slash.originalMessage ? { messageId: slash.originalMessage.id } : {}) });
+  const agree = discord.dispatchInteraction({
+    kind: 'button',
+    customId: agreeId,
+    userId: alice.id,
+    ...(slash.originalMessage ? { messageId: slash.originalMessage.id } : {}),
+  });
   const granted = await discord.waitForInteractionResponse(agree.id);
   assert.equal(granted.type, 7, 'Agree updates the notice in place');
   assert.match(contentOf(granted), /Consent c_\w+ is recorded/);
@@ -120,10 +137,18 @@ test('/clone: consent notice, nothing recorded before Agree, only the consenting
     worst = Math.max(worst, share);
     assert.ok(share < 0.05, `Bob's tone makes up ${(share * 100).toFixed(1)}% of a clip`);
   }
-  await t.annotate(`clips ${h.clips.length}, ${total.toFixed(2)} s of ${aliceFrames.length * 0.02} s sent; Bob's tone share at most ${(worst * 100).toFixed(2)}%`);
+  await t.annotate(
+    `clips ${h.clips.length}, ${total.toFixed(2)} s of ${aliceFrames.length * 0.02} s sent; Bob's tone share at most ${(worst * 100).toFixed(2)}%`,
+  );
   // The check can fail: Bob's audio itself is almost all tone.
   const bobPcm = makeTestPcm(1, BOB_TONE_HZ).filter((_, i) => i % 2 === 0);
-  assert.ok(toneShare(Float32Array.from(bobPcm, (v) => v / 32768), 48000, BOB_TONE_HZ) > 0.5);
+  assert.ok(
+    toneShare(
+      Float32Array.from(bobPcm, (v) => v / 32768),
+      48000,
+      BOB_TONE_HZ,
+    ) > 0.5,
+  );
 
   // The fine-tune runs in the worker; the user hears about it by DM.
   const dm = discord.openDm(alice.id);
@@ -138,12 +163,17 @@ function audioAfter(frames: readonly RecordedFrame[], startIndex: number): Recor
   return frames.slice(startIndex);
 }
 
-test('/speak: the disclosure is posted and the owner\'s voice streams as continuous Opus into the channel', async (t) => {
+test("/speak: the disclosure is posted and the owner's voice streams as continuous Opus into the channel", async (t) => {
   const { discord } = h;
   const start = discord.voice.frames().length;
   const words = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 'hello' : 'everyone')).join(' ');
   const sentAt = process.hrtime.bigint();
-  const slash = discord.dispatchInteraction({ kind: 'slash', name: 'speak', userId: alice.id, options: [{ name: 'text', type: OptionType.String, value: words }] });
+  const slash = discord.dispatchInteraction({
+    kind: 'slash',
+    name: 'speak',
+    userId: alice.id,
+    options: [{ name: 'text', type: OptionType.String, value: words }],
+  });
   const reply = await discord.waitForInteractionResponse(slash.id);
   assert.equal(reply.type, 4);
   assert.equal(Number(reply.data?.['flags'] ?? 0) & 64, 0, 'the disclosure is public');
@@ -151,11 +181,15 @@ test('/speak: the disclosure is posted and the owner\'s voice streams as continu
 
   await discord.voice.waitForFrames(start + 200, { filter: () => true, timeoutMs: 15_000 });
   // Wait for the end of the utterance (the player's 5 trailing silence frames).
-  await eventually(() => {
-    const frames = audioAfter(discord.voice.frames(), start);
-    const audio = frames.filter((f) => !isSilenceFrame(f.opus)).length;
-    return audio >= 195 && frames.length > audio && isSilenceFrame(frames[frames.length - 1]!.opus);
-  }, 15_000, 'the end of the utterance');
+  await eventually(
+    () => {
+      const frames = audioAfter(discord.voice.frames(), start);
+      const audio = frames.filter((f) => !isSilenceFrame(f.opus)).length;
+      return audio >= 195 && frames.length > audio && isSilenceFrame(frames[frames.length - 1]!.opus);
+    },
+    15_000,
+    'the end of the utterance',
+  );
   const frames = audioAfter(discord.voice.frames(), start);
   const stats = discord.voice.analyze(frames);
   assert.ok(stats.audioCount >= 195 && stats.audioCount <= 206, `audio frames ${stats.audioCount} (20 words × 0.2 s = 200)`);
@@ -163,19 +197,28 @@ test('/speak: the disclosure is posted and the owner\'s voice streams as continu
   assert.equal(stats.sequenceGaps, 0);
   const first = frames.find((f) => !isSilenceFrame(f.opus))!;
   assert.ok(first.arrivedAtNs > sentAt, 'audio starts only after the request');
-  await t.annotate(`first audio ${(Number(first.arrivedAtNs - sentAt) / 1e6).toFixed(0)} ms after the interaction; ${stats.audioCount} frames, jitter ${stats.jitterMs.toFixed(2)} ms`);
+  await t.annotate(
+    `first audio ${(Number(first.arrivedAtNs - sentAt) / 1e6).toFixed(0)} ms after the interaction; ${stats.audioCount} frames, jitter ${stats.jitterMs.toFixed(2)} ms`,
+  );
 });
 
 test('an admin revoking the member mid-/speak stops the audio within 1 s and deletes the voice', async (t) => {
   const { discord } = h;
   const start = discord.voice.frames().length;
   const words = Array.from({ length: 60 }, () => 'hello').join(' ');
-  const slash = discord.dispatchInteraction({ kind: 'slash', name: 'speak', userId: alice.id, options: [{ name: 'text', type: OptionType.String, value: words }] });
+  const slash = discord.dispatchInteraction({
+    kind: 'slash',
+    name: 'speak',
+    userId: alice.id,
+    options: [{ name: 'text', type: OptionType.String, value: words }],
+  });
   await discord.waitForInteractionResponse(slash.id);
   await discord.voice.waitForFrames(start + 50, { filter: () => true, timeoutMs: 10_000 });
 
   const revoke = discord.dispatchInteraction({
-    kind: 'slash', name: 'consent', userId: discord.guild.ownerId,
+    kind: 'slash',
+    name: 'consent',
+    userId: discord.guild.ownerId,
     options: [{ name: 'revoke', type: OptionType.Subcommand, options: [{ name: 'member', type: OptionType.User, value: alice.id }] }],
   });
   const revokedAt = process.hrtime.bigint();
@@ -187,8 +230,12 @@ test('an admin revoking the member mid-/speak stops the audio within 1 s and del
   assert.equal(late.length, 0, 'no audio more than 1 s after the revocation');
   const played = audioAfter(discord.voice.frames(), start).filter((f) => !isSilenceFrame(f.opus)).length;
   assert.ok(played < 60 * 10, `stopped early (${played} of 600 frames)`);
-  const lastAudio = audioAfter(discord.voice.frames(), start).filter((f) => !isSilenceFrame(f.opus)).at(-1);
-  await t.annotate(`last audio frame ${lastAudio ? (Number(lastAudio.arrivedAtNs - revokedAt) / 1e6).toFixed(0) : '-'} ms after the revoke was sent; ${played} of 600 frames played`);
+  const lastAudio = audioAfter(discord.voice.frames(), start)
+    .filter((f) => !isSilenceFrame(f.opus))
+    .at(-1);
+  await t.annotate(
+    `last audio frame ${lastAudio ? (Number(lastAudio.arrivedAtNs - revokedAt) / 1e6).toFixed(0) : '-'} ms after the revoke was sent; ${played} of 600 frames played`,
+  );
   await waitForEdit(discord, slash.id, /consent ended/, 5_000);
   assert.equal(h.fixture.runtime.vocalis.status({ platform: 'discord', platformUserId: alice.id }).consent, null);
 });
@@ -196,7 +243,12 @@ test('an admin revoking the member mid-/speak stops the audio within 1 s and del
 test('/clone from a Discord voice message: consent first, then the voice message is judged and completes the sample', async () => {
   const { discord } = h;
   const frank = discord.addMember('frank');
-  const slash = discord.dispatchInteraction({ kind: 'slash', name: 'clone', userId: frank.id, options: [{ name: 'source', type: OptionType.String, value: 'upload' }] });
+  const slash = discord.dispatchInteraction({
+    kind: 'slash',
+    name: 'clone',
+    userId: frank.id,
+    options: [{ name: 'source', type: OptionType.String, value: 'upload' }],
+  });
   const offer = await discord.waitForInteractionResponse(slash.id);
   const agreeId = buttonIds(offer).find((id) => id.startsWith('vocalis:agree:'))!;
 
@@ -212,14 +264,22 @@ test('/clone from a Discord voice message: consent first, then the voice message
   }
   const ogg = await encodeOggOpus({ samples, sampleRate: 48000 });
   // Sent before Agree: ignored, nothing is taken without consent.
-  discord.dispatchMessage({ authorId: frank.id, attachments: [{ filename: 'voice-message.ogg', data: Buffer.from(ogg), contentType: 'audio/ogg', durationSecs: samples.length / 48000 }], flags: MessageFlags.IsVoiceMessage });
+  discord.dispatchMessage({
+    authorId: frank.id,
+    attachments: [{ filename: 'voice-message.ogg', data: Buffer.from(ogg), contentType: 'audio/ogg', durationSecs: samples.length / 48000 }],
+    flags: MessageFlags.IsVoiceMessage,
+  });
   await new Promise((resolve) => setTimeout(resolve, 300));
   const clipsBefore = h.clips.length;
 
   const agree = discord.dispatchInteraction({ kind: 'button', customId: agreeId, userId: frank.id });
   await waitForEdit(discord, agree.id, /Send a Discord voice message/);
   assert.equal(h.clips.length, clipsBefore, 'the voice message sent before Agree was not used');
-  discord.dispatchMessage({ authorId: frank.id, attachments: [{ filename: 'voice-message.ogg', data: Buffer.from(ogg), contentType: 'audio/ogg', durationSecs: samples.length / 48000 }], flags: MessageFlags.IsVoiceMessage });
+  discord.dispatchMessage({
+    authorId: frank.id,
+    attachments: [{ filename: 'voice-message.ogg', data: Buffer.from(ogg), contentType: 'audio/ogg', durationSecs: samples.length / 48000 }],
+    flags: MessageFlags.IsVoiceMessage,
+  });
   const done = await waitForEdit(discord, agree.id, /Your sample is good/, 20_000);
   assert.match(contentOf(done), /being trained/);
   assert.equal(h.clips.length, clipsBefore + 1);

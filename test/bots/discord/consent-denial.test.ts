@@ -12,9 +12,16 @@ import { encodeOpusFrames, makeTestPcm } from '../../fakes/discord/opus-fixtures
 async function endOf(refusal: unknown): Promise<RecordingResult> {
   let push: (packet: Uint8Array) => void = () => {};
   const s = new RecordingSession({
-    open: async (onPacket) => { push = onPacket; return { stop: () => {} }; },
-    submitClip: async () => { throw refusal; },
-    targetSeconds: 60, clipPackets: 50, timeoutMs: 60_000,
+    open: async (onPacket) => {
+      push = onPacket;
+      return { stop: () => {} };
+    },
+    submitClip: async () => {
+      throw refusal;
+    },
+    targetSeconds: 60,
+    clipPackets: 50,
+    timeoutMs: 60_000,
   });
   const ended = new Promise<RecordingResult>((resolve) => s.once('end', resolve));
   await s.start();

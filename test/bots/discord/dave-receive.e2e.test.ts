@@ -18,7 +18,10 @@ let opus: Buffer[];
 
 beforeAll(async () => {
   // A 60 s target: what passes before a failure must not complete the sample.
-  h = await startHarness({ tuning: { receiveStallMs: STALL_MS, idleLeaveMs: 60_000, clipPackets: 250 }, backend: createToneBackend({ targetSpeechSeconds: 60 }) });
+  h = await startHarness({
+    tuning: { receiveStallMs: STALL_MS, idleLeaveMs: 60_000, clipPackets: 250 },
+    backend: createToneBackend({ targetSpeechSeconds: 60 }),
+  });
   opus = await speechFrames('3331', 20);
 });
 
@@ -44,7 +47,10 @@ function expectedJudged(packets: number): number {
 }
 
 function judgedSeconds(from: number): number {
-  return h.clips.slice(from).map((bytes) => decodeWav(bytes)).reduce((n, pcm) => n + pcm.samples.length / pcm.sampleRate, 0);
+  return h.clips
+    .slice(from)
+    .map((bytes) => decodeWav(bytes))
+    .reduce((n, pcm) => n + pcm.samples.length / pcm.sampleRate, 0);
 }
 
 test('#11445 under DAVE: a member in the group whose frames arrive unencrypted is told within seconds once they stop decrypting, and offered voice messages', async () => {
@@ -85,7 +91,11 @@ test('#11441 under DAVE: frames the bot cannot decrypt around a key transition a
   await eventually(() => dave.epoch > epochBefore && !dave.changing, 10_000, 'the transition to complete');
   const afterTransition = session.packets;
   assert.ok(afterTransition <= frames.length, `${afterTransition} frames counted of ${frames.length} sent`);
-  assert.equal(session.state.status, 'recording', `a short transition does not end the recording (${session.state.status === 'failed' ? String(session.state.result.error) : ''})`);
+  assert.equal(
+    session.state.status,
+    'recording',
+    `a short transition does not end the recording (${session.state.status === 'failed' ? String(session.state.result.error) : ''})`,
+  );
   // After the transition the member's frames decrypt again.
   await h.discord.voice.sendAudio(member.id, opus.slice(500, 600), { intervalMs: 20 });
   await eventually(() => session.packets >= afterTransition + 90, 5_000, 'frames after the transition to be received');
@@ -93,11 +103,14 @@ test('#11441 under DAVE: frames the bot cannot decrypt around a key transition a
   const result = await session.ended;
   assert.equal(result.reason, 'left_channel');
   const judged = judgedSeconds(clipsBefore);
-  assert.ok(Math.abs(judged - expectedJudged(result.packets)) < 0.01, `${judged.toFixed(2)} s judged of ${result.packets} usable frames (lost: ${frames.length + 100 - result.packets - result.unusable}, unusable: ${result.unusable})`);
+  assert.ok(
+    Math.abs(judged - expectedJudged(result.packets)) < 0.01,
+    `${judged.toFixed(2)} s judged of ${result.packets} usable frames (lost: ${frames.length + 100 - result.packets - result.unusable}, unusable: ${result.unusable})`,
+  );
   console.info(`#11441 reproduction: sent ${frames.length + 100}, received as speech ${result.packets}, unusable ${result.unusable}`);
 });
 
-test('while the bot re-initialises after op 31, members\' frames reach the recording still DAVE-encrypted: they are not speech, and recording goes on', async () => {
+test("while the bot re-initialises after op 31, members' frames reach the recording still DAVE-encrypted: they are not speech, and recording goes on", async () => {
   const member = h.discord.addMember('recovered', { inVoice: true });
   await startRecording(member);
   const clipsBefore = h.clips.length;
@@ -127,6 +140,11 @@ test('while the bot re-initialises after op 31, members\' frames reach the recor
   assert.equal(result.reason, 'left_channel', 'recovered: the recording was not given up');
   assert.ok(result.unusable > 0, 'the library handed out DAVE ciphertext as Opus (pinned), and it was caught');
   const judged = judgedSeconds(clipsBefore);
-  assert.ok(Math.abs(judged - expectedJudged(result.packets)) < 0.01, `${judged.toFixed(2)} s judged of ${result.packets} usable frames (unusable: ${result.unusable})`);
-  console.info(`re-initialisation reproduction: sent ${frames.length} during it, then 250; received as speech ${result.packets}, still encrypted (dropped) ${result.unusable}`);
+  assert.ok(
+    Math.abs(judged - expectedJudged(result.packets)) < 0.01,
+    `${judged.toFixed(2)} s judged of ${result.packets} usable frames (unusable: ${result.unusable})`,
+  );
+  console.info(
+    `re-initialisation reproduction: sent ${frames.length} during it, then 250; received as speech ${result.packets}, still encrypted (dropped) ${result.unusable}`,
+  );
 });

@@ -6,7 +6,13 @@ import type { VoiceBackend } from '../../../src/engine/backend.ts';
 import { decodeAudioFile } from '../../../src/engine/audio/decode.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import type { Logger } from '../../../src/observability/logger.ts';
-import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions, type InteractionResponseRecord, type WebhookCallRecord } from '../../fakes/discord/index.ts';
+import {
+  startFakeDiscord,
+  type FakeDiscord,
+  type FakeDiscordOptions,
+  type InteractionResponseRecord,
+  type WebhookCallRecord,
+} from '../../fakes/discord/index.ts';
 import { encodeOpusFrames } from '../../fakes/discord/opus-fixtures.ts';
 import { startRuntime, type RuntimeFixture } from '../../support/runtime-fixture.ts';
 import { speakerFiles } from '../../support/speech-data.ts';
@@ -21,22 +27,27 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: {
-  backend?: VoiceBackend;
-  /** Runtime needs (default: queue and worker). */
-  needs?: { queue: boolean; worker?: boolean };
-  tuning?: Partial<DiscordTuning>;
-  streamLeadMs?: number;
-  adminRole?: string;
-  fake?: FakeDiscordOptions;
-  logger?: Logger;
-  /**
-   * Revocation waits this long before it starts, as it does when it has to wait for a
-   * running fine-tune to stop (the real revocation then runs in full).
-   */
-  revokeDelayMs?: number;
-} = {}): Promise<Harness> {
-  const fixture = await startRuntime({ backends: [options.backend ?? createToneBackend({ targetSpeechSeconds: 8 })], ...(options.needs ? { needs: options.needs } : {}) });
+export async function startHarness(
+  options: {
+    backend?: VoiceBackend;
+    /** Runtime needs (default: queue and worker). */
+    needs?: { queue: boolean; worker?: boolean };
+    tuning?: Partial<DiscordTuning>;
+    streamLeadMs?: number;
+    adminRole?: string;
+    fake?: FakeDiscordOptions;
+    logger?: Logger;
+    /**
+     * Revocation waits this long before it starts, as it does when it has to wait for a
+     * running fine-tune to stop (the real revocation then runs in full).
+     */
+    revokeDelayMs?: number;
+  } = {},
+): Promise<Harness> {
+  const fixture = await startRuntime({
+    backends: [options.backend ?? createToneBackend({ targetSpeechSeconds: 8 })],
+    ...(options.needs ? { needs: options.needs } : {}),
+  });
   const discord = await startFakeDiscord(options.fake);
   const real = fixture.runtime.vocalis;
   const clips: Uint8Array[] = [];
@@ -64,14 +75,23 @@ export async function startHarness(options: {
     },
   };
   const adapter = await startDiscordAdapter({
-    config: { token: discord.token, applicationId: discord.applicationId, guildId: discord.guild.id, adminRole: options.adminRole, streamLeadMs: options.streamLeadMs ?? 300 },
+    config: {
+      token: discord.token,
+      applicationId: discord.applicationId,
+      guildId: discord.guild.id,
+      adminRole: options.adminRole,
+      streamLeadMs: options.streamLeadMs ?? 300,
+    },
     vocalis,
     logger: options.logger ?? createLogger({ level: process.env['VOCALIS_TEST_LOG'] ?? 'silent' }),
     restApi: discord.restUrl,
     tuning: { progressEveryMs: 500, clipPackets: 250, jobWatchMs: 100, idleLeaveMs: 5_000, speakLimit: { capacity: 30, perMinute: 60 }, ...options.tuning },
   });
   return {
-    fixture, discord, adapter, clips,
+    fixture,
+    discord,
+    adapter,
+    clips,
     async close() {
       await adapter.stop();
       await discord.close();

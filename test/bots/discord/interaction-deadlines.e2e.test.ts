@@ -38,11 +38,13 @@ test('slow revocations defer within 3 s and then show the receipt; a stale comma
     const first = await discord.waitForInteractionResponse(del.id, 5_000);
     assert.equal(first.type, InteractionCallbackType.DeferredChannelMessageWithSource, '/voice delete defers first');
     assert.equal(Number(first.data?.['flags'] ?? 0) & MessageFlags.Ephemeral, MessageFlags.Ephemeral);
-    assert.ok(first.at - del.createdAt < 3_000, 'within Discord\'s 3 s');
+    assert.ok(first.at - del.createdAt < 3_000, "within Discord's 3 s");
     assert.match(contentOf(await waitForEdit(discord, del.id, /Consent revoked/, 10_000)), /Deleted: 1 voice/);
 
     const revoke = discord.dispatchInteraction({
-      kind: 'slash', name: 'consent', userId: discord.guild.ownerId,
+      kind: 'slash',
+      name: 'consent',
+      userId: discord.guild.ownerId,
       options: [{ name: 'revoke', type: OptionType.Subcommand, options: [{ name: 'member', type: OptionType.User, value: erin.id }] }],
     });
     const answer = await discord.waitForInteractionResponse(revoke.id, 5_000);
@@ -69,7 +71,12 @@ test('a fine-tune that outlives the interaction token: progress and "ready" reac
     const { discord } = h;
     const hana = discord.addMember('hana');
     discord.closeDms(hana.id);
-    const slash = discord.dispatchInteraction({ kind: 'slash', name: 'clone', userId: hana.id, options: [{ name: 'source', type: OptionType.String, value: 'upload' }] });
+    const slash = discord.dispatchInteraction({
+      kind: 'slash',
+      name: 'clone',
+      userId: hana.id,
+      options: [{ name: 'source', type: OptionType.String, value: 'upload' }],
+    });
     const offer = await discord.waitForInteractionResponse(slash.id);
     const components = JSON.stringify(offer.data?.['components'] ?? []);
     const agreeId = /vocalis:agree:[\w-]+/.exec(components)?.[0];
@@ -90,10 +97,20 @@ test('a fine-tune that outlives the interaction token: progress and "ready" reac
     const ogg = await encodeOggOpus({ samples, sampleRate: 48000 });
     // Past the token's life: everything from here on must find another way to the member.
     await new Promise((resolve) => setTimeout(resolve, 2_600));
-    discord.dispatchMessage({ authorId: hana.id, attachments: [{ filename: 'voice-message.ogg', data: Buffer.from(ogg), contentType: 'audio/ogg', durationSecs: samples.length / 48000 }], flags: MessageFlags.IsVoiceMessage });
+    discord.dispatchMessage({
+      authorId: hana.id,
+      attachments: [{ filename: 'voice-message.ogg', data: Buffer.from(ogg), contentType: 'audio/ogg', durationSecs: samples.length / 48000 }],
+      flags: MessageFlags.IsVoiceMessage,
+    });
 
-    const inChannel = (pattern: RegExp) => discord.botMessages.waitFor((m) => m.channelId === discord.guild.textChannelId
-      && String(m.body['content'] ?? '').includes(`<@${hana.id}>`) && pattern.test(String(m.body['content'] ?? '')), 30_000);
+    const inChannel = (pattern: RegExp) =>
+      discord.botMessages.waitFor(
+        (m) =>
+          m.channelId === discord.guild.textChannelId &&
+          String(m.body['content'] ?? '').includes(`<@${hana.id}>`) &&
+          pattern.test(String(m.body['content'] ?? '')),
+        30_000,
+      );
     const progress = await inChannel(/Training your voice: training \d+%|being trained/);
     assert.deepEqual((progress.body['allowed_mentions'] as { users?: string[] } | undefined)?.users, [hana.id], 'mentions only the member');
     await inChannel(/Your voice is ready/);

@@ -38,24 +38,33 @@ async function voiceMessage(seconds: number): Promise<Uint8Array> {
   return encodeOggOpus({ samples, sampleRate: 48000 });
 }
 
-test('a failed fine-tune is told as the catalogue\'s message for its code, in the /clone message and to the member', async () => {
+test("a failed fine-tune is told as the catalogue's message for its code, in the /clone message and to the member", async () => {
   const { discord } = h;
   const gina = discord.addMember('gina');
-  const slash = discord.dispatchInteraction({ kind: 'slash', name: 'clone', userId: gina.id, options: [{ name: 'source', type: OptionType.String, value: 'upload' }] });
+  const slash = discord.dispatchInteraction({
+    kind: 'slash',
+    name: 'clone',
+    userId: gina.id,
+    options: [{ name: 'source', type: OptionType.String, value: 'upload' }],
+  });
   const offer = await discord.waitForInteractionResponse(slash.id);
   const agreeId = buttonIds(offer).find((id) => id.startsWith('vocalis:agree:'))!;
   const agree = discord.dispatchInteraction({ kind: 'button', customId: agreeId, userId: gina.id });
   await waitForEdit(discord, agree.id, /Send a Discord voice message/);
 
   const ogg = await voiceMessage(14);
-  discord.dispatchMessage({ authorId: gina.id, attachments: [{ filename: 'voice-message.ogg', data: Buffer.from(ogg), contentType: 'audio/ogg', durationSecs: 14 }], flags: MessageFlags.IsVoiceMessage });
+  discord.dispatchMessage({
+    authorId: gina.id,
+    attachments: [{ filename: 'voice-message.ogg', data: Buffer.from(ogg), contentType: 'audio/ogg', durationSecs: 14 }],
+    flags: MessageFlags.IsVoiceMessage,
+  });
   await waitForEdit(discord, agree.id, /being trained/, 20_000);
 
   const failed = await waitForEdit(discord, agree.id, /Training your voice failed/, 30_000);
   assert.equal(
     contentOf(failed),
     'Training your voice failed: Something went wrong on our side. Please try again later. Your previous voice, if any, still works.',
-    'the reason is the catalogue\'s sentence, never the raw code',
+    "the reason is the catalogue's sentence, never the raw code",
   );
   const dm = discord.openDm(gina.id);
   const told = await discord.botMessages.waitFor((m) => m.channelId === dm.id && /Training your voice failed/.test(String(m.body['content'] ?? '')), 10_000);

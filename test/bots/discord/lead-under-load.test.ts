@@ -14,7 +14,9 @@ test('without phrase-start, a finished phrase below the lead does not start play
   const frame = new Uint8Array([0xfc, 1, 2]);
   const run = async (startOnPhraseEnd: boolean): Promise<string> => {
     let release!: () => void;
-    const held = new Promise<void>((resolve) => { release = resolve; });
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     let stateAfterPhrase = '';
     const buffer = new PlaybackBuffer({ leadFrames: 10, startOnPhraseEnd });
     async function* source(): AsyncGenerator<Uint8Array | typeof PHRASE_END> {

@@ -32,7 +32,14 @@ export type BrokenPacket =
  * at the bot's receiver but never come out as audio. The member's SPEAKING (op 5) is sent
  * first, as Discord does, so the receiver knows whose packets they are.
  */
-export async function sendBrokenPackets(discord: FakeDiscord, userId: string, kind: BrokenPacket, count: number, opus: readonly Buffer[], onFirstPacket: () => void = () => {}): Promise<void> {
+export async function sendBrokenPackets(
+  discord: FakeDiscord,
+  userId: string,
+  kind: BrokenPacket,
+  count: number,
+  opus: readonly Buffer[],
+  onFirstPacket: () => void = () => {},
+): Promise<void> {
   await discord.voice.sendAudio(userId, [], { leadInMs: 50 });
   const session = discord.voice.server.activeSession(discord.guild.id);
   const address = session?.botAddress;

@@ -20,7 +20,10 @@ let opus: Buffer[];
 
 beforeAll(async () => {
   // A 60 s target: no sample completes here, so no fine-tune competes for the CPU with the timings.
-  h = await startHarness({ backend: createToneBackend({ targetSpeechSeconds: 60 }), tuning: { receiveStallMs: STALL_MS, quietNoticeMs: 2_000, idleLeaveMs: 60_000 } });
+  h = await startHarness({
+    backend: createToneBackend({ targetSpeechSeconds: 60 }),
+    tuning: { receiveStallMs: STALL_MS, quietNoticeMs: 2_000, idleLeaveMs: 60_000 },
+  });
   opus = await speechFrames('3331', 20);
 });
 
@@ -45,7 +48,9 @@ for (const kind of ['wrong_key', 'not_opus'] satisfies BrokenPacket[]) {
     const agreeId = await startRecording(member);
     const clipsBefore = h.clips.length;
     let sentAt = Number.POSITIVE_INFINITY;
-    const sending = sendBrokenPackets(h.discord, member.id, kind, 250, opus, () => { sentAt = Date.now(); });
+    const sending = sendBrokenPackets(h.discord, member.id, kind, 250, opus, () => {
+      sentAt = Date.now();
+    });
     const told = await waitForEdit(h.discord, agreeId, /cannot receive your audio in the voice channel/, 15_000);
     // Within seconds (the stall plus a margin for a loaded machine); without the watch it is never.
     assert.ok(told.at - sentAt < STALL_MS + 3_500, `told ${told.at - sentAt} ms after the first packet`);
@@ -58,7 +63,11 @@ for (const kind of ['wrong_key', 'not_opus'] satisfies BrokenPacket[]) {
     // The member sends a Discord voice message instead: it goes the upload path, under the same consent.
     const pcm = await decodeAudioFile(speakerFiles('3331')[0]!, { sampleRate: 48_000 });
     const ogg = await encodeOggOpus({ samples: pcm.samples, sampleRate: 48_000 });
-    h.discord.dispatchMessage({ authorId: member.id, attachments: [{ filename: 'voice-message.ogg', data: Buffer.from(ogg), contentType: 'audio/ogg', durationSecs: pcm.samples.length / 48_000 }], flags: MessageFlags.IsVoiceMessage });
+    h.discord.dispatchMessage({
+      authorId: member.id,
+      attachments: [{ filename: 'voice-message.ogg', data: Buffer.from(ogg), contentType: 'audio/ogg', durationSecs: pcm.samples.length / 48_000 }],
+      flags: MessageFlags.IsVoiceMessage,
+    });
     await eventually(() => h.fixture.runtime.vocalis.status(identity).sample.clips === 1, 90_000, 'the voice message to be judged and kept');
   });
 }
@@ -70,7 +79,9 @@ test('frames lost or left end-to-end encrypted around a key transition are not c
   // 12 s of speech: a third of the frames lost (#11441), and one second passed through still
   // E2EE-encrypted (DAVE's trailer, 0xFAFA), as the library leaves frames it could not decrypt.
   const arriving = opus.slice(0, 600).filter((_f, i) => i % 3 !== 2);
-  const garbled = arriving.map((f, i) => (i >= 100 && i < 150 ? Buffer.concat([f.map((b) => b ^ 0x5a), Buffer.alloc(8, 1), Buffer.from([3, 12, 0xfa, 0xfa])]) : f));
+  const garbled = arriving.map((f, i) =>
+    i >= 100 && i < 150 ? Buffer.concat([f.map((b) => b ^ 0x5a), Buffer.alloc(8, 1), Buffer.from([3, 12, 0xfa, 0xfa])]) : f,
+  );
   const usable = arriving.length - 50;
   await h.discord.voice.sendAudio(member.id, garbled, { intervalMs: 20, trailingSilenceFrames: 5 });
   const session = h.adapter.clone.sessionOf(member.id)!;
@@ -83,7 +94,10 @@ test('frames lost or left end-to-end encrypted around a key transition are not c
   assert.equal(result.unusable, 50);
   assert.equal(result.packets, usable);
   // Every clip judged holds usable frames only: 20 ms each, never the lost or garbled time.
-  const judged = h.clips.slice(clipsBefore).map((bytes) => decodeWav(bytes)).reduce((n, pcm) => n + pcm.samples.length / pcm.sampleRate, 0);
+  const judged = h.clips
+    .slice(clipsBefore)
+    .map((bytes) => decodeWav(bytes))
+    .reduce((n, pcm) => n + pcm.samples.length / pcm.sampleRate, 0);
   assert.ok(Math.abs(judged - usable * 0.02) < 0.01, `${judged.toFixed(2)} s judged from ${usable} usable frames (${arriving.length} arrived)`);
 });
 
@@ -97,7 +111,10 @@ test('a member who sends nothing at all is told within seconds that nothing arri
   assert.equal(h.adapter.clone.sessionOf(member.id)?.state.status, 'recording', 'still listening: they may just not have started');
   // Their voice arrives: the notice goes away with the next progress line.
   await h.discord.voice.sendAudio(member.id, opus.slice(0, 100), { intervalMs: 10 });
-  const after = await h.discord.interactions.webhookCalls.waitFor((c) => c.interactionId === agreeId && c.at > told.at && /of 60 s/.test(contentOf(c)) && !/have not received/.test(contentOf(c)), 15_000);
+  const after = await h.discord.interactions.webhookCalls.waitFor(
+    (c) => c.interactionId === agreeId && c.at > told.at && /of 60 s/.test(contentOf(c)) && !/have not received/.test(contentOf(c)),
+    15_000,
+  );
   assert.ok(after);
   const stop = h.discord.dispatchInteraction({ kind: 'button', customId: `vocalis:stop:${member.id}`, userId: member.id });
   await h.discord.waitForInteractionResponse(stop.id);

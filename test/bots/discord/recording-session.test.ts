@@ -24,9 +24,17 @@ function e2eeFrame(opus: Buffer): Buffer {
 }
 
 function stored(net: number, complete = false): ClipOutcome {
-  return { kind: 'stored', clipId: `clip_${net}`, complete, verdict: { accepted: complete, netSpeechSeconds: net, targetSpeechSeconds: 60, problems: [] } } as unknown as ClipOutcome;
+  return {
+    kind: 'stored',
+    clipId: `clip_${net}`,
+    complete,
+    verdict: { accepted: complete, netSpeechSeconds: net, targetSpeechSeconds: 60, problems: [] },
+  } as unknown as ClipOutcome;
 }
-const notHeard = { kind: 'refused', verdict: { accepted: false, netSpeechSeconds: 0, targetSpeechSeconds: 60, problems: [{ code: 'reading_not_heard', figures: {}, words: ['amber'] }] } } as unknown as ClipOutcome;
+const notHeard = {
+  kind: 'refused',
+  verdict: { accepted: false, netSpeechSeconds: 0, targetSpeechSeconds: 60, problems: [{ code: 'reading_not_heard', figures: {}, words: ['amber'] }] },
+} as unknown as ClipOutcome;
 
 function seconds(wav: Uint8Array): number {
   const pcm = decodeWav(wav);
@@ -40,19 +48,35 @@ async function session(options: Partial<RecordingSessionOptions>, verdicts: Clip
   const clips: Uint8Array[] = [];
   let stopped = false;
   const s = new RecordingSession({
-    open: async (onPacket, onUnreceivable) => { push = onPacket; unreceivable = onUnreceivable; return { stop: () => { stopped = true; } }; },
-    submitClip: async (wav) => { clips.push(wav); return verdicts.shift() ?? stored(clips.length); },
-    targetSeconds: 60, clipPackets: 250, timeoutMs: 60_000, pauseMs: 300,
+    open: async (onPacket, onUnreceivable) => {
+      push = onPacket;
+      unreceivable = onUnreceivable;
+      return {
+        stop: () => {
+          stopped = true;
+        },
+      };
+    },
+    submitClip: async (wav) => {
+      clips.push(wav);
+      return verdicts.shift() ?? stored(clips.length);
+    },
+    targetSeconds: 60,
+    clipPackets: 250,
+    timeoutMs: 60_000,
+    pauseMs: 300,
     ...options,
   });
   await s.start();
-  const feed = (frames: readonly Uint8Array[]) => { for (const f of frames) push(f); };
+  const feed = (frames: readonly Uint8Array[]) => {
+    for (const f of frames) push(f);
+  };
   return { s, clips, feed, unreceivable: (cause: unknown) => unreceivable(cause), stopped: () => stopped };
 }
 
 const settle = (ms = 30) => new Promise((resolve) => setTimeout(resolve, ms));
 
-test('the consent reading is one clip up to the member\'s pause, longer than a script clip; the script follows in fixed clips', async () => {
+test("the consent reading is one clip up to the member's pause, longer than a script clip; the script follows in fixed clips", async () => {
   const { s, clips, feed } = await session({ readingFirst: true });
   const kinds: string[] = [];
   s.on('clip', (_o, kind) => kinds.push(kind));
@@ -113,7 +137,10 @@ test('without a reading to wait for (verification off, or already read), clips h
 
 test('frames lost or still end-to-end encrypted are not speech: not in the clip, not in the progress count', async () => {
   assert.ok(isE2eeFrame(e2eeFrame(tone(0.02)[0]!)));
-  assert.ok(tone(2).every((f) => !isE2eeFrame(f)), 'real Opus frames are not taken for encrypted ones');
+  assert.ok(
+    tone(2).every((f) => !isE2eeFrame(f)),
+    'real Opus frames are not taken for encrypted ones',
+  );
   // Opus that merely ends in 0xFAFA: a footer size that does not fit, a nonce that runs on, a range outside the frame.
   const opus = tone(0.02)[0]!;
   assert.ok(!isE2eeFrame(Buffer.concat([opus, Buffer.from([5, 0xfa, 0xfa])])));
@@ -185,7 +212,10 @@ test('state is a typed union: each state carries what means something in it, and
   assert.ok(recording.status === 'recording' && recording.source && recording.cutter && recording.timers);
   feed(tone(3));
   const result: RecordingResult = await s.ended;
-  assert.deepEqual(seen.map(([a, b]) => `${a.status}>${b.status}`), ['recording>judging', 'judging>done']);
+  assert.deepEqual(
+    seen.map(([a, b]) => `${a.status}>${b.status}`),
+    ['recording>judging', 'judging>done'],
+  );
   const [, judging] = seen[0]!;
   assert.ok(judging.status === 'judging' && judging.ending.reason === 'complete');
   const stateNow = (): RecordingState => s.state;
@@ -215,7 +245,13 @@ test('receivePackets: packets that arrive (speaking) and never come out for stal
   const { receiver, subscriptions } = fakeReceiver();
   const causes: unknown[] = [];
   const started = Date.now();
-  const sub = receivePackets(receiver, 'u1', () => {}, (cause) => causes.push(cause), { stallMs: 600 });
+  const sub = receivePackets(
+    receiver,
+    'u1',
+    () => {},
+    (cause) => causes.push(cause),
+    { stallMs: 600 },
+  );
   receiver.speaking.users.set('u1', Date.now());
   while (causes.length === 0 && Date.now() - started < 3_000) await settle(50);
   assert.equal(causes.length, 1);
@@ -231,7 +267,13 @@ test('receivePackets: a member who speaks and is delivered, or who is silent, is
   const { receiver, subscriptions } = fakeReceiver();
   const causes: unknown[] = [];
   const got: number[] = [];
-  const sub = receivePackets(receiver, 'u1', (p) => got.push(p.length), (cause) => causes.push(cause), { stallMs: 300 });
+  const sub = receivePackets(
+    receiver,
+    'u1',
+    (p) => got.push(p.length),
+    (cause) => causes.push(cause),
+    { stallMs: 300 },
+  );
   receiver.speaking.users.set('u1', Date.now());
   for (let i = 0; i < 40; i++) {
     subscriptions[0]!.write(Buffer.from([1, 2, 3, 4]));
@@ -245,10 +287,19 @@ test('receivePackets: a member who speaks and is delivered, or who is silent, is
 });
 
 test('receivePackets: packets that mostly never come out (a few pass between runs of drops, as DAVE re-initialises) make the member unreceivable; half coming out does not', async () => {
-  for (const [deliverEvery, expectTold] of [[4, true], [2, false]] as const) {
+  for (const [deliverEvery, expectTold] of [
+    [4, true],
+    [2, false],
+  ] as const) {
     const { receiver, subscriptions } = fakeReceiver();
     const causes: unknown[] = [];
-    const sub = receivePackets(receiver, 'u1', () => {}, (cause) => causes.push(cause), { stallMs: 1_000 });
+    const sub = receivePackets(
+      receiver,
+      'u1',
+      () => {},
+      (cause) => causes.push(cause),
+      { stallMs: 1_000 },
+    );
     receiver.speaking.users.set('u1', Date.now());
     // 3 s of arriving packets; something comes out in one watch tick of every `deliverEvery`.
     for (let tick = 0; tick < 12 && causes.length === 0; tick++) {
@@ -263,7 +314,13 @@ test('receivePackets: packets that mostly never come out (a few pass between run
 test('receivePackets: a stream that fails on every packet (#11445) is given up after 20 replacements, as unreceivable', async () => {
   const { receiver, subscriptions } = fakeReceiver();
   const causes: unknown[] = [];
-  receivePackets(receiver, 'u1', () => {}, (cause) => causes.push(cause), { stallMs: 60_000 });
+  receivePackets(
+    receiver,
+    'u1',
+    () => {},
+    (cause) => causes.push(cause),
+    { stallMs: 60_000 },
+  );
   for (let i = 0; i < 30 && causes.length === 0; i++) {
     subscriptions.at(-1)!.destroy(new Error('DecryptionFailed(UnencryptedWhenPassthroughDisabled)'));
     await settle(5);

@@ -20,13 +20,16 @@ test('FairQueue serves users round-robin, FIFO within a user, and reports positi
   assert.equal(q.push('ann', 'a1'), 1);
   assert.equal(q.push('ann', 'a2'), 2);
   assert.equal(q.push('ann', 'a3'), 3);
-  assert.equal(q.push('ben', 'b1'), 2, 'ben goes before ann\'s second item');
+  assert.equal(q.push('ben', 'b1'), 2, "ben goes before ann's second item");
   assert.equal(q.push('cat', 'c1'), 3);
   assert.deepEqual(q.toArray(), ['a1', 'b1', 'c1', 'a2', 'a3']);
   assert.equal(q.shift(), 'a1');
   assert.equal(q.push('ben', 'b2'), 4);
   assert.deepEqual(q.toArray(), ['b1', 'c1', 'a2', 'b2', 'a3']);
-  assert.deepEqual(q.remove((x) => x.startsWith('b')), ['b1', 'b2']);
+  assert.deepEqual(
+    q.remove((x) => x.startsWith('b')),
+    ['b1', 'b2'],
+  );
   assert.deepEqual([q.shift(), q.shift(), q.shift(), q.shift()], ['c1', 'a2', 'a3', undefined]);
   assert.equal(q.size, 0);
 });
@@ -35,7 +38,9 @@ const SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
 
 function stored(net: number, target: number, complete: boolean): ClipOutcome {
   return {
-    kind: 'stored', clipId: `clip_${net}`, complete,
+    kind: 'stored',
+    clipId: `clip_${net}`,
+    complete,
     verdict: { accepted: complete, netSpeechSeconds: net, targetSpeechSeconds: target, problems: [] },
   } as unknown as ClipOutcome;
 }
@@ -46,7 +51,14 @@ test('RecordingSession: joining → recording → clips per batch → done when 
   let stopped = false;
   const submitted: Uint8Array[] = [];
   const session = new RecordingSession({
-    open: async (onPacket) => { push = onPacket; return { stop: () => { stopped = true; } }; },
+    open: async (onPacket) => {
+      push = onPacket;
+      return {
+        stop: () => {
+          stopped = true;
+        },
+      };
+    },
     submitClip: async (wav) => {
       submitted.push(wav);
       return stored(submitted.length * 0.9, 1.5, submitted.length === 2);
@@ -77,10 +89,16 @@ test('RecordingSession: a refused clip is reported and recording goes on; timeou
   const frames = encodeOpusFrames(makeTestPcm(1, 300));
   let push: (packet: Uint8Array) => void = () => {};
   const outcomes: ClipOutcome[] = [];
-  const refused = { kind: 'refused', verdict: { accepted: false, netSpeechSeconds: 0, targetSpeechSeconds: 60, problems: [{ code: 'too_quiet', figures: { levelDb: -50 } }] } } as unknown as ClipOutcome;
+  const refused = {
+    kind: 'refused',
+    verdict: { accepted: false, netSpeechSeconds: 0, targetSpeechSeconds: 60, problems: [{ code: 'too_quiet', figures: { levelDb: -50 } }] },
+  } as unknown as ClipOutcome;
   let calls = 0;
   const session = new RecordingSession({
-    open: async (onPacket) => { push = onPacket; return { stop() {} }; },
+    open: async (onPacket) => {
+      push = onPacket;
+      return { stop() {} };
+    },
     submitClip: async () => (++calls === 1 ? refused : stored(0.5, 60, false)),
     targetSeconds: 60,
     clipPackets: 30,
@@ -98,9 +116,17 @@ test('RecordingSession: a refused clip is reported and recording goes on; timeou
 
   let cancelCalls = 0;
   const cancelled = new RecordingSession({
-    open: async (onPacket) => { push = onPacket; return { stop() {} }; },
-    submitClip: async () => { cancelCalls++; return stored(1, 60, false); },
-    targetSeconds: 60, clipPackets: 1000, timeoutMs: 10_000,
+    open: async (onPacket) => {
+      push = onPacket;
+      return { stop() {} };
+    },
+    submitClip: async () => {
+      cancelCalls++;
+      return stored(1, 60, false);
+    },
+    targetSeconds: 60,
+    clipPackets: 1000,
+    timeoutMs: 10_000,
   });
   await cancelled.start();
   for (const frame of frames) push(frame);
@@ -110,7 +136,14 @@ test('RecordingSession: a refused clip is reported and recording goes on; timeou
 });
 
 test('RecordingSession: a failed join ends in failed, and stop before start cancels', async () => {
-  const broken = new RecordingSession({ open: async () => { throw new Error('no voice'); }, submitClip: async () => stored(0, 1, false), targetSeconds: 1, timeoutMs: 1000 });
+  const broken = new RecordingSession({
+    open: async () => {
+      throw new Error('no voice');
+    },
+    submitClip: async () => stored(0, 1, false),
+    targetSeconds: 1,
+    timeoutMs: 1000,
+  });
   await broken.start();
   assert.equal((await broken.ended).state, 'failed');
   const early = new RecordingSession({ open: async () => ({ stop() {} }), submitClip: async () => stored(0, 1, false), targetSeconds: 1, timeoutMs: 1000 });
@@ -133,7 +166,13 @@ test('receivePackets subscribes to one user only and resubscribes when the strea
     }
   })();
   const got: number[] = [];
-  const sub = receivePackets(receiver, 'u1', (p) => got.push(p[0] ?? -1), () => assert.fail('not unreceivable'), { stallMs: 1_000 });
+  const sub = receivePackets(
+    receiver,
+    'u1',
+    (p) => got.push(p[0] ?? -1),
+    () => assert.fail('not unreceivable'),
+    { stallMs: 1_000 },
+  );
   subscriptions[0]!.stream.write(Buffer.from([1]));
   subscriptions[0]!.stream.destroy(new Error('decrypt failed'));
   await new Promise((resolve) => setTimeout(resolve, 20));
@@ -151,7 +190,10 @@ test('receivePackets subscribes to one user only and resubscribes when the strea
 
 test('command definitions: all commands, Chinese localisations, admin-only /consent, bounded /speak text', () => {
   const defs = commandDefinitions({ adminRoleConfigured: false });
-  assert.deepEqual(defs.map((d) => d.name), ['clone', 'speak', 'stop', 'voice', 'consent', 'verify']);
+  assert.deepEqual(
+    defs.map((d) => d.name),
+    ['clone', 'speak', 'stop', 'voice', 'consent', 'verify'],
+  );
   for (const d of defs) {
     assert.ok(d.description.length > 0 && d.description.length <= 100);
     assert.ok(d.description_localizations?.['zh-CN']);

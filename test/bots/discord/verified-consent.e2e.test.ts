@@ -44,13 +44,22 @@ function buttonIds(record: { data: Record<string, unknown> | undefined }): strin
 async function voiceMessage(member: FakeUser, voice: FliteVoice, text: string): Promise<void> {
   const pcm = await decodeAudio(fliteWav(voice, text), { sampleRate: 48_000 });
   const ogg = await encodeOggOpus({ samples: pcm.samples, sampleRate: 48_000 });
-  discord.dispatchMessage({ authorId: member.id, attachments: [{ filename: 'voice-message.ogg', data: Buffer.from(ogg), contentType: 'audio/ogg', durationSecs: pcm.samples.length / 48_000 }], flags: MessageFlags.IsVoiceMessage });
+  discord.dispatchMessage({
+    authorId: member.id,
+    attachments: [{ filename: 'voice-message.ogg', data: Buffer.from(ogg), contentType: 'audio/ogg', durationSecs: pcm.samples.length / 48_000 }],
+    flags: MessageFlags.IsVoiceMessage,
+  });
 }
 
 test('voice messages: the statement with the live phrase, then the script; another voice is refused and not kept', async () => {
   const grace = discord.addMember('grace');
   const identity = { platform: 'discord', platformUserId: grace.id };
-  const slash = discord.dispatchInteraction({ kind: 'slash', name: 'clone', userId: grace.id, options: [{ name: 'source', type: OptionType.String, value: 'upload' }] });
+  const slash = discord.dispatchInteraction({
+    kind: 'slash',
+    name: 'clone',
+    userId: grace.id,
+    options: [{ name: 'source', type: OptionType.String, value: 'upload' }],
+  });
   const offer = await discord.waitForInteractionResponse(slash.id);
   const agreeId = buttonIds(offer).find((id) => id.startsWith('vocalis:agree:'))!;
   const agree = discord.dispatchInteraction({ kind: 'button', customId: agreeId, userId: grace.id });
@@ -76,4 +85,3 @@ test('voice messages: the statement with the live phrase, then the script; anoth
   const verification = fixture.runtime.vocalis.status(identity).verification;
   assert.ok(verification?.status === 'verified' && verification.clips.length === 1 && verification.mismatches === 1);
 });
-

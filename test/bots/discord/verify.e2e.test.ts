@@ -26,7 +26,11 @@ beforeAll(async () => {
   vocalis.acceptConsent({ identity, consentId: offer.consent.id });
   await vocalis.addClip({ identity, audio: readShared('allison-prompts/demo-congrats.wav'), cloneWhenComplete: false });
   // A clip Alice's voice said in the voice channel, as a screen recorder would keep it.
-  const speech = vocalis.speak({ requester: identity, context, text: 'Hi all. I am reading a few sentences with my synthetic voice. The match starts at eight tonight, so please be on time. Bring snacks.' });
+  const speech = vocalis.speak({
+    requester: identity,
+    context,
+    text: 'Hi all. I am reading a few sentences with my synthetic voice. The match starts at eight tonight, so please be on time. Bring snacks.',
+  });
   marked = Buffer.from(await encodeOggOpus(speech.audio, { bitrate: 24_000 }));
 });
 
@@ -46,7 +50,7 @@ async function verifyCall(userId: string, options: readonly CommandOption[]): Pr
   return { content: contentOf(edit), body: edit.body };
 }
 
-test('an attached clip made here is named as Alice\'s synthetic voice, without pinging her', async () => {
+test("an attached clip made here is named as Alice's synthetic voice, without pinging her", async () => {
   const file = h.discord.messages.addAttachment('clip.ogg', marked, 'audio/ogg');
   const { content: answer, body } = await verifyCall(bob.id, [{ name: 'file', type: OptionType.Attachment, value: file.id }]);
   assert.deepEqual(body?.['allowed_mentions'], { parse: [] });
@@ -60,7 +64,7 @@ test('a link to a message in this server with the clip attached gives the same a
   assert.match(answer, /the voice of <@\d+>, created on/);
 });
 
-test('a person\'s recording has no mark (never called authentic); other links and no input are explained', async () => {
+test("a person's recording has no mark (never called authentic); other links and no input are explained", async () => {
   const human = Buffer.from(await voiceNote(speakerFiles('2033')[0]!));
   const file = h.discord.messages.addAttachment('me.ogg', human, 'audio/ogg');
   const none = await verify(bob.id, [{ name: 'file', type: OptionType.Attachment, value: file.id }]);

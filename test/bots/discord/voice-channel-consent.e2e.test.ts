@@ -92,7 +92,10 @@ test('required mode in a voice channel: another phrase read instead is refused w
   const notHeard = /Not heard: ([^.]*)\./.exec(contentOf(refused))?.[1] ?? '';
   // The statement itself was read in full: what is missing is the live phrase (the recogniser may
   // still spot a word of it by chance in the other phrase, so not necessarily all four).
-  assert.ok([...live].some((word) => notHeard.split(', ').includes(word)), `the live phrase among the words not heard: "${notHeard}"`);
+  assert.ok(
+    [...live].some((word) => notHeard.split(', ').includes(word)),
+    `the live phrase among the words not heard: "${notHeard}"`,
+  );
 
   const status = fixture.runtime.vocalis.status(identity);
   assert.equal(status.sample.clips, 0, 'nothing of the refused reading was kept');

@@ -20,7 +20,12 @@ const logs: string[] = [];
 const SECRET = 'marmalade kettles whistle';
 
 beforeAll(async () => {
-  const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString('utf8')); done(); } });
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(chunk.toString('utf8'));
+      done();
+    },
+  });
   h = await startHarness({
     logger: createLogger({ level: 'info', destination: sink }),
     tuning: { voiceReadyTimeoutMs: 1_500, idleLeaveMs: 30_000 },
@@ -106,8 +111,10 @@ test('/clone with a join that fails: "start reading" only after a join succeeded
   const consentId = h.fixture.runtime.vocalis.status({ platform: 'discord', platformUserId: erin.id }).consent?.id;
   const agree = discord.dispatchInteraction({ kind: 'button', customId: `vocalis:agree:${consentId}`, userId: erin.id });
   const failed = await waitForEdit(discord, agree.id, /could not join the voice channel/, 10_000);
-  assert.ok(!discord.interactions.webhookCalls.entries.some((c) => c.interactionId === agree.id && /Read the script aloud/.test(contentOf(c))),
-    'the member was never told to start reading');
+  assert.ok(
+    !discord.interactions.webhookCalls.entries.some((c) => c.interactionId === agree.id && /Read the script aloud/.test(contentOf(c))),
+    'the member was never told to start reading',
+  );
   assert.match(contentOf(failed), /did not answer/);
 
   discord.voice.stallJoins(false);
@@ -116,8 +123,10 @@ test('/clone with a join that fails: "start reading" only after a join succeeded
   assert.match(retry.content, /continue your sample/);
   const reading = await waitForEdit(discord, retry.id, /Read the script aloud/, 10_000);
   // Op 1 (select protocol) comes once the voice websocket is identified and UDP discovery is done.
-  assert.ok(discord.voice.server.received.entries.some((e) => e.op === 1 && e.at >= retriedAt && e.at <= reading.at),
-    'told to read only once the voice connection was up');
+  assert.ok(
+    discord.voice.server.received.entries.some((e) => e.op === 1 && e.at >= retriedAt && e.at <= reading.at),
+    'told to read only once the voice connection was up',
+  );
   const stop = discord.dispatchInteraction({ kind: 'button', customId: `vocalis:stop:${erin.id}`, userId: erin.id });
   await discord.waitForInteractionResponse(stop.id);
   await eventually(() => h.adapter.clone.sessionOf(erin.id) === null, 10_000, 'the recording to end');
@@ -132,7 +141,11 @@ test('a voice channel whose payload lacks `bitrate` is still a voice channel: /s
   delete json['bitrate'];
   discord.dispatch('CHANNEL_CREATE', json);
   discord.setMemberVoiceChannel(dave.id, bare.id);
-  await eventually(() => h.adapter.client.guilds.cache.get(discord.guild.id)?.voiceStates.cache.get(dave.id)?.channelId === bare.id, 5_000, 'dave in the bare channel');
+  await eventually(
+    () => h.adapter.client.guilds.cache.get(discord.guild.id)?.voiceStates.cache.get(dave.id)?.channelId === bare.id,
+    5_000,
+    'dave in the bare channel',
+  );
 
   const start = discord.voice.frames().length;
   const reply = await slash('speak', dave.id, text('one two three four'));
@@ -150,7 +163,11 @@ test('a /speak whose playback fails before it even starts still ends visibly: th
   // A voice state that points at a channel the bot cannot speak in (here: the text channel)
   // makes playback fail synchronously, before the request has finished replying.
   discord.setMemberVoiceChannel(dave.id, discord.guild.textChannelId);
-  await eventually(() => h.adapter.client.guilds.cache.get(discord.guild.id)?.voiceStates.cache.get(dave.id)?.channelId === discord.guild.textChannelId, 5_000, 'the odd voice state');
+  await eventually(
+    () => h.adapter.client.guilds.cache.get(discord.guild.id)?.voiceStates.cache.get(dave.id)?.channelId === discord.guild.textChannelId,
+    5_000,
+    'the odd voice state',
+  );
   try {
     const reply = await slash('speak', dave.id, text(SECRET));
     assert.match(reply.content, /AI voice of/);

@@ -18,9 +18,27 @@ describe('Telegram group cloning and admin revocation', () => {
   let bobMessage: Message;
 
   beforeAll(async () => {
-    h = await startHarness({ config: { operatorIds: ['900'], speakLimit: { capacity: 20, perMinute: 60 }, sendQueue: { perChatIntervalMs: 100, groupPerMinute: 600 } } });
+    h = await startHarness({
+      config: { operatorIds: ['900'], speakLimit: { capacity: 20, perMinute: 60 }, sendQueue: { perChatIntervalMs: 100, groupPerMinute: 600 } },
+    });
     h.fake.setChatMember(group.id, { status: 'creator', user: makeUser(399), is_anonymous: false });
-    h.fake.setChatMember(group.id, { status: 'administrator', user: dave, is_anonymous: false, can_be_edited: false, can_manage_chat: true, can_change_info: true, can_delete_messages: true, can_invite_users: true, can_restrict_members: true, can_pin_messages: true, can_promote_members: false, can_manage_video_chats: true, can_post_stories: false, can_edit_stories: false, can_delete_stories: false });
+    h.fake.setChatMember(group.id, {
+      status: 'administrator',
+      user: dave,
+      is_anonymous: false,
+      can_be_edited: false,
+      can_manage_chat: true,
+      can_change_info: true,
+      can_delete_messages: true,
+      can_invite_users: true,
+      can_restrict_members: true,
+      can_pin_messages: true,
+      can_promote_members: false,
+      can_manage_video_chats: true,
+      can_post_stories: false,
+      can_edit_stories: false,
+      can_delete_stories: false,
+    });
   });
 
   afterAll(async () => {
@@ -63,7 +81,10 @@ describe('Telegram group cloning and admin revocation', () => {
     await waitForText(fake, group.id, /^Anyone in the chat where you gave consent/);
     assert.equal(h.rt.runtime.vocalis.status(telegramId(bob.id)).consent?.scope.speakers.mode, 'context');
     fake.pushUpdate(fake.updates.command('speak', 'shared words now', { from: carol, chat: group, replyTo: bobMessage }));
-    await fake.waitForCall('sendVoice', (c) => c.params.chat_id === group.id && c.params.caption === 'AI voice of @bob' && fake.sentVoices(group.id).length === 2);
+    await fake.waitForCall(
+      'sendVoice',
+      (c) => c.params.chat_id === group.id && c.params.caption === 'AI voice of @bob' && fake.sentVoices(group.id).length === 2,
+    );
     fake.pushUpdate(fake.updates.command('voice', 'private', { from: bob, chat: group }));
     await waitForText(fake, group.id, /^Only you can make your voice speak now/);
     fake.pushUpdate(fake.updates.command('speak', 'once more', { from: carol, chat: group, replyTo: bobMessage }));
@@ -84,7 +105,11 @@ describe('Telegram group cloning and admin revocation', () => {
 
   it('an admin of another chat cannot revoke a voice given elsewhere', async () => {
     const { fake, rt } = h;
-    const offer = rt.runtime.vocalis.offerConsent({ identity: telegramId(erin.id), language: 'en', context: { platform: 'telegram', contextId: String(otherGroup.id) } });
+    const offer = rt.runtime.vocalis.offerConsent({
+      identity: telegramId(erin.id),
+      language: 'en',
+      context: { platform: 'telegram', contextId: String(otherGroup.id) },
+    });
     rt.runtime.vocalis.acceptConsent({ identity: telegramId(erin.id), consentId: offer.consent.id });
     const erinMessage = fake.pushUpdate(fake.updates.text('hi all', { from: erin, chat: group })).message;
     fake.pushUpdate(fake.updates.command('revoke', '', { from: dave, chat: group, replyTo: erinMessage }));
@@ -96,7 +121,7 @@ describe('Telegram group cloning and admin revocation', () => {
     assert.equal(rt.runtime.vocalis.status(telegramId(erin.id)).consent, null);
   });
 
-  it('a chat admin revokes a member\'s voice by replying to their message', async () => {
+  it("a chat admin revokes a member's voice by replying to their message", async () => {
     const { fake, rt } = h;
     fake.pushUpdate(fake.updates.command('revoke', '', { from: dave, chat: group, replyTo: bobMessage }));
     const done = await waitForText(fake, group.id, /The voice of @bob was revoked/);

@@ -12,8 +12,11 @@ import { buttons, joinedNotes, press, resultMessage, sentTexts, startHarness, wa
  */
 describe('Telegram with the classic backend', () => {
   it('clones from a minute of voice notes and answers /speak with a playable voice note', async () => {
-    const h = await startHarness({ // Two base voices and small mixtures keep the CPU fine-tune short on a shared 2-core machine.
-      backends: [createClassicBackend({ baseVoices: ['flite-slt', 'flite-rms'], mixtures: [1, 2, 4] })], config: { sendQueue: { perChatIntervalMs: 50 } } });
+    const h = await startHarness({
+      // Two base voices and small mixtures keep the CPU fine-tune short on a shared 2-core machine.
+      backends: [createClassicBackend({ baseVoices: ['flite-slt', 'flite-rms'], mixtures: [1, 2, 4] })],
+      config: { sendQueue: { perChatIntervalMs: 50 } },
+    });
     try {
       const { fake } = h;
       const chat = privateChat(DEFAULT_USER).id;
@@ -36,7 +39,9 @@ describe('Telegram with the classic backend', () => {
         const progress = waitForText(fake, chat, /^Recorded \d+ of \d+ s/, 30_000);
         fake.pushUpdate(fake.updates.voice({ bytes: note }));
         await progress;
-        const last = sentTexts(fake, chat).filter((t) => t.startsWith('Recorded')).at(-1)!;
+        const last = sentTexts(fake, chat)
+          .filter((t) => t.startsWith('Recorded'))
+          .at(-1)!;
         // The target is the backend's (classic: 45 s of net speech), as the message says.
         const [, recorded, target] = /Recorded (\d+) of (\d+) s/.exec(last)!;
         if (Number(recorded) >= Number(target)) {

@@ -17,7 +17,7 @@ function repliesTo(call: RecordedCall, messageId: number): boolean {
 }
 
 describe('Telegram: clip processing outside the chat lane', () => {
-  it('a member\'s /speak in a group is answered before other members\' voice notes are processed, which keep their order per member', async () => {
+  it("a member's /speak in a group is answered before other members' voice notes are processed, which keep their order per member", async () => {
     const h = await startHarness({ queue: false, config: { sendQueue: LIFTED }, backends: [createToneBackend({ targetSpeechSeconds: 10 })] });
     try {
       const { fake, rt } = h;
@@ -54,15 +54,23 @@ describe('Telegram: clip processing outside the chat lane', () => {
       const speak = fake.pushUpdate(fake.updates.command('speak', 'one two three', { from: alice, chat: group }));
 
       const voice = await fake.waitForCall('sendVoice', (c) => c.params.chat_id === group.id, 60_000);
-      const replies = await Promise.all(sent.map((s) => fake.waitForCall('sendMessage', (c) => c.params.chat_id === group.id && repliesTo(c, s.messageId), 60_000)));
+      const replies = await Promise.all(
+        sent.map((s) => fake.waitForCall('sendMessage', (c) => c.params.chat_id === group.id && repliesTo(c, s.messageId), 60_000)),
+      );
       assert.ok(JSON.stringify(voice.params.reply_parameters).includes(String(speak.message.message_id)));
       const lastClip = Math.max(...replies.map((r) => r.at));
       assert.ok(voice.at < lastClip, `/speak answered ${lastClip - voice.at} ms before the last clip reply (it must not wait for clip processing)`);
       for (const reader of readers) {
         const own = sent.map((s, i) => ({ ...s, reply: replies[i]! })).filter((s) => s.reader.id === reader.id);
-        assert.ok(own.every((s, i) => i === 0 || s.reply.at >= own[i - 1]!.reply.at), 'one member\'s clips are answered in order');
+        assert.ok(
+          own.every((s, i) => i === 0 || s.reply.at >= own[i - 1]!.reply.at),
+          "one member's clips are answered in order",
+        );
         const nets = own.map((s) => Number(/Recorded (\d+)/.exec(String(s.reply.params.text))?.[1] ?? Number.NaN));
-        assert.ok(nets.every((n, i) => Number.isFinite(n) && (i === 0 || n > nets[i - 1]!)), `progress grows per member: ${nets.join(', ')}`);
+        assert.ok(
+          nets.every((n, i) => Number.isFinite(n) && (i === 0 || n > nets[i - 1]!)),
+          `progress grows per member: ${nets.join(', ')}`,
+        );
       }
     } finally {
       await h.close();
@@ -102,4 +110,3 @@ describe('Telegram: clip processing outside the chat lane', () => {
     }
   });
 });
-

@@ -13,20 +13,24 @@ describe('clip work scheduling', () => {
     let running = 0;
     let peak = 0;
     const order: number[] = [];
-    await Promise.all(Array.from({ length: 6 }, (_, i) => limit.run(async () => {
-      running++;
-      peak = Math.max(peak, running);
-      await tick(10 + (i % 3) * 5);
-      order.push(i);
-      running--;
-    })));
+    await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        limit.run(async () => {
+          running++;
+          peak = Math.max(peak, running);
+          await tick(10 + (i % 3) * 5);
+          order.push(i);
+          running--;
+        }),
+      ),
+    );
     assert.equal(peak, 2);
     assert.equal(order.length, 6);
     assert.equal(limit.active, 0);
     assert.throws(() => new ConcurrencyLimit(0), RangeError);
   });
 
-  it('ClipWork keeps one person\'s clips in order, runs different people\'s side by side up to the limit, and stop waits for all', async () => {
+  it("ClipWork keeps one person's clips in order, runs different people's side by side up to the limit, and stop waits for all", async () => {
     const inFlight = new InFlight();
     const work = new ClipWork(inFlight, new SpeechFirst(), 2);
     const log: string[] = [];
@@ -57,16 +61,25 @@ describe('clip work scheduling', () => {
     let clipStarted = 0;
     const spoken = speech.speaking(() => tick(100));
     const started = Date.now();
-    work.schedule('ann', async () => { clipStarted = Date.now(); });
+    work.schedule('ann', async () => {
+      clipStarted = Date.now();
+    });
     await spoken;
     await inFlight.idle(5_000);
     assert.ok(clipStarted - started >= 90, `the clip started ${clipStarted - started} ms in, after the speech`);
 
     // A synthesis that never ends cannot hold clips back for longer than the limit.
     let release: () => void = () => {};
-    void speech.speaking(() => new Promise<void>((resolve) => { release = resolve; }));
+    void speech.speaking(
+      () =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+        }),
+    );
     const waitedFrom = Date.now();
-    work.schedule('ann', async () => { clipStarted = Date.now(); });
+    work.schedule('ann', async () => {
+      clipStarted = Date.now();
+    });
     await inFlight.idle(5_000);
     assert.ok(clipStarted - waitedFrom >= 280 && clipStarted - waitedFrom < 2_000, `waited ${clipStarted - waitedFrom} ms`);
     release();

@@ -28,7 +28,12 @@ describe('Telegram clone flow', () => {
   beforeAll(async () => {
     rt = await startRuntime({ backends: [createToneBackend({ targetSpeechSeconds: 20 })] });
     fake = await startFakeTelegram();
-    const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString('utf8')); done(); } });
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        logs.push(chunk.toString('utf8'));
+        done();
+      },
+    });
     adapter = await startTelegramAdapter({
       // Real limits are the flood test's subject; here a short per-chat spacing keeps the test fast.
       config: { token: fake.token, webhookUrl: undefined, operatorIds: [], jobWatchMs: 100, sendQueue: { perChatIntervalMs: 100 } },
@@ -45,7 +50,10 @@ describe('Telegram clone flow', () => {
   });
 
   it('registers its command menu in English and Chinese and answers /start and /help', async () => {
-    assert.deepEqual(fake.commands().map((c) => c.command), ['clone', 'speak', 'voice', 'delete', 'revoke', 'verify', 'help']);
+    assert.deepEqual(
+      fake.commands().map((c) => c.command),
+      ['clone', 'speak', 'voice', 'delete', 'revoke', 'verify', 'help'],
+    );
     assert.equal(fake.commands({ type: 'default' }, 'zh')[0]?.description, '同意声明，开始克隆你的声音');
     fake.pushUpdate(fake.updates.command('start'));
     await waitForText(fake, chat, /\/clone/);
@@ -112,17 +120,28 @@ describe('Telegram clone flow', () => {
       fake.pushUpdate(fake.updates.voice({ bytes: note }));
       await waitForText(fake, chat, /^Recorded \d+ of 20 s/);
       await fake.waitForCall('sendMessage', () => sentTexts(fake, chat).length > before);
-      progress.push(sentTexts(fake, chat).filter((t) => t.startsWith('Recorded')).at(-1)!);
+      progress.push(
+        sentTexts(fake, chat)
+          .filter((t) => t.startsWith('Recorded'))
+          .at(-1)!,
+      );
       if (/^Recorded (2\d|[3-9]\d) of/.test(progress.at(-1)!)) break;
     }
     assert.ok(progress.length >= 2, `several messages were needed: ${progress.join(' | ')}`);
     const nets = progress.map((p) => Number(/Recorded (\d+)/.exec(p)![1]));
-    assert.ok(nets.every((n, i) => i === 0 || n > nets[i - 1]!), `progress grows: ${nets.join(', ')}`);
+    assert.ok(
+      nets.every((n, i) => i === 0 || n > nets[i - 1]!),
+      `progress grows: ${nets.join(', ')}`,
+    );
     assert.equal(fake.calls('getFile').length, progress.length);
 
     const queued = resultMessage(await waitForText(fake, chat, /Your sample is complete/));
     assert.match('text' in queued ? queued.text : '', /preview of your voice/);
-    const ready = await fake.waitForCall('editMessageText', (c) => c.params.message_id === queued.message_id && /Your voice is ready/.test(String(c.params.text)), 15_000);
+    const ready = await fake.waitForCall(
+      'editMessageText',
+      (c) => c.params.message_id === queued.message_id && /Your voice is ready/.test(String(c.params.text)),
+      15_000,
+    );
     assert.ok(ready.response?.ok);
     assert.equal(fake.calls('sendMessage').filter((c) => /Your voice is ready/.test(String(c.params.text))).length, 0, 'ready is an edit, not a new message');
   });

@@ -34,7 +34,10 @@ describe('Telegram flood limits', () => {
       assert.equal(fake.floodViolations, 0);
       assert.equal(fake.rateLimitedCount, 0);
       for (const user of users) {
-        const texts = fake.calls('sendMessage').filter((c) => c.params.chat_id === privateChat(user).id).map((c) => String(c.params.text));
+        const texts = fake
+          .calls('sendMessage')
+          .filter((c) => c.params.chat_id === privateChat(user).id)
+          .map((c) => String(c.params.text));
         assert.match(texts[0]!, /^Hello!/);
         assert.match(texts[1]!, /^Consent to clone your voice/);
         assert.match(texts[2]!, /^Commands:/);

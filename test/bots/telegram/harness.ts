@@ -18,14 +18,16 @@ export interface TelegramHarness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: {
-  backends?: readonly VoiceBackend[];
-  config?: Partial<TelegramAdapterConfig>;
-  fake?: FakeTelegramOptions;
-  queue?: boolean;
-  /** With the queue but no worker, fine-tunes stay queued (default: a worker runs them). */
-  worker?: boolean;
-} = {}): Promise<TelegramHarness> {
+export async function startHarness(
+  options: {
+    backends?: readonly VoiceBackend[];
+    config?: Partial<TelegramAdapterConfig>;
+    fake?: FakeTelegramOptions;
+    queue?: boolean;
+    /** With the queue but no worker, fine-tunes stay queued (default: a worker runs them). */
+    worker?: boolean;
+  } = {},
+): Promise<TelegramHarness> {
   const rt = await startRuntime({
     backends: options.backends ?? [createToneBackend({ targetSpeechSeconds: 10 })],
     needs: options.queue === false ? { queue: false } : { queue: true, worker: options.worker ?? true },
@@ -45,7 +47,9 @@ export async function startHarness(options: {
     throw error;
   }
   return {
-    fake, rt, adapter,
+    fake,
+    rt,
+    adapter,
     async close() {
       await adapter.stop();
       await fake.close();
@@ -102,7 +106,10 @@ export function waitForText(fake: FakeTelegram, chatId: number, pattern: RegExp,
 }
 
 export function sentTexts(fake: FakeTelegram, chatId: number): string[] {
-  return fake.calls('sendMessage').filter((c) => c.params.chat_id === chatId && c.response?.ok).map((c) => String(c.params.text));
+  return fake
+    .calls('sendMessage')
+    .filter((c) => c.params.chat_id === chatId && c.response?.ok)
+    .map((c) => String(c.params.text));
 }
 
 export function resultMessage(call: RecordedCall): Message {

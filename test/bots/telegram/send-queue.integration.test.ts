@@ -14,8 +14,9 @@ describe('SendQueue through telegraf against a flood-enforcing fake', () => {
       const chats = Array.from({ length: 50 }, (_, i) => (i % 5 === 0 ? -(1000 + i) : 1000 + i));
       const perChat = 3;
       const started = Date.now();
-      await Promise.all(chats.flatMap((chat) => Array.from({ length: perChat }, (_, n) =>
-        queue.enqueue(chat, () => bot.telegram.sendMessage(chat, `message ${n}`)))));
+      await Promise.all(
+        chats.flatMap((chat) => Array.from({ length: perChat }, (_, n) => queue.enqueue(chat, () => bot.telegram.sendMessage(chat, `message ${n}`)))),
+      );
       const elapsed = Date.now() - started;
 
       assert.equal(fake.rateLimitedCount, 0, 'the fake never had to answer 429');
@@ -23,8 +24,11 @@ describe('SendQueue through telegraf against a flood-enforcing fake', () => {
       const sent = fake.calls('sendMessage');
       assert.equal(sent.length, chats.length * perChat);
       for (const chat of chats) {
-        assert.deepEqual(sent.filter((c) => c.params.chat_id === chat).map((c) => c.params.text),
-          ['message 0', 'message 1', 'message 2'], `order in chat ${chat}`);
+        assert.deepEqual(
+          sent.filter((c) => c.params.chat_id === chat).map((c) => c.params.text),
+          ['message 0', 'message 1', 'message 2'],
+          `order in chat ${chat}`,
+        );
       }
       // 150 messages at 30/s need 5 one-second windows: the last batch starts after 4 s (+ 4 x 50 ms margin).
       const theoreticalMs = Math.ceil((chats.length * perChat) / 30 - 1) * 1000;

@@ -2,9 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
 import fc from 'fast-check';
 import { TelegramError } from 'telegraf';
-import {
-  isRateLimitError, SendQueue, SendQueueClosedError, type ChatId, type SendQueueOptions,
-} from '../../../src/bots/telegram/send-queue.ts';
+import { isRateLimitError, SendQueue, SendQueueClosedError, type ChatId, type SendQueueOptions } from '../../../src/bots/telegram/send-queue.ts';
 import { ManualTimer } from './manual-timer.ts';
 
 interface Start {
@@ -47,7 +45,14 @@ describe('SendQueue scheduling', () => {
     const results = [send(1, 0), send(1, 1), send(1, 2)];
     await timer.runAll();
     assert.deepEqual(await Promise.all(results), ['1:0', '1:1', '1:2']);
-    assert.deepEqual(starts.map((s) => [s.seq, s.at]), [[0, 0], [1, 1000], [2, 2000]]);
+    assert.deepEqual(
+      starts.map((s) => [s.seq, s.at]),
+      [
+        [0, 0],
+        [1, 1000],
+        [2, 2000],
+      ],
+    );
   });
 
   it('measures the interval from when the previous call of the chat finished', async () => {
@@ -56,7 +61,10 @@ describe('SendQueue scheduling', () => {
     const results = [send(1, 0, slow), send(1, 1)];
     await timer.runAll();
     await Promise.all(results);
-    assert.deepEqual(starts.map((s) => s.at), [0, 3500]);
+    assert.deepEqual(
+      starts.map((s) => s.at),
+      [0, 3500],
+    );
   });
 
   it('counts running calls against the global rate until they finish', async () => {
@@ -65,7 +73,10 @@ describe('SendQueue scheduling', () => {
     const results = [send(1, 0, slow), send(2, 0, slow), send(3, 0)];
     await timer.runAll();
     await Promise.all(results);
-    assert.deepEqual(starts.map((s) => s.at), [0, 0, 1300]);
+    assert.deepEqual(
+      starts.map((s) => s.at),
+      [0, 0, 1300],
+    );
   });
 
   it('keeps under the global rate across chats', async () => {
@@ -83,7 +94,10 @@ describe('SendQueue scheduling', () => {
     const quiet = [send('quiet-a', 0), send('quiet-b', 0)];
     await timer.runAll();
     await Promise.all([...busy, ...quiet]);
-    assert.deepEqual(starts.slice(0, 4).map((s) => s.chat), ['busy', 'quiet-a', 'quiet-b', 'busy']);
+    assert.deepEqual(
+      starts.slice(0, 4).map((s) => s.chat),
+      ['busy', 'quiet-a', 'quiet-b', 'busy'],
+    );
   });
 
   it('limits a group chat to 20 calls per rolling minute', async () => {
@@ -118,12 +132,26 @@ describe('SendQueue errors and retries', () => {
     const second = send(1, 1);
     const other = send(2, 0);
     await timer.advance(500);
-    assert.deepEqual(starts.map((s) => [s.chat, s.seq, s.at]), [[1, 0, 0], [2, 0, 0]], 'chat 2 was not held back');
+    assert.deepEqual(
+      starts.map((s) => [s.chat, s.seq, s.at]),
+      [
+        [1, 0, 0],
+        [2, 0, 0],
+      ],
+      'chat 2 was not held back',
+    );
     await timer.runAll();
     assert.equal(await first, 'delivered');
     await Promise.all([second, other]);
-    assert.deepEqual(starts.filter((s) => s.chat === 1).map((s) => [s.seq, s.at]), [[0, 0], [0, 3000], [1, 4000]],
-      'the retried call keeps its place ahead of the next one');
+    assert.deepEqual(
+      starts.filter((s) => s.chat === 1).map((s) => [s.seq, s.at]),
+      [
+        [0, 0],
+        [0, 3000],
+        [1, 4000],
+      ],
+      'the retried call keeps its place ahead of the next one',
+    );
   });
 
   it('gives up after maxRetries and hands the 429 to the caller', async () => {
@@ -139,9 +167,12 @@ describe('SendQueue errors and retries', () => {
 
   it('does not sit out an absurd retry_after', async () => {
     const { timer, send } = harness({ maxRetryAfterSeconds: 60 });
-    const rejected = assert.rejects(send(1, 0, async () => {
-      throw rateLimited(3600);
-    }), /retry after 3600/);
+    const rejected = assert.rejects(
+      send(1, 0, async () => {
+        throw rateLimited(3600);
+      }),
+      /retry after 3600/,
+    );
     await timer.runAll();
     await rejected;
   });
@@ -160,9 +191,12 @@ describe('SendQueue errors and retries', () => {
 
   it('turns a synchronous throw into a rejection', async () => {
     const { timer, queue } = harness();
-    const rejected = assert.rejects(queue.enqueue(1, () => {
-      throw new Error('boom');
-    }), /boom/);
+    const rejected = assert.rejects(
+      queue.enqueue(1, () => {
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
     await timer.runAll();
     await rejected;
   });
@@ -200,7 +234,10 @@ describe('SendQueue errors and retries', () => {
     const closed = queue.close();
     await assert.rejects(waiting, (e: unknown) => e instanceof SendQueueClosedError && e.chatId === 1 && /send queue closed/.test(e.message));
     await assert.rejects(retrying, SendQueueClosedError);
-    await assert.rejects(queue.enqueue(9, async () => 'never'), SendQueueClosedError);
+    await assert.rejects(
+      queue.enqueue(9, async () => 'never'),
+      SendQueueClosedError,
+    );
     await timer.advance(200);
     await closed;
     assert.equal(await running, 'done', 'calls already on the wire finish');
@@ -213,37 +250,55 @@ describe('SendQueue invariants (property-based)', () => {
   it('never exceeds any limit as Telegram sees it, keeps per-chat order and delivers everything', async () => {
     const chatIds = fc.constantFrom<ChatId>(1, 2, 3, 4, -10, -11, 'alpha');
     // `seenAt` places Telegram's receipt anywhere between our send and its answer (network jitter).
-    const workload = fc.array(fc.record({
-      chat: chatIds, delayMs: fc.nat({ max: 3000 }), latencyMs: fc.nat({ max: 400 }), seenAt: fc.double({ min: 0, max: 1, noNaN: true }),
-    }), { minLength: 1, maxLength: 60 });
-    await fc.assert(fc.asyncProperty(workload, async (items) => {
-      const { timer, starts, queue } = harness({ globalPerSecond: 5, groupPerMinute: 4 });
-      const results: Promise<unknown>[] = [];
-      const expectedOrder = new Map<ChatId, number[]>();
-      // Enqueue at the given virtual times, each call taking latencyMs.
-      const sorted = items.map((item, seq) => ({ ...item, seq })).sort((a, b) => a.delayMs - b.delayMs || a.seq - b.seq);
-      for (const item of sorted) {
-        timer.setTimeout(() => {
-          expectedOrder.set(item.chat, [...(expectedOrder.get(item.chat) ?? []), item.seq]);
-          results.push(queue.enqueue(item.chat, () => {
-            starts.push({ chat: item.chat, seq: item.seq, at: timer.now() + item.seenAt * item.latencyMs });
-            return new Promise((resolve) => timer.setTimeout(() => resolve(item.seq), item.latencyMs));
-          }));
-        }, item.delayMs);
-      }
-      await timer.runAll();
-      assert.deepEqual(await Promise.all(results), sorted.map((i) => i.seq));
-      assert.equal(starts.length, items.length);
-      for (const [chat, order] of expectedOrder) {
-        const mine = starts.filter((s) => s.chat === chat);
-        assert.deepEqual(mine.map((s) => s.seq), order, `FIFO for chat ${String(chat)}`);
-        for (let i = 1; i < mine.length; i += 1) assert.ok((mine[i]?.at ?? 0) - (mine[i - 1]?.at ?? 0) >= 1000);
-        if (typeof chat === 'number' && chat < 0) {
-          for (let i = 4; i < mine.length; i += 1) assert.ok((mine[i]?.at ?? 0) - (mine[i - 4]?.at ?? 0) >= 60_000);
+    const workload = fc.array(
+      fc.record({
+        chat: chatIds,
+        delayMs: fc.nat({ max: 3000 }),
+        latencyMs: fc.nat({ max: 400 }),
+        seenAt: fc.double({ min: 0, max: 1, noNaN: true }),
+      }),
+      { minLength: 1, maxLength: 60 },
+    );
+    await fc.assert(
+      fc.asyncProperty(workload, async (items) => {
+        const { timer, starts, queue } = harness({ globalPerSecond: 5, groupPerMinute: 4 });
+        const results: Promise<unknown>[] = [];
+        const expectedOrder = new Map<ChatId, number[]>();
+        // Enqueue at the given virtual times, each call taking latencyMs.
+        const sorted = items.map((item, seq) => ({ ...item, seq })).sort((a, b) => a.delayMs - b.delayMs || a.seq - b.seq);
+        for (const item of sorted) {
+          timer.setTimeout(() => {
+            expectedOrder.set(item.chat, [...(expectedOrder.get(item.chat) ?? []), item.seq]);
+            results.push(
+              queue.enqueue(item.chat, () => {
+                starts.push({ chat: item.chat, seq: item.seq, at: timer.now() + item.seenAt * item.latencyMs });
+                return new Promise((resolve) => timer.setTimeout(() => resolve(item.seq), item.latencyMs));
+              }),
+            );
+          }, item.delayMs);
         }
-      }
-      const times = starts.map((s) => s.at).sort((a, b) => a - b);
-      for (let i = 5; i < times.length; i += 1) assert.ok((times[i] ?? 0) - (times[i - 5] ?? 0) >= 1000, 'global rate');
-    }), { numRuns: 60 });
+        await timer.runAll();
+        assert.deepEqual(
+          await Promise.all(results),
+          sorted.map((i) => i.seq),
+        );
+        assert.equal(starts.length, items.length);
+        for (const [chat, order] of expectedOrder) {
+          const mine = starts.filter((s) => s.chat === chat);
+          assert.deepEqual(
+            mine.map((s) => s.seq),
+            order,
+            `FIFO for chat ${String(chat)}`,
+          );
+          for (let i = 1; i < mine.length; i += 1) assert.ok((mine[i]?.at ?? 0) - (mine[i - 1]?.at ?? 0) >= 1000);
+          if (typeof chat === 'number' && chat < 0) {
+            for (let i = 4; i < mine.length; i += 1) assert.ok((mine[i]?.at ?? 0) - (mine[i - 4]?.at ?? 0) >= 60_000);
+          }
+        }
+        const times = starts.map((s) => s.at).sort((a, b) => a - b);
+        for (let i = 5; i < times.length; i += 1) assert.ok((times[i] ?? 0) - (times[i - 5] ?? 0) >= 1000, 'global rate');
+      }),
+      { numRuns: 60 },
+    );
   });
 });

@@ -93,7 +93,12 @@ describe('Telegram clone with verified consent', () => {
     await send(mei, 'espeak-cmn', readingScript('zh', challenge).sentences[0]!, /^已录 \d+ \/ 25 秒/);
     const verification = rt.runtime.vocalis.status({ platform: 'telegram', platformUserId: String(mei.id) }).verification;
     assert.ok(verification?.status === 'verified' && verification.reading.assurance === 'acoustic', 'Mandarin gets the lower, acoustic assurance level');
-    const refused = await send(mei, 'awb', 'The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background.', /听起来不像朗读同意声明的人/);
+    const refused = await send(
+      mei,
+      'awb',
+      'The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background.',
+      /听起来不像朗读同意声明的人/,
+    );
     assert.match(refused, /第 1 次，共 3 次/);
   });
 });

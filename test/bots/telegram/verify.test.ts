@@ -30,12 +30,20 @@ describe('Telegram /verify', () => {
 
   it('names the owner of a voice note the bot made, then only the day once the voice is deleted', async () => {
     const { fake } = h;
-    fake.pushUpdate(fake.updates.command('speak', 'Hello everyone. This is my synthetic voice, reading a few sentences for the test. The weather is fine today, and the river is calm. See you all tomorrow evening.'));
+    fake.pushUpdate(
+      fake.updates.command(
+        'speak',
+        'Hello everyone. This is my synthetic voice, reading a few sentences for the test. The weather is fine today, and the river is calm. See you all tomorrow evening.',
+      ),
+    );
     await fake.waitForCall('sendVoice', undefined, 60_000);
     const note = fake.sentVoices(chat).at(-1)!;
     fake.pushUpdate(fake.updates.command('verify', '', { replyTo: note.message }));
     const answer = await waitForText(fake, chat, /Synthetic voice made by this Vocalis deployment/, 30_000);
-    assert.match(String(answer.params.text), new RegExp(`the voice of ${alice.username ? `@${alice.username}` : alice.first_name}, created on \\d{4}-\\d{2}-\\d{2}`));
+    assert.match(
+      String(answer.params.text),
+      new RegExp(`the voice of ${alice.username ? `@${alice.username}` : alice.first_name}, created on \\d{4}-\\d{2}-\\d{2}`),
+    );
     assert.doesNotMatch(String(answer.params.text), /authentic/i);
 
     await h.rt.runtime.vocalis.revoke({ target: identity, actor: { kind: 'operator' } });
@@ -43,7 +51,7 @@ describe('Telegram /verify', () => {
     await waitForText(fake, chat, /a voice that has since been deleted, created on \d{4}-\d{2}-\d{2}/, 30_000);
   });
 
-  it('finds no mark in a person\'s recording, and asks for a voice note when /verify replies to nothing', async () => {
+  it("finds no mark in a person's recording, and asks for a voice note when /verify replies to nothing", async () => {
     const { fake } = h;
     const [human] = await speakerNotes('1998', 1);
     const recording = fake.updates.voice({ bytes: Buffer.from(human!) });

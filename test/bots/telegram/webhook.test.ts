@@ -30,11 +30,12 @@ describe('Telegram webhook mode', () => {
       assert.equal(fake.calls('getUpdates').length, 0, 'no long polling');
 
       const user = makeUser(8001);
-      const post = (secret: string) => fetch(`http://127.0.0.1:${port}/telegram/hook`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
-        body: JSON.stringify(fake.updates.command('start', '', { from: user })),
-      });
+      const post = (secret: string) =>
+        fetch(`http://127.0.0.1:${port}/telegram/hook`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
+          body: JSON.stringify(fake.updates.command('start', '', { from: user })),
+        });
       const forged = await post('wrong');
       assert.equal(forged.status, 403);
       const reply = waitForText(fake, user.id, /^Hello!/);

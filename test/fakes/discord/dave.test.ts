@@ -9,8 +9,15 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import {
-  AudioPlayerStatus, EndBehaviorType, StreamType, VoiceConnectionStatus,
-  createAudioPlayer, createAudioResource, entersState, joinVoiceChannel, type VoiceConnection,
+  AudioPlayerStatus,
+  EndBehaviorType,
+  StreamType,
+  VoiceConnectionStatus,
+  createAudioPlayer,
+  createAudioResource,
+  entersState,
+  joinVoiceChannel,
+  type VoiceConnection,
 } from '@discordjs/voice';
 import type { Client } from 'discord.js';
 import { eventually } from '../../support/runtime-fixture.ts';
@@ -95,7 +102,7 @@ describe('fake Discord voice with DAVE, against @discordjs/voice and davey', () 
     await discord.close();
   });
 
-  test('negotiates DAVE v1: external sender (op 25) and the bot\'s key package (op 26); alone, the bot stays pending and sends plain Opus', async () => {
+  test("negotiates DAVE v1: external sender (op 25) and the bot's key package (op 26); alone, the bot stays pending and sends plain Opus", async () => {
     const guild = client.guilds.cache.get(discord.guild.id)!;
     connection = joinVoiceChannel({ channelId: discord.guild.voiceChannelId, guildId: guild.id, adapterCreator: guild.voiceAdapterCreator, selfDeaf: false });
     await entersState(connection, VoiceConnectionStatus.Ready, 10_000);
@@ -108,7 +115,10 @@ describe('fake Discord voice with DAVE, against @discordjs/voice and davey', () 
     const frames = encodeOpusFrames(makeTestPcm(0.4, 440));
     await play(connection, frames);
     const audio = (await discord.voice.waitForFrames(frames.length, { filter: (f) => !isSilenceFrame(f.opus) })).filter((f) => !isSilenceFrame(f.opus));
-    assert.ok(audio.every((f) => f.e2ee === 'plain'), 'no group yet: the library passes Opus through');
+    assert.ok(
+      audio.every((f) => f.e2ee === 'plain'),
+      'no group yet: the library passes Opus through',
+    );
   });
 
   test('a member joins: the bot commits, the member is welcomed, and the member decrypts every frame the bot plays', async (t) => {
@@ -131,16 +141,26 @@ describe('fake Discord voice with DAVE, against @discordjs/voice and davey', () 
     const frames = encodeOpusFrames(makeTestPcm(2, 523));
     await play(connection, frames);
     await discord.voice.waitForFrames(start + frames.length, { filter: () => true });
-    const audio = discord.voice.frames().slice(start).filter((f) => !isSilenceFrame(f.opus));
+    const audio = discord.voice
+      .frames()
+      .slice(start)
+      .filter((f) => !isSilenceFrame(f.opus));
     assert.equal(audio.length, frames.length);
-    assert.ok(audio.every((f) => f.e2ee === 'decrypted'), 'every audio frame came end-to-end encrypted');
-    assertSameFrames(audio.map((f) => f.opus), frames, 'and decrypts to exactly what was played');
+    assert.ok(
+      audio.every((f) => f.e2ee === 'decrypted'),
+      'every audio frame came end-to-end encrypted',
+    );
+    assertSameFrames(
+      audio.map((f) => f.opus),
+      frames,
+      'and decrypts to exactly what was played',
+    );
     assert.equal(discord.voice.server.stats.e2eeFailures, 0);
     assert.equal(discord.voice.server.stats.plainInGroup, 0);
     await t.annotate(`epoch ${dave.epoch}, ${audio.length} frames decrypted by the member, ${member.stats.decryptFailures} failures`);
   });
 
-  test('the member\'s E2EE speech reaches the bot\'s receiver decrypted, byte-identical', async () => {
+  test("the member's E2EE speech reaches the bot's receiver decrypted, byte-identical", async () => {
     const alice = memberNamed(discord, 'alice');
     const frames = encodeOpusFrames(makeTestPcm(1, 330));
     const stream = connection.receiver.subscribe(alice.id, { end: { behavior: EndBehaviorType.Manual } });
@@ -166,15 +186,24 @@ describe('fake Discord voice with DAVE, against @discordjs/voice and davey', () 
     await discord.voice.waitForDave();
     await playing;
     await discord.voice.waitForFrames(start + frames.length, { filter: () => true });
-    const audio = discord.voice.frames().slice(start).filter((f) => !isSilenceFrame(f.opus));
+    const audio = discord.voice
+      .frames()
+      .slice(start)
+      .filter((f) => !isSilenceFrame(f.opus));
     assert.equal(dave.epoch, epochBefore + 2n, 'one epoch for the join, one for the leave');
     assert.deepEqual(dave.groupMembers, [discord.botUserId, bob.id]);
     assert.equal(audio.length, frames.length, 'no frame lost');
     assert.ok(audio.every((f) => f.e2ee === 'decrypted'));
-    assertSameFrames(audio.map((f) => f.opus), frames, 'the members decrypt exactly what was played');
+    assertSameFrames(
+      audio.map((f) => f.opus),
+      frames,
+      'the members decrypt exactly what was played',
+    );
     assert.equal(discord.voice.server.stats.e2eeFailures, 0);
     assert.equal(discord.voice.analyze(discord.voice.frames().slice(start)).sequenceGaps, 0);
-    await t.annotate(`epochs ${epochBefore} → ${dave.epoch}; bob decrypted ${dave.member(bob.id)!.stats.decrypted} frames, ${dave.member(bob.id)!.stats.decryptFailures} failures`);
+    await t.annotate(
+      `epochs ${epochBefore} → ${dave.epoch}; bob decrypted ${dave.member(bob.id)!.stats.decrypted} frames, ${dave.member(bob.id)!.stats.decryptFailures} failures`,
+    );
   });
 
   test('a member speaking through an epoch change: what the library delivers', async (t) => {
@@ -188,11 +217,16 @@ describe('fake Discord voice with DAVE, against @discordjs/voice and davey', () 
     await closed(stream);
     await discord.voice.waitForDave();
     const lost = frames.length - packets.length;
-    assert.ok(packets.every((p) => !isDaveFrame(p)), 'nothing still encrypted reaches the stream');
+    assert.ok(
+      packets.every((p) => !isDaveFrame(p)),
+      'nothing still encrypted reaches the stream',
+    );
     // The window is the time the bot takes to get and process op 29 after the members switched:
     // a few ms, hundreds on a loaded CPU; never the 37 failures in a row that make the library re-initialise.
     assert.ok(lost <= 36, `${lost} of ${frames.length} frames lost across the epoch change`);
-    await t.annotate(`${lost} of ${frames.length} frames lost across one epoch change (members switch keys when the server relays the commit; the bot a few ms later)`);
+    await t.annotate(
+      `${lost} of ${frames.length} frames lost across one epoch change (members switch keys when the server relays the commit; the bot a few ms later)`,
+    );
   });
 
   test('discord.js #11441 widened: the commit reaches the bot 200 ms after the members switched keys; the frames of that window are dropped silently, then audio resumes', async (t) => {
@@ -237,7 +271,10 @@ describe('fake Discord voice with DAVE, against @discordjs/voice and davey', () 
     const frames = encodeOpusFrames(makeTestPcm(0.5, 700));
     await play(connection, frames);
     await discord.voice.waitForFrames(start + frames.length, { filter: () => true });
-    const audio = discord.voice.frames().slice(start).filter((f) => !isSilenceFrame(f.opus));
+    const audio = discord.voice
+      .frames()
+      .slice(start)
+      .filter((f) => !isSilenceFrame(f.opus));
     assert.ok(audio.length === frames.length && audio.every((f) => f.e2ee === 'decrypted'));
     const stream = connection.receiver.subscribe(bob.id, { end: { behavior: EndBehaviorType.Manual } });
     const packets = await collect(stream, discord.voice.sendAudio(bob.id, frames), 150);
@@ -246,7 +283,7 @@ describe('fake Discord voice with DAVE, against @discordjs/voice and davey', () 
     await t.annotate(`op 31 for transition ${invalid.transitionId}; epoch now ${dave.epoch}, members ${dave.groupMembers.length}`);
   });
 
-  test('the bot joins by welcome when a member\'s commit wins (op 24 re-creates the group)', async () => {
+  test("the bot joins by welcome when a member's commit wins (op 24 re-creates the group)", async () => {
     const bob = memberNamed(discord, 'bob');
     const dave = discord.voice.dave()!;
     dave.committer = 'member';
@@ -257,7 +294,10 @@ describe('fake Discord voice with DAVE, against @discordjs/voice and davey', () 
       await discord.voice.waitForDave(bob.id);
       assert.equal(dave.epoch, 1n);
       assert.notEqual(dave.groupMembers[0], discord.botUserId, 'a member created the group');
-      assert.ok(dave.events.find((e) => e.type === 'ignored-commit' && e.from === discord.botUserId), 'the bot\'s own commit lost the race');
+      assert.ok(
+        dave.events.find((e) => e.type === 'ignored-commit' && e.from === discord.botUserId),
+        "the bot's own commit lost the race",
+      );
     } finally {
       dave.committer = 'bot';
     }
@@ -289,7 +329,7 @@ describe('fake Discord voice with DAVE, against @discordjs/voice and davey', () 
     await t.annotate(`${delivered} of ${frames.length} plain frames delivered; op 31 sent once`);
   });
 
-  test('while the bot re-initialises after op 31, a member\'s E2EE frames reach the subscriber still encrypted (pinned library behaviour)', async (t) => {
+  test("while the bot re-initialises after op 31, a member's E2EE frames reach the subscriber still encrypted (pinned library behaviour)", async (t) => {
     const bob = memberNamed(discord, 'bob');
     const dave = discord.voice.dave()!;
     const frames = encodeOpusFrames(makeTestPcm(1.2, 350));
@@ -314,10 +354,12 @@ describe('fake Discord voice with DAVE, against @discordjs/voice and davey', () 
     const stillEncrypted = packets.filter((p) => isDaveFrame(p)).length;
     const plain = packets.filter((p) => frames.some((f) => f.equals(p))).length;
     assert.ok(stillEncrypted > 0, 'DAVE ciphertext handed out as Opus');
-    await t.annotate(`${stillEncrypted} DAVE-encrypted frames delivered as Opus, ${plain} decrypted, ${frames.length - packets.length} dropped, of ${frames.length}`);
+    await t.annotate(
+      `${stillEncrypted} DAVE-encrypted frames delivered as Opus, ${plain} decrypted, ${frames.length - packets.length} dropped, of ${frames.length}`,
+    );
   });
 
-  test('the bot sends with the new key as soon as it processes a commit, before op 22 (pinned): a member that applies the commit 1 s later cannot decrypt the bot\'s frames meanwhile', async (t) => {
+  test("the bot sends with the new key as soon as it processes a commit, before op 22 (pinned): a member that applies the commit 1 s later cannot decrypt the bot's frames meanwhile", async (t) => {
     const bob = memberNamed(discord, 'bob');
     const dave = discord.voice.dave()!;
     await discord.voice.waitForDave(bob.id);
@@ -339,21 +381,26 @@ describe('fake Discord voice with DAVE, against @discordjs/voice and davey', () 
     }
     await discord.voice.waitForDave(bob.id);
     const lost = discord.voice.server.stats.e2eeFailures - failuresBefore;
-    const heard = discord.voice.frames().slice(start).filter((f) => !isSilenceFrame(f.opus)).length;
+    const heard = discord.voice
+      .frames()
+      .slice(start)
+      .filter((f) => !isSilenceFrame(f.opus)).length;
     assert.ok(lost >= 5, `${lost} frames no member could decrypt`);
     assert.equal(heard + lost, frames.length, 'every frame either decrypted or lost to the key switch');
-    await t.annotate(`${lost} of ${frames.length} bot frames undecryptable by the members while they applied the commit 1 s late (op 22 sent ${executedAt} ms after the re-key, once they were ready)`);
+    await t.annotate(
+      `${lost} of ${frames.length} bot frames undecryptable by the members while they applied the commit 1 s late (op 22 sent ${executedAt} ms after the re-key, once they were ready)`,
+    );
   });
 });
 
 describe('a proposal for a member the bot never saw in op 11 (pinned library failure)', () => {
-  test('davey throws UnexpectedUser inside @discordjs/voice\'s WebSocket handler: an uncaught exception that ends the process', async () => {
+  test("davey throws UnexpectedUser inside @discordjs/voice's WebSocket handler: an uncaught exception that ends the process", async () => {
     const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', UNANNOUNCED_MEMBER], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const [code] = await once(child, 'exit') as [number | null];
+    const [code] = (await once(child, 'exit')) as [number | null];
     assert.match(stdout, /group formed/, stderr);
     assert.doesNotMatch(stdout, /survived/);
     assert.notEqual(code, 0);
@@ -366,7 +413,12 @@ describe('fake Discord voice without DAVE (transport encryption only, as before 
     const discord = await startFakeDiscord({ dave: false });
     const client = await loginTestClient(discord);
     const guild = client.guilds.cache.get(discord.guild.id)!;
-    const connection = joinVoiceChannel({ channelId: discord.guild.voiceChannelId, guildId: guild.id, adapterCreator: guild.voiceAdapterCreator, selfDeaf: false });
+    const connection = joinVoiceChannel({
+      channelId: discord.guild.voiceChannelId,
+      guildId: guild.id,
+      adapterCreator: guild.voiceAdapterCreator,
+      selfDeaf: false,
+    });
     try {
       await entersState(connection, VoiceConnectionStatus.Ready, 10_000);
       const session = await discord.voice.waitForSession();
@@ -377,7 +429,11 @@ describe('fake Discord voice without DAVE (transport encryption only, as before 
       await play(connection, frames);
       const audio = (await discord.voice.waitForFrames(frames.length, { filter: (f) => !isSilenceFrame(f.opus) })).filter((f) => !isSilenceFrame(f.opus));
       assert.ok(audio.every((f) => f.e2ee === 'plain'));
-      assertSameFrames(audio.map((f) => f.opus), frames, 'played frames arrive unchanged');
+      assertSameFrames(
+        audio.map((f) => f.opus),
+        frames,
+        'played frames arrive unchanged',
+      );
       const stream = connection.receiver.subscribe(alice.id, { end: { behavior: EndBehaviorType.Manual } });
       const packets = await collect(stream, discord.voice.sendAudio(alice.id, frames), 150);
       await closed(stream);

@@ -1,10 +1,7 @@
 // Proves the fake REST + gateway against the real discord.js 14 client.
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
-import {
-  ActionRowBuilder, ButtonBuilder, ButtonStyle, Events, MessageFlags as DjsMessageFlags,
-  type Client, type Interaction, type Message,
-} from 'discord.js';
+import { ActionRowBuilder, ButtonBuilder, ButtonStyle, Events, MessageFlags as DjsMessageFlags, type Client, type Interaction, type Message } from 'discord.js';
 import { startFakeDiscord, InteractionCallbackType, OptionType, type FakeDiscord } from './index.ts';
 import { loginTestClient } from './discord-test-client.ts';
 
@@ -48,7 +45,10 @@ describe('fake Discord REST + gateway with discord.js', () => {
     ]);
     assert.equal(set.size, 2);
     const registered = discord.commands.byScope.get(discord.guild.id) ?? [];
-    assert.deepEqual(registered.map((c) => c.name), ['consent', 'clone']);
+    assert.deepEqual(
+      registered.map((c) => c.name),
+      ['consent', 'clone'],
+    );
     const request = discord.rest.requests.find((r) => r.route === 'PUT /applications/:app/guilds/:guild/commands');
     assert.equal(request?.headers['authorization'], `Bot ${discord.token}`);
   });
@@ -57,7 +57,9 @@ describe('fake Discord REST + gateway with discord.js', () => {
     const member = discord.addMember('alice');
     const seen = nextInteraction(client);
     const fake = discord.dispatchInteraction({
-      kind: 'slash', name: 'consent', userId: member.id,
+      kind: 'slash',
+      name: 'consent',
+      userId: member.id,
       options: [{ name: 'phrase', type: OptionType.String, value: 'purple elephant' }],
     });
     const interaction = await seen;
@@ -105,7 +107,11 @@ describe('fake Discord REST + gateway with discord.js', () => {
     const member = discord.addMember('carol');
     const audio = Buffer.from('OggS-fake-voice-note');
     const received = new Promise<Message>((resolve) => client.once(Events.MessageCreate, resolve));
-    discord.dispatchMessage({ authorId: member.id, content: 'my sample', attachments: [{ filename: 'voice.ogg', data: audio, contentType: 'audio/ogg', durationSecs: 1.5 }] });
+    discord.dispatchMessage({
+      authorId: member.id,
+      content: 'my sample',
+      attachments: [{ filename: 'voice.ogg', data: audio, contentType: 'audio/ogg', durationSecs: 1.5 }],
+    });
     const message = await received;
     const attachment = message.attachments.first();
     assert.ok(attachment);
@@ -142,7 +148,9 @@ describe('fake Discord REST + gateway with discord.js', () => {
     const sample = discord.messages.addAttachment('sample.ogg', Buffer.from('OggS'), 'audio/ogg');
     const seen = nextInteraction(client);
     discord.dispatchInteraction({
-      kind: 'slash', name: 'clone', userId: member.id,
+      kind: 'slash',
+      name: 'clone',
+      userId: member.id,
       options: [{ name: 'sample', type: OptionType.Attachment, value: sample.id }],
     });
     const interaction = await seen;
@@ -153,6 +161,9 @@ describe('fake Discord REST + gateway with discord.js', () => {
   });
 
   test('nothing unexpected was called', () => {
-    assert.deepEqual(discord.rest.unknownRoutes.map((r) => `${r.method} ${r.path}`), []);
+    assert.deepEqual(
+      discord.rest.unknownRoutes.map((r) => `${r.method} ${r.path}`),
+      [],
+    );
   });
 });

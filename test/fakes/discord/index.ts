@@ -37,7 +37,14 @@ import type { DaveCallSession } from './voice/dave-session.ts';
 
 export { DISCORD_DEADLINES, InteractionCallbackType, InteractionType, OptionType } from './interactions.ts';
 export type {
-  ButtonInput, CommandOption, FakeInteraction, InteractionDeadlines, InteractionResponseRecord, ModalSubmitInput, SlashCommandInput, WebhookCallRecord,
+  ButtonInput,
+  CommandOption,
+  FakeInteraction,
+  InteractionDeadlines,
+  InteractionResponseRecord,
+  ModalSubmitInput,
+  SlashCommandInput,
+  WebhookCallRecord,
 } from './interactions.ts';
 export type { FakeUser, FakeChannel, Json } from './guild-state.ts';
 export type { StoredAttachment, StoredMessage, UploadedFile } from './messages.ts';
@@ -185,12 +192,19 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   let joinsStalled = false;
   const botMessages = new WaitableLog<StoredMessage>('a message from the bot');
 
-  const voiceServer = await FakeVoiceServer.start({
-    onSessionReady: (session) => {
-      const channelId = guild.voiceStates.get(session.userId)?.channelId;
-      if (channelId) voiceServer.announceClients(guild.id, guild.usersInVoice(channelId).filter((id) => id !== session.userId));
+  const voiceServer = await FakeVoiceServer.start(
+    {
+      onSessionReady: (session) => {
+        const channelId = guild.voiceStates.get(session.userId)?.channelId;
+        if (channelId)
+          voiceServer.announceClients(
+            guild.id,
+            guild.usersInVoice(channelId).filter((id) => id !== session.userId),
+          );
+      },
     },
-  }, { dave: options.dave ?? true });
+    { dave: options.dave ?? true },
+  );
   const restoreTrust = options.trustVoiceCertificate === false ? () => {} : trustCertificate(voiceServer.certificatePem);
 
   const gateway: FakeGateway = new FakeGateway(
@@ -228,7 +242,12 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   }
 
   const rest = new FakeRest({
-    token, applicationId, guild, messages, interactions, commands,
+    token,
+    applicationId,
+    guild,
+    messages,
+    interactions,
+    commands,
     gatewayUrl: () => gateway.url,
     onBotMessage: (message) => botMessages.push(message),
   });
@@ -336,16 +355,12 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     setMemberVoiceChannel,
 
     dispatchInteraction(input) {
-      const built = input.kind === 'slash'
-        ? interactions.slashCommand(input)
-        : input.kind === 'button'
-          ? interactions.component(input)
-          : interactions.modalSubmit(input);
+      const built =
+        input.kind === 'slash' ? interactions.slashCommand(input) : input.kind === 'button' ? interactions.component(input) : interactions.modalSubmit(input);
       gateway.dispatch('INTERACTION_CREATE', built.payload);
       return built.interaction;
     },
-    waitForInteractionResponse: (interactionId, timeoutMs) =>
-      interactions.responses.waitFor((r) => r.interactionId === interactionId, timeoutMs),
+    waitForInteractionResponse: (interactionId, timeoutMs) => interactions.responses.waitFor((r) => r.interactionId === interactionId, timeoutMs),
     waitForWebhookCall: (interactionId, kind, timeoutMs) =>
       interactions.webhookCalls.waitFor((c) => c.interactionId === interactionId && (kind === undefined || c.kind === kind), timeoutMs),
 
@@ -356,11 +371,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         content: input.content ?? '',
         ...(input.flags !== undefined ? { flags: input.flags } : {}),
       });
-      message.attachments = (input.attachments ?? []).map((a): StoredAttachment =>
-        messages.addAttachment(a.filename, a.data, a.contentType, {
-          ...(a.durationSecs !== undefined ? { durationSecs: a.durationSecs } : {}),
-          ...(a.waveform !== undefined ? { waveform: a.waveform } : {}),
-        }));
+      message.attachments = (input.attachments ?? []).map(
+        (a): StoredAttachment =>
+          messages.addAttachment(a.filename, a.data, a.contentType, {
+            ...(a.durationSecs !== undefined ? { durationSecs: a.durationSecs } : {}),
+            ...(a.waveform !== undefined ? { waveform: a.waveform } : {}),
+          }),
+      );
       const inGuild = guild.channels.get(channelId)?.type !== ChannelType.DM;
       const member = guild.memberJson(author);
       delete member['user'];

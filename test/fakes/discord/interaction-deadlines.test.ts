@@ -4,11 +4,11 @@ import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { DISCORD_DEADLINES, startFakeDiscord } from './index.ts';
 
-test('Discord\'s own clocks by default: 3 s to respond, 15 minutes of token', () => {
+test("Discord's own clocks by default: 3 s to respond, 15 minutes of token", () => {
   assert.deepEqual(DISCORD_DEADLINES, { responseMs: 3_000, tokenLifetimeMs: 15 * 60_000 });
 });
 
-test('a first response after the deadline is refused; edits after the token\'s life are refused', async () => {
+test("a first response after the deadline is refused; edits after the token's life are refused", async () => {
   const discord = await startFakeDiscord({ interactionDeadlines: { responseMs: 300, tokenLifetimeMs: 800 } });
   try {
     const api = `${discord.restUrl}/v10`;
@@ -37,14 +37,16 @@ test('a first response after the deadline is refused; edits after the token\'s l
   }
 });
 
-test('closed DMs: the bot\'s message to the member\'s DM channel is refused with 50007', async () => {
+test("closed DMs: the bot's message to the member's DM channel is refused with 50007", async () => {
   const discord = await startFakeDiscord();
   try {
     const member = discord.state.addMember('ida');
     const dm = discord.openDm(member.id);
     discord.closeDms(member.id);
     const sent = await fetch(`${discord.restUrl}/v10/channels/${dm.id}/messages`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bot ${discord.token}` }, body: JSON.stringify({ content: 'hello' }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bot ${discord.token}` },
+      body: JSON.stringify({ content: 'hello' }),
     });
     assert.equal(sent.status, 403);
     assert.equal(((await sent.json()) as { code: number }).code, 50007);

@@ -16,8 +16,17 @@ export const InteractionCallbackType = {
 } as const;
 
 export const OptionType = {
-  Subcommand: 1, SubcommandGroup: 2, String: 3, Integer: 4, Boolean: 5, User: 6,
-  Channel: 7, Role: 8, Mentionable: 9, Number: 10, Attachment: 11,
+  Subcommand: 1,
+  SubcommandGroup: 2,
+  String: 3,
+  Integer: 4,
+  Boolean: 5,
+  User: 6,
+  Channel: 7,
+  Role: 8,
+  Mentionable: 9,
+  Number: 10,
+  Attachment: 11,
 } as const;
 
 export interface CommandOption {
@@ -221,9 +230,10 @@ export class InteractionRegistry {
 
   component(input: ButtonInput): { interaction: FakeInteraction; payload: Json } {
     const channelId = input.channelId ?? this.#guild.textChannel.id;
-    const source = input.messageId !== undefined
-      ? this.#messages.messages.get(input.messageId)
-      : [...this.#messages.messages.values()].reverse().find((m) => m.channelId === channelId && m.author.id === this.#guild.bot.id);
+    const source =
+      input.messageId !== undefined
+        ? this.#messages.messages.get(input.messageId)
+        : [...this.#messages.messages.values()].reverse().find((m) => m.channelId === channelId && m.author.id === this.#guild.bot.id);
     if (!source) throw new Error('fake discord: a component interaction needs a message from the bot to sit on');
     const interaction = this.#register(InteractionType.MessageComponent, input.userId, source.channelId, source);
     const data: Json = {

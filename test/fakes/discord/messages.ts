@@ -50,7 +50,10 @@ export class MessageStore {
   addAttachment(filename: string, data: Buffer, contentType: string, extra?: { durationSecs?: number; waveform?: string }): StoredAttachment {
     const id = nextSnowflake();
     const attachment: StoredAttachment = {
-      id, filename, contentType, data,
+      id,
+      filename,
+      contentType,
+      data,
       url: `${this.#cdnBase()}/attachments/${id}/${encodeURIComponent(filename)}`,
       ...extra,
     };

@@ -80,7 +80,10 @@ export class FakeRest {
     }
     const isApi = url.pathname.startsWith(API_PREFIX);
     // discord.js percent-encodes segments such as '@original'.
-    const decoded = url.pathname.split('/').map((segment) => decodeURIComponent(segment)).join('/');
+    const decoded = url.pathname
+      .split('/')
+      .map((segment) => decodeURIComponent(segment))
+      .join('/');
     const path = isApi ? decoded.slice(API_PREFIX.length) : decoded;
     const record: RestRequestRecord = {
       method,
@@ -144,10 +147,15 @@ export class FakeRest {
         });
         return 200;
       }),
-      route('GET', '/gateway', ({ res }) => {
-        sendJson(res, 200, { url: d.gatewayUrl() });
-        return 200;
-      }, false),
+      route(
+        'GET',
+        '/gateway',
+        ({ res }) => {
+          sendJson(res, 200, { url: d.gatewayUrl() });
+          return 200;
+        },
+        false,
+      ),
       route('GET', '/users/@me', ({ res }) => {
         sendJson(res, 200, d.guild.userJson(d.guild.bot));
         return 200;
@@ -300,7 +308,12 @@ export class FakeRest {
     const d = this.#deps;
     const message = d.messages.edit(this.#originalOf(interaction), ctx.body.json ?? {}, ctx.body.files);
     d.interactions.webhookCalls.push({
-      interactionId: interaction.id, kind: 'editOriginal', body: ctx.body.json, files: ctx.body.files, messageId: message.id, at: Date.now(),
+      interactionId: interaction.id,
+      kind: 'editOriginal',
+      body: ctx.body.json,
+      files: ctx.body.files,
+      messageId: message.id,
+      at: Date.now(),
     });
     sendJson(ctx.res, 200, d.messages.messageJson(message, d.guild));
     return 200;
@@ -326,7 +339,12 @@ export class FakeRest {
       interactionId: interaction.id,
     });
     d.interactions.webhookCalls.push({
-      interactionId: interaction.id, kind: 'followUp', body: ctx.body.json, files: ctx.body.files, messageId: message.id, at: Date.now(),
+      interactionId: interaction.id,
+      kind: 'followUp',
+      body: ctx.body.json,
+      files: ctx.body.files,
+      messageId: message.id,
+      at: Date.now(),
     });
     sendJson(ctx.res, 200, d.messages.messageJson(message, d.guild));
     return 200;
@@ -343,7 +361,12 @@ export class FakeRest {
     }
     d.messages.edit(message, ctx.body.json ?? {}, ctx.body.files);
     d.interactions.webhookCalls.push({
-      interactionId: interaction.id, kind: 'editFollowUp', body: ctx.body.json, files: ctx.body.files, messageId: message.id, at: Date.now(),
+      interactionId: interaction.id,
+      kind: 'editFollowUp',
+      body: ctx.body.json,
+      files: ctx.body.files,
+      messageId: message.id,
+      at: Date.now(),
     });
     sendJson(ctx.res, 200, d.messages.messageJson(message, d.guild));
     return 200;

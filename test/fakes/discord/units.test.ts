@@ -32,7 +32,14 @@ test('IP discovery response carries address and port where @discordjs/voice read
 test('frame analysis flags silence inside an utterance and sequence gaps, not trailing silence', () => {
   const audio = Buffer.from([0xfc, 0xff]);
   const frame = (i: number, opus: Buffer, seq = i): RecordedFrame => ({
-    guildId: 'g', userId: 'u', ssrc: 1, sequence: seq, timestamp: i * 960, opus, e2ee: 'plain', arrivedAtNs: BigInt(i) * 20_000_000n,
+    guildId: 'g',
+    userId: 'u',
+    ssrc: 1,
+    sequence: seq,
+    timestamp: i * 960,
+    opus,
+    e2ee: 'plain',
+    arrivedAtNs: BigInt(i) * 20_000_000n,
   });
   const frames = [frame(0, audio), frame(1, SILENCE_FRAME), frame(2, audio), frame(3, audio, 10), frame(4, SILENCE_FRAME), frame(5, SILENCE_FRAME)];
   const stats = analyzeFrames(frames);
@@ -53,7 +60,10 @@ test('REST refuses a wrong bot token and records unknown routes as 404', async (
     assert.equal(ok.headers.get('x-ratelimit-remaining'), '49');
     const missing = await fetch(`${discord.restUrl}/v10/guilds/1/bans`, { headers: { authorization: `Bot ${discord.token}` } });
     assert.equal(missing.status, 404);
-    assert.deepEqual(discord.rest.unknownRoutes.map((r) => `${r.method} ${r.path}`), ['GET /guilds/1/bans']);
+    assert.deepEqual(
+      discord.rest.unknownRoutes.map((r) => `${r.method} ${r.path}`),
+      ['GET /guilds/1/bans'],
+    );
   } finally {
     await discord.close();
   }

@@ -3,8 +3,16 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import {
-  AudioPlayerStatus, EndBehaviorType, StreamType, VoiceConnectionDisconnectReason, VoiceConnectionStatus,
-  createAudioPlayer, createAudioResource, entersState, joinVoiceChannel, type VoiceConnection,
+  AudioPlayerStatus,
+  EndBehaviorType,
+  StreamType,
+  VoiceConnectionDisconnectReason,
+  VoiceConnectionStatus,
+  createAudioPlayer,
+  createAudioResource,
+  entersState,
+  joinVoiceChannel,
+  type VoiceConnection,
 } from '@discordjs/voice';
 import type { Client } from 'discord.js';
 import { startFakeDiscord, isSilenceFrame, VoiceCloseCode, type FakeDiscord } from './index.ts';
@@ -71,7 +79,11 @@ describe('fake Discord voice with @discordjs/voice', () => {
 
     const audio = recorded.filter((f) => !isSilenceFrame(f.opus));
     assert.ok(Math.abs(audio.length - frames.length) <= 2, `got ${audio.length} audio frames`);
-    assert.deepEqual(audio.map((f) => f.opus), frames, 'frames arrive byte-identical and in order');
+    assert.deepEqual(
+      audio.map((f) => f.opus),
+      frames,
+      'frames arrive byte-identical and in order',
+    );
     const stats = discord.voice.analyze(recorded);
     assert.equal(stats.silenceMidUtterance, 0);
     assert.equal(stats.sequenceGaps, 0);
@@ -80,7 +92,9 @@ describe('fake Discord voice with @discordjs/voice', () => {
     // Loose bound: the player's 20 ms timer shares the CPU with other test processes.
     assert.ok(stats.jitterMs < 12, `jitter ${stats.jitterMs} ms`);
     const correlation = bestCorrelation(pcm, decodeOpusFrames(audio.map((f) => f.opus)));
-    await t.annotate(`frames ${stats.count} (audio ${stats.audioCount}), mean ${stats.meanIntervalMs.toFixed(2)} ms, jitter ${stats.jitterMs.toFixed(2)} ms, max ${stats.maxIntervalMs.toFixed(2)} ms, r=${correlation.toFixed(4)}`);
+    await t.annotate(
+      `frames ${stats.count} (audio ${stats.audioCount}), mean ${stats.meanIntervalMs.toFixed(2)} ms, jitter ${stats.jitterMs.toFixed(2)} ms, max ${stats.maxIntervalMs.toFixed(2)} ms, r=${correlation.toFixed(4)}`,
+    );
     assert.ok(correlation > 0.9, `correlation ${correlation}`);
   });
 
@@ -91,16 +105,16 @@ describe('fake Discord voice with @discordjs/voice', () => {
     const aliceFrames = encodeOpusFrames(alicePcm);
     const bobFrames = encodeOpusFrames(makeTestPcm(1, 880));
     const stream = connection.receiver.subscribe(alice.id, { end: { behavior: EndBehaviorType.Manual } });
-    const sending = Promise.all([
-      discord.voice.sendAudio(alice.id, aliceFrames),
-      discord.voice.sendAudio(bob.id, bobFrames),
-    ]);
+    const sending = Promise.all([discord.voice.sendAudio(alice.id, aliceFrames), discord.voice.sendAudio(bob.id, bobFrames)]);
     const packets = await collect(stream, sending, 150);
     stream.destroy();
 
     assert.ok(Math.abs(packets.length - aliceFrames.length) <= 2, `got ${packets.length} packets`);
     const bobSet = new Set(bobFrames.map((f) => f.toString('base64')));
-    assert.ok(packets.every((p) => !bobSet.has(p.toString('base64'))), 'no packet of bob on alice’s stream');
+    assert.ok(
+      packets.every((p) => !bobSet.has(p.toString('base64'))),
+      'no packet of bob on alice’s stream',
+    );
     assert.deepEqual(packets, aliceFrames.slice(aliceFrames.length - packets.length));
     const correlation = bestCorrelation(alicePcm, decodeOpusFrames(packets));
     await t.annotate(`received ${packets.length} of ${aliceFrames.length} packets, r=${correlation.toFixed(4)}`);

@@ -67,8 +67,7 @@ export class ChatStore {
   }
 
   administrators(chatId: number): ChatMember[] {
-    return [...(this.#members.get(chatId)?.values() ?? [])]
-      .filter((m) => m.status === 'creator' || m.status === 'administrator');
+    return [...(this.#members.get(chatId)?.values() ?? [])].filter((m) => m.status === 'creator' || m.status === 'administrator');
   }
 
   #membersOf(chatId: number): Map<number, ChatMember> {

@@ -60,9 +60,9 @@ describe('fake Telegram Bot API with the real telegraf client', () => {
   });
 
   it('answers an inline keyboard callback and edits the message', async () => {
-    bot.start((ctx) => ctx.reply('Consent?', Markup.inlineKeyboard([
-      Markup.button.callback('Yes', 'consent:yes'), Markup.button.callback('No', 'consent:no'),
-    ])));
+    bot.start((ctx) =>
+      ctx.reply('Consent?', Markup.inlineKeyboard([Markup.button.callback('Yes', 'consent:yes'), Markup.button.callback('No', 'consent:no')])),
+    );
     bot.action(/^consent:(yes|no)$/, async (ctx) => {
       await ctx.answerCbQuery('noted');
       await ctx.editMessageText(`answer: ${ctx.match[1] ?? ''}`);
@@ -72,10 +72,12 @@ describe('fake Telegram Bot API with the real telegraf client', () => {
     fake.pushUpdate(fake.updates.command('/start', '', { chat }));
     const sent = await fake.waitForCall('sendMessage');
     assert.deepEqual(sent.params.reply_markup, {
-      inline_keyboard: [[
-        { text: 'Yes', callback_data: 'consent:yes', hide: false },
-        { text: 'No', callback_data: 'consent:no', hide: false },
-      ]],
+      inline_keyboard: [
+        [
+          { text: 'Yes', callback_data: 'consent:yes', hide: false },
+          { text: 'No', callback_data: 'consent:no', hide: false },
+        ],
+      ],
     });
 
     const click = fake.pushUpdate(fake.updates.callbackQuery('consent:yes', { chat }));
@@ -133,10 +135,14 @@ describe('fake Telegram Bot API with the real telegraf client', () => {
     const chatId = 555;
     const ogg = Buffer.concat([Buffer.from('OggS\0\x02'), randomBytes(300_000)]);
     // A Readable source makes telegraf stream the multipart body in chunks.
-    const message = await bot.telegram.sendVoice(chatId, { source: Readable.from([ogg.subarray(0, 1000), ogg.subarray(1000)]), filename: 'clone.ogg' }, {
-      caption: 'Synthetic voice — AI generated',
-      duration: 3,
-    });
+    const message = await bot.telegram.sendVoice(
+      chatId,
+      { source: Readable.from([ogg.subarray(0, 1000), ogg.subarray(1000)]), filename: 'clone.ogg' },
+      {
+        caption: 'Synthetic voice — AI generated',
+        duration: 3,
+      },
+    );
     assert.equal(message.caption, 'Synthetic voice — AI generated');
     const [voice] = fake.sentVoices(chatId);
     assert.ok(voice !== undefined);
@@ -184,8 +190,10 @@ describe('fake Telegram Bot API with the real telegraf client', () => {
 
   it('answers 401 for a wrong token, on the API and on file downloads', async () => {
     const intruder = new Telegraf('123456:wrong', { telegram: { apiRoot: fake.apiRoot } });
-    await assert.rejects(intruder.telegram.getMe(), (error: unknown) =>
-      error instanceof TelegramError && error.code === 401 && error.description === 'Unauthorized');
+    await assert.rejects(
+      intruder.telegram.getMe(),
+      (error: unknown) => error instanceof TelegramError && error.code === 401 && error.description === 'Unauthorized',
+    );
     const fileId = fake.addFile(Buffer.from('x'));
     const { file_path: filePath } = await bot.telegram.getFile(fileId);
     const response = await fetch(`${fake.apiRoot}/file/bot123456:wrong/${filePath ?? ''}`);
@@ -196,8 +204,10 @@ describe('fake Telegram Bot API with the real telegraf client', () => {
   it('enforces flood limits per chat when enabled', async () => {
     fake.enforceFloodLimits(true);
     await bot.telegram.sendMessage(7, 'one');
-    await assert.rejects(bot.telegram.sendMessage(7, 'two'), (error: unknown) =>
-      error instanceof TelegramError && error.code === 429 && error.parameters?.retry_after === 1);
+    await assert.rejects(
+      bot.telegram.sendMessage(7, 'two'),
+      (error: unknown) => error instanceof TelegramError && error.code === 429 && error.parameters?.retry_after === 1,
+    );
     await bot.telegram.sendMessage(8, 'another chat is fine');
     assert.equal(fake.floodViolations, 1);
     fake.enforceFloodLimits(false);
@@ -206,8 +216,7 @@ describe('fake Telegram Bot API with the real telegraf client', () => {
 
   it('enforces the global 30 messages per second limit', async () => {
     fake.enforceFloodLimits(true);
-    const results = await Promise.allSettled(
-      Array.from({ length: 35 }, (_, i) => bot.telegram.sendMessage(1000 + i, 'burst')));
+    const results = await Promise.allSettled(Array.from({ length: 35 }, (_, i) => bot.telegram.sendMessage(1000 + i, 'burst')));
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 30);
     assert.equal(fake.floodViolations, 5);
   });
@@ -215,13 +224,28 @@ describe('fake Telegram Bot API with the real telegraf client', () => {
   it('keeps chat state: members, admins, commands, captions, deletes, reply validation', async () => {
     const group = groupChat(-4242, 'Choir');
     const admin = makeUser(9);
-    fake.setChatMember(group.id, { status: 'administrator', user: admin, can_be_edited: false, is_anonymous: false,
-      can_manage_chat: true, can_delete_messages: true, can_manage_video_chats: true, can_restrict_members: true,
-      can_promote_members: false, can_change_info: true, can_invite_users: true, can_post_stories: false,
-      can_edit_stories: false, can_delete_stories: false });
+    fake.setChatMember(group.id, {
+      status: 'administrator',
+      user: admin,
+      can_be_edited: false,
+      is_anonymous: false,
+      can_manage_chat: true,
+      can_delete_messages: true,
+      can_manage_video_chats: true,
+      can_restrict_members: true,
+      can_promote_members: false,
+      can_change_info: true,
+      can_invite_users: true,
+      can_post_stories: false,
+      can_edit_stories: false,
+      can_delete_stories: false,
+    });
     const posted = fake.pushUpdate(fake.updates.text('hello', { chat: group, from: makeUser(10) }));
 
-    assert.deepEqual((await bot.telegram.getChatAdministrators(group.id)).map((m) => m.user.id), [9]);
+    assert.deepEqual(
+      (await bot.telegram.getChatAdministrators(group.id)).map((m) => m.user.id),
+      [9],
+    );
     assert.equal((await bot.telegram.getChatMember(group.id, 10)).status, 'member');
     assert.equal((await bot.telegram.getChatMember(group.id, 11)).status, 'left');
     await assert.rejects(bot.telegram.getChatAdministrators(10), /no administrators in the private chat/);
@@ -231,16 +255,24 @@ describe('fake Telegram Bot API with the real telegraf client', () => {
     await assert.rejects(bot.telegram.setMyCommands([{ command: 'Bad Command', description: 'x' }]), /BOT_COMMAND_INVALID/);
 
     // telegraf 4.16 silently drops object-valued reply_parameters from multipart uploads.
-    const unthreaded = await bot.telegram.sendVoice(group.id, { source: Buffer.from('OggS') }, {
-      reply_parameters: { message_id: posted.message.message_id },
-    });
+    const unthreaded = await bot.telegram.sendVoice(
+      group.id,
+      { source: Buffer.from('OggS') },
+      {
+        reply_parameters: { message_id: posted.message.message_id },
+      },
+    );
     assert.equal(unthreaded.reply_to_message, undefined);
     await bot.telegram.deleteMessage(group.id, unthreaded.message_id);
-    const voice = await bot.telegram.sendVoice(group.id, { source: Buffer.from('OggS'), filename: 'a.ogg' }, {
-      caption: 'first',
-      // Workaround: pre-serialised JSON passes through telegraf's form encoder untouched.
-      reply_parameters: JSON.stringify({ message_id: posted.message.message_id }) as unknown as ReplyParameters,
-    });
+    const voice = await bot.telegram.sendVoice(
+      group.id,
+      { source: Buffer.from('OggS'), filename: 'a.ogg' },
+      {
+        caption: 'first',
+        // Workaround: pre-serialised JSON passes through telegraf's form encoder untouched.
+        reply_parameters: JSON.stringify({ message_id: posted.message.message_id }) as unknown as ReplyParameters,
+      },
+    );
     assert.equal(voice.reply_to_message?.message_id, posted.message.message_id);
     await bot.telegram.editMessageCaption(group.id, voice.message_id, undefined, 'second');
     await assert.rejects(bot.telegram.editMessageCaption(group.id, voice.message_id, undefined, 'second'), /message is not modified/);
@@ -249,7 +281,10 @@ describe('fake Telegram Bot API with the real telegraf client', () => {
     await assert.rejects(bot.telegram.deleteMessage(group.id, voice.message_id), /message to delete not found/);
     await assert.rejects(bot.telegram.sendMessage(group.id, 'x', { reply_parameters: { message_id: 999 } }), /message to be replied not found/);
     await assert.rejects(bot.telegram.sendMessage(group.id, 'x', Markup.inlineKeyboard([Markup.button.callback('t', 'x'.repeat(65))])), /BUTTON_DATA_INVALID/);
-    assert.deepEqual(fake.messages(group.id).map((m) => m.message_id), [posted.message.message_id]);
+    assert.deepEqual(
+      fake.messages(group.id).map((m) => m.message_id),
+      [posted.message.message_id],
+    );
   });
 
   it('rejects unknown or repeated callback answers and unknown methods', async () => {
@@ -267,7 +302,10 @@ describe('fake Telegram Bot API with the real telegraf client', () => {
     const pushed = fake.pushUpdate(fake.updates.text('queued'));
     await bot.telegram.deleteWebhook();
     const updates = await bot.telegram.getUpdates(0, 100, 0, undefined);
-    assert.deepEqual(updates.map((u) => u.update_id), [pushed.update_id]);
+    assert.deepEqual(
+      updates.map((u) => u.update_id),
+      [pushed.update_id],
+    );
     // Acknowledged updates are gone.
     assert.deepEqual(await bot.telegram.getUpdates(0, 100, pushed.update_id + 1, undefined), []);
   });
@@ -280,6 +318,9 @@ describe('fake Telegram Bot API with the real telegraf client', () => {
     const started = Date.now();
     const updates = await waiting;
     assert.ok(Date.now() - started < 2000, 'long poll answered as soon as a matching update arrived');
-    assert.deepEqual(updates.map((u) => u.update_id), [click.update_id]);
+    assert.deepEqual(
+      updates.map((u) => u.update_id),
+      [click.update_id],
+    );
   });
 });

@@ -123,8 +123,7 @@ export class FakeTelegram {
 
   #waitFor(method: string, predicate: CallPredicate, timeoutMs: number, answered: boolean): Promise<RecordedCall> {
     const lower = method.toLowerCase();
-    const matches = (c: RecordedCall) =>
-      (!answered || c.response !== undefined) && c.method.toLowerCase() === lower && predicate(c);
+    const matches = (c: RecordedCall) => (!answered || c.response !== undefined) && c.method.toLowerCase() === lower && predicate(c);
     const existing = this.#calls.find(matches);
     if (existing !== undefined) return Promise.resolve(existing);
     return new Promise((resolve, reject) => {
@@ -136,7 +135,10 @@ export class FakeTelegram {
       };
       const timer = setTimeout(() => {
         this.#listeners.delete(listener);
-        const seen = this.#calls.slice(-10).map((c) => c.method).join(', ');
+        const seen = this.#calls
+          .slice(-10)
+          .map((c) => c.method)
+          .join(', ');
         reject(new Error(`no ${method} call within ${timeoutMs} ms (last calls: ${seen || 'none'})`));
       }, timeoutMs);
       this.#listeners.add(listener);
@@ -294,10 +296,14 @@ export class FakeTelegram {
       call = { method, params, uploads };
       problem = malformed[0];
     } catch (error) {
-      const apiError = error instanceof PayloadTooLargeError ? new ApiError(413, 'Request Entity Too Large')
-        : error instanceof BadRequestBodyError ? new ApiError(400, error.message)
-        : error instanceof MultipartError ? new ApiError(400, `Bad Request: ${error.message}`)
-        : undefined;
+      const apiError =
+        error instanceof PayloadTooLargeError
+          ? new ApiError(413, 'Request Entity Too Large')
+          : error instanceof BadRequestBodyError
+            ? new ApiError(400, error.message)
+            : error instanceof MultipartError
+              ? new ApiError(400, `Bad Request: ${error.message}`)
+              : undefined;
       if (apiError === undefined) throw error;
       send(res, apiError.toResponse(), apiError.code, true);
       return;

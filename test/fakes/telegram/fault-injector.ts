@@ -1,4 +1,4 @@
-import { ApiError, tooManyRequests } from './types.ts';
+import { type ApiError, tooManyRequests } from './types.ts';
 
 export interface FaultScope {
   /** Only calls addressed to this chat (params.chat_id) are affected. */
@@ -28,8 +28,7 @@ export class FaultInjector {
   /** The error this call must fail with, consuming one use of the first matching fault. */
   take(method: string, chatId: number | undefined): ApiError | undefined {
     const lower = method.toLowerCase();
-    const index = this.#faults.findIndex((f) =>
-      (f.method === '*' || f.method === lower) && (f.chatId === undefined || f.chatId === chatId));
+    const index = this.#faults.findIndex((f) => (f.method === '*' || f.method === lower) && (f.chatId === undefined || f.chatId === chatId));
     const fault = this.#faults[index];
     if (fault === undefined) return undefined;
     fault.remaining -= 1;

@@ -24,7 +24,11 @@ export interface AddFileOptions {
 export const MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024;
 
 const DEFAULT_EXTENSION: Record<NonNullable<AddFileOptions['kind']>, string> = {
-  voice: 'oga', music: 'mp3', documents: 'dat', photos: 'jpg', videos: 'mp4',
+  voice: 'oga',
+  music: 'mp3',
+  documents: 'dat',
+  photos: 'jpg',
+  videos: 'mp4',
 };
 
 export class FileStore {

@@ -23,9 +23,22 @@ export const REAL_FLOOD_LIMITS: FloodLimits = {
 
 /** Methods that put a message into a chat and therefore count against the flood limits. */
 const MESSAGE_METHODS = new Set([
-  'sendmessage', 'sendvoice', 'sendaudio', 'senddocument', 'sendphoto', 'sendvideo', 'sendanimation',
-  'sendsticker', 'sendmediagroup', 'sendvideonote', 'forwardmessage', 'copymessage',
-  'editmessagetext', 'editmessagecaption', 'editmessagereplymarkup', 'editmessagemedia',
+  'sendmessage',
+  'sendvoice',
+  'sendaudio',
+  'senddocument',
+  'sendphoto',
+  'sendvideo',
+  'sendanimation',
+  'sendsticker',
+  'sendmediagroup',
+  'sendvideonote',
+  'forwardmessage',
+  'copymessage',
+  'editmessagetext',
+  'editmessagecaption',
+  'editmessagereplymarkup',
+  'editmessagemedia',
 ]);
 
 export function countsAgainstFloodLimits(method: string): boolean {

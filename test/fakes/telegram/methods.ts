@@ -40,12 +40,15 @@ export const METHODS: Readonly<Record<string, MethodHandler>> = {
       throw new ApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
     }
     const allowed = params.allowed_updates;
-    return updates.poll({
-      ...optionalInt('offset', params.offset),
-      ...optionalInt('limit', params.limit),
-      ...optionalInt('timeout', params.timeout),
-      ...(Array.isArray(allowed) ? { allowedUpdates: allowed.filter((a): a is string => typeof a === 'string') } : {}),
-    }, onAbort);
+    return updates.poll(
+      {
+        ...optionalInt('offset', params.offset),
+        ...optionalInt('limit', params.limit),
+        ...optionalInt('timeout', params.timeout),
+        ...(Array.isArray(allowed) ? { allowedUpdates: allowed.filter((a): a is string => typeof a === 'string') } : {}),
+      },
+      onAbort,
+    );
   },
 
   setWebhook: ({ params, webhook, updates }) => {
@@ -114,10 +117,12 @@ export const METHODS: Readonly<Record<string, MethodHandler>> = {
     const text = stringParam(params, 'text', false);
     if (text.trim() === '') throw badRequest('message text is empty');
     const existing = editableMessage(params, chats);
-    if (!('text' in existing)) throw badRequest("there is no text in the message to edit");
+    if (!('text' in existing)) throw badRequest('there is no text in the message to edit');
     const markup = replyMarkup(params);
     if (existing.text === text && sameMarkup(existing.reply_markup, markup)) {
-      throw badRequest('message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message');
+      throw badRequest(
+        'message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+      );
     }
     const edited: Message.TextMessage = withMarkup({ ...existing, text, edit_date: nowSeconds() }, markup);
     chats.storeMessage(edited);
@@ -131,7 +136,9 @@ export const METHODS: Readonly<Record<string, MethodHandler>> = {
     const markup = replyMarkup(params);
     const current = 'caption' in existing ? existing.caption : undefined;
     if (current === caption && sameMarkup((existing as Message.CommonMessage).reply_markup, markup)) {
-      throw badRequest('message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message');
+      throw badRequest(
+        'message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+      );
     }
     const { caption: _old, ...rest } = existing as Message.CaptionableMessage;
     const edited = withMarkup({ ...rest, ...(caption !== undefined ? { caption } : {}), edit_date: nowSeconds() }, markup);
@@ -246,7 +253,8 @@ function replyMarkup(params: Readonly<Record<string, unknown>>): InlineKeyboardM
   if (markup === undefined || typeof markup !== 'object' || markup === null) return undefined;
   if (!('inline_keyboard' in markup)) return undefined;
   const keyboard = markup.inline_keyboard;
-  if (!Array.isArray(keyboard) || !keyboard.every(Array.isArray)) throw badRequest("can't parse inline keyboard button: InlineKeyboardButton must be an Object");
+  if (!Array.isArray(keyboard) || !keyboard.every(Array.isArray))
+    throw badRequest("can't parse inline keyboard button: InlineKeyboardButton must be an Object");
   for (const row of keyboard as unknown[][]) {
     for (const button of row) {
       if (typeof button !== 'object' || button === null || !('text' in button) || typeof button.text !== 'string') {
@@ -321,8 +329,9 @@ function isCommand(entry: unknown): boolean {
   if (typeof entry !== 'object' || entry === null) return false;
   if (!('command' in entry) || !('description' in entry)) return false;
   const { command, description } = entry;
-  return typeof command === 'string' && /^[a-z0-9_]{1,32}$/.test(command)
-    && typeof description === 'string' && description.length >= 1 && description.length <= 256;
+  return (
+    typeof command === 'string' && /^[a-z0-9_]{1,32}$/.test(command) && typeof description === 'string' && description.length >= 1 && description.length <= 256
+  );
 }
 
 function commandsKey(params: Readonly<Record<string, unknown>>): string {

@@ -34,34 +34,47 @@ function parseInChunks(body: Buffer, cuts: number[]) {
 describe('streaming multipart parser', () => {
   it('yields the same parts however the stream is chunked', () => {
     // Bodies full of CR, LF and dashes stress delimiter detection across chunk edges.
-    const tricky = fc.uint8Array({ maxLength: 300 }).map((bytes) =>
-      Buffer.from(bytes.map((b) => [0x0d, 0x0a, 0x2d, 0x61][b % 4] ?? b)));
-    const anyBytes = fc.oneof(tricky, fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)));
-    fc.assert(fc.property(
-      fc.array(fc.record({ data: anyBytes, file: fc.boolean() }), { minLength: 1, maxLength: 4 }),
-      fc.array(fc.nat(), { maxLength: 20 }),
-      (specs, rawCuts) => {
-        const parts = specs.map((spec, i) => ({
-          name: `field${i}`, data: spec.data, ...(spec.file ? { filename: `f${i}.ogg` } : {}),
-        }));
-        const body = encode(parts);
-        const parsed = parseInChunks(body, rawCuts.map((c) => c % (body.length + 1)));
-        assert.equal(parsed.length, parts.length);
-        parsed.forEach((got, i) => {
-          const want = parts[i];
-          assert.ok(want !== undefined);
-          assert.equal(got.name, want.name);
-          assert.equal(got.filename, want.filename);
-          assert.ok(got.data.equals(want.data), `part ${i} bytes differ`);
-        });
-      },
-    ), { numRuns: 300 });
+    const tricky = fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes.map((b) => [0x0d, 0x0a, 0x2d, 0x61][b % 4] ?? b)));
+    const anyBytes = fc.oneof(
+      tricky,
+      fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ data: anyBytes, file: fc.boolean() }), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        (specs, rawCuts) => {
+          const parts = specs.map((spec, i) => ({
+            name: `field${i}`,
+            data: spec.data,
+            ...(spec.file ? { filename: `f${i}.ogg` } : {}),
+          }));
+          const body = encode(parts);
+          const parsed = parseInChunks(
+            body,
+            rawCuts.map((c) => c % (body.length + 1)),
+          );
+          assert.equal(parsed.length, parts.length);
+          parsed.forEach((got, i) => {
+            const want = parts[i];
+            assert.ok(want !== undefined);
+            assert.equal(got.name, want.name);
+            assert.equal(got.filename, want.filename);
+            assert.ok(got.data.equals(want.data), `part ${i} bytes differ`);
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('handles one byte at a time and a body that contains a near-boundary', () => {
     const data = Buffer.from(`x\r\n--${BOUNDARY.slice(0, -1)}y\r\n--`);
     const body = encode([{ name: 'voice', filename: 'v.ogg', data }]);
-    const parsed = parseInChunks(body, Array.from({ length: body.length }, (_, i) => i));
+    const parsed = parseInChunks(
+      body,
+      Array.from({ length: body.length }, (_, i) => i),
+    );
     assert.ok(parsed[0]?.data.equals(data));
   });
 
@@ -102,8 +115,10 @@ describe('fake server HTTP edge cases', () => {
         { name: 'chat_id', data: Buffer.from('77') },
         { name: 'voice', filename: 'v.ogg', data: voice },
       ]);
-      const ok = await postChunked(`${fake.apiRoot}/bot${fake.token}/sendVoice`, `multipart/form-data; boundary=${BOUNDARY}`,
-        [body.subarray(0, 50), body.subarray(50)]);
+      const ok = await postChunked(`${fake.apiRoot}/bot${fake.token}/sendVoice`, `multipart/form-data; boundary=${BOUNDARY}`, [
+        body.subarray(0, 50),
+        body.subarray(50),
+      ]);
       assert.equal(ok.status, 200);
       assert.ok(fake.sentVoices(77)[0]?.bytes.equals(voice));
 
@@ -123,7 +138,10 @@ describe('fake server HTTP edge cases', () => {
   it('answers 413 above the upload limit', async () => {
     const fake = await startFakeTelegram({ maxUploadBytes: 1024 });
     try {
-      const body = encode([{ name: 'chat_id', data: Buffer.from('1') }, { name: 'voice', filename: 'v.ogg', data: Buffer.alloc(4096) }]);
+      const body = encode([
+        { name: 'chat_id', data: Buffer.from('1') },
+        { name: 'voice', filename: 'v.ogg', data: Buffer.alloc(4096) },
+      ]);
       const res = await postChunked(`${fake.apiRoot}/bot${fake.token}/sendVoice`, `multipart/form-data; boundary=${BOUNDARY}`, [body]);
       assert.equal(res.status, 413);
     } finally {

@@ -157,8 +157,7 @@ function parseHeaders(block: string): OpenPart {
 }
 
 function dispositionParam(disposition: string, param: string): string | undefined {
-  const match = new RegExp(`(?:^|;)\\s*${param}="([^"]*)"`, 'i').exec(disposition)
-    ?? new RegExp(`(?:^|;)\\s*${param}=([^;\\s]+)`, 'i').exec(disposition);
+  const match = new RegExp(`(?:^|;)\\s*${param}="([^"]*)"`, 'i').exec(disposition) ?? new RegExp(`(?:^|;)\\s*${param}=([^;\\s]+)`, 'i').exec(disposition);
   return match?.[1];
 }
 
@@ -173,11 +172,7 @@ function closePart(part: OpenPart): MultipartPart {
 }
 
 /** Reads a whole multipart stream, failing once it exceeds `maxBytes`. */
-export async function readMultipart(
-  body: AsyncIterable<Buffer | string>,
-  boundary: string,
-  maxBytes: number,
-): Promise<MultipartPart[]> {
+export async function readMultipart(body: AsyncIterable<Buffer | string>, boundary: string, maxBytes: number): Promise<MultipartPart[]> {
   const parser = new MultipartParser(boundary);
   let total = 0;
   for await (const chunk of body) {

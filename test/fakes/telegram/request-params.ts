@@ -18,16 +18,31 @@ export { PayloadTooLargeError };
 
 // Multipart and query values arrive as strings; these fields carry JSON like in the real API.
 const JSON_FIELDS = new Set([
-  'reply_markup', 'entities', 'caption_entities', 'allowed_updates', 'commands', 'scope',
-  'reply_parameters', 'link_preview_options', 'media', 'results',
+  'reply_markup',
+  'entities',
+  'caption_entities',
+  'allowed_updates',
+  'commands',
+  'scope',
+  'reply_parameters',
+  'link_preview_options',
+  'media',
+  'results',
 ]);
 const INTEGER_FIELDS = new Set([
-  'chat_id', 'message_id', 'user_id', 'offset', 'limit', 'timeout', 'duration', 'reply_to_message_id',
-  'cache_time', 'message_thread_id', 'max_connections',
+  'chat_id',
+  'message_id',
+  'user_id',
+  'offset',
+  'limit',
+  'timeout',
+  'duration',
+  'reply_to_message_id',
+  'cache_time',
+  'message_thread_id',
+  'max_connections',
 ]);
-const BOOLEAN_FIELDS = new Set([
-  'show_alert', 'drop_pending_updates', 'disable_notification', 'protect_content', 'allow_sending_without_reply',
-]);
+const BOOLEAN_FIELDS = new Set(['show_alert', 'drop_pending_updates', 'disable_notification', 'protect_content', 'allow_sending_without_reply']);
 
 export async function readRequestParams(req: IncomingMessage, url: URL, maxUploadBytes: number): Promise<RequestParams> {
   const fromQuery = Object.fromEntries(url.searchParams);

@@ -182,7 +182,9 @@ export class UpdateBuilders {
 
   #messageWithButton(chatId: number, data: string): Message | undefined {
     const botMessages = this.#chats.messages(chatId, this.#botId).reverse();
-    return botMessages.find((m) => 'reply_markup' in m && m.reply_markup?.inline_keyboard
-      .some((row) => row.some((button) => 'callback_data' in button && button.callback_data === data)));
+    return botMessages.find(
+      (m) =>
+        'reply_markup' in m && m.reply_markup?.inline_keyboard.some((row) => row.some((button) => 'callback_data' in button && button.callback_data === data)),
+    );
   }
 }

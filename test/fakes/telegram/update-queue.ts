@@ -79,9 +79,7 @@ export class UpdateQueue {
   #select(params: GetUpdatesParams): Update[] {
     const limit = Math.max(1, Math.min(params.limit ?? 100, 100));
     const allowed = this.#allowed;
-    const visible = allowed.length === 0
-      ? this.#pending
-      : this.#pending.filter((u) => allowed.some((type) => type in u));
+    const visible = allowed.length === 0 ? this.#pending : this.#pending.filter((u) => allowed.some((type) => type in u));
     return visible.slice(0, limit);
   }
 

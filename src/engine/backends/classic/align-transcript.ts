@@ -113,7 +113,12 @@ export async function alignTranscript(
 }
 
 /** The second alignment pass (see frame-alignment.ts), phrase by phrase. */
-export function realignTranscript(alignment: TranscriptAlignment, user: Features, converted: Float64Array[], signal: AbortSignal): Array<readonly [number, number]> {
+export function realignTranscript(
+  alignment: TranscriptAlignment,
+  user: Features,
+  converted: Float64Array[],
+  signal: AbortSignal,
+): Array<readonly [number, number]> {
   const pairs: Array<readonly [number, number]> = [];
   for (const c of alignment.chunks) {
     const base = sliceFeatures(alignment.base, c.baseStart, c.baseEnd);

@@ -206,7 +206,10 @@ export class ConversionPool {
     const pcm = transferable(task.pcm);
     slot.running = pending;
     slot.worker.ref();
-    slot.worker.postMessage({ type: 'convert', id: pending.id, key: task.key, pcm, seed: task.seed, variability: task.variability ?? 0 } satisfies WorkerRequest, [pcm.buffer]);
+    slot.worker.postMessage(
+      { type: 'convert', id: pending.id, key: task.key, pcm, seed: task.seed, variability: task.variability ?? 0 } satisfies WorkerRequest,
+      [pcm.buffer],
+    );
     if (cache) slot.keys.add(task.key);
     else slot.worker.postMessage({ type: 'drop', key: task.key } satisfies WorkerRequest); // runs after the convert: messages keep order
   }

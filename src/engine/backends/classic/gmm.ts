@@ -113,13 +113,7 @@ export function emStep(
   };
 }
 
-function estimateComponent(
-  xs: readonly Float64Array[],
-  ys: readonly Float64Array[],
-  gamma: Float64Array,
-  n: number,
-  floor: VarianceFloor,
-): JointComponent {
+function estimateComponent(xs: readonly Float64Array[], ys: readonly Float64Array[], gamma: Float64Array, n: number, floor: VarianceFloor): JointComponent {
   const dims = xs[0]!.length;
   const mx = new Float64Array(dims);
   const my = new Float64Array(dims);

@@ -1,13 +1,4 @@
-import type {
-  BackendInfo,
-  FineTuneContext,
-  FineTuneResult,
-  LoadedVoice,
-  PreparedSample,
-  SampleSource,
-  VoiceBackend,
-  VoiceFiles,
-} from '../../backend.ts';
+import type { BackendInfo, FineTuneContext, FineTuneResult, LoadedVoice, PreparedSample, SampleSource, VoiceBackend, VoiceFiles } from '../../backend.ts';
 import { analyse } from '../../features/analysis.ts';
 import { BaseVoiceCatalog } from './catalog.ts';
 import { SAMPLE_RATE } from '../../features/constants.ts';

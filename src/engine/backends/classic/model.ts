@@ -50,9 +50,7 @@ export type ClassicModel = z.infer<typeof modelSchema>;
 
 export function encodeModel(model: ClassicModel): Uint8Array {
   // Seven significant digits keep the file small without audible loss.
-  const json = JSON.stringify(model, (_key, value: unknown) =>
-    typeof value === 'number' && Number.isFinite(value) ? Number(value.toPrecision(7)) : value,
-  );
+  const json = JSON.stringify(model, (_key, value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? Number(value.toPrecision(7)) : value));
   return new TextEncoder().encode(json);
 }
 

@@ -55,7 +55,13 @@ function rmse(pairs: ReadonlyArray<readonly [number, number]>): number {
 }
 
 /** Trains the pitch GMM on voiced aligned pairs; null when data is short or it does not beat mean/variance on held-out frames. */
-export function pitchMapping(base: Features, user: Features, pairs: ReadonlyArray<readonly [number, number]>, from: VoiceStats, to: VoiceStats): PitchMapping | null {
+export function pitchMapping(
+  base: Features,
+  user: Features,
+  pairs: ReadonlyArray<readonly [number, number]>,
+  from: VoiceStats,
+  to: VoiceStats,
+): PitchMapping | null {
   const voiced = pairs.filter(([i, j]) => base.f0[i]! > 0 && user.f0[j]! > 0);
   if (voiced.length < MIN_VOICED_PAIRS) return null;
   const x = withDeltas(continuousLogF0(base.f0), 0, 1);
@@ -121,7 +127,11 @@ export function varyPitch(f0: Float64Array, variability: number, seed: number): 
   if (v === 0) return f0;
   let sum = 0;
   let voiced = 0;
-  for (const f of f0) if (f > 0) (sum += Math.log(f)), voiced++;
+  for (const f of f0) {
+    if (f <= 0) continue;
+    sum += Math.log(f);
+    voiced++;
+  }
   if (voiced === 0) return f0;
   const mean = sum / voiced;
   const random = seeded(seed);

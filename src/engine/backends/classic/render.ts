@@ -60,7 +60,7 @@ export async function renderBase(voice: BaseVoice, text: string, options: Render
 }
 
 function pcmOf(bytes: Uint8Array): Float32Array {
-  let decoded;
+  let decoded: ReturnType<typeof decodeWav>;
   try {
     decoded = decodeWav(bytes);
   } catch (err) {

@@ -19,7 +19,9 @@ export function resolveLanguage(code: string, supported: readonly BaseLanguage[]
   const mapped = primary === 'cmn' || primary === 'zho' || primary === 'chi' ? 'zh' : primary === 'eng' ? 'en' : primary;
   const found = supported.find((l) => l === mapped);
   if (!found) {
-    throw new BackendError('unsupported_language', `language "${code}" is not supported by the classic backend; supported: ${supported.join(', ')}`, { languages: supported.join(', ') });
+    throw new BackendError('unsupported_language', `language "${code}" is not supported by the classic backend; supported: ${supported.join(', ')}`, {
+      languages: supported.join(', '),
+    });
   }
   return found;
 }
@@ -35,7 +37,9 @@ export function normaliseText(text: string): string {
 /** Splits text into clauses to render one at a time. Throws for empty or over-long text. */
 export function splitClauses(text: string, language: BaseLanguage): string[] {
   if (text.length > MAX_TEXT_CHARS) {
-    throw new BackendError('text_too_long', `text has ${text.length} characters; the classic backend takes at most ${MAX_TEXT_CHARS} per request`, { max: MAX_TEXT_CHARS });
+    throw new BackendError('text_too_long', `text has ${text.length} characters; the classic backend takes at most ${MAX_TEXT_CHARS} per request`, {
+      max: MAX_TEXT_CHARS,
+    });
   }
   const clean = normaliseText(text);
   if (!/[\p{L}\p{N}]/u.test(clean)) throw new BackendError('empty_text', 'there is no text to speak');

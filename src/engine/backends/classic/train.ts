@@ -258,7 +258,9 @@ function forwardOnly(progress: ProgressReporter): ProgressReporter {
 
 function requireSpeech(stats: VoiceStats): void {
   if (stats.speechSeconds < MIN_SPEECH_SECONDS) {
-    throw new BackendError('sample_too_short', `the sample has ${stats.speechSeconds.toFixed(1)} s of speech; the classic backend needs at least ${MIN_SPEECH_SECONDS} s`);
+    throw new BackendError(
+      'sample_too_short',
+      `the sample has ${stats.speechSeconds.toFixed(1)} s of speech; the classic backend needs at least ${MIN_SPEECH_SECONDS} s`,
+    );
   }
 }
-

@@ -25,9 +25,7 @@ import type { FrontEndLanguage } from './text/front-end.ts';
 import { GptSovitsTrainer } from './training/trainer.ts';
 import type { TrainingOptions } from './training/options.ts';
 import { StagedVoiceFiles } from './training/staged-files.ts';
-import {
-  CONDITIONING_FILE, REF_AUDIO_FILE, SSL_FILE, SV_FILE, bytesToFloats, floatsToBytes, readConditioning, readVoiceGraphs,
-} from './voice-files.ts';
+import { CONDITIONING_FILE, REF_AUDIO_FILE, SSL_FILE, SV_FILE, bytesToFloats, floatsToBytes, readConditioning, readVoiceGraphs } from './voice-files.ts';
 import type { Conditioning } from './voice-files.ts';
 
 export const MODEL_FILES = {
@@ -171,7 +169,10 @@ export class GptSovitsBackend implements VoiceBackend {
   // `ctx` is optional only so test/backends/gpt-sovits/chain.test.ts's bare call still type-checks.
   async fineTune(ctx?: FineTuneContext): Promise<FineTuneResult> {
     if (!this.#trainer || !ctx) {
-      throw new BackendError('not_supported', 'fine-tuning GPT-SoVITS voices needs a GPU worker with GPT_SOVITS_HOME; see docs/backends/gpt-sovits-training.md');
+      throw new BackendError(
+        'not_supported',
+        'fine-tuning GPT-SoVITS voices needs a GPU worker with GPT_SOVITS_HOME; see docs/backends/gpt-sovits-training.md',
+      );
     }
     const staged = new StagedVoiceFiles();
     await this.prepareSample(ctx.sample, staged, ctx.signal);
@@ -265,7 +266,10 @@ export class GptSovitsBackend implements VoiceBackend {
     if (!graphs.vits.inputNames.includes('sv_emb')) return null;
     if (await files.has(SV_FILE)) return bytesToFloats(await files.read(SV_FILE));
     if (!existsSync(this.#model(MODEL_FILES.sv))) {
-      throw new BackendError('model_missing', `this voice's vits graph is v2Pro/v2ProPlus (input sv_emb) but ${MODEL_FILES.sv} is missing from ${this.options.modelsDir}; export it with \`export_onnx.py --shared\` (docs/backends/gpt-sovits.md)`);
+      throw new BackendError(
+        'model_missing',
+        `this voice's vits graph is v2Pro/v2ProPlus (input sv_emb) but ${MODEL_FILES.sv} is missing from ${this.options.modelsDir}; export it with \`export_onnx.py --shared\` (docs/backends/gpt-sovits.md)`,
+      );
     }
     return this.#speakerEmbedding(resample(ref32, 32_000, 16_000));
   }

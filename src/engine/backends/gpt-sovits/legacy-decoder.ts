@@ -38,7 +38,11 @@ export class LegacySemanticDecoder implements SemanticDecoder {
   }
 
   /** Runs the encoder and first-stage decoder; the first token is ready after this. */
-  static async start(graphs: { encoder: Session; fsdec: Session; sdec: Session }, inputs: EncoderInputs, maxTokens = MAX_TOKENS): Promise<LegacySemanticDecoder> {
+  static async start(
+    graphs: { encoder: Session; fsdec: Session; sdec: Session },
+    inputs: EncoderInputs,
+    maxTokens = MAX_TOKENS,
+  ): Promise<LegacySemanticDecoder> {
     const enc = await runEncoder(graphs.encoder, inputs);
     const fs = await graphs.fsdec.run({ x: enc.x, prompts: enc.prompts });
     const decoder = new LegacySemanticDecoder(graphs.sdec, Math.min(maxTokens, MAX_TOKENS));

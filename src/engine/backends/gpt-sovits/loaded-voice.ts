@@ -128,8 +128,16 @@ export class GptSovitsVoice implements LoadedVoice {
   async #vocode(textIds: readonly number[], tokens: readonly number[], vocoding: Record<string, ort.Tensor>, signal: AbortSignal): Promise<Float32Array> {
     signal.throwIfAborted();
     const feeds: Record<string, ort.Tensor> = {
-      text_seq: new ort.Tensor('int64', BigInt64Array.from(textIds, (v) => BigInt(v)), [1, textIds.length]),
-      pred_semantic: new ort.Tensor('int64', BigInt64Array.from(tokens, (v) => BigInt(v)), [1, 1, tokens.length]),
+      text_seq: new ort.Tensor(
+        'int64',
+        BigInt64Array.from(textIds, (v) => BigInt(v)),
+        [1, textIds.length],
+      ),
+      pred_semantic: new ort.Tensor(
+        'int64',
+        BigInt64Array.from(tokens, (v) => BigInt(v)),
+        [1, 1, tokens.length],
+      ),
       ref_audio: new ort.Tensor('float32', this.#state.refAudio, [1, this.#state.refAudio.length]),
       ...vocoding,
     };

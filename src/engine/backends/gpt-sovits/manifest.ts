@@ -17,7 +17,10 @@ const fileSpec = z.object({
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'plain file name'),
   required: z.boolean(),
   /** Hex SHA-256, or null where the file is operator-made and cannot be known in advance. */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .nullable(),
   /** Absolute URL, or null to use the configured base URL + name. */
   url: z.string().url().nullable(),
   description: z.string(),

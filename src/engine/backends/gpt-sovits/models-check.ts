@@ -31,7 +31,10 @@ function expandLayers(spec: TensorSpec, actual: readonly ort.InferenceSession.Va
   if (at < 0) return null;
   const prefix = spec.name.slice(0, at);
   const pattern = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d+)$`);
-  const found = actual.map((m) => pattern.exec(m.name)?.[1]).filter((n): n is string => n !== undefined).map(Number);
+  const found = actual
+    .map((m) => pattern.exec(m.name)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .map(Number);
   const count = found.length === 0 ? 1 : Math.max(...found) + 1;
   return Array.from({ length: count }, (_, i) => ({ ...spec, name: `${prefix}${i}` }));
 }
@@ -44,7 +47,10 @@ function compare(file: string, kind: 'input' | 'output', specs: readonly TensorS
     const meta = byName.get(spec.name);
     if (!meta) {
       if (spec.optional) continue;
-      problems.push({ file, problem: `missing ${kind} "${spec.name}" (${spec.type}, rank ${spec.rank}); graph has ${actual.map((m) => `"${m.name}"`).join(', ') || 'none'}` });
+      problems.push({
+        file,
+        problem: `missing ${kind} "${spec.name}" (${spec.type}, rank ${spec.rank}); graph has ${actual.map((m) => `"${m.name}"`).join(', ') || 'none'}`,
+      });
       continue;
     }
     if (!meta.isTensor) {

@@ -46,7 +46,10 @@ export async function sessionFromBytes(bytes: Uint8Array, label: string, provide
 function loadError(label: string, provider: ExecutionProvider, error: unknown): BackendError {
   const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
   if (provider === 'cuda' && /cuda|provider/i.test(detail ?? '')) {
-    return new BackendError('cuda_unavailable', `could not start the CUDA execution provider for ${label} (${detail}); install onnxruntime-node with ONNXRUNTIME_NODE_INSTALL=cuda12 on a GPU host, or use the CPU provider`);
+    return new BackendError(
+      'cuda_unavailable',
+      `could not start the CUDA execution provider for ${label} (${detail}); install onnxruntime-node with ONNXRUNTIME_NODE_INSTALL=cuda12 on a GPU host, or use the CPU provider`,
+    );
   }
   return new BackendError('model_corrupt', `GPT-SoVITS model ${label} could not be loaded (${detail}); the file is corrupt or not an ONNX model: ${FIX}`);
 }

@@ -83,7 +83,10 @@ export class VoiceSessionLru {
         const decoder = await sessionFromBytes(files.decoder, 'voice t2s_decoder.onnx', p);
         return { value: { t2s: { kind: 'kv', encoder, decoder }, vits }, bytes };
       }
-      const [fsdec, sdec] = await Promise.all([sessionFromBytes(files.fsdec, 'voice t2s_fsdec.onnx', p), sessionFromBytes(files.sdec, 'voice t2s_sdec.onnx', p)]);
+      const [fsdec, sdec] = await Promise.all([
+        sessionFromBytes(files.fsdec, 'voice t2s_fsdec.onnx', p),
+        sessionFromBytes(files.sdec, 'voice t2s_sdec.onnx', p),
+      ]);
       return { value: { t2s: { kind: 'legacy', encoder, fsdec, sdec }, vits }, bytes };
     });
   }

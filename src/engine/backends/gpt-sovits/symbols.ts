@@ -7,14 +7,15 @@
  */
 
 const INITIALS = 'AA EE OO b c ch d f g h j k l m n p q r s sh t w x y z zh'.split(' ');
-const FINALS =
-  'E En a ai an ang ao e ei en eng er i i0 ia ian iang iao ie in ing iong ir iu o ong ou u ua uai uan uang ui un uo v van ve vn'.split(' ');
+const FINALS = 'E En a ai an ang ao e ei en eng er i i0 ia ian iang iao ie in ing iong ir iu o ong ou u ua uai uan uang ui un uo v van ve vn'.split(' ');
 const JAPANESE = 'I N U a b by ch cl d dy e f g gy h hy i j k ky m my n ny o p py r ry s sh t ts u v w y z'.split(' ');
 export const PUNCTUATION = ['!', '?', '…', ',', '.', '-'] as const;
 const PUNCTUATION_SYMBOLS = [...PUNCTUATION, 'SP', 'SP2', 'SP3', 'UNK'];
 export const ARPABET = new Set(
-  ('AH0 S AH1 EY2 AE2 EH0 OW2 UH0 NG B G AY0 M AA0 F AO0 ER2 UH1 IY1 AH2 DH IY0 EY1 IH0 K N W IY2 T AA1 ER1 EH2 OY0 UH2 UW1 ' +
-    'Z AW2 AW1 V UW2 AA2 ER AW0 UW0 R OW1 EH1 ZH AE0 IH2 IH Y JH P AY1 EY0 OY2 TH HH D ER0 CH AO1 AE1 AO2 OY1 AY2 IH1 OW0 L SH').split(' '),
+  (
+    'AH0 S AH1 EY2 AE2 EH0 OW2 UH0 NG B G AY0 M AA0 F AO0 ER2 UH1 IY1 AH2 DH IY0 EY1 IH0 K N W IY2 T AA1 ER1 EH2 OY0 UH2 UW1 ' +
+    'Z AW2 AW1 V UW2 AA2 ER AW0 UW0 R OW1 EH1 ZH AE0 IH2 IH Y JH P AY1 EY0 OY2 TH HH D ER0 CH AO1 AE1 AO2 OY1 AY2 IH1 OW0 L SH'
+  ).split(' '),
 );
 const KOREAN = [...'ㄱㄴㄷㄹㅁㅂㅅㅇㅈㅊㅋㅌㅍㅎㄲㄸㅃㅆㅉㅏㅓㅗㅜㅡㅣㅐㅔ空停'];
 

@@ -3,7 +3,12 @@ import ort from 'onnxruntime-node';
 import type { Session } from './onnx-session.ts';
 import type { EncoderInputs } from './semantic-decoder.ts';
 
-const i64 = (values: readonly number[]): ort.Tensor => new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), [1, values.length]);
+const i64 = (values: readonly number[]): ort.Tensor =>
+  new ort.Tensor(
+    'int64',
+    BigInt64Array.from(values, (v) => BigInt(v)),
+    [1, values.length],
+  );
 
 export async function runEncoder(encoder: Session, inputs: EncoderInputs): Promise<{ x: ort.Tensor; prompts: ort.Tensor }> {
   const out = await encoder.run({

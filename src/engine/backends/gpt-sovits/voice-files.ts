@@ -60,12 +60,16 @@ export async function readConditioning(files: VoiceFiles): Promise<Conditioning>
 /** The voice's own graphs when it has a complete set (fine-tuned); null for a zero-shot voice. */
 export async function readVoiceGraphs(files: VoiceFiles): Promise<VoiceGraphBytes | null> {
   const names = { ...VOICE_GRAPH_FILES, decoder: VOICE_DECODER_FILE };
-  const has = Object.fromEntries(await Promise.all(Object.entries(names).map(async ([k, n]) => [k, await files.has(n)] as const))) as Record<keyof typeof names, boolean>;
+  const has = Object.fromEntries(await Promise.all(Object.entries(names).map(async ([k, n]) => [k, await files.has(n)] as const))) as Record<
+    keyof typeof names,
+    boolean
+  >;
   if (!Object.values(has).some(Boolean)) return null;
   const kv = has.decoder;
   const wanted: (keyof typeof names)[] = kv ? ['encoder', 'decoder', 'vits'] : ['encoder', 'fsdec', 'sdec', 'vits'];
   const missing = wanted.filter((k) => !has[k]).map((k) => names[k]);
-  if (missing.length > 0) throw new BackendError('voice_corrupt', `this voice's fine-tuned model is incomplete (missing ${missing.join(', ')}); fine-tune it again`);
+  if (missing.length > 0)
+    throw new BackendError('voice_corrupt', `this voice's fine-tuned model is incomplete (missing ${missing.join(', ')}); fine-tune it again`);
   const read = (k: keyof typeof names): Promise<Uint8Array> => files.read(names[k]);
   if (kv) {
     const [encoder, decoder, vits] = await Promise.all([read('encoder'), read('decoder'), read('vits')]);

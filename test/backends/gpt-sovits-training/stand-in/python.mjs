@@ -40,7 +40,9 @@ const epochMs = Number(env.STANDIN_EPOCH_MS ?? 20);
 const [faultKind, faultWhere, faultEpoch] = (env.STANDIN_FAULT ?? '').split(':');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Python imports sitecustomize from PYTHONPATH at start-up: is Vocalis's shim loaded? */
-const siteDir = (env.PYTHONPATH ?? '').split(':').find((d) => d && existsSync(join(d, 'sitecustomize.py')) && readFileSync(join(d, 'sitecustomize.py'), 'utf8').includes('upstream_shim'));
+const siteDir = (env.PYTHONPATH ?? '')
+  .split(':')
+  .find((d) => d && existsSync(join(d, 'sitecustomize.py')) && readFileSync(join(d, 'sitecustomize.py'), 'utf8').includes('upstream_shim'));
 const shimLoaded = siteDir !== undefined;
 const shimSource = siteDir ? readFileSync(join(dirname(siteDir), 'upstream_shim.py'), 'utf8') : '';
 /** Does the loaded shim carry this fix? (its code, as upstream would feel it) */
@@ -113,10 +115,28 @@ function listLines() {
 }
 function record(extra = {}) {
   if (!env.STANDIN_RECORD) return;
-  const keys = ['inp_text', 'inp_wav_dir', 'exp_name', 'opt_dir', 'i_part', 'all_parts', 'is_half', '_CUDA_VISIBLE_DEVICES', 'bert_pretrained_dir', 'cnhubert_base_dir', 'sv_path', 'pretrained_s2G', 's2config_path', 'hz', 'version', 'HF_HUB_OFFLINE', 'VOCALIS_GSV_CACHE'];
+  const keys = [
+    'inp_text',
+    'inp_wav_dir',
+    'exp_name',
+    'opt_dir',
+    'i_part',
+    'all_parts',
+    'is_half',
+    '_CUDA_VISIBLE_DEVICES',
+    'bert_pretrained_dir',
+    'cnhubert_base_dir',
+    'sv_path',
+    'pretrained_s2G',
+    's2config_path',
+    'hz',
+    'version',
+    'HF_HUB_OFFLINE',
+    'VOCALIS_GSV_CACHE',
+  ];
   const picked = Object.fromEntries(keys.filter((k) => env[k] !== undefined).map((k) => [k, env[k]]));
   const secretSeen = env.VOCALIS_TEST_SECRET !== undefined;
-  appendFileSync(env.STANDIN_RECORD, JSON.stringify({ script, args: rest, cwd: process.cwd(), env: picked, secretSeen, shimLoaded, ...extra }) + '\n');
+  appendFileSync(env.STANDIN_RECORD, `${JSON.stringify({ script, args: rest, cwd: process.cwd(), env: picked, secretSeen, shimLoaded, ...extra })}\n`);
 }
 async function faultAt(where, epoch) {
   if (faultWhere !== where || (faultEpoch && Number(faultEpoch) !== epoch)) return;
@@ -147,10 +167,12 @@ const scripts = {
     await faultAt('prep', 1);
     mkdirSync(join(opt, '3-bert'), { recursive: true });
     const out = listLines().map(([wav, , lang, text]) => {
-      const phones = Array.from(text.replace(/[^\p{L}]/gu, '')).map((c) => c.toUpperCase()).join(' ');
+      const phones = Array.from(text.replace(/[^\p{L}]/gu, ''))
+        .map((c) => c.toUpperCase())
+        .join(' ');
       return `${basename(wav)}\t${phones}\t[1]\t${lang === 'en' ? text.toLowerCase() : text}`;
     });
-    writeFileSync(join(opt, `2-name2text-${need('i_part')}.txt`), out.join('\n') + '\n');
+    writeFileSync(join(opt, `2-name2text-${need('i_part')}.txt`), `${out.join('\n')}\n`);
   },
   async '2-get-hubert-wav32k.py'() {
     record();
@@ -194,7 +216,19 @@ const scripts = {
     const config = JSON.parse(readFileSync(flag('--config'), 'utf8'));
     const version = config.model.version;
     const exp = config.data.exp_dir;
-    record({ config: { epochs: config.train.epochs, batch_size: config.train.batch_size, save_weight_dir: config.save_weight_dir, exp_dir: exp, name: config.name, version, gin_channels: config.model.gin_channels, pretrained_s2G: config.train.pretrained_s2G, if_save_latest: config.train.if_save_latest } });
+    record({
+      config: {
+        epochs: config.train.epochs,
+        batch_size: config.train.batch_size,
+        save_weight_dir: config.save_weight_dir,
+        exp_dir: exp,
+        name: config.name,
+        version,
+        gin_channels: config.model.gin_channels,
+        pretrained_s2G: config.train.pretrained_s2G,
+        if_save_latest: config.train.if_save_latest,
+      },
+    });
     mustExist(config.train.pretrained_s2G, 'pretrained_s2G');
     torchLoad(config.train.pretrained_s2G);
     mustExist(join(exp, '6-name2semantic.tsv'), 'semantic tokens');
@@ -239,9 +273,19 @@ const scripts = {
     const resumeLeft = (dir) => (existsSync(dir) ? readdirSync(dir).filter((n) => /^[GD]_\d+\.pth$/.test(n)).length : 0);
     const semantic = get('train_semantic_path');
     record({
-      config: { epochs: Number(get('epochs')), batch_size: Number(get('batch_size')), half_weights_save_dir: get('half_weights_save_dir'), exp_name: get('exp_name'), output_dir: get('output_dir'), pretrained_s1: get('pretrained_s1'), if_save_latest: get('if_save_latest') },
+      config: {
+        epochs: Number(get('epochs')),
+        batch_size: Number(get('batch_size')),
+        half_weights_save_dir: get('half_weights_save_dir'),
+        exp_name: get('exp_name'),
+        output_dir: get('output_dir'),
+        pretrained_s1: get('pretrained_s1'),
+        if_save_latest: get('if_save_latest'),
+      },
       // What SoVITS training left for resuming when GPT training starts (disk use of a job).
-      s2ResumeFilesLeft: readdirSync(dirname(semantic)).filter((n) => n.startsWith('logs_s2_')).reduce((n, d) => n + resumeLeft(join(dirname(semantic), d)), 0),
+      s2ResumeFilesLeft: readdirSync(dirname(semantic))
+        .filter((n) => n.startsWith('logs_s2_'))
+        .reduce((n, d) => n + resumeLeft(join(dirname(semantic), d)), 0),
     });
     if (env.hz !== '25hz') process.exit(1);
     mustExist(get('pretrained_s1'), 'pretrained_s1');
@@ -256,11 +300,15 @@ const scripts = {
     // RichProgressBar on a pipe: silent. The shim makes Lightning use its TQDM bar.
     const bar = (text) => shimHas('connector._RICH_AVAILABLE = False') && process.stderr.write(text);
     for (let e = 0; e < epochs; e++) {
-      bar(`\rEpoch ${e}:  50%|█████     | 1/2 [00:00<00:00, 9.1it/s, v_num=0, total_loss_step=${(300 / (e + 1)).toFixed(1)}, lr_step=0.002, top_3_acc_step=0.4]`);
+      bar(
+        `\rEpoch ${e}:  50%|█████     | 1/2 [00:00<00:00, 9.1it/s, v_num=0, total_loss_step=${(300 / (e + 1)).toFixed(1)}, lr_step=0.002, top_3_acc_step=0.4]`,
+      );
       await sleep(epochMs / 2);
       await faultAt('s1', e + 1);
       await sleep(epochMs / 2);
-      bar(`\rEpoch ${e}: 100%|██████████| 2/2 [00:00<00:00, 9.1it/s, v_num=0, total_loss_step=${(280 / (e + 1)).toFixed(1)}, lr_step=0.002, top_3_acc_step=0.5]`);
+      bar(
+        `\rEpoch ${e}: 100%|██████████| 2/2 [00:00<00:00, 9.1it/s, v_num=0, total_loss_step=${(280 / (e + 1)).toFixed(1)}, lr_step=0.002, top_3_acc_step=0.5]`,
+      );
       // Lightning's checkpoint (full state); with if_save_latest the older ones are removed.
       const older = get('if_save_latest') === 'true' ? readdirSync(ckptDir) : [];
       writeFileSync(join(ckptDir, `epoch=${e}-step=${(e + 1) * 2}.ckpt`), 'PK lightning state');

@@ -198,7 +198,8 @@ export class DaveCallSession {
       const inGroup = userId === undefined || (member?.inGroup === true && member.member?.ready === true && bot.inGroup);
       if (!this.changing && !this.#reconciling && inGroup) return;
       if (this.#closed) throw new Error('fake discord: the DAVE session ended');
-      if (Date.now() - started > timeoutMs) throw new Error(`fake discord: the DAVE group did not settle within ${timeoutMs} ms (epoch ${this.#epoch}, members ${this.groupMembers.join(', ')})`);
+      if (Date.now() - started > timeoutMs)
+        throw new Error(`fake discord: the DAVE group did not settle within ${timeoutMs} ms (epoch ${this.#epoch}, members ${this.groupMembers.join(', ')})`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
@@ -216,9 +217,11 @@ export class DaveCallSession {
     }
     this.#reconciling = true;
     void this.#propose()
-      .catch((error: unknown) => queueMicrotask(() => {
-        throw error;
-      }))
+      .catch((error: unknown) =>
+        queueMicrotask(() => {
+          throw error;
+        }),
+      )
       .finally(() => {
         this.#reconciling = false;
         if (this.#reconcileAgain) {
@@ -237,15 +240,23 @@ export class DaveCallSession {
       const committer = this.#pickCommitter(joining);
       const others = joining.filter((p) => p !== committer);
       const round: Round = {
-        epoch: 0n, committer: committer.userId, initial: true, removes: [], staying: [committer.userId],
+        epoch: 0n,
+        committer: committer.userId,
+        initial: true,
+        removes: [],
+        staying: [committer.userId],
         adds: others.map((p) => ({ userId: p.userId, keyPackage: p.keyPackage! })),
       };
       // Every pending client is asked to add the others; the server will take the committer's commit.
       // A member that would lose that race is not asked.
       const recipients = joining.filter((p) => !p.member || p === committer);
-      const payloads = await Promise.all(recipients.map(async (recipient) => MlsExternalSender.proposalsPayload(
-        await Promise.all(joining.filter((p) => p !== recipient).map((p) => this.#sender.proposeAdd(this.channelId, 0n, p.keyPackage!))),
-      )));
+      const payloads = await Promise.all(
+        recipients.map(async (recipient) =>
+          MlsExternalSender.proposalsPayload(
+            await Promise.all(joining.filter((p) => p !== recipient).map((p) => this.#sender.proposeAdd(this.channelId, 0n, p.keyPackage!))),
+          ),
+        ),
+      );
       if (this.#closed || this.#round || this.#transition) return;
       this.#round = round;
       this.events.push({ type: 'proposals', epoch: 0n, adds: round.adds.map((a) => a.userId), removes: [], at: Date.now() });

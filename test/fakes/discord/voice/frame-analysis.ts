@@ -67,7 +67,7 @@ export function analyzeFrames(frames: readonly RecordedFrame[]): FrameStats {
     const b = frames[i]!;
     intervals.push(Number(b.arrivedAtNs - a.arrivedAtNs) / 1e6);
     if (((a.sequence + 1) & 0xffff) !== b.sequence) sequenceGaps++;
-    if (((a.timestamp + 960) >>> 0) !== b.timestamp) timestampGaps++;
+    if ((a.timestamp + 960) >>> 0 !== b.timestamp) timestampGaps++;
   }
   let silenceMidUtterance = 0;
   for (const utterance of splitUtterances(frames)) {

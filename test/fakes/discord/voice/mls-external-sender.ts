@@ -3,8 +3,16 @@
 // accepts, and the parsing the delivery service needs (whose key package, a commit's epoch,
 // where a commit ends and its welcome starts). No MLS is implemented here, only wired.
 import {
-  decodeMlsMessage, encodeExternalSender, encodeMlsMessage, getCiphersuiteFromName, getCiphersuiteImpl, proposeExternal,
-  type CiphersuiteImpl, type ExternalSender, type GroupInfo, type Proposal,
+  decodeMlsMessage,
+  encodeExternalSender,
+  encodeMlsMessage,
+  getCiphersuiteFromName,
+  getCiphersuiteImpl,
+  proposeExternal,
+  type CiphersuiteImpl,
+  type ExternalSender,
+  type GroupInfo,
+  type Proposal,
 } from 'ts-mls';
 import { decodeKeyPackage } from 'ts-mls/keyPackage.js';
 import { varLenDataEncoder } from 'ts-mls/codec/variableLength.js';
@@ -29,7 +37,8 @@ export function userIdOfKeyPackage(keyPackage: Uint8Array): string {
   const decoded = decodeKeyPackage(keyPackage, 0);
   if (!decoded) throw new Error('fake discord: not an MLS key package');
   const credential = decoded[0].leafNode.credential;
-  if (credential.credentialType !== 'basic' || credential.identity.length !== 8) throw new Error('fake discord: a DAVE key package needs an 8-byte basic credential');
+  if (credential.credentialType !== 'basic' || credential.identity.length !== 8)
+    throw new Error('fake discord: a DAVE key package needs an 8-byte basic credential');
   return Buffer.from(credential.identity).readBigUInt64BE().toString();
 }
 

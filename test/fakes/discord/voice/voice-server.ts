@@ -271,7 +271,8 @@ export class FakeVoiceServer {
 
   #newSsrc(): number {
     let ssrc: number;
-    do ssrc = randomInt(1, 2 ** 31); while (this.#usedSsrcs.has(ssrc));
+    do ssrc = randomInt(1, 2 ** 31);
+    while (this.#usedSsrcs.has(ssrc));
     this.#usedSsrcs.add(ssrc);
     return ssrc;
   }
@@ -409,11 +410,15 @@ export class FakeVoiceServer {
     session.mode = mode;
     session.secretKey = randomBytes(32);
     if (this.#externalSender) {
-      session.dave = new DaveCallSession(session.channelId, {
-        userId: session.userId,
-        sendBinary: (op, payload) => this.#sendBinary(session, op, payload),
-        sendJson: (op, payload) => this.#send(session, op, payload),
-      }, this.#externalSender);
+      session.dave = new DaveCallSession(
+        session.channelId,
+        {
+          userId: session.userId,
+          sendBinary: (op, payload) => this.#sendBinary(session, op, payload),
+          sendJson: (op, payload) => this.#send(session, op, payload),
+        },
+        this.#externalSender,
+      );
     }
     this.#send(session, VoiceOp.SessionDescription, {
       mode,

@@ -98,7 +98,10 @@ export function textToSegments(text: string, language: string): TextSegment[] {
     .map((piece) => textToSegment(piece, lang))
     .filter((s): s is TextSegment => s !== null);
   if (segments.length === 0) {
-    throw new BackendError('unspeakable_text', `nothing in the text can be spoken in ${lang === 'zh' ? 'Chinese' : 'English'} (only symbols, emoji or another script)`);
+    throw new BackendError(
+      'unspeakable_text',
+      `nothing in the text can be spoken in ${lang === 'zh' ? 'Chinese' : 'English'} (only symbols, emoji or another script)`,
+    );
   }
   return segments;
 }

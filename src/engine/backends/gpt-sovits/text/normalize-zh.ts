@@ -56,7 +56,10 @@ function decimal(whole: string, fraction: string): string {
 
 export function normalizeChinese(text: string): string {
   return text
-    .replace(/(\d{4})[-/年](\d{1,2})[-/月](\d{1,2})日?/g, (_m, y: string, mo: string, d: string) => `${digitsRead(y)}年${chineseCardinal(mo)}月${chineseCardinal(d)}日`)
+    .replace(
+      /(\d{4})[-/年](\d{1,2})[-/月](\d{1,2})日?/g,
+      (_m, y: string, mo: string, d: string) => `${digitsRead(y)}年${chineseCardinal(mo)}月${chineseCardinal(d)}日`,
+    )
     .replace(/(\d{4})年/g, (_m, y: string) => `${digitsRead(y)}年`)
     .replace(/[¥￥]\s?(\d+)(?:\.(\d+))?/g, (_m, w: string, f: string | undefined) => (f ? `${decimal(w, f)}元` : `${chineseCardinal(w)}元`))
     .replace(/\$\s?(\d+)(?:\.(\d+))?/g, (_m, w: string, f: string | undefined) => (f ? `${decimal(w, f)}美元` : `${chineseCardinal(w)}美元`))
@@ -69,7 +72,7 @@ export function normalizeChinese(text: string): string {
     .replace(/[！]/g, '!')
     .replace(/[？]/g, '?')
     .replace(/[；;:]/g, ',')
-    .replace(/[“”‘’"'（）()《》【】\[\]]/g, '')
+    .replace(/[“”‘’"'（）()《》【】[\]]/g, '')
     .replace(/[—～~]/g, '-')
     .replace(/\s+/g, '');
 }

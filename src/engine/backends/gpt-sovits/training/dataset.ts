@@ -40,25 +40,37 @@ export interface Dataset {
 
 export function listLanguage(script: ReadingScript): string {
   const lang = script.language.toLowerCase().split(/[-_]/)[0] ?? '';
-  if (!LIST_LANGUAGES.has(lang)) throw new BackendError('unsupported_language', `GPT-SoVITS fine-tuning has no language "${script.language}"`, { languages: [...LIST_LANGUAGES].join(', ') });
+  if (!LIST_LANGUAGES.has(lang))
+    throw new BackendError('unsupported_language', `GPT-SoVITS fine-tuning has no language "${script.language}"`, {
+      languages: [...LIST_LANGUAGES].join(', '),
+    });
   return lang;
 }
 
 /** A list-file field: no separators, no line breaks. */
 function clean(text: string): string {
-  return text.replace(/[|\r\n\t]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return text
+    .replace(/[|\r\n\t]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 export async function buildDataset(sample: SampleSource, work: WorkLayout, heldOutWanted: number, signal: AbortSignal): Promise<Dataset> {
   const script = sample.script;
   if (!script || script.sentences.length < 2) {
-    throw new BackendError('script_required', 'GPT-SoVITS fine-tuning needs a sample read from the reading script (transcripts come from it; there is no speech recognition)');
+    throw new BackendError(
+      'script_required',
+      'GPT-SoVITS fine-tuning needs a sample read from the reading script (transcripts come from it; there is no speech recognition)',
+    );
   }
   const language = listLanguage(script);
   const pcm = await sample.read(TRAIN_RATE);
   signal.throwIfAborted();
   const slices = sliceAtPauses(pcm, { minSeconds: 2, maxSeconds: 10 });
-  const aligned = alignSentences(slices.map((s) => s.end - s.start), script.sentences);
+  const aligned = alignSentences(
+    slices.map((s) => s.end - s.start),
+    script.sentences,
+  );
   const usable = aligned.filter((a) => {
     const slice = slices[a.segment]!;
     const seconds = slice.end - slice.start;
@@ -92,6 +104,6 @@ export async function buildDataset(sample: SampleSource, work: WorkLayout, heldO
     trainSeconds += slice.end - slice.start;
   }
   if (lines.length < 2) throw new BackendError('sample_too_short', 'too few usable segments in the sample to fine-tune GPT-SoVITS');
-  await writeFile(work.listFile, lines.join('\n') + '\n', { mode: 0o600 });
+  await writeFile(work.listFile, `${lines.join('\n')}\n`, { mode: 0o600 });
   return { language, trainItems: lines.length, trainSeconds, heldOut };
 }

@@ -37,9 +37,21 @@ export async function exportAndCheck(o: ResolvedTrainingOptions, r: ExportReques
   const run = runProcess({
     command: o.python,
     args: [
-      ...o.pythonArgs, '-s', o.exportScript,
-      '--home', o.home, '--pretrained', o.pretrainedDir, '--version', o.version,
-      '--gpt', r.gptCheckpoint, '--sovits', r.sovitsCheckpoint, '--out', r.outDir,
+      ...o.pythonArgs,
+      '-s',
+      o.exportScript,
+      '--home',
+      o.home,
+      '--pretrained',
+      o.pretrainedDir,
+      '--version',
+      o.version,
+      '--gpt',
+      r.gptCheckpoint,
+      '--sovits',
+      r.sovitsCheckpoint,
+      '--out',
+      r.outDir,
     ],
     cwd: r.cwd,
     env: r.env,
@@ -56,9 +68,15 @@ export async function exportAndCheck(o: ResolvedTrainingOptions, r: ExportReques
   }
   const manifest = await loadManifest(o.manifestPath);
   const wanted = new Set(Object.keys(EXPORTED_GRAPHS));
-  const problems = await checkModels(r.outDir, { ...manifest, files: manifest.files.filter((f) => wanted.has(f.name)).map((f) => ({ ...f, required: true, sha256: null })) });
+  const problems = await checkModels(r.outDir, {
+    ...manifest,
+    files: manifest.files.filter((f) => wanted.has(f.name)).map((f) => ({ ...f, required: true, sha256: null })),
+  });
   if (problems.length > 0) {
-    throw new BackendError('export_failed', `the exported graphs do not match the inference backend: ${problems.map((p) => `${p.file}: ${p.problem}`).join('; ')}`);
+    throw new BackendError(
+      'export_failed',
+      `the exported graphs do not match the inference backend: ${problems.map((p) => `${p.file}: ${p.problem}`).join('; ')}`,
+    );
   }
   const out: Record<string, Uint8Array> = {};
   for (const [exported, voiceName] of Object.entries(EXPORTED_GRAPHS)) out[voiceName] = await readFile(join(r.outDir, exported));

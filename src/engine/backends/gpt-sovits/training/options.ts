@@ -110,7 +110,8 @@ export function manifestFor(version: GptSovitsVersion): string {
 export function resolveTrainingOptions(o: TrainingOptions): ResolvedTrainingOptions {
   const bundled = join(o.home, 'runtime', 'python');
   const version = o.version ?? 'v2ProPlus';
-  if (!GPT_SOVITS_VERSIONS.includes(version)) throw new RangeError(`training option version must be one of ${GPT_SOVITS_VERSIONS.join(', ')}, got ${String(version)}`);
+  if (!GPT_SOVITS_VERSIONS.includes(version))
+    throw new RangeError(`training option version must be one of ${GPT_SOVITS_VERSIONS.join(', ')}, got ${String(version)}`);
   return {
     home: o.home,
     python: o.python ?? (existsSync(bundled) ? bundled : 'python3'),
@@ -142,4 +143,3 @@ export function batchSizeFor(memoryMiB: number | null, half: boolean): number {
   const base = memoryMiB === null ? 2 : Math.max(1, Math.floor(memoryMiB / 1024 / 2));
   return half ? base : Math.max(1, Math.floor(base / 2));
 }
-

@@ -142,10 +142,12 @@ export class PhaseRun {
     // One epoch's training time, without process start-up and model loading (benchmarks).
     if (e === 1 && this.#firstProgressAt !== null) this.#c.metrics[`${this.#phase.name}Epoch1Seconds`] = (performance.now() - this.#firstProgressAt) / 1000;
     if ((this.#c.dataset?.heldOut ?? []).length === 0) return;
-    this.#evaluations = this.#evaluations.then(() => this.#evaluate(e, checkpoint)).catch((error: unknown) => {
-      this.#evalError ??= error;
-      this.#stopScript();
-    });
+    this.#evaluations = this.#evaluations
+      .then(() => this.#evaluate(e, checkpoint))
+      .catch((error: unknown) => {
+        this.#evalError ??= error;
+        this.#stopScript();
+      });
   }
 
   async #evaluate(e: number, checkpoint: string): Promise<void> {
@@ -156,8 +158,17 @@ export class PhaseRun {
     const pair = this.#phase.pair(checkpoint, this.#partner);
     const label = `${this.#phase.name}-e${e}`;
     const graphs = await this.#c.export(pair.gpt, pair.sovits, label);
-    const spoken = await this.#c.synthesize(graphs, heldOut.map((h) => h.text), this.#c.dataset?.language ?? 'en', signal);
-    const score = await scorePairs(heldOut.map((h, i) => ({ reference: h.pcm, synthesized: spoken[i] ?? { samples: new Float32Array(0), sampleRate: h.pcm.sampleRate } })), this.#c.options.speakerEmbedding ?? null, signal);
+    const spoken = await this.#c.synthesize(
+      graphs,
+      heldOut.map((h) => h.text),
+      this.#c.dataset?.language ?? 'en',
+      signal,
+    );
+    const score = await scorePairs(
+      heldOut.map((h, i) => ({ reference: h.pcm, synthesized: spoken[i] ?? { samples: new Float32Array(0), sampleRate: h.pcm.sampleRate } })),
+      this.#c.options.speakerEmbedding ?? null,
+      signal,
+    );
     const previous = selector.best;
     const improved = selector.add({ epoch: e, score: score.score, item: { checkpoint, dir: join(exportsDir, label), graphs, score } });
     this.#c.metrics[`${this.#phase.name}ScoreE${e}`] = Math.round(score.score * 1000) / 1000;

@@ -18,15 +18,17 @@ import type { FailureHint } from './process-runner.ts';
 export type ChildEnv = Readonly<Record<string, string | undefined>>;
 
 /** Runs one upstream script in the job's working directory; returns what its output hinted at. */
-export async function runStep(
-  o: ResolvedTrainingOptions,
-  work: WorkLayout,
-  script: string,
-  env: ChildEnv,
-  signal: AbortSignal,
-): Promise<FailureHint | null> {
+export async function runStep(o: ResolvedTrainingOptions, work: WorkLayout, script: string, env: ChildEnv, signal: AbortSignal): Promise<FailureHint | null> {
   let hint: FailureHint | null = null;
-  const run = runProcess({ command: o.python, args: [...o.pythonArgs, '-s', script], cwd: work.cwd, env, signal, killGraceMs: o.killGraceMs, onHint: (h) => (hint = h) });
+  const run = runProcess({
+    command: o.python,
+    args: [...o.pythonArgs, '-s', script],
+    cwd: work.cwd,
+    env,
+    signal,
+    killGraceMs: o.killGraceMs,
+    onHint: (h) => (hint = h),
+  });
   const outcome = await run.done;
   signal.throwIfAborted();
   if (outcome.kind === 'exited' && outcome.code !== 0) throw stepFailure(script, outcome.code, outcome.failure);
@@ -49,7 +51,7 @@ function emptyOutput(script: string, what: string, hint: FailureHint | null): Ba
 async function mergeParts(dir: string, part: string, whole: string, header: string | null): Promise<number> {
   const text = await readFile(join(dir, part), 'utf8').catch(() => '');
   const lines = text.split('\n').filter((l) => l.trim() !== '');
-  await writeFile(join(dir, whole), [...(header ? [header] : []), ...lines].join('\n') + '\n', { mode: 0o600 });
+  await writeFile(join(dir, whole), `${[...(header ? [header] : []), ...lines].join('\n')}\n`, { mode: 0o600 });
   await rm(join(dir, part), { force: true });
   return lines.length;
 }

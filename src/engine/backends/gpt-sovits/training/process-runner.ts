@@ -19,9 +19,7 @@ export interface RunSpec {
   onHint?(hint: FailureHint): void;
 }
 
-export type RunOutcome =
-  | { readonly kind: 'exited'; readonly code: number; readonly failure: FailureHint | null }
-  | { readonly kind: 'stopped' };
+export type RunOutcome = { readonly kind: 'exited'; readonly code: number; readonly failure: FailureHint | null } | { readonly kind: 'stopped' };
 
 export interface FailureHint {
   readonly code: 'disk_full' | 'gpu_out_of_memory' | 'trainer_crashed';

@@ -68,5 +68,5 @@ export function emitSimpleYaml(doc: YamlDoc): string {
       for (const [k, v] of Object.entries(value)) lines.push(`  ${k}: ${emitScalar(v)}`);
     } else lines.push(`${key}: ${emitScalar(value)}`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

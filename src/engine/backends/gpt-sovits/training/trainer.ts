@@ -61,7 +61,8 @@ const SPAN: Record<Exclude<TrainerState, 'failed' | 'cancelled'>, readonly [numb
 };
 
 /** Environment variables the children inherit from the worker. */
-const INHERITED_ENV = /^(PATH|HOME|USER|LANG|LANGUAGE|LC_\w+|TZ|SHELL|LD_LIBRARY_PATH|CUDA_\w+|NVIDIA_\w+|NCCL_\w+|PYTORCH_\w+|TORCH_\w+|HF_\w+|TRANSFORMERS_\w+|PYTHON\w*|VIRTUAL_ENV|CONDA_\w+|OMP_NUM_THREADS|MKL_\w+)$/;
+const INHERITED_ENV =
+  /^(PATH|HOME|USER|LANG|LANGUAGE|LC_\w+|TZ|SHELL|LD_LIBRARY_PATH|CUDA_\w+|NVIDIA_\w+|NCCL_\w+|PYTORCH_\w+|TORCH_\w+|HF_\w+|TRANSFORMERS_\w+|PYTHON\w*|VIRTUAL_ENV|CONDA_\w+|OMP_NUM_THREADS|MKL_\w+)$/;
 
 const SMOKE_TEXT: Record<string, string> = { zh: '你好，这是一个测试。', en: 'Hello, this is a test.' };
 
