@@ -17,11 +17,7 @@ export default defineConfig({
     teardownTimeout: 60_000,
     // The same report for people, CI and agents, closing with "Tests  N passed"; `--reporter=verbose`
     // also prints the figures tests record with annotate().
-    reporters: [
-      'default',
-      ...(process.env['GITHUB_ACTIONS'] === 'true' ? ['github-actions'] : []),
-      './test/support/closing-line-reporter.ts',
-    ],
+    reporters: ['default', ...(process.env['GITHUB_ACTIONS'] === 'true' ? ['github-actions'] : []), './test/support/closing-line-reporter.ts'],
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts'],
