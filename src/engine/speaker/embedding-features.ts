@@ -2,6 +2,7 @@ import { resample } from '../audio/resampler.ts';
 import { ChirpDft } from '../dsp/chirp-dft.ts';
 import { RealFft } from '../dsp/real-fft.ts';
 import type { PcmChunk } from '../pcm.ts';
+import { voicedFrames } from './voiced-frames.ts';
 
 /**
  * The input a speaker-embedding model was trained on, declared by the operator with the
@@ -26,9 +27,6 @@ const HOP = 160;
 /** Kaldi pads its 400-sample frames to 512 points; librosa transforms exactly 400. */
 const KALDI_FFT = 512;
 const LIBROSA_FFT = FRAME;
-/** Frames more than this far below the loudest are pauses and breath, not voice (as the GMM's features). */
-const ENERGY_RANGE_DB = 35;
-const ABSOLUTE_FLOOR_DB = -75;
 const MEL_TARGET_DBFS = -30;
 
 /** Voiced frames only, frames × melBins row-major: silence says nothing about who speaks. */
@@ -149,15 +147,6 @@ class Spectrum {
 const FLOAT_EPSILON = 1.1920928955078125e-7;
 const POVEY = Float64Array.from({ length: FRAME }, (_, n) => (0.5 - 0.5 * Math.cos((2 * Math.PI * n) / (FRAME - 1))) ** 0.85);
 const PERIODIC_HANN = Float64Array.from({ length: FRAME }, (_, n) => 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / FRAME));
-
-function voicedFrames(energyDb: Float64Array): number[] {
-  let loudest = -Infinity;
-  for (const e of energyDb) loudest = Math.max(loudest, e);
-  const floor = Math.max(loudest - ENERGY_RANGE_DB, ABSOLUTE_FLOOR_DB);
-  const kept: number[] = [];
-  for (let f = 0; f < energyDb.length; f++) if (energyDb[f]! > floor) kept.push(f);
-  return kept;
-}
 
 function subtractMean(data: Float32Array, frames: number, bins: number): void {
   if (frames === 0) return;

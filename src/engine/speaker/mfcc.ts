@@ -1,6 +1,7 @@
 import { RealFft } from '../dsp/real-fft.ts';
 import { resample } from '../audio/resampler.ts';
 import type { PcmChunk } from '../pcm.ts';
+import { voicedFrames } from './voiced-frames.ts';
 
 /** Speaker features are computed at 16 kHz: what LibriSpeech (the background model's data) has. */
 export const FEATURE_RATE = 16_000;
@@ -11,9 +12,6 @@ const MEL_FILTERS = 26;
 /** c1..c19: c0 (loudness) says nothing about who speaks. */
 const CEPSTRA = 19;
 const DELTA_SPAN = 2;
-/** Frames more than this far below the loudest are pauses and breath, not voice. */
-const ENERGY_RANGE_DB = 35;
-const ABSOLUTE_FLOOR_DB = -75;
 
 /** MFCC + delta features of the voiced frames, mean- and variance-normalised per recording. */
 export interface SpeakerFeatures {
@@ -72,15 +70,6 @@ export function speakerFeatures(pcm: PcmChunk): SpeakerFeatures {
   }
   const voiced = voicedFrames(energyDb);
   return normalise(withDeltas(ceps, count), voiced);
-}
-
-function voicedFrames(energyDb: Float64Array): number[] {
-  let loudest = -Infinity;
-  for (const e of energyDb) loudest = Math.max(loudest, e);
-  const floor = Math.max(loudest - ENERGY_RANGE_DB, ABSOLUTE_FLOOR_DB);
-  const kept: number[] = [];
-  for (let f = 0; f < energyDb.length; f++) if (energyDb[f]! > floor) kept.push(f);
-  return kept;
 }
 
 function withDeltas(ceps: Float64Array, count: number): Float64Array {
