@@ -1,4 +1,5 @@
 import { createOpusDecoder, type OpusDecoder } from '../../engine/audio/opus-codec.ts';
+import { OPUS_SILENCE_FRAME } from '../../engine/audio/playback-stream.ts';
 
 /**
  * What one packet from the voice receiver is worth to a recording. Only `speech` frames
@@ -12,7 +13,6 @@ export type ReceivedFrame =
 
 /** 48 kHz stereo, 20 ms: what Discord sends. */
 export const FRAME_SECONDS = 0.02;
-const OPUS_SILENCE = [0xf8, 0xff, 0xfe] as const;
 /** The DAVE protocol ends every end-to-end encrypted frame with this marker (0xFAFA). */
 const DAVE_MAGIC = 0xfa;
 /** A DAVE footer holds at least an 8-byte tag, a nonce, the size byte and the marker. */
@@ -22,7 +22,7 @@ const DAVE_TAG_BYTES = 8;
 const QUIET_RMS = 0.01 * 32768;
 
 function isSilenceFrame(packet: Uint8Array): boolean {
-  return packet.length === 3 && packet[0] === OPUS_SILENCE[0] && packet[1] === OPUS_SILENCE[1] && packet[2] === OPUS_SILENCE[2];
+  return packet.length === OPUS_SILENCE_FRAME.length && OPUS_SILENCE_FRAME.every((byte, i) => packet[i] === byte);
 }
 
 /**
