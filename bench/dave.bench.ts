@@ -4,9 +4,9 @@
 // of a speaking member's frames the bot's receiver loses per epoch change (as is, and with the
 // commit reaching the bot 300 ms late, discord.js #11441's window).
 import { once } from 'node:events';
-import { EndBehaviorType, VoiceConnectionStatus, entersState, joinVoiceChannel, type VoiceConnection } from '@discordjs/voice';
+import { EndBehaviorType, type VoiceConnection } from '@discordjs/voice';
 import { startFakeDiscord, type FakeDiscord } from '../test/fakes/discord/index.ts';
-import { loginTestClient } from '../test/fakes/discord/discord-test-client.ts';
+import { joinFakeVoiceChannel, loginTestClient } from '../test/fakes/discord/discord-test-client.ts';
 import { encodeOpusFrames, makeTestPcm } from '../test/fakes/discord/opus-fixtures.ts';
 import type { BenchFigure, BenchSuite } from './types.ts';
 
@@ -44,16 +44,8 @@ const suite: BenchSuite = {
   async run() {
     const discord = await startFakeDiscord();
     const client = await loginTestClient(discord);
-    const guild = client.guilds.cache.get(discord.guild.id)!;
-    const connection = joinVoiceChannel({
-      channelId: discord.guild.voiceChannelId,
-      guildId: guild.id,
-      adapterCreator: guild.voiceAdapterCreator,
-      selfDeaf: false,
-    });
+    const connection = await joinFakeVoiceChannel(discord, client);
     try {
-      await entersState(connection, VoiceConnectionStatus.Ready, 10_000);
-      await discord.voice.waitForSession();
       const formStarted = performance.now();
       const alice = discord.addMember('alice', { inVoice: true });
       await discord.voice.waitForDave(alice.id);

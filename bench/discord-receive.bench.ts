@@ -6,7 +6,6 @@
 // a member whose packets arrive but never become audio waits to be told.
 import { EventEmitter } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
-import { VoiceConnectionStatus, entersState, joinVoiceChannel } from '@discordjs/voice';
 import { DEFAULT_CLONE_TIMINGS } from '../src/bots/discord/clone-flow.ts';
 import { ClipCutter, DEFAULT_CUT_RULES } from '../src/bots/discord/clip-cutter.ts';
 import { receivePackets } from '../src/bots/discord/packet-receiver.ts';
@@ -16,7 +15,7 @@ import { readingScript } from '../src/consent/reading-script.ts';
 import type { ClipOutcome } from '../src/core/vocalis.ts';
 import { speechFrames } from '../test/bots/discord/harness.ts';
 import { fliteFrames } from '../test/bots/discord/member-audio.ts';
-import { loginTestClient } from '../test/fakes/discord/discord-test-client.ts';
+import { joinFakeVoiceChannel, loginTestClient } from '../test/fakes/discord/discord-test-client.ts';
 import { startFakeDiscord } from '../test/fakes/discord/index.ts';
 import { encodeOpusFrames } from '../test/fakes/discord/opus-fixtures.ts';
 import type { BenchFigure, BenchSuite } from './types.ts';
@@ -27,16 +26,8 @@ const SPEAKERS = ['3331', '3005', '1688'];
 async function daveFrames(plain: readonly Buffer[]): Promise<Buffer[]> {
   const discord = await startFakeDiscord();
   const client = await loginTestClient(discord);
-  const guild = client.guilds.cache.get(discord.guild.id)!;
-  const connection = joinVoiceChannel({
-    channelId: discord.guild.voiceChannelId,
-    guildId: guild.id,
-    adapterCreator: guild.voiceAdapterCreator,
-    selfDeaf: false,
-  });
+  const connection = await joinFakeVoiceChannel(discord, client);
   try {
-    await entersState(connection, VoiceConnectionStatus.Ready, 10_000);
-    await discord.voice.waitForSession();
     const alice = discord.addMember('alice', { inVoice: true });
     const dave = await discord.voice.waitForDave(alice.id);
     const member = dave.member(alice.id)!;
