@@ -10,7 +10,7 @@ import { decodeWav } from '../../../src/engine/audio/wav.ts';
 import type { FakeUser } from '../../fakes/discord/index.ts';
 import { eventually } from '../../support/runtime-fixture.ts';
 import { createToneBackend } from '../../support/tone-backend.ts';
-import { contentOf, speechFrames, startHarness, waitForEdit, type Harness } from './harness.ts';
+import { contentOf, speechFrames, startHarness, startVoiceRecording, waitForEdit, type Harness } from './harness.ts';
 
 const STALL_MS = 1_500;
 let h: Harness;
@@ -30,14 +30,9 @@ afterAll(async () => {
 });
 
 async function startRecording(member: FakeUser): Promise<string> {
-  const slash = h.discord.dispatchInteraction({ kind: 'slash', name: 'clone', userId: member.id });
-  await h.discord.waitForInteractionResponse(slash.id);
-  const consentId = h.fixture.runtime.vocalis.status({ platform: 'discord', platformUserId: member.id }).consent?.id;
-  const agree = h.discord.dispatchInteraction({ kind: 'button', customId: `vocalis:agree:${consentId}`, userId: member.id });
-  await waitForEdit(h.discord, agree.id, /Recording in the voice channel/, 15_000);
-  await eventually(() => h.adapter.clone.sessionOf(member.id)?.state.status === 'recording', 10_000, 'recording');
+  const agreeId = await startVoiceRecording(h, member);
   await h.discord.voice.waitForDave(member.id, 10_000);
-  return agree.id;
+  return agreeId;
 }
 
 /** What a recording that ended by leaving judges of `packets` speech frames: 250-frame clips, and a rest of 50 or more. */

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { decodeWav } from '../../../src/engine/audio/wav.ts';
 import { isSilenceFrame, OptionType, type FakeUser, type RecordedFrame } from '../../fakes/discord/index.ts';
 import { eventually } from '../../support/runtime-fixture.ts';
-import { contentOf, speechFrames, startHarness, waitForEdit, type Harness } from './harness.ts';
+import { contentOf, speechFrames, startHarness, startVoiceRecording, waitForEdit, type Harness } from './harness.ts';
 
 let h: Harness;
 let alice: FakeUser;
@@ -28,22 +28,9 @@ afterAll(async () => {
 });
 
 /** Whether the member's /clone session is recording (its state is a status string or a union keyed by status). */
-function recording(userId: string): boolean {
-  const state: unknown = h.adapter.clone.sessionOf(userId)?.state;
-  return state === 'recording' || (typeof state === 'object' && state !== null && Reflect.get(state, 'status') === 'recording');
-}
 
 /** /clone, Agree, and the bot recording in the voice channel; returns the Agree interaction id. */
-async function startClone(member: FakeUser): Promise<string> {
-  const slash = h.discord.dispatchInteraction({ kind: 'slash', name: 'clone', userId: member.id });
-  await h.discord.waitForInteractionResponse(slash.id);
-  const consentId = h.fixture.runtime.vocalis.status({ platform: 'discord', platformUserId: member.id }).consent?.id;
-  assert.ok(consentId, 'a consent on offer');
-  const agree = h.discord.dispatchInteraction({ kind: 'button', customId: `vocalis:agree:${consentId}`, userId: member.id });
-  await waitForEdit(h.discord, agree.id, /Recording in the voice channel/, 15_000);
-  await eventually(() => recording(member.id), 10_000, 'the recording to start');
-  return agree.id;
-}
+const startClone = (member: FakeUser): Promise<string> => startVoiceRecording(h, member);
 
 function clipSeconds(from = 0): number {
   return h.clips

@@ -10,11 +10,12 @@ import {
   startFakeDiscord,
   type FakeDiscord,
   type FakeDiscordOptions,
+  type FakeUser,
   type InteractionResponseRecord,
   type WebhookCallRecord,
 } from '../../fakes/discord/index.ts';
 import { encodeOpusFrames } from '../../fakes/discord/opus-fixtures.ts';
-import { startRuntime, type RuntimeFixture } from '../../support/runtime-fixture.ts';
+import { eventually, startRuntime, type RuntimeFixture } from '../../support/runtime-fixture.ts';
 import { speakerFiles } from '../../support/speech-data.ts';
 import { createToneBackend } from '../../support/tone-backend.ts';
 
@@ -131,4 +132,16 @@ export async function speechFrames(speaker: string, seconds: number): Promise<Bu
     }
   }
   return encodeOpusFrames(stereo);
+}
+
+/** `/clone`, then Agree, until the member's recording in the voice channel runs; returns the Agree interaction's id. */
+export async function startVoiceRecording(h: Harness, member: FakeUser): Promise<string> {
+  const slash = h.discord.dispatchInteraction({ kind: 'slash', name: 'clone', userId: member.id });
+  await h.discord.waitForInteractionResponse(slash.id);
+  const consentId = h.fixture.runtime.vocalis.status({ platform: 'discord', platformUserId: member.id }).consent?.id;
+  if (!consentId) throw new Error('no consent on offer after /clone');
+  const agree = h.discord.dispatchInteraction({ kind: 'button', customId: `vocalis:agree:${consentId}`, userId: member.id });
+  await waitForEdit(h.discord, agree.id, /Recording in the voice channel/, 15_000);
+  await eventually(() => h.adapter.clone.sessionOf(member.id)?.state.status === 'recording', 10_000, 'the recording to start');
+  return agree.id;
 }

@@ -11,7 +11,7 @@ import { MessageFlags, type FakeUser } from '../../fakes/discord/index.ts';
 import { eventually } from '../../support/runtime-fixture.ts';
 import { createToneBackend } from '../../support/tone-backend.ts';
 import { speakerFiles } from '../../support/speech-data.ts';
-import { contentOf, speechFrames, startHarness, waitForEdit, type Harness } from './harness.ts';
+import { contentOf, speechFrames, startHarness, startVoiceRecording, waitForEdit, type Harness } from './harness.ts';
 import { sendBrokenPackets, type BrokenPacket } from './member-audio.ts';
 
 const STALL_MS = 1_500;
@@ -31,15 +31,7 @@ afterAll(async () => {
   await h.close();
 });
 
-async function startRecording(member: FakeUser): Promise<string> {
-  const slash = h.discord.dispatchInteraction({ kind: 'slash', name: 'clone', userId: member.id });
-  await h.discord.waitForInteractionResponse(slash.id);
-  const consentId = h.fixture.runtime.vocalis.status({ platform: 'discord', platformUserId: member.id }).consent?.id;
-  const agree = h.discord.dispatchInteraction({ kind: 'button', customId: `vocalis:agree:${consentId}`, userId: member.id });
-  await waitForEdit(h.discord, agree.id, /Recording in the voice channel/, 15_000);
-  await eventually(() => h.adapter.clone.sessionOf(member.id)?.state.status === 'recording', 10_000, 'recording');
-  return agree.id;
-}
+const startRecording = (member: FakeUser): Promise<string> => startVoiceRecording(h, member);
 
 for (const kind of ['wrong_key', 'not_opus'] satisfies BrokenPacket[]) {
   test(`packets that arrive but never become audio (${kind}): told within seconds, nothing kept, the voice-message path offered at once and working`, async () => {
