@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { randomWeights } from '../backends/gpt-sovits/fixtures/fixture-graphs.ts';
 import { DataType, encodeModel, type Graph, type Node, type Tensor } from '../backends/gpt-sovits/fixtures/onnx-writer.ts';
 
 /**
@@ -15,8 +16,8 @@ export function speakerEmbeddingGraph(options: { bins?: number; hidden?: number;
   const nodes: Node[] = [];
   const tensor = (name: string, dims: number[], data: Float32Array): Tensor => ({ name, type: DataType.FLOAT, dims, data });
   const initializers = [
-    tensor('projection', [bins, hidden], seededWeights(bins * hidden, options.seed ?? 3, 1 / Math.sqrt(bins))),
-    tensor('bias', [hidden], seededWeights(hidden, (options.seed ?? 3) + 1, 0.5)),
+    tensor('projection', [bins, hidden], randomWeights(bins * hidden, options.seed ?? 3, 1 / Math.sqrt(bins))),
+    tensor('bias', [hidden], randomWeights(hidden, (options.seed ?? 3) + 1, 0.5)),
     tensor('epsilon', [], Float32Array.of(1e-6)),
   ];
   const op = (type: string, inputs: string[], output: string, attributes?: Node['attributes']) => {
@@ -47,18 +48,4 @@ export function speakerEmbeddingGraph(options: { bins?: number; hidden?: number;
 export function writeSpeakerEmbeddingGraph(path: string, options?: Parameters<typeof speakerEmbeddingGraph>[0]): string {
   writeFileSync(path, speakerEmbeddingGraph(options));
   return path;
-}
-
-/** Deterministic weights in (−scale, scale) (mulberry32), identical on every run. */
-function seededWeights(count: number, seed: number, scale: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
 }
