@@ -6,7 +6,7 @@
 // and stopping the task when its own parent (npm) goes away.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync, realpathSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync, realpathSync, mkdirSync } from 'node:fs';
 import { dirname, join, delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,6 +25,8 @@ const SYSTEM_PACKAGES = [
   // Consent verification and the classic backend's transcription of free speech: CMU Sphinx and its US English model (a data package, found by a file).
   { bin: 'pocketsphinx_continuous', pkg: 'pocketsphinx' },
   { file: '/usr/share/pocketsphinx/model/en-us/en-us/mdef', pkg: 'pocketsphinx-en-us' },
+  // The tests' PostgreSQL server (test/support/postgres-server.ts): Debian keeps it off PATH, under its major version.
+  { found: postgresInstalled, pkg: 'postgresql' },
 ];
 const NODE_FLAGS = ['--disable-warning=ExperimentalWarning'];
 /** How often the bootstrap checks that the process that started it (npm) is still there. */
@@ -87,8 +89,14 @@ function ensureNode() {
   return bin;
 }
 
+/** /usr/lib/postgresql/<version>/bin/postgres, whichever version the distribution ships. */
+function postgresInstalled() {
+  const root = '/usr/lib/postgresql';
+  return existsSync(root) && readdirSync(root).some((version) => existsSync(join(root, version, 'bin', 'postgres')));
+}
+
 function ensureSystemPackages() {
-  const missing = [...new Set(SYSTEM_PACKAGES.filter((p) => !(p.file ? existsSync(p.file) : commandExists(p.bin))).map((p) => p.pkg))];
+  const missing = [...new Set(SYSTEM_PACKAGES.filter((p) => !(p.found ? p.found() : p.file ? existsSync(p.file) : commandExists(p.bin))).map((p) => p.pkg))];
   if (missing.length === 0) return;
   const install = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
   if (typeof process.getuid !== 'function' || process.getuid() !== 0 || !commandExists('apt-get')) {
