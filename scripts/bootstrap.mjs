@@ -27,6 +27,8 @@ const SYSTEM_PACKAGES = [
   { file: '/usr/share/pocketsphinx/model/en-us/en-us/mdef', pkg: 'pocketsphinx-en-us' },
   // The tests' PostgreSQL server (test/support/postgres-server.ts): Debian keeps it off PATH, under its major version.
   { found: postgresInstalled, pkg: 'postgresql' },
+  // The multi-host tests' network namespaces, veth pairs and bridge (test/support/netns.ts).
+  { bin: 'ip', pkg: 'iproute2' },
 ];
 const NODE_FLAGS = ['--disable-warning=ExperimentalWarning'];
 /** How often the bootstrap checks that the process that started it (npm) is still there. */
