@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bootstrap for `npm start`, `npm test`, `npm run worker|bench|vocalis`.
+// Bootstrap for `npm start`, `npm test`, `npm run worker|engine|bench|vocalis`.
 // Dependency-free on purpose: it must run on any Node >= 20 before anything is installed.
 // It makes sure of Node 24, the system packages and the npm dependencies, then runs the task
 // with Node 24, forwarding signals so Ctrl-C stops the service (and its Redis child) cleanly,
@@ -37,6 +37,8 @@ const PARENT_CHECK_MS = 250;
 const TASKS = {
   start: () => [[...NODE_FLAGS, 'src/main.ts']],
   worker: () => [[...NODE_FLAGS, 'src/worker-main.ts']],
+  // An engine node: synthesis for bots on other hosts (docs/deployment/engine-nodes.md).
+  engine: () => [[...NODE_FLAGS, 'src/engine-main.ts']],
   vocalis: (args) => [[...NODE_FLAGS, 'src/cli/main.ts', ...args]],
   bench: (args) => [[...NODE_FLAGS, 'bench/run.ts', ...args]],
   // The upstream GPT-SoVITS integration check (needs a checkout and its Python; skips without).

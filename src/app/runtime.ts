@@ -9,7 +9,7 @@ import { RetentionSweeper } from '../consent/retention.ts';
 import { Revocation } from '../consent/revocation.ts';
 import { FineTuneLifecycle } from '../core/finetune-lifecycle.ts';
 import { createFineTuneProcessor } from '../core/finetune-processor.ts';
-import type { CloneQueue } from '../core/ports.ts';
+import type { CloneQueue, SpeechSynthesis } from '../core/ports.ts';
 import { AudioSampleIntake } from '../core/audio-sample-intake.ts';
 import { ConsentVerifier } from '../consent/verification/consent-verifier.ts';
 import { VerificationStore } from '../consent/verification/verification-store.ts';
@@ -43,6 +43,7 @@ import { eraseUserFiles } from '../storage/user-erasure.ts';
 import { UserDirectory } from '../storage/user-directory.ts';
 import { VoiceCatalog } from '../storage/voice-catalog.ts';
 import { createBackends } from './backends.ts';
+import { openRemoteSpeech } from './remote-engine.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 
 export interface RuntimeNeeds {
@@ -80,7 +81,10 @@ export interface Runtime {
   readonly voices: VoiceCatalog;
   readonly jobs: JobHistory;
   readonly backends: BackendRegistry;
+  /** Synthesis in this process (what an engine node serves with). */
   readonly speech: SpeechEngine;
+  /** What the core speaks through: `speech`, or engine nodes on other hosts (VOCALIS_ENGINE=remote). */
+  readonly synthesis: SpeechSynthesis;
   readonly vocalis: Vocalis;
   readonly retention: RetentionSweeper;
   readonly queue: FineTuneQueue | null;
@@ -137,6 +141,7 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
     const markRecords = new UtteranceMarkRecords(db, clock);
     const marks: UtteranceMarks = { key: markKey, issue: (u) => ({ keyId: markKey.keyId, token: markRecords.create({ keyId: markKey.keyId, ...u }) }) };
     const speech = new SpeechEngine({ backends, cache, filesFor: (t) => voiceFiles.files(t.userId, t.voiceId, t.version), marks });
+    const synthesis = config.engine.mode === 'remote' ? openRemoteSpeech(config, logger, closers) : speech;
 
     const wantQueue = needs.queue || needs.worker === true;
     const redisUrl = wantQueue ? await connectRedis(config, paths, logger, closers, needs.stopsOnSignals ?? false) : null;
@@ -188,7 +193,7 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
       voiceFiles,
       jobs,
       backends,
-      speech,
+      speech: synthesis,
       revocation,
       lifecycle,
       keys: { issue: (userId) => void keys.getOrCreate(userId) },
@@ -266,6 +271,7 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
       jobs,
       backends,
       speech,
+      synthesis,
       vocalis,
       retention,
       queue,

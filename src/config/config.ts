@@ -7,6 +7,8 @@ import { z } from 'zod';
  */
 const duration = z.coerce.number().positive();
 const optionalString = z.string().trim().min(1).optional();
+/** `host:port`, the host a name, IPv4 or a bracketed IPv6 address. */
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 const schema = z.object({
@@ -38,6 +40,14 @@ const schema = z.object({
   VOCALIS_SPEAKER_ONNX_CALIBRATION: optionalString,
   VOCALIS_STREAM_LEAD_MS: z.coerce.number().int().min(20).max(5000).default(200),
   VOCALIS_SHUTDOWN_TIMEOUT_SECONDS: duration.max(600).default(10),
+  VOCALIS_ENGINE: z.enum(['local', 'remote']).default('local'),
+  VOCALIS_ENGINE_LISTEN: z.string().regex(HOST_PORT, 'expected host:port').default('127.0.0.1:7077'),
+  VOCALIS_ENGINE_ADVERTISE: z.string().regex(HOST_PORT, 'expected host:port').optional(),
+  VOCALIS_ENGINE_SECRET: z.string().trim().min(32, 'at least 32 characters').optional(),
+  VOCALIS_ENGINE_NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash, underscore; at most 64')
+    .optional(),
   DISCORD_TOKEN: optionalString,
   DISCORD_APPLICATION_ID: optionalString,
   DISCORD_GUILD_ID: optionalString,
@@ -91,6 +101,8 @@ export type Config = Readonly<{
   streamLeadMs: number;
   /** After a stop signal, the process exits by then even if parts are still closing. */
   shutdownTimeoutMs: number;
+  /** Where synthesis runs (`remote`: engine nodes found through Redis) and, for `npm run engine`, how a node serves. */
+  engine: EngineConfig;
   discord: { token: string; applicationId: string | undefined; guildId: string | undefined; adminRole: string | undefined } | undefined;
   telegram:
     | { token: string; apiRoot: string | undefined; webhookUrl: string | undefined; webhookHost: string; webhookPort: number; operatorIds: readonly string[] }
@@ -114,6 +126,18 @@ export type Config = Readonly<{
       }
     | undefined;
 }>;
+
+/** Engine nodes (docs/deployment/engine-nodes.md). The secret is never logged. */
+export interface EngineConfig {
+  readonly mode: 'local' | 'remote';
+  /** `host:port` an engine node listens on; loopback by default. */
+  readonly listen: string;
+  /** `host:port` other hosts reach the node at (registered in Redis); the listen address by default. */
+  readonly advertise: string;
+  readonly secret: string | undefined;
+  /** Default `<hostname>-<pid>`, chosen where the node starts. */
+  readonly nodeId: string | undefined;
+}
 
 /**
  * `gmm-ubm`: the built-in model. `onnx`: an operator's speaker-embedding model, with the
@@ -153,6 +177,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
   const e = parsed.data;
   const speakerModel = speakerModelOf(e, cwd);
   if ('problems' in speakerModel) throw new ConfigError(speakerModel.problems);
+  if (e.VOCALIS_ENGINE === 'remote') {
+    const missing = [
+      ...(e.REDIS_URL ? [] : ['REDIS_URL: required with VOCALIS_ENGINE=remote (engine nodes are found through Redis)']),
+      ...(e.VOCALIS_ENGINE_SECRET ? [] : ['VOCALIS_ENGINE_SECRET: required with VOCALIS_ENGINE=remote (it authenticates requests to engine nodes)']),
+    ];
+    if (missing.length > 0) throw new ConfigError(missing);
+  }
   return {
     dataDir: resolve(cwd, e.VOCALIS_DATA_DIR),
     masterKey: e.VOCALIS_MASTER_KEY,
@@ -172,6 +203,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     speakerModel,
     streamLeadMs: e.VOCALIS_STREAM_LEAD_MS,
     shutdownTimeoutMs: e.VOCALIS_SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    engine: {
+      mode: e.VOCALIS_ENGINE,
+      listen: e.VOCALIS_ENGINE_LISTEN,
+      advertise: e.VOCALIS_ENGINE_ADVERTISE ?? e.VOCALIS_ENGINE_LISTEN,
+      secret: e.VOCALIS_ENGINE_SECRET,
+      nodeId: e.VOCALIS_ENGINE_NODE_ID,
+    },
     discord: e.DISCORD_TOKEN
       ? { token: e.DISCORD_TOKEN, applicationId: e.DISCORD_APPLICATION_ID, guildId: e.DISCORD_GUILD_ID, adminRole: e.DISCORD_ADMIN_ROLE }
       : undefined,

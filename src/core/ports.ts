@@ -1,5 +1,7 @@
+import type { ConsentTicket, PlatformIdentity } from '../consent/consent-gate.ts';
 import type { SampleSource, VoiceFiles } from '../engine/backend.ts';
 import type { PcmChunk } from '../engine/pcm.ts';
+import type { SpeechOptions, VoiceTarget } from '../engine/speech-engine.ts';
 
 /** Encrypted audio of sample clips, per user. Implemented over src/storage's encrypted files. */
 export interface ClipAudioStore {
@@ -30,4 +32,21 @@ export interface ConsentSamples {
 /** The user's data key must exist before anything of theirs is written. */
 export interface DataKeyIssuer {
   issue(userId: string): void;
+}
+
+/** Who asks for speech and where it will be heard: a remote engine node asks its own gate again with it. */
+export interface SpeechRequester {
+  readonly requester: PlatformIdentity;
+  readonly context: { readonly platform: string; readonly contextId: string };
+}
+
+/**
+ * Synthesis as the core asks for it: the in-process `SpeechEngine`, or a client of engine
+ * nodes on other hosts (src/engine-node, `VOCALIS_ENGINE=remote`), chosen in src/app.
+ * Either way the ticket is checked before each chunk is handed on and released at the end.
+ */
+export interface SpeechSynthesis {
+  /** Syntheses streaming through this process now. */
+  readonly activeStreams: number;
+  stream(target: VoiceTarget, options: SpeechOptions, ticket: ConsentTicket, requester: SpeechRequester): AsyncIterable<PcmChunk>;
 }

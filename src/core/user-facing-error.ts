@@ -17,6 +17,9 @@ export const VOCALIS_ERROR_CODES = [
   'text_too_long',
   'rate_limited',
   'not_permitted',
+  // Engine nodes (VOCALIS_ENGINE=remote): none reachable, or the one speaking went away mid-utterance.
+  'engine_unavailable',
+  'engine_node_lost',
 ] as const;
 
 export type VocalisErrorCode = (typeof VOCALIS_ERROR_CODES)[number];

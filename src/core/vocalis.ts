@@ -12,7 +12,6 @@ import type { DeletionReceipt, Revocation, RevocationActor } from '../consent/re
 import type { BackendInfo, SampleSource } from '../engine/backend.ts';
 import type { PcmChunk } from '../engine/pcm.ts';
 import type { BackendRegistry } from '../engine/registry.ts';
-import type { SpeechEngine } from '../engine/speech-engine.ts';
 import type { Clock } from '../storage/ids.ts';
 import type { JobHistory, JobRecord } from '../storage/job-history.ts';
 import type { SampleClipIndex } from '../storage/sample-clips.ts';
@@ -20,7 +19,7 @@ import type { UserDirectory, UserRef } from '../storage/user-directory.ts';
 import type { VoiceCatalog, VoiceRecord } from '../storage/voice-catalog.ts';
 import type { FineTuneLifecycle } from './finetune-lifecycle.ts';
 import type { MarkCheck, MarkChecker } from './mark-check.ts';
-import type { ClipAudioStore, CloneQueue, DataKeyIssuer, VoiceFileAccess } from './ports.ts';
+import type { ClipAudioStore, CloneQueue, DataKeyIssuer, SpeechSynthesis, VoiceFileAccess } from './ports.ts';
 import type { ClipVerdict, SampleIntake } from './sample-intake.ts';
 import { isUserFacingError, VocalisError } from './user-facing-error.ts';
 
@@ -40,7 +39,8 @@ export interface VocalisDeps {
   readonly voiceFiles: VoiceFileAccess;
   readonly jobs: JobHistory;
   readonly backends: BackendRegistry;
-  readonly speech: SpeechEngine;
+  /** In-process synthesis or engine nodes on other hosts (src/app decides). */
+  readonly speech: SpeechSynthesis;
   /** Where the fine-tune queue reports a run's place in line. */
   readonly queue: Pick<CloneQueue, 'position'>;
   /** Queues fine-tunes and records everything that happens to them. */
@@ -328,6 +328,7 @@ export class Vocalis {
           ...(request.signal ? { signal: request.signal } : {}),
         },
         ticket,
+        { requester: request.requester, context: request.context },
       );
       ticket.watch();
       return { owner, voice, audio, consentEnded: ticket.signal };

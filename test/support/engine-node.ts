@@ -1,0 +1,102 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { startEngineNode, type RunningEngineNode } from '../../src/app/engine-service.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import type { VoiceBackend } from '../../src/engine/backend.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { REPO_ROOT } from './spawn-node.ts';
+
+/** A shared secret for tests (the real one comes from VOCALIS_ENGINE_SECRET). */
+export const TEST_ENGINE_SECRET = 'test-engine-secret-0123456789abcdef-0123456789';
+
+export interface EngineNodeOptions {
+  readonly dataDir: string;
+  readonly masterKey: string;
+  readonly redisUrl: string;
+  readonly nodeId: string;
+  readonly secret?: string;
+  readonly env?: Record<string, string>;
+}
+
+function nodeEnv(options: EngineNodeOptions): Record<string, string> {
+  return {
+    VOCALIS_DATA_DIR: options.dataDir,
+    VOCALIS_MASTER_KEY: options.masterKey,
+    REDIS_URL: options.redisUrl,
+    VOCALIS_ENGINE_SECRET: options.secret ?? TEST_ENGINE_SECRET,
+    VOCALIS_ENGINE_NODE_ID: options.nodeId,
+    VOCALIS_ENGINE_LISTEN: '127.0.0.1:0',
+    VOCALIS_BACKEND: 'tone',
+    // As the bot runtimes of these tests: their tone voices never read a consent statement.
+    VOCALIS_CONSENT_VERIFICATION: 'off',
+    VOCALIS_LOG_LEVEL: 'silent',
+    ...options.env,
+  };
+}
+
+/** An engine node in this process on the same data directory as the bot runtime (its own runtime, its own gate). */
+export function startInProcessNode(options: EngineNodeOptions & { backends: readonly VoiceBackend[] }): Promise<RunningEngineNode> {
+  const config = loadConfig(nodeEnv(options));
+  return startEngineNode(config, createLogger({ level: 'silent' }), { backends: options.backends });
+}
+
+export interface EngineNodeProcess {
+  readonly child: ChildProcess;
+  readonly nodeId: string;
+  /** `host:port` it registered, once running. */
+  readonly address: Promise<string>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Log lines (JSON) it wrote. */
+  readonly logs: Array<Record<string, unknown>>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/**
+ * `npm run engine` as a process of its own (src/engine-main.ts with the tone backend:
+ * test/engine-node/fixtures/tone-engine-node.ts), configured by environment variables only.
+ */
+export function launchEngineNode(options: EngineNodeOptions & { wordMs?: number }): EngineNodeProcess {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'test/engine-node/fixtures/tone-engine-node.ts'], {
+    cwd: REPO_ROOT,
+    env: {
+      PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`,
+      HOME: process.env['HOME'] ?? '',
+      ...nodeEnv(options),
+      VOCALIS_LOG_LEVEL: 'info',
+      TONE_WORD_MS: String(options.wordMs ?? 0),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const address = new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        logs.push(entry);
+        if (entry['msg'] === 'engine node running') resolve(String(entry['address']));
+      } catch {
+        stderr += `${line}\n`;
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    void exited.then(({ code, signal }) =>
+      reject(new Error(`engine node ${options.nodeId} exited (${code ?? signal}) before running: ${stderr.slice(-2000)}`)),
+    );
+  });
+  address.catch(() => undefined);
+  return {
+    child,
+    nodeId: options.nodeId,
+    address,
+    exited,
+    logs,
+    kill: (signal = 'SIGKILL') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+  };
+}
