@@ -3,7 +3,8 @@ import { OperatorHttpServer } from '../observability/http-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import { ServiceMetrics } from '../observability/metrics.ts';
 import { openRuntime, type Runtime, type RuntimeOverrides } from './runtime.ts';
-import { startPlatformAdapters, type PlatformAdapter } from './platform-adapters.ts';
+import type { DiscordShards } from './discord-shards.ts';
+import { startPlatformAdapters, type PlatformAdapter, type PlatformAdapterOptions } from './platform-adapters.ts';
 import type { Stoppable } from './process-lifecycle.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 
@@ -21,7 +22,12 @@ export interface RunningService extends Stoppable {
  * Stopped in reverse: adapters first (no new work), the runtime last (its embedded
  * Redis is the very last part to go).
  */
-export async function startService(config: Config, logger: Logger, overrides: RuntimeOverrides = {}): Promise<RunningService> {
+export async function startService(
+  config: Config,
+  logger: Logger,
+  overrides: RuntimeOverrides = {},
+  adapterOptions: PlatformAdapterOptions = {},
+): Promise<RunningService> {
   // Run under runUntilSignal: this process stops Redis itself, last.
   const runtime = await openRuntime(config, logger, { queue: true, worker: config.runWorker, stopsOnSignals: true }, overrides);
   const stops = new ShutdownSequence(logger);
@@ -49,8 +55,11 @@ export async function startService(config: Config, logger: Logger, overrides: Ru
     runtime.worker?.on('failed', (ref, failure) => finish(ref.jobId, failure.willRetry ? 'retried' : 'failed'));
     runtime.worker?.on('cancelled', (ref) => finish(ref.jobId, 'cancelled'));
 
+    // Set once the Discord shards run (DISCORD_SHARDS): /healthz then has one check per shard.
+    let discordShards: DiscordShards | undefined;
     const http = new OperatorHttpServer(metrics.registry, {
       checks: async () => ({
+        ...Object.fromEntries((discordShards?.shards() ?? []).map((shard) => [`discordShard${shard.id}`, shard.state.status === 'ready'])),
         database: runtime.db.isOpen,
         queue: runtime.queue
           ? await runtime.queue.counts().then(
@@ -63,8 +72,11 @@ export async function startService(config: Config, logger: Logger, overrides: Ru
     const httpPort = await http.listen(config.http.port, config.http.host);
     stops.first('operator HTTP server', () => http.close());
 
-    const adapters: PlatformAdapter[] = await startPlatformAdapters(config, runtime, logger);
-    for (const adapter of adapters) stops.first(`${adapter.name} adapter`, () => adapter.stop());
+    const adapters: PlatformAdapter[] = await startPlatformAdapters(config, runtime, logger, adapterOptions);
+    for (const adapter of adapters) {
+      if ('shards' in adapter) discordShards = adapter as DiscordShards;
+      stops.first(`${adapter.name} adapter`, () => adapter.stop(), 'stillOpen' in adapter ? () => (adapter as DiscordShards).stillOpen() : undefined);
+    }
 
     const sweep = () => {
       runtime.retention.sweep().then(

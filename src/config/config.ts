@@ -52,6 +52,9 @@ const schema = z.object({
   DISCORD_APPLICATION_ID: optionalString,
   DISCORD_GUILD_ID: optionalString,
   DISCORD_ADMIN_ROLE: optionalString,
+  // Unset: one Discord client in the service process. `auto` or N: a ShardingManager, one process per shard.
+  DISCORD_SHARDS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(4096)]).optional(),
+  DISCORD_API_ROOT: z.url().optional(),
   TELEGRAM_TOKEN: optionalString,
   TELEGRAM_WEBHOOK_URL: z.url().optional(),
   TELEGRAM_API_ROOT: z.url().optional(),
@@ -103,7 +106,18 @@ export type Config = Readonly<{
   shutdownTimeoutMs: number;
   /** Where synthesis runs (`remote`: engine nodes found through Redis) and, for `npm run engine`, how a node serves. */
   engine: EngineConfig;
-  discord: { token: string; applicationId: string | undefined; guildId: string | undefined; adminRole: string | undefined } | undefined;
+  discord:
+    | {
+        token: string;
+        applicationId: string | undefined;
+        guildId: string | undefined;
+        adminRole: string | undefined;
+        /** REST base other than Discord's (`http://host/api`), e.g. a local fake in tests. */
+        apiRoot?: string;
+        /** Shard processes (`auto`: what Discord recommends); absent: one client in the service process. */
+        shards?: number | 'auto';
+      }
+    | undefined;
   telegram:
     | { token: string; apiRoot: string | undefined; webhookUrl: string | undefined; webhookHost: string; webhookPort: number; operatorIds: readonly string[] }
     | undefined;
@@ -211,7 +225,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       nodeId: e.VOCALIS_ENGINE_NODE_ID,
     },
     discord: e.DISCORD_TOKEN
-      ? { token: e.DISCORD_TOKEN, applicationId: e.DISCORD_APPLICATION_ID, guildId: e.DISCORD_GUILD_ID, adminRole: e.DISCORD_ADMIN_ROLE }
+      ? {
+          token: e.DISCORD_TOKEN,
+          applicationId: e.DISCORD_APPLICATION_ID,
+          guildId: e.DISCORD_GUILD_ID,
+          adminRole: e.DISCORD_ADMIN_ROLE,
+          ...(e.DISCORD_API_ROOT ? { apiRoot: e.DISCORD_API_ROOT } : {}),
+          ...(e.DISCORD_SHARDS !== undefined ? { shards: e.DISCORD_SHARDS } : {}),
+        }
       : undefined,
     telegram: e.TELEGRAM_TOKEN
       ? {

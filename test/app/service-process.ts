@@ -10,7 +10,7 @@ import { REPO_ROOT } from '../support/spawn-node.ts';
  * (src/main.ts), optionally under the bootstrap or under npm itself, in a process group
  * of its own so the tests can signal the group as a terminal or a supervisor does.
  */
-export type Launcher = 'service' | 'bootstrap' | 'npm' | 'tone-service';
+export type Launcher = 'service' | 'bootstrap' | 'npm' | 'tone-service' | 'tone-sharded-service';
 
 export interface LogLine {
   readonly level: number;
@@ -48,6 +48,8 @@ const ENTRY: Record<Launcher, (node: string) => { command: string; args: string[
   npm: () => ({ command: 'npm', args: ['start', '--silent'] }),
   // src/main.ts with the test tone backend (test/app/fixtures/tone-service.ts).
   'tone-service': (node) => ({ command: node, args: ['--disable-warning=ExperimentalWarning', 'test/app/fixtures/tone-service.ts'] }),
+  // The same, with DISCORD_SHARDS: its shard processes use the tone backend too (test/app/fixtures/tone-discord-shard.ts).
+  'tone-sharded-service': (node) => ({ command: node, args: ['--disable-warning=ExperimentalWarning', 'test/app/fixtures/tone-sharded-service.ts'] }),
 };
 
 export function launchService(launcher: Launcher, dataDir: string, env: Record<string, string> = {}, readyMessage = 'Vocalis is running'): ServiceProcess {

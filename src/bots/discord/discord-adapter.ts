@@ -30,7 +30,7 @@ export interface DiscordAdapterOptions {
   readonly config: NonNullable<Config['discord']> & { readonly streamLeadMs: number };
   readonly vocalis: DiscordVocalis;
   readonly logger: Logger;
-  /** REST base, for tests against a local fake Discord (`http://127.0.0.1:PORT/api`). */
+  /** REST base, for tests against a local fake Discord (`http://127.0.0.1:PORT/api`); else `config.apiRoot`, else Discord's. */
   readonly restApi?: string;
   /** Tuning for tests and benchmarks; production uses the defaults. */
   readonly tuning?: Partial<DiscordTuning>;
@@ -75,10 +75,12 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
   const { config, vocalis } = options;
   const logger = options.logger.child({ adapter: 'discord' });
   const tuning: DiscordTuning = { ...DEFAULT_TUNING, ...options.tuning };
+  const restApi = options.restApi ?? config.apiRoot;
+  // In a shard process the client takes its shard ids and count from the ShardingManager's environment.
   const client = new Client({
     intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent],
     partials: [Partials.Channel],
-    ...(options.restApi ? { rest: { api: options.restApi } } : {}),
+    ...(restApi ? { rest: { api: restApi } } : {}),
   });
 
   const links = new VoiceLinks(logger, { idleLeaveMs: tuning.idleLeaveMs, readyTimeoutMs: tuning.voiceReadyTimeoutMs });
@@ -176,9 +178,13 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
   await client.login(config.token);
   const readyClient = await ready;
   const definitions = commandDefinitions({ adminRoleConfigured: config.adminRole !== undefined });
-  if (config.guildId) await readyClient.application.commands.set(definitions, config.guildId);
-  else await readyClient.application.commands.set(definitions);
-  logger.info({ scope: config.guildId ? 'guild' : 'global', commands: definitions.length }, 'discord adapter ready');
+  // Commands are registered once per application: by the one shard that holds shard 0 (REST reaches any guild).
+  const shardIds = readyClient.shard?.ids ?? null;
+  const registers = shardIds === null || shardIds.includes(0);
+  if (registers && config.guildId) await readyClient.application.commands.set(definitions, config.guildId);
+  else if (registers) await readyClient.application.commands.set(definitions);
+  const shard = shardIds ? { shards: shardIds, shardCount: readyClient.shard?.count, guilds: readyClient.guilds.cache.size, registered: registers } : {};
+  logger.info({ ...shard, scope: config.guildId ? 'guild' : 'global', commands: definitions.length }, 'discord adapter ready');
 
   return {
     name: 'discord',

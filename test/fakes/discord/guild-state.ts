@@ -1,4 +1,4 @@
-// The fake's single guild: who exists, which channels, who sits in which voice channel.
+// One guild of the fake: who exists, which channels, who sits in which voice channel.
 // Also renders each piece as the JSON Discord puts on the wire.
 import { nextSnowflake } from './ids.ts';
 
@@ -32,7 +32,7 @@ export interface FakeChannel {
 const ALL_PERMISSIONS = ((1n << 50n) - 1n).toString();
 
 export class GuildState {
-  readonly id = nextSnowflake();
+  readonly id: string;
   readonly name: string;
   readonly owner: FakeUser;
   readonly bot: FakeUser;
@@ -45,7 +45,8 @@ export class GuildState {
   readonly closedDms = new Set<string>();
   readonly joinedAt = new Date().toISOString();
 
-  constructor(bot: FakeUser, guildName = 'Vocalis Test Guild') {
+  constructor(bot: FakeUser, guildName = 'Vocalis Test Guild', id = nextSnowflake()) {
+    this.id = id;
     this.name = guildName;
     this.bot = bot;
     this.owner = { id: nextSnowflake(), username: 'guild-owner', bot: false };

@@ -1,5 +1,6 @@
 // A hermetic Discord for end-to-end tests: fake REST + CDN and gateway on one HTTP server,
-// and a fake voice server (wss + UDP), wired together around one guild.
+// and a fake voice server (wss + UDP), wired together around one guild (more with addGuild;
+// the gateway routes each guild's events to its shard, as Discord does).
 //
 //   const discord = await startFakeDiscord();
 //   const client = new Client({ intents: [...], rest: { api: discord.restUrl } });
@@ -12,9 +13,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CommandRegistry } from './commands.ts';
-import { FakeGateway } from './gateway-server.ts';
+import { FakeGateway, guildOnShard, type ShardPair } from './gateway-server.ts';
 import { ChannelType, GuildState, type FakeChannel, type FakeUser, type Json } from './guild-state.ts';
-import { nextSnowflake, randomToken } from './ids.ts';
+import { nextSnowflake, randomToken, snowflakeOnShard } from './ids.ts';
 import {
   DISCORD_DEADLINES,
   InteractionRegistry,
@@ -47,6 +48,9 @@ export type {
   WebhookCallRecord,
 } from './interactions.ts';
 export type { FakeUser, FakeChannel, Json } from './guild-state.ts';
+export { guildOnShard } from './gateway-server.ts';
+export type { GatewaySessionInfo, ShardPair } from './gateway-server.ts';
+export { shardOfGuild } from './ids.ts';
 export type { StoredAttachment, StoredMessage, UploadedFile } from './messages.ts';
 export { MessageFlags } from './messages.ts';
 export type { RestRequestRecord } from './rest-server.ts';
@@ -78,6 +82,13 @@ export interface FakeDiscordOptions {
    * the members in the call are simulated DAVE clients. false: transport encryption only.
    */
   readonly dave?: boolean;
+  /** The shard count GET /gateway/bot recommends (default 1), what `totalShards: 'auto'` uses. */
+  readonly recommendedShards?: number;
+  /**
+   * GET /gateway/bot's `session_start_limit.max_concurrency` (default 1): how many shards may
+   * identify at once (Discord's larger bots get 16); a sharding manager spaces the rest 5 s apart.
+   */
+  readonly maxConcurrency?: number;
 }
 
 export type InteractionInput =
@@ -138,6 +149,24 @@ export interface FakeVoice {
   waitForDave(userId?: string, timeoutMs?: number): Promise<DaveCallSession>;
 }
 
+/** One guild of the fake and the helpers that act in it. */
+export interface FakeGuild {
+  readonly id: string;
+  readonly textChannelId: string;
+  readonly voiceChannelId: string;
+  readonly ownerId: string;
+  readonly state: GuildState;
+  readonly voice: FakeVoice;
+  /** Adds a member (pass the id of a user of another guild to make them a member of both). */
+  addMember(username: string, options?: { inVoice?: boolean; id?: string }): FakeUser;
+  setMemberVoiceChannel(userId: string, channelId: string | null): void;
+  /** Slash commands, buttons and modals in this guild. */
+  dispatchInteraction(input: InteractionInput): FakeInteraction;
+  /** A member's message in this guild's text channel (or the DM channel given). */
+  dispatchMessage(input: IncomingMessageInput): StoredMessage;
+  botVoiceChannelId(): string | null;
+}
+
 export interface FakeDiscord {
   /** For `new Client({ rest: { api: restUrl } })`. */
   readonly restUrl: string;
@@ -158,6 +187,13 @@ export interface FakeDiscord {
   readonly botMessages: WaitableLog<StoredMessage>;
   readonly voice: FakeVoice;
 
+  /**
+   * Another guild the bot is in. `shard: [id, count]` picks an id that Discord routes to that
+   * shard. A shard already identified gets its GUILD_CREATE at once, as when the bot joins a guild.
+   */
+  addGuild(options?: { name?: string; shard?: ShardPair }): FakeGuild;
+  /** Every guild, the first one (`guild`) first. */
+  guilds(): readonly FakeGuild[];
   addMember(username: string, options?: { inVoice?: boolean; id?: string }): FakeUser;
   /** Moves a member into a voice channel (default: the guild's voice channel), or out with null. */
   setMemberVoiceChannel(userId: string, channelId: string | null): void;
@@ -181,11 +217,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const token = options.token ?? randomToken('fake-bot-token');
   const applicationId = nextSnowflake();
   const bot: FakeUser = { id: applicationId, username: options.botUsername ?? 'vocalis-test-bot', bot: true };
-  const guild = new GuildState(bot);
+  const primary = new GuildState(bot);
+  const guildStates: GuildState[] = [primary];
+  const guildById = (id: unknown): GuildState | undefined => guildStates.find((g) => g.id === id);
   let baseUrl = '';
   const messages = new MessageStore(() => baseUrl);
   const commands = new CommandRegistry();
-  const interactions = new InteractionRegistry(guild, messages, applicationId, (name) => commands.idOf(name, guild.id), {
+  const interactions = new InteractionRegistry(primary, messages, applicationId, (name, guildId) => commands.idOf(name, guildId), {
     ...DISCORD_DEADLINES,
     ...options.interactionDeadlines,
   });
@@ -195,8 +233,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const voiceServer = await FakeVoiceServer.start(
     {
       onSessionReady: (session) => {
-        const channelId = guild.voiceStates.get(session.userId)?.channelId;
-        if (channelId)
+        const guild = guildById(session.guildId);
+        const channelId = guild?.voiceStates.get(session.userId)?.channelId;
+        if (guild && channelId)
           voiceServer.announceClients(
             guild.id,
             guild.usersInVoice(channelId).filter((id) => id !== session.userId),
@@ -210,27 +249,34 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const gateway: FakeGateway = new FakeGateway(
     { token, heartbeatIntervalMs: options.heartbeatIntervalMs ?? 41_250 },
     {
-      readyPayload: () => ({
-        user: { ...guild.userJson(bot), verified: true, mfa_enabled: false, flags: 0 },
+      readyPayload: (shard) => ({
+        user: { ...primary.userJson(bot), verified: true, mfa_enabled: false, flags: 0 },
         application: { id: applicationId, flags: 0 },
-        guilds: [{ id: guild.id, unavailable: true }],
+        guilds: guildStates.filter((g) => guildOnShard(g.id, shard)).map((g) => ({ id: g.id, unavailable: true })),
       }),
-      onIdentified: () => gateway.dispatch('GUILD_CREATE', guild.guildCreateJson()),
+      onIdentified: (shard) => {
+        for (const guild of guildStates) if (guildOnShard(guild.id, shard)) gateway.dispatch('GUILD_CREATE', guild.guildCreateJson(), guild.id);
+      },
       onVoiceStateUpdate: (d) => onBotVoiceStateUpdate(d),
       membersChunk: (request) => {
+        const guild = guildById(request['guild_id']);
         const ids = Array.isArray(request['user_ids']) ? request['user_ids'].map(String) : undefined;
         const query = typeof request['query'] === 'string' ? request['query'].toLowerCase() : '';
-        return [...guild.members.values()]
+        return [...(guild?.members.values() ?? [])]
           .filter((u) => (ids ? ids.includes(u.id) : u.username.toLowerCase().startsWith(query)))
-          .map((u) => guild.memberJson(u));
+          .map((u) => guild!.memberJson(u));
       },
     },
   );
 
+  /** Whether the shard that carries this guild has identified (events can reach the bot). */
+  const shardUp = (guild: GuildState): boolean => gateway.sessionForGuild(guild.id) !== undefined;
+
   function onBotVoiceStateUpdate(d: Json): void {
-    if (d['guild_id'] !== guild.id) return;
+    const guild = guildById(d['guild_id']);
+    if (!guild) return;
     const channelId = typeof d['channel_id'] === 'string' ? d['channel_id'] : null;
-    const sessionId = gateway.sessionId ?? crypto.randomUUID();
+    const sessionId = gateway.sessionForGuild(guild.id)?.sessionId ?? crypto.randomUUID();
     const state = guild.setVoiceChannel(bot.id, channelId, sessionId, {
       selfMute: d['self_mute'] === true,
       selfDeaf: d['self_deaf'] === true,
@@ -244,7 +290,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const rest = new FakeRest({
     token,
     applicationId,
-    guild,
+    guild: primary,
+    guilds: () => guildStates,
+    recommendedShards: () => options.recommendedShards ?? 1,
+    maxConcurrency: () => options.maxConcurrency ?? 1,
     messages,
     interactions,
     commands,
@@ -262,19 +311,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   baseUrl = `http://127.0.0.1:${port}`;
   gateway.baseUrl = `ws://127.0.0.1:${port}`;
 
-  const setMemberVoiceChannel = (userId: string, channelId: string | null): void => {
-    guild.requireMember(userId);
-    const previousChannel = guild.voiceStates.get(userId)?.channelId ?? null;
-    const state = guild.setVoiceChannel(userId, channelId);
-    if (gateway.sessionId) gateway.dispatch('VOICE_STATE_UPDATE', guild.voiceStateJson(state, true));
-    const botChannel = guild.voiceStates.get(bot.id)?.channelId ?? null;
-    if (botChannel === null) return;
-    if (channelId === botChannel) voiceServer.announceClients(guild.id, [userId]);
-    else if (previousChannel === botChannel) voiceServer.announceDisconnect(guild.id, userId);
-  };
-
   const openDm = (userId: string): FakeChannel => {
-    guild.requireMember(userId);
+    // A DM channel is kept with the first guild the member is in (as POST /users/@me/channels does).
+    const guild = guildStates.find((g) => g.members.has(userId));
+    if (!guild) throw new Error(`fake discord: unknown member ${userId}`);
     const existing = [...guild.channels.values()].find((c) => c.type === ChannelType.DM && c.recipientId === userId);
     if (existing) return existing;
     const channel: FakeChannel = { id: nextSnowflake(), type: ChannelType.DM, name: '', recipientId: userId };
@@ -282,50 +322,117 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     return channel;
   };
 
-  const voice: FakeVoice = {
-    server: voiceServer,
-    frames: () => voiceServer.recordedFrames(guild.id),
-    async waitForFrames(count, opts = {}) {
-      const filter = opts.filter ?? (() => true);
-      const timeoutMs = opts.timeoutMs ?? 10_000;
-      const started = Date.now();
-      for (;;) {
-        const frames = voiceServer.recordedFrames(guild.id).filter(filter);
-        if (frames.length >= count) return frames;
-        if (Date.now() - started > timeoutMs) {
-          throw new Error(`fake discord: got ${frames.length} of ${count} frames from the bot within ${timeoutMs} ms`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    },
-    analyze: (frames) => analyzeFrames(frames ?? voiceServer.recordedFrames(guild.id)),
-    sendAudio: (userId, frames, sendOptions) => {
+  function guildHandle(guild: GuildState): FakeGuild {
+    const setMemberVoiceChannel = (userId: string, channelId: string | null): void => {
       guild.requireMember(userId);
-      return voiceServer.sendAudio(guild.id, userId, frames, sendOptions);
-    },
-    disconnectBot(code = VoiceCloseCode.Disconnected) {
-      if (code === VoiceCloseCode.Disconnected && gateway.sessionId) {
-        const state = guild.setVoiceChannel(bot.id, null);
-        gateway.dispatch('VOICE_STATE_UPDATE', guild.voiceStateJson(state, true));
-      }
-      voiceServer.disconnect(guild.id, code);
-    },
-    stallJoins(on) {
-      joinsStalled = on;
-    },
-    refuseJoins(code) {
-      voiceServer.refuseIdentifyWith = code;
-    },
-    activeSession: () => voiceServer.activeSession(guild.id),
-    waitForSession: (timeoutMs) => voiceServer.waitForActiveSession(guild.id, timeoutMs),
-    dave: () => voiceServer.daveSession(guild.id),
-    async waitForDave(userId, timeoutMs = 10_000) {
-      const session = await voiceServer.waitForActiveSession(guild.id, timeoutMs);
-      if (!session.dave) throw new Error('fake discord: DAVE is not on in this call');
-      await session.dave.settled(userId, timeoutMs);
-      return session.dave;
-    },
-  };
+      const previousChannel = guild.voiceStates.get(userId)?.channelId ?? null;
+      const state = guild.setVoiceChannel(userId, channelId);
+      if (shardUp(guild)) gateway.dispatch('VOICE_STATE_UPDATE', guild.voiceStateJson(state, true));
+      const botChannel = guild.voiceStates.get(bot.id)?.channelId ?? null;
+      if (botChannel === null) return;
+      if (channelId === botChannel) voiceServer.announceClients(guild.id, [userId]);
+      else if (previousChannel === botChannel) voiceServer.announceDisconnect(guild.id, userId);
+    };
+
+    const voice: FakeVoice = {
+      server: voiceServer,
+      frames: () => voiceServer.recordedFrames(guild.id),
+      async waitForFrames(count, opts = {}) {
+        const filter = opts.filter ?? (() => true);
+        const timeoutMs = opts.timeoutMs ?? 10_000;
+        const started = Date.now();
+        for (;;) {
+          const frames = voiceServer.recordedFrames(guild.id).filter(filter);
+          if (frames.length >= count) return frames;
+          if (Date.now() - started > timeoutMs) {
+            throw new Error(`fake discord: got ${frames.length} of ${count} frames from the bot within ${timeoutMs} ms`);
+          }
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      },
+      analyze: (frames) => analyzeFrames(frames ?? voiceServer.recordedFrames(guild.id)),
+      sendAudio: (userId, frames, sendOptions) => {
+        guild.requireMember(userId);
+        return voiceServer.sendAudio(guild.id, userId, frames, sendOptions);
+      },
+      disconnectBot(code = VoiceCloseCode.Disconnected) {
+        if (code === VoiceCloseCode.Disconnected && shardUp(guild)) {
+          const state = guild.setVoiceChannel(bot.id, null);
+          gateway.dispatch('VOICE_STATE_UPDATE', guild.voiceStateJson(state, true));
+        }
+        voiceServer.disconnect(guild.id, code);
+      },
+      stallJoins(on) {
+        joinsStalled = on;
+      },
+      refuseJoins(code) {
+        voiceServer.refuseIdentifyWith = code;
+      },
+      activeSession: () => voiceServer.activeSession(guild.id),
+      waitForSession: (timeoutMs) => voiceServer.waitForActiveSession(guild.id, timeoutMs),
+      dave: () => voiceServer.daveSession(guild.id),
+      async waitForDave(userId, timeoutMs = 10_000) {
+        const session = await voiceServer.waitForActiveSession(guild.id, timeoutMs);
+        if (!session.dave) throw new Error('fake discord: DAVE is not on in this call');
+        await session.dave.settled(userId, timeoutMs);
+        return session.dave;
+      },
+    };
+
+    return {
+      id: guild.id,
+      textChannelId: guild.textChannel.id,
+      voiceChannelId: guild.voiceChannel.id,
+      ownerId: guild.owner.id,
+      state: guild,
+      voice,
+      addMember(username, memberOptions = {}) {
+        const user = guild.addMember(username, memberOptions.id);
+        if (shardUp(guild)) {
+          // GUILD_MEMBER_ADD needs the privileged GUILD_MEMBERS intent (1 << 1), as on Discord.
+          if ((gateway.intents & (1 << 1)) !== 0) gateway.dispatch('GUILD_MEMBER_ADD', { ...guild.memberJson(user), guild_id: guild.id });
+        }
+        if (memberOptions.inVoice) setMemberVoiceChannel(user.id, guild.voiceChannel.id);
+        return user;
+      },
+      setMemberVoiceChannel,
+      dispatchInteraction(input) {
+        const built =
+          input.kind === 'slash'
+            ? interactions.slashCommand(input, guild)
+            : input.kind === 'button'
+              ? interactions.component(input, guild)
+              : interactions.modalSubmit(input, guild);
+        gateway.dispatch('INTERACTION_CREATE', built.payload);
+        return built.interaction;
+      },
+      dispatchMessage(input) {
+        const author = guild.requireMember(input.authorId);
+        const channelId = input.channelId ?? guild.textChannel.id;
+        const message = messages.create(channelId, author, {
+          content: input.content ?? '',
+          ...(input.flags !== undefined ? { flags: input.flags } : {}),
+        });
+        message.attachments = (input.attachments ?? []).map(
+          (a): StoredAttachment =>
+            messages.addAttachment(a.filename, a.data, a.contentType, {
+              ...(a.durationSecs !== undefined ? { durationSecs: a.durationSecs } : {}),
+              ...(a.waveform !== undefined ? { waveform: a.waveform } : {}),
+            }),
+        );
+        const inGuild = guild.channels.get(channelId)?.type !== ChannelType.DM;
+        const member = guild.memberJson(author);
+        delete member['user'];
+        // A DM's MESSAGE_CREATE says its channel type (discord.js needs it for an uncached DM channel).
+        gateway.dispatch('MESSAGE_CREATE', { ...messages.messageJson(message, guild), ...(inGuild ? { member } : { channel_type: ChannelType.DM }) });
+        return message;
+      },
+      botVoiceChannelId: () => guild.voiceStates.get(bot.id)?.channelId ?? null,
+    };
+  }
+
+  const first = guildHandle(primary);
+  const handles: FakeGuild[] = [first];
 
   return {
     restUrl: `${baseUrl}/api`,
@@ -333,64 +440,41 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     token,
     applicationId,
     botUserId: bot.id,
-    guild: { id: guild.id, textChannelId: guild.textChannel.id, voiceChannelId: guild.voiceChannel.id, ownerId: guild.owner.id },
-    state: guild,
+    guild: { id: primary.id, textChannelId: primary.textChannel.id, voiceChannelId: primary.voiceChannel.id, ownerId: primary.owner.id },
+    state: primary,
     rest,
     gateway,
     commands,
     messages,
     interactions,
     botMessages,
-    voice,
+    voice: first.voice,
 
-    addMember(username, memberOptions = {}) {
-      const user = guild.addMember(username, memberOptions.id);
-      if (gateway.sessionId) {
-        // GUILD_MEMBER_ADD needs the privileged GUILD_MEMBERS intent (1 << 1), as on Discord.
-        if ((gateway.intents & (1 << 1)) !== 0) gateway.dispatch('GUILD_MEMBER_ADD', { ...guild.memberJson(user), guild_id: guild.id });
-      }
-      if (memberOptions.inVoice) setMemberVoiceChannel(user.id, guild.voiceChannel.id);
-      return user;
+    addGuild(guildOptions = {}) {
+      const id = guildOptions.shard ? snowflakeOnShard(guildOptions.shard[0], guildOptions.shard[1]) : nextSnowflake();
+      const state = new GuildState(bot, guildOptions.name ?? `Vocalis Test Guild ${guildStates.length + 1}`, id);
+      guildStates.push(state);
+      const handle = guildHandle(state);
+      handles.push(handle);
+      if (shardUp(state)) gateway.dispatch('GUILD_CREATE', state.guildCreateJson(), state.id);
+      return handle;
     },
-    setMemberVoiceChannel,
-
-    dispatchInteraction(input) {
-      const built =
-        input.kind === 'slash' ? interactions.slashCommand(input) : input.kind === 'button' ? interactions.component(input) : interactions.modalSubmit(input);
-      gateway.dispatch('INTERACTION_CREATE', built.payload);
-      return built.interaction;
-    },
+    guilds: () => handles,
+    addMember: (username, memberOptions) => first.addMember(username, memberOptions),
+    setMemberVoiceChannel: (userId, channelId) => first.setMemberVoiceChannel(userId, channelId),
+    dispatchInteraction: (input) => first.dispatchInteraction(input),
     waitForInteractionResponse: (interactionId, timeoutMs) => interactions.responses.waitFor((r) => r.interactionId === interactionId, timeoutMs),
     waitForWebhookCall: (interactionId, kind, timeoutMs) =>
       interactions.webhookCalls.waitFor((c) => c.interactionId === interactionId && (kind === undefined || c.kind === kind), timeoutMs),
-
-    dispatchMessage(input) {
-      const author = guild.requireMember(input.authorId);
-      const channelId = input.channelId ?? guild.textChannel.id;
-      const message = messages.create(channelId, author, {
-        content: input.content ?? '',
-        ...(input.flags !== undefined ? { flags: input.flags } : {}),
-      });
-      message.attachments = (input.attachments ?? []).map(
-        (a): StoredAttachment =>
-          messages.addAttachment(a.filename, a.data, a.contentType, {
-            ...(a.durationSecs !== undefined ? { durationSecs: a.durationSecs } : {}),
-            ...(a.waveform !== undefined ? { waveform: a.waveform } : {}),
-          }),
-      );
-      const inGuild = guild.channels.get(channelId)?.type !== ChannelType.DM;
-      const member = guild.memberJson(author);
-      delete member['user'];
-      gateway.dispatch('MESSAGE_CREATE', { ...messages.messageJson(message, guild), ...(inGuild ? { member } : {}) });
-      return message;
-    },
+    dispatchMessage: (input) => first.dispatchMessage(input),
     openDm,
     closeDms(userId) {
-      guild.requireMember(userId);
+      const guild = guildStates.find((g) => g.members.has(userId));
+      if (!guild) throw new Error(`fake discord: unknown member ${userId}`);
       guild.closedDms.add(userId);
     },
     dispatch: (event, data) => gateway.dispatch(event, data),
-    botVoiceChannelId: () => guild.voiceStates.get(bot.id)?.channelId ?? null,
+    botVoiceChannelId: () => first.botVoiceChannelId(),
 
     async close() {
       await gateway.close();

@@ -71,6 +71,8 @@ export interface FakeInteraction {
   readonly type: number;
   readonly userId: string;
   readonly channelId: string;
+  /** The guild it happened in. */
+  readonly guildId: string;
   /** Date.now() when the interaction was created: the response deadline and the token's life count from here. */
   readonly createdAt: number;
   /** The message the interaction's original response became, once there is one. */
@@ -116,17 +118,20 @@ export class InteractionRegistry {
   readonly byToken = new Map<string, FakeInteraction>();
   readonly responses = new WaitableLog<InteractionResponseRecord>('an interaction response');
   readonly webhookCalls = new WaitableLog<WebhookCallRecord>('an interaction webhook call');
+  /** The guild interactions happen in unless a call names another (the fake's first guild). */
   readonly #guild: GuildState;
+  /** The guild of each registered interaction, for its envelope. */
+  readonly #guildOf = new Map<string, GuildState>();
   readonly #messages: MessageStore;
   readonly #applicationId: string;
-  readonly #commandIds: (name: string) => string | undefined;
+  readonly #commandIds: (name: string, guildId: string) => string | undefined;
   readonly deadlines: InteractionDeadlines;
 
   constructor(
     guild: GuildState,
     messages: MessageStore,
     applicationId: string,
-    commandIds: (name: string) => string | undefined,
+    commandIds: (name: string, guildId: string) => string | undefined,
     deadlines: InteractionDeadlines = DISCORD_DEADLINES,
   ) {
     this.#guild = guild;
@@ -146,24 +151,26 @@ export class InteractionRegistry {
     return now - interaction.createdAt <= this.deadlines.tokenLifetimeMs;
   }
 
-  #register(type: number, userId: string, channelId: string, sourceMessage?: StoredMessage): FakeInteraction {
-    this.#guild.requireMember(userId);
+  #register(guild: GuildState, type: number, userId: string, channelId: string, sourceMessage?: StoredMessage): FakeInteraction {
+    guild.requireMember(userId);
     const interaction: FakeInteraction = {
       id: nextSnowflake(),
       token: randomToken('interaction'),
       type,
       userId,
       channelId,
+      guildId: guild.id,
       createdAt: Date.now(),
       ...(sourceMessage ? { sourceMessage } : {}),
     };
+    this.#guildOf.set(interaction.id, guild);
     this.byId.set(interaction.id, interaction);
     this.byToken.set(interaction.token, interaction);
     return interaction;
   }
 
   #envelope(interaction: FakeInteraction, locale = 'en-US'): Json {
-    const guild = this.#guild;
+    const guild = this.#guildOf.get(interaction.id) ?? this.#guild;
     const channel = guild.channels.get(interaction.channelId);
     const user = guild.requireMember(interaction.userId);
     return {
@@ -188,16 +195,16 @@ export class InteractionRegistry {
   }
 
   /** Collects `resolved` entries for user and attachment options, as Discord does. */
-  #resolved(options: readonly CommandOption[] | undefined): Json | undefined {
+  #resolved(guild: GuildState, options: readonly CommandOption[] | undefined): Json | undefined {
     const users: Json = {};
     const members: Json = {};
     const attachments: Json = {};
     const visit = (list: readonly CommandOption[]): void => {
       for (const option of list) {
         if (option.type === OptionType.User && typeof option.value === 'string') {
-          const user = this.#guild.requireMember(option.value);
-          users[user.id] = this.#guild.userJson(user);
-          const { user: _omit, ...member } = this.#guild.interactionMemberJson(user);
+          const user = guild.requireMember(option.value);
+          users[user.id] = guild.userJson(user);
+          const { user: _omit, ...member } = guild.interactionMemberJson(user);
           members[user.id] = member;
         } else if (option.type === OptionType.Attachment && typeof option.value === 'string') {
           const attachment = this.#messages.attachments.get(option.value);
@@ -214,28 +221,28 @@ export class InteractionRegistry {
     return Object.keys(resolved).length > 0 ? resolved : undefined;
   }
 
-  slashCommand(input: SlashCommandInput): { interaction: FakeInteraction; payload: Json } {
-    const interaction = this.#register(InteractionType.ApplicationCommand, input.userId, input.channelId ?? this.#guild.textChannel.id);
-    const resolved = this.#resolved(input.options);
+  slashCommand(input: SlashCommandInput, guild: GuildState = this.#guild): { interaction: FakeInteraction; payload: Json } {
+    const interaction = this.#register(guild, InteractionType.ApplicationCommand, input.userId, input.channelId ?? guild.textChannel.id);
+    const resolved = this.#resolved(guild, input.options);
     const data: Json = {
-      id: input.commandId ?? this.#commandIds(input.name) ?? nextSnowflake(),
+      id: input.commandId ?? this.#commandIds(input.name, guild.id) ?? nextSnowflake(),
       name: input.name,
       type: 1,
-      guild_id: this.#guild.id,
+      guild_id: guild.id,
       ...(input.options ? { options: input.options } : {}),
       ...(resolved ? { resolved } : {}),
     };
     return { interaction, payload: { ...this.#envelope(interaction, input.locale), data } };
   }
 
-  component(input: ButtonInput): { interaction: FakeInteraction; payload: Json } {
-    const channelId = input.channelId ?? this.#guild.textChannel.id;
+  component(input: ButtonInput, guild: GuildState = this.#guild): { interaction: FakeInteraction; payload: Json } {
+    const channelId = input.channelId ?? guild.textChannel.id;
     const source =
       input.messageId !== undefined
         ? this.#messages.messages.get(input.messageId)
-        : [...this.#messages.messages.values()].reverse().find((m) => m.channelId === channelId && m.author.id === this.#guild.bot.id);
+        : [...this.#messages.messages.values()].reverse().find((m) => m.channelId === channelId && m.author.id === guild.bot.id);
     if (!source) throw new Error('fake discord: a component interaction needs a message from the bot to sit on');
-    const interaction = this.#register(InteractionType.MessageComponent, input.userId, source.channelId, source);
+    const interaction = this.#register(guild, InteractionType.MessageComponent, input.userId, source.channelId, source);
     const data: Json = {
       custom_id: input.customId,
       component_type: input.componentType ?? 2,
@@ -243,12 +250,12 @@ export class InteractionRegistry {
     };
     return {
       interaction,
-      payload: { ...this.#envelope(interaction), message: this.#messages.messageJson(source, this.#guild), data },
+      payload: { ...this.#envelope(interaction), message: this.#messages.messageJson(source, guild), data },
     };
   }
 
-  modalSubmit(input: ModalSubmitInput): { interaction: FakeInteraction; payload: Json } {
-    const interaction = this.#register(InteractionType.ModalSubmit, input.userId, input.channelId ?? this.#guild.textChannel.id);
+  modalSubmit(input: ModalSubmitInput, guild: GuildState = this.#guild): { interaction: FakeInteraction; payload: Json } {
+    const interaction = this.#register(guild, InteractionType.ModalSubmit, input.userId, input.channelId ?? guild.textChannel.id);
     const components = Object.entries(input.fields).map(([customId, value]) => ({
       type: 1,
       components: [{ type: 4, custom_id: customId, value }],

@@ -27,7 +27,14 @@ export interface RestRequestRecord {
 export interface RestDependencies {
   readonly token: string;
   readonly applicationId: string;
+  /** The first guild: it holds the bot and application owner. */
   readonly guild: GuildState;
+  /** Every guild of the fake (the first one included), for routes that name a guild or channel. */
+  readonly guilds: () => readonly GuildState[];
+  /** What GET /gateway/bot recommends as the shard count. */
+  readonly recommendedShards: () => number;
+  /** GET /gateway/bot's `session_start_limit.max_concurrency`. */
+  readonly maxConcurrency: () => number;
   readonly messages: MessageStore;
   readonly interactions: InteractionRegistry;
   readonly commands: CommandRegistry;
@@ -142,8 +149,8 @@ export class FakeRest {
       route('GET', '/gateway/bot', ({ res }) => {
         sendJson(res, 200, {
           url: d.gatewayUrl(),
-          shards: 1,
-          session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 },
+          shards: d.recommendedShards(),
+          session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: d.maxConcurrency() },
         });
         return 200;
       }),
@@ -281,7 +288,7 @@ export class FakeRest {
         response_message_loading: type === InteractionCallbackType.DeferredChannelMessageWithSource,
         response_message_ephemeral: (flags & 64) === 64,
       },
-      resource: { type, ...(message ? { message: d.messages.messageJson(message, d.guild) } : {}) },
+      resource: { type, ...(message ? { message: d.messages.messageJson(message, this.#guildOfChannel(message.channelId)) } : {}) },
     });
     return 200;
   }
@@ -298,7 +305,7 @@ export class FakeRest {
   #getOriginal(ctx: RouteContext): number {
     const interaction = this.#interactionFromToken(ctx, 1);
     if (!interaction) return ctx.res.statusCode;
-    sendJson(ctx.res, 200, this.#deps.messages.messageJson(this.#originalOf(interaction), this.#deps.guild));
+    sendJson(ctx.res, 200, this.#deps.messages.messageJson(this.#originalOf(interaction), this.#guildOfChannel(interaction.channelId)));
     return 200;
   }
 
@@ -315,7 +322,7 @@ export class FakeRest {
       messageId: message.id,
       at: Date.now(),
     });
-    sendJson(ctx.res, 200, d.messages.messageJson(message, d.guild));
+    sendJson(ctx.res, 200, d.messages.messageJson(message, this.#guildOfChannel(message.channelId)));
     return 200;
   }
 
@@ -346,7 +353,7 @@ export class FakeRest {
       messageId: message.id,
       at: Date.now(),
     });
-    sendJson(ctx.res, 200, d.messages.messageJson(message, d.guild));
+    sendJson(ctx.res, 200, d.messages.messageJson(message, this.#guildOfChannel(message.channelId)));
     return 200;
   }
 
@@ -368,12 +375,17 @@ export class FakeRest {
       messageId: message.id,
       at: Date.now(),
     });
-    sendJson(ctx.res, 200, d.messages.messageJson(message, d.guild));
+    sendJson(ctx.res, 200, d.messages.messageJson(message, this.#guildOfChannel(message.channelId)));
     return 200;
   }
 
+  /** The guild a channel (or DM channel) belongs to; the first guild when none has it. */
+  #guildOfChannel(channelId: string): GuildState {
+    return this.#deps.guilds().find((g) => g.channels.has(channelId)) ?? this.#deps.guild;
+  }
+
   #channelOr404(ctx: RouteContext): FakeChannel | undefined {
-    const channel = this.#deps.guild.channels.get(ctx.params[0] ?? '');
+    const channel = this.#guildOfChannel(ctx.params[0] ?? '').channels.get(ctx.params[0] ?? '');
     if (!channel) sendError(ctx.res, 404, 10003, 'Unknown Channel');
     return channel;
   }
@@ -382,13 +394,13 @@ export class FakeRest {
     const channel = this.#channelOr404(ctx);
     if (!channel) return 404;
     const d = this.#deps;
-    if (channel.type === ChannelType.DM && channel.recipientId !== undefined && d.guild.closedDms.has(channel.recipientId)) {
+    if (channel.type === ChannelType.DM && channel.recipientId !== undefined && this.#guildOfChannel(channel.id).closedDms.has(channel.recipientId)) {
       sendError(ctx.res, 403, 50007, 'Cannot send messages to this user');
       return 403;
     }
     const message = d.messages.create(channel.id, d.guild.bot, ctx.body.json ?? {}, ctx.body.files);
     d.onBotMessage(message);
-    sendJson(ctx.res, 200, d.messages.messageJson(message, d.guild));
+    sendJson(ctx.res, 200, d.messages.messageJson(message, this.#guildOfChannel(message.channelId)));
     return 200;
   }
 
@@ -405,7 +417,7 @@ export class FakeRest {
     }
     d.messages.edit(message, ctx.body.json ?? {}, ctx.body.files);
     d.onBotMessage(message);
-    sendJson(ctx.res, 200, d.messages.messageJson(message, d.guild));
+    sendJson(ctx.res, 200, d.messages.messageJson(message, this.#guildOfChannel(message.channelId)));
     return 200;
   }
 
@@ -416,41 +428,44 @@ export class FakeRest {
       sendError(ctx.res, 404, 10008, 'Unknown Message');
       return 404;
     }
-    sendJson(ctx.res, 200, d.messages.messageJson(message, d.guild));
+    sendJson(ctx.res, 200, d.messages.messageJson(message, this.#guildOfChannel(message.channelId)));
     return 200;
   }
 
   #getChannel(ctx: RouteContext): number {
     const channel = this.#channelOr404(ctx);
     if (!channel) return 404;
-    sendJson(ctx.res, 200, this.#deps.guild.channelJson(channel));
+    sendJson(ctx.res, 200, this.#guildOfChannel(channel.id).channelJson(channel));
     return 200;
   }
 
   #openDm(ctx: RouteContext): number {
     const d = this.#deps;
     const recipientId = ctx.body.json?.['recipient_id'];
-    if (typeof recipientId !== 'string' || !d.guild.members.has(recipientId)) {
+    // A DM channel is kept with the first guild the recipient is a member of.
+    const guild = typeof recipientId === 'string' ? d.guilds().find((g) => g.members.has(recipientId)) : undefined;
+    if (typeof recipientId !== 'string' || !guild) {
       sendError(ctx.res, 400, 50033, 'Invalid Recipient(s)');
       return 400;
     }
-    let channel = [...d.guild.channels.values()].find((c) => c.type === ChannelType.DM && c.recipientId === recipientId);
+    let channel = [...guild.channels.values()].find((c) => c.type === ChannelType.DM && c.recipientId === recipientId);
     if (!channel) {
       channel = { id: nextSnowflake(), type: ChannelType.DM, name: '', recipientId };
-      d.guild.channels.set(channel.id, channel);
+      guild.channels.set(channel.id, channel);
     }
-    sendJson(ctx.res, 200, d.guild.channelJson(channel));
+    sendJson(ctx.res, 200, guild.channelJson(channel));
     return 200;
   }
 
   #getMember(ctx: RouteContext): number {
     const d = this.#deps;
-    const user = ctx.params[0] === d.guild.id ? d.guild.members.get(ctx.params[1] ?? '') : undefined;
-    if (!user) {
+    const guild = d.guilds().find((g) => g.id === ctx.params[0]);
+    const user = guild?.members.get(ctx.params[1] ?? '');
+    if (!guild || !user) {
       sendError(ctx.res, 404, 10007, 'Unknown Member');
       return 404;
     }
-    sendJson(ctx.res, 200, d.guild.memberJson(user));
+    sendJson(ctx.res, 200, guild.memberJson(user));
     return 200;
   }
 
