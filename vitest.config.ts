@@ -1,10 +1,22 @@
 // Vitest runs the suite (`npm test` → scripts/bootstrap.mjs: type check, then `vitest run`).
 import { defineConfig } from 'vitest/config';
 
+/** The files that run a second time with state in PostgreSQL. */
+const POSTGRES_TESTS = [
+  'test/storage/data-keys.test.ts',
+  'test/consent/consent-gate.test.ts',
+  'test/consent/consent-service.test.ts',
+  'test/consent/ledger.test.ts',
+  'test/consent/revocation-shreds-key-first.test.ts',
+  'test/core/finetune-lifecycle.test.ts',
+  'test/core/revocation.test.ts',
+  'test/core/per-chunk-consent-check.test.ts',
+  'test/storage/postgres/*.test.ts',
+];
+
 export default defineConfig({
   test: {
     environment: 'node',
-    include: ['test/**/*.test.ts'],
     // Each test file in its own child process, as under node:test: the Redis servers, SQLite
     // files, worker threads and ports a file starts are its own, and a crash stays in its file.
     pool: 'forks',
@@ -24,5 +36,19 @@ export default defineConfig({
       reporter: ['text-summary', 'text', 'html', 'lcov'],
       reportsDirectory: 'coverage',
     },
+    projects: [
+      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } },
+      // The same storage, consent and revocation tests against a real PostgreSQL server (DATABASE_URL),
+      // plus the PostgreSQL-only ones: test/support/test-database.ts picks the database by this env.
+      {
+        extends: true,
+        test: {
+          name: 'postgres',
+          include: POSTGRES_TESTS,
+          env: { VOCALIS_TEST_DATABASE: 'postgres' },
+          globalSetup: ['test/support/postgres-global-setup.ts'],
+        },
+      },
+    ],
   },
 });

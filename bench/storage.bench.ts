@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { SqliteDatabase } from '../src/storage/sqlite-database.ts';
 import { DataKeyStore } from '../src/storage/data-keys.ts';
 import { readEncryptedFile, writeEncryptedFile } from '../src/storage/encrypted-file.ts';
 import { MasterKey } from '../src/storage/master-key.ts';
@@ -31,7 +31,7 @@ const suite: BenchSuite = {
   name: 'storage',
   async run() {
     const dir = await mkdtemp(join(tmpdir(), 'vocalis-bench-storage-'));
-    const db = new DatabaseSync(':memory:');
+    const db = new SqliteDatabase(':memory:');
     try {
       db.exec('CREATE TABLE data_keys (user_id TEXT PRIMARY KEY, wrapped BLOB NOT NULL, created_at TEXT NOT NULL)');
       const key = new DataKeyStore(db, new MasterKey(randomBytes(32))).getOrCreate('u_bench');

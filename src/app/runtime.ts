@@ -1,5 +1,4 @@
 import { mkdir } from 'node:fs/promises';
-import type { DatabaseSync } from 'node:sqlite';
 import type { Config } from '../config/config.ts';
 import { ConsentGate } from '../consent/consent-gate.ts';
 import { ConsentService } from '../consent/consent-service.ts';
@@ -45,6 +44,9 @@ import { VoiceCatalog } from '../storage/voice-catalog.ts';
 import { createBackends } from './backends.ts';
 import { openRemoteSpeech } from './remote-engine.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
+import type { SqlDatabase } from '../storage/sql-database.ts';
+import { ConsentChanges } from '../consent/consent-changes.ts';
+import { ConsentChangeChannel } from '../jobs/consent-change-channel.ts';
 
 export interface RuntimeNeeds {
   /** Connect to (or start) Redis and the fine-tune queue. */
@@ -71,7 +73,7 @@ export interface RuntimeOverrides {
 export interface Runtime {
   readonly config: Config;
   readonly logger: Logger;
-  readonly db: DatabaseSync;
+  readonly db: SqlDatabase;
   readonly paths: DataPaths;
   readonly clock: Clock;
   readonly users: UserDirectory;
@@ -103,7 +105,7 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
   const paths = new DataPaths(config.dataDir);
   await sweepStaleScratch(paths);
   const master = await loadMasterKey({ env: config.masterKey, keyFile: paths.masterKeyFile });
-  const db = openDatabase(paths.databaseFile);
+  const db = openDatabase(config.databaseUrl ? { kind: 'postgres', url: config.databaseUrl } : paths.databaseFile);
   const closers = new ShutdownSequence(logger);
   closers.first('database', () => db.close());
   try {
@@ -117,7 +119,9 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
       voiceInactivityDays: config.retention.voiceInactivityDays,
       verification: config.consentVerification.mode,
     };
-    const consents = new ConsentService({ db, store, ledger, clock, policy });
+    // Committed consent changes reach this process's gate at once, other processes through Redis (below).
+    const consentChanges = new ConsentChanges((error) => logger.warn({ err: error }, 'consent change announcement failed'));
+    const consents = new ConsentService({ db, store, ledger, clock, policy, changes: consentChanges });
     // Consent decides; the engine's recognisers and speaker model answer through this port.
     const verifier = new ConsentVerifier({
       db,
@@ -128,7 +132,7 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
       vault: new EnrolmentFiles(paths, keys),
       policy: { ...config.consentVerification, maxMismatches: 3 },
     });
-    const gate = new ConsentGate({ store, users, clock });
+    const gate = new ConsentGate({ store, users, clock, changes: consentChanges, cachedChecks: db.dialect === 'postgres' });
     const clips = new SampleClipIndex(db, clock);
     const clipAudio = new ClipAudioFiles(paths, keys);
     const voices = new VoiceCatalog(db, clock);
@@ -153,6 +157,12 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
         })
       : null;
     if (queue) closers.first('fine-tune queue', () => queue.close());
+    const changesUrl = redisUrl ?? config.redisUrl;
+    if (changesUrl) {
+      const channel = new ConsentChangeChannel(changesUrl, (error) => logger.warn({ err: error }, 'consent change channel error'));
+      closers.first('consent change channel', () => channel.close());
+      await consentChanges.relayThrough(channel);
+    }
 
     const cloneQueue: CloneQueue = queue
       ? queuePort(queue)

@@ -22,6 +22,7 @@ const schema = z.object({
   VOCALIS_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   VOCALIS_JOB_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   VOCALIS_RAW_SAMPLE_RETENTION_DAYS: duration.default(7),
   VOCALIS_VOICE_INACTIVITY_DAYS: duration.default(365),
   VOCALIS_CONSENT_OFFER_TTL_MINUTES: duration.default(15),
@@ -96,6 +97,8 @@ export type Config = Readonly<{
   workerConcurrency: number;
   jobAttempts: number;
   redisUrl: string | undefined;
+  /** State in this PostgreSQL database; undefined: SQLite in the data directory. Holds a password: never logged. */
+  databaseUrl: string | undefined;
   retention: { rawSampleDays: number; voiceInactivityDays: number; consentOfferMinutes: number };
   /** Consent verification: `off` only when set explicitly, and then written into every receipt. */
   consentVerification: { mode: 'required' | 'off'; minAssurance: 'acoustic' | 'recognised'; speakerThreshold: number };
@@ -208,6 +211,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     workerConcurrency: e.VOCALIS_WORKER_CONCURRENCY,
     jobAttempts: e.VOCALIS_JOB_ATTEMPTS,
     redisUrl: e.REDIS_URL,
+    databaseUrl: e.DATABASE_URL,
     retention: {
       rawSampleDays: e.VOCALIS_RAW_SAMPLE_RETENTION_DAYS,
       voiceInactivityDays: e.VOCALIS_VOICE_INACTIVITY_DAYS,

@@ -1,6 +1,7 @@
 import type { Clock } from '../storage/ids.ts';
 import type { UserDirectory } from '../storage/user-directory.ts';
 import { ConsentDeniedError } from './consent-errors.ts';
+import type { ConsentChanges } from './consent-changes.ts';
 import type { ConsentRecord } from './consent-record.ts';
 import type { ConsentState } from './consent-state.ts';
 import type { ConsentStore } from './consent-store.ts';
@@ -37,16 +38,33 @@ const ALLOWED_STATES: Readonly<Record<GateRequest['purpose'], readonly ConsentSt
 /** How often a held ticket re-reads the consent: revocation from another process lands within this. */
 export const DEFAULT_WATCH_MS = 250;
 
+export interface ConsentGateDeps {
+  readonly store: ConsentStore;
+  readonly users: UserDirectory;
+  readonly clock: Clock;
+  /** Announced consent changes: held tickets of that user re-read the consent at once. */
+  readonly changes?: ConsentChanges;
+  /**
+   * The per-chunk check answers from the ticket's last reading until a change to the user's
+   * consent is announced (or the watch timer re-reads). For a database across the network
+   * (PostgreSQL), where a read per chunk would cost a round trip; SQLite re-reads every time.
+   */
+  readonly cachedChecks?: boolean;
+}
+
 export class ConsentGate {
   readonly #store: ConsentStore;
   readonly #users: UserDirectory;
   readonly #clock: Clock;
+  readonly #cachedChecks: boolean;
   readonly #tickets = new Set<ConsentTicket>();
 
-  constructor(deps: { store: ConsentStore; users: UserDirectory; clock: Clock }) {
+  constructor(deps: ConsentGateDeps) {
     this.#store = deps.store;
     this.#users = deps.users;
     this.#clock = deps.clock;
+    this.#cachedChecks = deps.cachedChecks ?? false;
+    deps.changes?.subscribe((userId) => this.#consentChanged(userId));
   }
 
   authorize(request: GateRequest): ConsentTicket {
@@ -62,6 +80,7 @@ export class ConsentGate {
       request.purpose,
       () => this.#evaluate(request, userId),
       (t) => this.#tickets.delete(t),
+      this.#cachedChecks,
     );
     this.#tickets.add(ticket);
     return ticket;
@@ -81,6 +100,13 @@ export class ConsentGate {
 
   get activeTickets(): number {
     return this.#tickets.size;
+  }
+
+  /** A committed change to the user's consent (here or in another process): re-read it for every held ticket now. */
+  #consentChanged(userId: string): void {
+    for (const ticket of [...this.#tickets]) {
+      if (ticket.userId === userId) ticket.consentChanged();
+    }
   }
 
   #evaluate(request: GateRequest, userId: string): ConsentRecord {
@@ -126,14 +152,24 @@ export class ConsentTicket {
   readonly #controller = new AbortController();
   readonly #recheck: () => ConsentRecord;
   readonly #onRelease: (ticket: ConsentTicket) => void;
+  readonly #cached: boolean;
+  /** The last reading allowed the work and no change to the consent was announced since. */
+  #fresh = true;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(consent: ConsentRecord, purpose: GateRequest['purpose'], recheck: () => ConsentRecord, onRelease: (ticket: ConsentTicket) => void) {
+  constructor(
+    consent: ConsentRecord,
+    purpose: GateRequest['purpose'],
+    recheck: () => ConsentRecord,
+    onRelease: (ticket: ConsentTicket) => void,
+    cached = false,
+  ) {
     this.consentId = consent.id;
     this.userId = consent.userId;
     this.purpose = purpose;
     this.#recheck = recheck;
     this.#onRelease = onRelease;
+    this.#cached = cached;
   }
 
   /** Aborted when the consent ends: pass it to everything doing work under this consent. */
@@ -141,13 +177,34 @@ export class ConsentTicket {
     return this.#controller.signal;
   }
 
-  /** Re-reads the consent; throws (and aborts the ticket) if it no longer allows the work. */
+  /**
+   * Throws (and aborts the ticket) if the consent no longer allows the work. Re-reads it, or with
+   * cached checks answers from the last reading while no change to it was announced.
+   */
   check(): void {
     if (this.#controller.signal.aborted) throw this.#controller.signal.reason;
+    if (this.#cached && this.#fresh) return;
+    this.#reread();
+  }
+
+  /** A change to this consent was committed: read it again now. */
+  consentChanged(): void {
+    this.#fresh = false;
+    if (this.#controller.signal.aborted) return;
+    try {
+      this.#reread();
+    } catch {
+      // #reread aborted the ticket; the work sees it through the signal or its next check.
+    }
+  }
+
+  #reread(): void {
     try {
       const consent = this.#recheck();
       if (consent.id !== this.consentId) throw new ConsentDeniedError('no_consent', 'the consent this work started under has ended');
+      this.#fresh = true;
     } catch (error) {
+      this.#fresh = false;
       this.abort(error);
       throw error;
     }
@@ -157,8 +214,10 @@ export class ConsentTicket {
   watch(intervalMs = DEFAULT_WATCH_MS): this {
     if (this.#timer || this.#controller.signal.aborted) return this;
     this.#timer = setInterval(() => {
+      if (this.#controller.signal.aborted) return;
       try {
-        this.check();
+        // Always from the store: the backstop for an announcement that never arrived.
+        this.#reread();
       } catch {
         // check() aborted the ticket; the work sees it through the signal.
       }

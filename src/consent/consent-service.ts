@@ -1,4 +1,3 @@
-import type { DatabaseSync } from 'node:sqlite';
 import { transaction } from '../storage/database.ts';
 import { newId, type Clock } from '../storage/ids.ts';
 import type { ReadingScript } from './reading-script.ts';
@@ -12,6 +11,8 @@ import { consentText, type ConsentLanguage, type ConsentText } from './consent-t
 import { readingScript } from './reading-script.ts';
 import type { VerificationMode } from './verification/verification-record.ts';
 import { VerificationStore } from './verification/verification-store.ts';
+import type { SqlDatabase } from '../storage/sql-database.ts';
+import type { ConsentChanges } from './consent-changes.ts';
 
 export interface ConsentPolicy {
   readonly offerMinutes: number;
@@ -32,15 +33,17 @@ export interface ConsentOffer {
  * audit ledger in the same transaction: there is no consent change without a record.
  */
 export class ConsentService {
-  readonly #db: DatabaseSync;
+  readonly #db: SqlDatabase;
   readonly #store: ConsentStore;
   readonly #ledger: AuditLedger;
   readonly #clock: Clock;
   readonly #policy: ConsentPolicy;
   readonly #verifications: VerificationStore;
+  readonly #changes: ConsentChanges | null;
 
-  constructor(deps: { db: DatabaseSync; store: ConsentStore; ledger: AuditLedger; clock: Clock; policy: ConsentPolicy }) {
+  constructor(deps: { db: SqlDatabase; store: ConsentStore; ledger: AuditLedger; clock: Clock; policy: ConsentPolicy; changes?: ConsentChanges }) {
     this.#db = deps.db;
+    this.#changes = deps.changes ?? null;
     this.#store = deps.store;
     this.#verifications = new VerificationStore(deps.db);
     this.#ledger = deps.ledger;
@@ -150,6 +153,7 @@ export class ConsentService {
     return transaction(this.#db, () => {
       const consent = this.#require(consentId);
       this.#store.setOptions(consentId, options, this.#clock().toISOString());
+      this.#announce(consent.userId);
       this.#ledger.append({
         type: 'consent.options_changed',
         actor,
@@ -192,6 +196,13 @@ export class ConsentService {
   #move(consent: ConsentRecord, to: ConsentState, extra: { grantedAt?: string; voiceReadyAt?: string; endReason?: string } = {}): void {
     assertTransition(consent.state, to);
     this.#store.setState(consent.id, to, this.#clock().toISOString(), extra);
+    this.#announce(consent.userId);
+  }
+
+  /** Every gate holding a ticket for the user re-reads the consent once this change is committed. */
+  #announce(userId: string): void {
+    const changes = this.#changes;
+    if (changes) this.#db.afterCommit(() => changes.announce(userId));
   }
 
   #end(consent: ConsentRecord, to: 'revoked' | 'expired' | 'declined', reason: string, actor: string): void {

@@ -1,13 +1,13 @@
-import type { DatabaseSync } from 'node:sqlite';
 import type { ConsentRecord, ConsentScope, SpeakerPolicy } from './consent-record.ts';
 import { isConsentState, LIVE_STATES, type ConsentState } from './consent-state.ts';
 import { isConsentLanguage } from './consent-texts.ts';
+import type { SqlDatabase } from '../storage/sql-database.ts';
 
 /** SQLite persistence for consents. Only the consent service writes through it. */
 export class ConsentStore {
-  readonly #db: DatabaseSync;
+  readonly #db: SqlDatabase;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: SqlDatabase) {
     this.#db = db;
   }
 
@@ -58,7 +58,7 @@ export class ConsentStore {
   listLive(filter: { platform?: string; context?: string } = {}): ConsentRecord[] {
     return this.#db
       .prepare(`SELECT * FROM consents WHERE state IN (${LIVE_STATES.map(() => '?').join(', ')})
-        AND (? IS NULL OR scope_platform = ?) AND (? IS NULL OR scope_context = ?) ORDER BY created_at`)
+        AND (CAST(? AS TEXT) IS NULL OR scope_platform = ?) AND (CAST(? AS TEXT) IS NULL OR scope_context = ?) ORDER BY created_at`)
       .all(...LIVE_STATES, filter.platform ?? null, filter.platform ?? null, filter.context ?? null, filter.context ?? null)
       .map(rowToConsent);
   }

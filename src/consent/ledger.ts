@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { DatabaseSync } from 'node:sqlite';
 import { transaction } from '../storage/database.ts';
+import type { SqlDatabase } from '../storage/sql-database.ts';
 
 /**
  * The append-only audit ledger. Each event carries the hash of the one before it,
@@ -42,11 +42,11 @@ export type LedgerVerification =
 const GENESIS = '0'.repeat(64);
 
 export class AuditLedger {
-  readonly #db: DatabaseSync;
+  readonly #db: SqlDatabase;
   readonly #sealer: LedgerSealer;
   readonly #now: () => Date;
 
-  constructor(db: DatabaseSync, sealer: LedgerSealer, now: () => Date = () => new Date()) {
+  constructor(db: SqlDatabase, sealer: LedgerSealer, now: () => Date = () => new Date()) {
     this.#db = db;
     this.#sealer = sealer;
     this.#now = now;
@@ -76,7 +76,7 @@ export class AuditLedger {
   /** Events in order, optionally only those about one user. */
   events(filter: { subject?: string; type?: string } = {}): AuditEvent[] {
     const rows = this.#db
-      .prepare('SELECT * FROM audit_events WHERE (? IS NULL OR subject = ?) AND (? IS NULL OR type = ?) ORDER BY seq')
+      .prepare('SELECT * FROM audit_events WHERE (CAST(? AS TEXT) IS NULL OR subject = ?) AND (CAST(? AS TEXT) IS NULL OR type = ?) ORDER BY seq')
       .all(filter.subject ?? null, filter.subject ?? null, filter.type ?? null, filter.type ?? null);
     return rows.map(rowToEvent);
   }

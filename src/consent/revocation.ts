@@ -1,4 +1,3 @@
-import type { DatabaseSync } from 'node:sqlite';
 import { transaction } from '../storage/database.ts';
 import type { Clock } from '../storage/ids.ts';
 import type { JobHistory } from '../storage/job-history.ts';
@@ -10,6 +9,7 @@ import type { ConsentGate } from './consent-gate.ts';
 import type { ConsentRecord } from './consent-record.ts';
 import type { ConsentService } from './consent-service.ts';
 import type { AuditLedger } from './ledger.ts';
+import type { SqlDatabase } from '../storage/sql-database.ts';
 
 /** Who asks for a revocation decides what they may revoke. */
 export type RevocationActor =
@@ -27,6 +27,9 @@ export interface ErasureHooks {
   /** Deletes the user's folder; returns what was removed. */
   eraseFiles(userId: string): Promise<{ files: number; bytes: number }>;
 }
+
+/** The tables revocation deletes from or clears: their old row versions are reclaimed afterwards. */
+const REVOKED_TABLES = ['data_keys', 'utterance_marks', 'voice_versions', 'sample_clips', 'voices', 'jobs', 'consents'] as const;
 
 export interface DataKeyShredder {
   destroy(userId: string): void;
@@ -53,7 +56,7 @@ export interface DeletionReceipt {
 }
 
 export interface RevocationDeps {
-  readonly db: DatabaseSync;
+  readonly db: SqlDatabase;
   readonly users: UserDirectory;
   readonly consents: ConsentService;
   readonly gate: ConsentGate;
@@ -120,8 +123,9 @@ export class Revocation {
     await d.hooks.cancelJobs(affected);
     d.hooks.evictVoices(affected);
     const erased = await d.hooks.eraseFiles(userId);
-    // Fold the WAL back so deleted rows and the shredded key leave no copy in the log file.
-    d.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    // Deleted rows and the shredded key must leave no old copy behind where the engine allows it
+    // (SQLite: fold the WAL back; PostgreSQL: VACUUM what revocation changed).
+    d.db.reclaimDeleted(REVOKED_TABLES);
 
     const receipt: DeletionReceipt = {
       consentId: consent.id,

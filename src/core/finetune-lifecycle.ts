@@ -1,4 +1,3 @@
-import type { DatabaseSync } from 'node:sqlite';
 import type { ConsentService } from '../consent/consent-service.ts';
 import type { AuditLedger } from '../consent/ledger.ts';
 import type { FineTuneProgress } from '../engine/backend.ts';
@@ -7,9 +6,10 @@ import { newId } from '../storage/ids.ts';
 import type { JobHistory, JobRecord } from '../storage/job-history.ts';
 import type { VoiceCatalog, VoiceRecord } from '../storage/voice-catalog.ts';
 import type { CloneQueue } from './ports.ts';
+import type { SqlDatabase } from '../storage/sql-database.ts';
 
 export interface FineTuneLifecycleDeps {
-  readonly db: DatabaseSync;
+  readonly db: SqlDatabase;
   readonly jobs: JobHistory;
   readonly voices: VoiceCatalog;
   readonly consents: ConsentService;

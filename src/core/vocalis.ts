@@ -1,4 +1,3 @@
-import type { DatabaseSync } from 'node:sqlite';
 import type { ConsentGate, PlatformIdentity } from '../consent/consent-gate.ts';
 import type { ConsentReceipt, ConsentRecord, SpeakerPolicy } from '../consent/consent-record.ts';
 import type { ConsentOffer, ConsentService } from '../consent/consent-service.ts';
@@ -22,11 +21,12 @@ import type { MarkCheck, MarkChecker } from './mark-check.ts';
 import type { ClipAudioStore, CloneQueue, DataKeyIssuer, SpeechSynthesis, VoiceFileAccess } from './ports.ts';
 import type { ClipVerdict, SampleIntake } from './sample-intake.ts';
 import { isUserFacingError, VocalisError } from './user-facing-error.ts';
+import type { SqlDatabase } from '../storage/sql-database.ts';
 
 const JOB_WATCH_MS = 1000;
 
 export interface VocalisDeps {
-  readonly db: DatabaseSync;
+  readonly db: SqlDatabase;
   readonly clock: Clock;
   readonly users: UserDirectory;
   readonly consents: ConsentService;

@@ -1,7 +1,7 @@
 import { createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
-import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from './ids.ts';
 import type { MasterKey } from './master-key.ts';
+import type { SqlDatabase } from './sql-database.ts';
 
 /**
  * One data key per user, stored only wrapped by the master key. Destroying the row
@@ -54,11 +54,11 @@ function wrapAad(userId: string): string {
 }
 
 export class DataKeyStore {
-  readonly #db: DatabaseSync;
+  readonly #db: SqlDatabase;
   readonly #master: MasterKey;
   readonly #clock: Clock;
 
-  constructor(db: DatabaseSync, master: MasterKey, clock: Clock = () => new Date()) {
+  constructor(db: SqlDatabase, master: MasterKey, clock: Clock = () => new Date()) {
     this.#db = db;
     this.#master = master;
     this.#clock = clock;

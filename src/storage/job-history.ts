@@ -1,5 +1,5 @@
-import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from './ids.ts';
+import type { SqlDatabase } from './sql-database.ts';
 
 /** The durable history of jobs, for `vocalis jobs` and the user's status; Redis holds only the live queue. */
 export type JobState = 'queued' | 'active' | 'completed' | 'failed' | 'cancelled';
@@ -21,10 +21,10 @@ export interface JobRecord {
 }
 
 export class JobHistory {
-  readonly #db: DatabaseSync;
+  readonly #db: SqlDatabase;
   readonly #clock: Clock;
 
-  constructor(db: DatabaseSync, clock: Clock) {
+  constructor(db: SqlDatabase, clock: Clock) {
     this.#db = db;
     this.#clock = clock;
   }
@@ -70,11 +70,12 @@ export class JobHistory {
   /** Median wall time of the backend's recent completed fine-tunes, in seconds; null without history. */
   typicalDurationSeconds(backend: string, sample = 10): number | null {
     const rows = this.#db
-      .prepare(`SELECT (julianday(finished_at) - julianday(started_at)) * 86400 AS s FROM jobs
+      .prepare(`SELECT started_at, finished_at FROM jobs
         WHERE backend = ? AND state = 'completed' AND started_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?`)
       .all(backend, sample);
+    // The ISO times subtracted here, not in SQL: date arithmetic is where the two engines differ.
     const seconds = rows
-      .map((row) => Number(row['s']))
+      .map((row) => (Date.parse(String(row['finished_at'])) - Date.parse(String(row['started_at']))) / 1000)
       .filter(Number.isFinite)
       .sort((a, b) => a - b);
     return seconds.length === 0 ? null : (seconds[Math.floor(seconds.length / 2)] ?? null);
@@ -87,7 +88,7 @@ export class JobHistory {
 
   list(filter: { userId?: string; limit?: number } = {}): JobRecord[] {
     return this.#db
-      .prepare('SELECT * FROM jobs WHERE (? IS NULL OR user_id = ?) ORDER BY created_at DESC LIMIT ?')
+      .prepare('SELECT * FROM jobs WHERE (CAST(? AS TEXT) IS NULL OR user_id = ?) ORDER BY created_at DESC LIMIT ?')
       .all(filter.userId ?? null, filter.userId ?? null, filter.limit ?? 100)
       .map(rowToJob);
   }

@@ -1,5 +1,5 @@
-import type { DatabaseSync } from 'node:sqlite';
 import { newId, type Clock } from './ids.ts';
+import type { SqlDatabase } from './sql-database.ts';
 
 /** One accepted recording that is part of a user's sample. The audio itself lives encrypted on disk. */
 export interface SampleClip {
@@ -14,10 +14,10 @@ export interface SampleClip {
 }
 
 export class SampleClipIndex {
-  readonly #db: DatabaseSync;
+  readonly #db: SqlDatabase;
   readonly #clock: Clock;
 
-  constructor(db: DatabaseSync, clock: Clock) {
+  constructor(db: SqlDatabase, clock: Clock) {
     this.#db = db;
     this.#clock = clock;
   }

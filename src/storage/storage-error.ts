@@ -4,7 +4,12 @@
  */
 export type EncryptedFileErrorCode = 'tampered' | 'truncated' | 'wrong_key' | 'not_encrypted';
 
-export type StorageErrorCode = EncryptedFileErrorCode | 'storage_full' | 'data_key_missing';
+export type StorageErrorCode =
+  | EncryptedFileErrorCode
+  | 'storage_full'
+  | 'data_key_missing'
+  /** The state database (PostgreSQL) did not answer in time or the connection was lost. */
+  | 'database_unavailable';
 
 export class StorageError extends Error {
   readonly code: StorageErrorCode;

@@ -1,5 +1,5 @@
-import type { DatabaseSync } from 'node:sqlite';
 import { newId, type Clock } from './ids.ts';
+import type { SqlDatabase } from './sql-database.ts';
 
 /** A person on one platform. Vocalis knows them by an internal id only. */
 export interface UserRef {
@@ -9,10 +9,10 @@ export interface UserRef {
 }
 
 export class UserDirectory {
-  readonly #db: DatabaseSync;
+  readonly #db: SqlDatabase;
   readonly #clock: Clock;
 
-  constructor(db: DatabaseSync, clock: Clock) {
+  constructor(db: SqlDatabase, clock: Clock) {
     this.#db = db;
     this.#clock = clock;
   }

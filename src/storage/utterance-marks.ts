@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
-import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from './ids.ts';
+import type { SqlDatabase } from './sql-database.ts';
 
 /**
  * What a mark's utterance token stands for. While the voice exists: whose voice,
@@ -24,10 +24,10 @@ const TOKEN_LIMIT = 2 ** 32;
 const ATTEMPTS = 20;
 
 export class UtteranceMarkRecords {
-  readonly #db: DatabaseSync;
+  readonly #db: SqlDatabase;
   readonly #clock: Clock;
 
-  constructor(db: DatabaseSync, clock: Clock) {
+  constructor(db: SqlDatabase, clock: Clock) {
     this.#db = db;
     this.#clock = clock;
   }
@@ -36,7 +36,7 @@ export class UtteranceMarkRecords {
   create(input: { keyId: number; userId: string; voiceId: string }): number {
     const now = this.#clock().toISOString();
     const insert = this.#db.prepare(
-      'INSERT OR IGNORE INTO utterance_marks (token, key_id, user_id, voice_id, created_on, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO utterance_marks (token, key_id, user_id, voice_id, created_on, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (token) DO NOTHING',
     );
     for (let i = 0; i < ATTEMPTS; i++) {
       const token = randomInt(0, TOKEN_LIMIT);

@@ -1,5 +1,5 @@
-import type { DatabaseSync } from 'node:sqlite';
 import { newId, type Clock } from './ids.ts';
+import type { SqlDatabase } from './sql-database.ts';
 
 /**
  * Voices and their versions. A voice serves its `current_version`; a new version
@@ -33,10 +33,10 @@ export interface VoiceVersion {
 }
 
 export class VoiceCatalog {
-  readonly #db: DatabaseSync;
+  readonly #db: SqlDatabase;
   readonly #clock: Clock;
 
-  constructor(db: DatabaseSync, clock: Clock) {
+  constructor(db: SqlDatabase, clock: Clock) {
     this.#db = db;
     this.#clock = clock;
   }

@@ -2,8 +2,6 @@ import { UtteranceMarkRecords } from '../../src/storage/utterance-marks.ts';
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { Revocation, type DataKeyShredder, type ErasureHooks } from '../../src/consent/revocation.ts';
 import { DataKeyStore } from '../../src/storage/data-keys.ts';
 import { JobHistory } from '../../src/storage/job-history.ts';
@@ -14,9 +12,9 @@ import { consentFixture } from '../support/consent-fixture.ts';
 
 /**
  * Crypto-shredding first: the consent ends and the user's data key is destroyed in ONE
- * SQLite transaction, before any stream, job, cache or file is touched. A second
- * connection to the same database file (as another process would have) watches what
- * is committed at each step.
+ * transaction (SQLite or PostgreSQL), before any stream, job, cache or file is touched. A second
+ * connection to the same database (as another process would have) watches what is committed
+ * at each step.
  */
 
 interface Seen {
@@ -41,7 +39,7 @@ function setUp(options: { failAfterShredding?: boolean } = {}) {
   keys.getOrCreate(user.id);
   new VoiceCatalog(f.db, f.clock.now).ensure(user.id, offer.consent.id, 'tone');
   const catalog = options.failAfterShredding ? new FailingCatalog(f.db, f.clock.now) : new VoiceCatalog(f.db, f.clock.now);
-  const observer = new DatabaseSync(join(f.dir, 'vocalis.db'), { readOnly: true });
+  const observer = f.connectAgain();
   const observe = (): Seen => ({
     keys: Number(observer.prepare('SELECT COUNT(*) AS n FROM data_keys WHERE user_id = ?').get(user.id)?.['n']),
     consent: String(observer.prepare('SELECT state FROM consents WHERE id = ?').get(offer.consent.id)?.['state']),
@@ -59,7 +57,7 @@ function setUp(options: { failAfterShredding?: boolean } = {}) {
     evictVoices: () => void record('evict voices'),
     eraseFiles: async () => {
       record('erase files');
-      return { files: 0, bytes: 0 };
+      return { files: 0, bytes: 0, proof: { store: 'filesystem', prefix: 'users/u_x/', listedAfter: 0 } };
     },
   };
   const revocation = new Revocation({

@@ -2,14 +2,15 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DatabaseSync } from 'node:sqlite';
+import { ConsentChanges } from '../../src/consent/consent-changes.ts';
 import { ConsentGate } from '../../src/consent/consent-gate.ts';
 import { ConsentService } from '../../src/consent/consent-service.ts';
 import { ConsentStore } from '../../src/consent/consent-store.ts';
 import { AuditLedger, type LedgerSealer } from '../../src/consent/ledger.ts';
-import { openDatabase } from '../../src/storage/database.ts';
 import type { Clock } from '../../src/storage/ids.ts';
+import type { SqlDatabase } from '../../src/storage/sql-database.ts';
 import { UserDirectory } from '../../src/storage/user-directory.ts';
+import { openTestDatabase } from './test-database.ts';
 
 /** A clock tests move by hand. */
 export class ManualClock {
@@ -30,26 +31,31 @@ export function testSealer(key = 'test-ledger-key'): LedgerSealer {
 
 export interface ConsentFixture {
   readonly dir: string;
-  readonly db: DatabaseSync;
+  readonly db: SqlDatabase;
   readonly clock: ManualClock;
   readonly users: UserDirectory;
   readonly store: ConsentStore;
   readonly ledger: AuditLedger;
   readonly consents: ConsentService;
   readonly gate: ConsentGate;
+  /** A second connection to the same database, as another process would have. */
+  connectAgain(): SqlDatabase;
   close(): void;
 }
 
-/** A real SQLite database in a temp folder with the consent parts wired as in the service. */
+/** A real database (SQLite in a temp folder, or PostgreSQL under the `postgres` project) with the consent parts wired as in the service. */
 export function consentFixture(options: { verification?: 'required' | 'off' } = {}): ConsentFixture {
   const dir = mkdtempSync(join(tmpdir(), 'vocalis-consent-'));
-  const db = openDatabase(join(dir, 'vocalis.db'));
+  const { db, connectAgain } = openTestDatabase(dir);
   const clock = new ManualClock();
   const users = new UserDirectory(db, clock.now);
   const store = new ConsentStore(db);
   const ledger = new AuditLedger(db, testSealer(), clock.now);
+  // As the runtime wires them: committed changes reach the gate; cached per-chunk checks on PostgreSQL.
+  const changes = new ConsentChanges();
   const consents = new ConsentService({
     db,
+    changes,
     store,
     ledger,
     clock: clock.now,
@@ -62,7 +68,7 @@ export function consentFixture(options: { verification?: 'required' | 'off' } = 
       verification: options.verification ?? 'off',
     },
   });
-  const gate = new ConsentGate({ store, users, clock: clock.now });
+  const gate = new ConsentGate({ store, users, clock: clock.now, changes, cachedChecks: db.dialect === 'postgres' });
   return {
     dir,
     db,
@@ -72,6 +78,7 @@ export function consentFixture(options: { verification?: 'required' | 'off' } = 
     ledger,
     consents,
     gate,
+    connectAgain,
     close() {
       db.close();
       rmSync(dir, { recursive: true, force: true });

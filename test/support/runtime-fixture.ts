@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import type { VoiceBackend } from '../../src/engine/backend.ts';
 import { createLogger, type Logger } from '../../src/observability/logger.ts';
 import { speakerFiles } from './speech-data.ts';
+import { freshPostgresUrl, TEST_DIALECT } from './test-database.ts';
 import { createToneBackend } from './tone-backend.ts';
 
 export interface RuntimeFixture {
@@ -42,6 +43,8 @@ export async function startRuntime(
     // (LibriSpeech, Allison, tones): verification is off for them, explicitly, as an operator would set it.
     // Tests of verification itself pass VOCALIS_CONSENT_VERIFICATION=required.
     VOCALIS_CONSENT_VERIFICATION: 'off',
+    // Under the `postgres` project the state lives in a fresh PostgreSQL database.
+    ...(TEST_DIALECT === 'postgres' ? { DATABASE_URL: freshPostgresUrl() } : {}),
     ...options.env,
   });
   const logger = options.logger ?? createLogger({ level: 'silent' });

@@ -1,4 +1,3 @@
-import type { DatabaseSync } from 'node:sqlite';
 import { transaction } from '../../storage/database.ts';
 import type { Clock } from '../../storage/ids.ts';
 import { decoyPhrases } from '../challenge.ts';
@@ -10,6 +9,7 @@ import { judgeReading } from './reading-policy.ts';
 import type { ClipMatch, VerificationMode, VerificationRecord, VerifiedReading } from './verification-record.ts';
 import type { VerificationStore } from './verification-store.ts';
 import { ASSURANCE_RANK, type AssuranceLevel, type ClipAudio, type EnrolmentVault, type HeardWord, type VoiceEvidence } from './voice-evidence.ts';
+import type { SqlDatabase } from '../../storage/sql-database.ts';
 
 export interface VerificationPolicy {
   readonly mode: VerificationMode;
@@ -40,7 +40,7 @@ export type ClipCheck =
  * through the VoiceEvidence port; the decisions and the records are made here.
  */
 export class ConsentVerifier {
-  readonly #db: DatabaseSync;
+  readonly #db: SqlDatabase;
   readonly #store: VerificationStore;
   readonly #ledger: AuditLedger;
   readonly #evidence: VoiceEvidence;
@@ -49,7 +49,7 @@ export class ConsentVerifier {
   readonly policy: VerificationPolicy;
 
   constructor(deps: {
-    db: DatabaseSync;
+    db: SqlDatabase;
     store: VerificationStore;
     ledger: AuditLedger;
     evidence: VoiceEvidence;

@@ -1,11 +1,12 @@
-import type { DatabaseSync } from 'node:sqlite';
 import type { ClipMatch, VerificationMode, VerificationRecord, VerifiedReading } from './verification-record.ts';
+import { transaction } from '../../storage/database.ts';
+import type { SqlDatabase } from '../../storage/sql-database.ts';
 
-/** SQLite persistence of consent verification: figures and words only, never audio or voiceprints. */
+/** Persistence of consent verification: figures and words only, never audio or voiceprints. */
 export class VerificationStore {
-  readonly #db: DatabaseSync;
+  readonly #db: SqlDatabase;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: SqlDatabase) {
     this.#db = db;
   }
 
@@ -47,9 +48,14 @@ export class VerificationStore {
   }
 
   clipMatched(consentId: string, match: ClipMatch, at: string): void {
-    this.#db
-      .prepare(`UPDATE consent_verifications SET clips = json_insert(clips, '$[#]', json(?)), updated_at = ? WHERE consent_id = ?`)
-      .run(JSON.stringify(match), at, consentId);
+    // Read, append, write in one transaction: plain SQL both database engines speak (no JSON functions).
+    transaction(this.#db, () => {
+      const row = this.#db.prepare('SELECT clips FROM consent_verifications WHERE consent_id = ?').get(consentId);
+      if (!row) return;
+      const clips = JSON.parse(String(row['clips'])) as unknown[];
+      clips.push(match);
+      this.#db.prepare('UPDATE consent_verifications SET clips = ?, updated_at = ? WHERE consent_id = ?').run(JSON.stringify(clips), at, consentId);
+    });
   }
 
   /** Counts one more clip from another voice; returns how many this consent has had. */

@@ -2,17 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { DataKeyStore } from '../../../src/storage/data-keys.ts';
 import { MasterKey } from '../../../src/storage/master-key.ts';
+import { PostgresDatabase } from '../../../src/storage/postgres/postgres-database.ts';
+import type { SqlDatabase } from '../../../src/storage/sql-database.ts';
+import { SqliteDatabase } from '../../../src/storage/sqlite-database.ts';
+import { freshPostgresUrl, TEST_DIALECT } from '../../support/test-database.ts';
 
 /** Exactly the lead's DDL for the table, so the store is tested against the real shape. */
 export const DATA_KEYS_DDL = 'CREATE TABLE data_keys (user_id TEXT PRIMARY KEY, wrapped BLOB NOT NULL, created_at TEXT NOT NULL)';
 
-export function keyStore(master = new MasterKey(randomBytes(32))): { db: DatabaseSync; store: DataKeyStore; master: MasterKey } {
-  const db = new DatabaseSync(':memory:');
-  db.exec('PRAGMA secure_delete = ON');
-  db.exec(DATA_KEYS_DDL);
+/** PostgreSQL's spelling of the same table (src/storage/migrations.ts). */
+export const DATA_KEYS_DDL_POSTGRES = 'CREATE TABLE data_keys (user_id TEXT PRIMARY KEY, wrapped BYTEA NOT NULL, created_at TEXT NOT NULL)';
+
+export function keyStore(master = new MasterKey(randomBytes(32))): { db: SqlDatabase; store: DataKeyStore; master: MasterKey } {
+  const db: SqlDatabase = TEST_DIALECT === 'postgres' ? new PostgresDatabase(freshPostgresUrl()) : new SqliteDatabase(':memory:');
+  db.exec(TEST_DIALECT === 'postgres' ? DATA_KEYS_DDL_POSTGRES : DATA_KEYS_DDL);
   return { db, store: new DataKeyStore(db, master), master };
 }
 
