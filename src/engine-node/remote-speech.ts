@@ -75,6 +75,7 @@ export class RemoteSpeech implements SpeechSynthesis {
         signal.throwIfAborted();
         try {
           const call = await this.#open(node, body, signal);
+          this.#logger.debug({ nodeId: node.nodeId, voiceId: target.voiceId }, 'engine node serving');
           try {
             for await (const frame of this.#frames(call, signal)) {
               if (frame.type === 'end') return;

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, test } from 'vitest';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RunningEngineNode } from '../../src/app/engine-service.ts';
+import { isConsentDenial } from '../../src/consent/consent-errors.ts';
+import { signRequest } from '../../src/engine-node/request-auth.ts';
+import { encodeSpeakRequest, SPEAK_PATH } from '../../src/engine-node/speak-request.ts';
+import { FrameDecoder, type Frame } from '../../src/engine-node/wire-format.ts';
+import { startInProcessNode, TEST_ENGINE_SECRET } from '../support/engine-node.ts';
+import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
+import { eventually, startRuntime, type RuntimeFixture } from '../support/runtime-fixture.ts';
+import { runNode } from '../support/spawn-node.ts';
+import { stallingAfterFirstChunk } from '../support/stalling-backend.ts';
+import { createToneBackend } from '../support/tone-backend.ts';
+import { EVERYWHERE, previewVoice, words } from './voice-fixture.ts';
+
+let redis: TestRedis;
+let bot: RuntimeFixture;
+let node: RunningEngineNode;
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+  bot = await startRuntime({
+    needs: { queue: false },
+    env: { VOCALIS_ENGINE: 'remote', REDIS_URL: redis.url, VOCALIS_ENGINE_SECRET: TEST_ENGINE_SECRET },
+  });
+  // After its first chunk the node's synthesis stalls (honouring its signal): no per-chunk check runs meanwhile.
+  node = await startInProcessNode({
+    dataDir: bot.dataDir,
+    masterKey: bot.masterKey,
+    redisUrl: redis.url,
+    nodeId: 'node-a',
+    backends: [stallingAfterFirstChunk(createToneBackend(), 30_000)],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await node?.stop();
+  await bot?.close();
+  await redis?.cleanup();
+});
+
+test("a revocation made in another process stops the node's stream within a second, by the node's own gate", async () => {
+  const { identity, userId, voiceId } = await previewVoice(bot.runtime, 'dana');
+  const voice = bot.runtime.voices.get(voiceId)!;
+  // A request straight to the node, with no bot ticket behind it: only the node's gate can stop it.
+  const body = encodeSpeakRequest({
+    target: { userId, voiceId, version: voice.currentVersion!, backend: voice.backend },
+    options: { text: words(10), language: 'en', speed: 1, variability: 0.5 },
+    requester: identity,
+    context: EVERYWHERE,
+  });
+  const headers = signRequest(TEST_ENGINE_SECRET, { method: 'POST', path: SPEAK_PATH, nodeId: 'node-a', body });
+  const [host, port] = node.address.split(':');
+  const frames: Array<{ frame: Frame; at: number }> = [];
+  const done = new Promise<void>((resolve, reject) => {
+    const decoder = new FrameDecoder(TEST_ENGINE_SECRET, headers['x-vocalis-nonce']!);
+    const req = request({ host, port: Number(port), method: 'POST', path: SPEAK_PATH, headers }, (res) => {
+      res.on('data', (bytes: Buffer) => {
+        decoder.push(bytes);
+        for (let frame = decoder.next(); frame; frame = decoder.next()) frames.push({ frame, at: performance.now() });
+      });
+      res.on('end', resolve);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  await eventually(() => frames.some((f) => f.frame.type === 'audio'), 5000, 'the first audio');
+
+  const revoke = runNode(['src/cli/main.ts', 'consent', 'revoke', '--user', 'dana', '--json'], {
+    VOCALIS_DATA_DIR: bot.dataDir,
+    VOCALIS_MASTER_KEY: bot.masterKey,
+    VOCALIS_LOG_LEVEL: 'silent',
+  });
+  const committedAt = await eventually(() => (bot.runtime.consents.store.live(userId) === null ? performance.now() : undefined), 60_000, 'the CLI to commit');
+  await Promise.race([done, sleep(1500)]);
+  const last = frames.at(-1)!;
+  assert.equal(last.frame.type, 'error', 'the stream ended with a typed error');
+  assert.ok(last.frame.type === 'error' && last.frame.error.family === 'consent_denied' && last.frame.error.code === 'no_consent', JSON.stringify(last.frame));
+  assert.ok(last.at - committedAt <= 1000, `stopped ${(last.at - committedAt).toFixed(0)} ms after the commit`);
+  await eventually(() => node.server.activeStreams === 0 && node.runtime.gate.activeTickets === 0, 1000, 'the node to let go');
+  assert.equal((await revoke).code, 0);
+});
+
+test('a revocation in the bot process stops the remote stream at once: the bot aborts, the node stops', async () => {
+  const { identity } = await previewVoice(bot.runtime, 'erin');
+  const speech = bot.runtime.vocalis.speak({ requester: identity, context: EVERYWHERE, text: words(10) });
+  const audio = speech.audio[Symbol.asyncIterator]();
+  assert.equal((await audio.next()).done, false);
+  const next = audio.next().then(
+    () => ({ at: performance.now(), error: undefined as unknown }),
+    (error: unknown) => ({ at: performance.now(), error }),
+  );
+  await eventually(() => node.server.activeStreams === 1, 2000, 'the node to be streaming');
+  const revokedAt = performance.now();
+  await bot.runtime.vocalis.revoke({ target: identity, actor: { kind: 'user', ...identity } });
+  const ended = await next;
+  assert.ok(isConsentDenial(ended.error), `ended by the consent's end: ${String(ended.error)}`);
+  await eventually(() => node.server.activeStreams === 0, 1000, 'the node to stop');
+  assert.ok(performance.now() - revokedAt < 1000);
+});
