@@ -37,7 +37,7 @@ export default defineConfig({
       reportsDirectory: 'coverage',
     },
     projects: [
-      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: ['**/node_modules/**', 'test/storage/postgres/**'] } },
       // The same storage, consent and revocation tests against a real PostgreSQL server (DATABASE_URL),
       // plus the PostgreSQL-only ones: test/support/test-database.ts picks the database by this env.
       {

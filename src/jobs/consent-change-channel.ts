@@ -12,21 +12,27 @@ interface ConsentChangeMessage {
 /** Consent changes between processes over Redis pub/sub (the relay of consent's ConsentChanges). */
 export class ConsentChangeChannel implements ConsentChangeRelay {
   readonly #broadcast: Broadcast<ConsentChangeMessage>;
+  /** Announcements still on their way: a short-lived process (the CLI) waits for them before it closes. */
+  readonly #sending = new Set<Promise<unknown>>();
 
   constructor(url: string, onError?: (error: unknown) => void) {
     this.#broadcast = new Broadcast({ url, channel: CONSENT_CHANGES_CHANNEL, parse: parseMessage, ...(onError ? { onError } : {}) });
   }
 
   publish(userId: string): Promise<number> {
-    return this.#broadcast.publish({ userId });
+    const sent = this.#broadcast.publish({ userId });
+    const settled = sent.catch(() => {}).finally(() => this.#sending.delete(settled));
+    this.#sending.add(settled);
+    return sent;
   }
 
   subscribe(listener: ConsentChangeListener): Promise<() => void> {
     return this.#broadcast.subscribe((message) => listener(message.userId));
   }
 
-  close(): Promise<void> {
-    return this.#broadcast.close();
+  async close(): Promise<void> {
+    await Promise.all(this.#sending);
+    await this.#broadcast.close();
   }
 }
 

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +76,37 @@ async function freePort(host: string): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Signals the postmaster and every process it forked. Each backend is its own session leader
+ * (PostgreSQL calls setsid), so a process-group signal would not reach them.
+ */
+function signalServer(dataDir: string, signal: NodeJS.Signals): void {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const postmaster = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  const children = readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces, so split after the last ')'.
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+  // Stop the postmaster first (no new backends), resume it last.
+  const order = signal === 'SIGSTOP' ? [postmaster, ...children] : [...children, postmaster];
+  for (const pid of order) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // gone meanwhile
+    }
+  }
 }
 
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<TestPostgres> {
@@ -174,7 +205,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     const proc = child;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    signalGroup('SIGCONT');
+    signalServer(dataDir, 'SIGCONT');
     // Closing the watchdog's stdin makes it send SIGINT, PostgreSQL's fast shutdown: open
     // transactions rolled back, connections closed.
     proc.stdin?.end();
@@ -210,8 +241,8 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     port,
     dir,
     createDatabase: (name = `test_${process.pid}_${++databases}_${randomBytes(3).toString('hex')}`) => createDatabase(name),
-    pause: () => signalGroup('SIGSTOP'),
-    resume: () => signalGroup('SIGCONT'),
+    pause: () => signalServer(dataDir, 'SIGSTOP'),
+    resume: () => signalServer(dataDir, 'SIGCONT'),
     halt,
     start,
     async stop() {
