@@ -3,6 +3,7 @@ import type { Config } from '../config/config.ts';
 import { formatEngineAddress, isLoopback, parseEngineAddress } from '../engine-node/engine-address.ts';
 import { EngineServer } from '../engine-node/engine-server.ts';
 import { NodeRegistration } from '../engine-node/node-registration.ts';
+import { RevokedVoiceSweeper } from '../engine-node/revoked-voice-sweeper.ts';
 import { createRedisConnection, redactRedisUrl } from '../jobs/redis-connection.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Stoppable } from './process-lifecycle.ts';
@@ -15,6 +16,7 @@ export interface RunningEngineNode extends Stoppable {
   readonly address: string;
   readonly runtime: Runtime;
   readonly server: EngineServer;
+  readonly sweeper: RevokedVoiceSweeper;
 }
 
 export class EngineNodeConfigError extends Error {
@@ -58,7 +60,19 @@ export async function startEngineNode(config: Config, logger: Logger, overrides:
   try {
     const redis = createRedisConnection(config.redisUrl, 'producer');
     stops.first('redis connection', async () => void (await redis.quit()));
-    const server = new EngineServer({ nodeId, secret, gate: runtime.gate, voices: runtime.voices, speech: runtime.speech, logger });
+    const sweeper = new RevokedVoiceSweeper(
+      {
+        stillConsented: (userId, voiceId) => {
+          const live = runtime.consents.store.live(userId);
+          return live !== null && runtime.voices.forConsent(live.id)?.id === voiceId;
+        },
+        evict: (voiceIds) => runtime.voiceCache.evict(voiceIds),
+      },
+      (error) => logger.warn({ err: error }, 'checking loaded voices against their consents failed'),
+    );
+    sweeper.start();
+    stops.first('revoked-voice sweeper', () => sweeper.stop());
+    const server = new EngineServer({ nodeId, secret, gate: runtime.gate, voices: runtime.voices, speech: runtime.speech, sweeper, logger });
     const port = await server.listen(listen.host, listen.port);
     stops.first(
       'engine server',
@@ -79,7 +93,7 @@ export async function startEngineNode(config: Config, logger: Logger, overrides:
       { nodeId, listen: formatEngineAddress({ host: listen.host, port }), address, redis: redactRedisUrl(config.redisUrl), backends: runtime.backends.names() },
       'engine node running',
     );
-    return { nodeId, address, runtime, server, stop: () => stops.run(), stillOpen: () => stops.stillOpen() };
+    return { nodeId, address, runtime, server, sweeper, stop: () => stops.run(), stillOpen: () => stops.stillOpen() };
   } catch (error) {
     await stops.run();
     throw error;

@@ -85,6 +85,8 @@ export interface Runtime {
   readonly backends: BackendRegistry;
   /** Synthesis in this process (what an engine node serves with). */
   readonly speech: SpeechEngine;
+  /** Voices loaded for `speech` (an engine node evicts revoked ones). */
+  readonly voiceCache: VoiceCache;
   /** What the core speaks through: `speech`, or engine nodes on other hosts (VOCALIS_ENGINE=remote). */
   readonly synthesis: SpeechSynthesis;
   readonly vocalis: Vocalis;
@@ -281,6 +283,7 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
       jobs,
       backends,
       speech,
+      voiceCache: cache,
       synthesis,
       vocalis,
       retention,

@@ -8,6 +8,7 @@ import type { SpeechEngine } from '../engine/speech-engine.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { VoiceCatalog } from '../storage/voice-catalog.ts';
 import { RequestVerifier } from './request-auth.ts';
+import type { RevokedVoiceSweeper } from './revoked-voice-sweeper.ts';
 import { decodeSpeakRequest, MAX_BODY_BYTES, SPEAK_PATH, type SpeakRequestBody } from './speak-request.ts';
 import { toWireError } from './wire-errors.ts';
 import { FRAME_CONTENT_TYPE, FrameEncoder, type Frame } from './wire-format.ts';
@@ -21,6 +22,8 @@ export interface EngineServerDeps {
   readonly gate: ConsentGate;
   readonly voices: VoiceCatalog;
   readonly speech: SpeechEngine;
+  /** Drops loaded voices whose consent ended: told of each voice served, and asked to sweep at a denial. */
+  readonly sweeper: RevokedVoiceSweeper;
   readonly logger: Logger;
 }
 
@@ -153,6 +156,7 @@ export class EngineServer {
         ticket.release();
         throw error;
       }
+      this.#d.sweeper.loaded(target.userId, target.voiceId);
       stop = AbortSignal.any([abort.signal, ticket.signal]);
       chunks = this.#d.speech.stream(target, { ...options, signal: abort.signal }, ticket)[Symbol.asyncIterator]();
       let pending = chunks.next();
@@ -170,6 +174,8 @@ export class EngineServer {
       } else {
         const wire = toWireError(abort.signal.aborted ? abort.signal.reason : error);
         if (wire.family === 'internal') this.#d.logger.error({ err: error }, 'synthesis failed on the engine node');
+        // A consent that ended here takes its loaded voice out of memory now, not at the next sweep.
+        if (wire.family === 'consent_denied') this.#d.sweeper.sweep();
         res.end(encoder.encode({ type: 'error', error: wire }));
       }
     } finally {

@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunningEngineNode } from '../../src/app/engine-service.ts';
 import { isConsentDenial } from '../../src/consent/consent-errors.ts';
+import type { LoadedVoice, VoiceBackend, VoiceFiles } from '../../src/engine/backend.ts';
 import { signRequest } from '../../src/engine-node/request-auth.ts';
 import { encodeSpeakRequest, SPEAK_PATH } from '../../src/engine-node/speak-request.ts';
 import { FrameDecoder, type Frame } from '../../src/engine-node/wire-format.ts';
@@ -18,6 +19,23 @@ import { EVERYWHERE, previewVoice, words } from './voice-fixture.ts';
 let redis: TestRedis;
 let bot: RuntimeFixture;
 let node: RunningEngineNode;
+/** Voices the node's backend has disposed of: dropped from memory. */
+let disposed = 0;
+
+function disposals(backend: VoiceBackend): VoiceBackend {
+  const loadVoice = async (files: VoiceFiles, signal: AbortSignal): Promise<LoadedVoice> => {
+    const voice = await backend.loadVoice(files, signal);
+    return {
+      sizeBytes: voice.sizeBytes,
+      synthesize: (request) => voice.synthesize(request),
+      dispose: () => {
+        disposed++;
+        return voice.dispose();
+      },
+    };
+  };
+  return new Proxy(backend, { get: (t, p, r) => (p === 'loadVoice' ? loadVoice : Reflect.get(t, p, r)) });
+}
 
 beforeAll(async () => {
   redis = await startTestRedis();
@@ -31,7 +49,7 @@ beforeAll(async () => {
     masterKey: bot.masterKey,
     redisUrl: redis.url,
     nodeId: 'node-a',
-    backends: [stallingAfterFirstChunk(createToneBackend(), 30_000)],
+    backends: [disposals(stallingAfterFirstChunk(createToneBackend(), 30_000))],
   });
 }, 60_000);
 
@@ -80,6 +98,7 @@ test("a revocation made in another process stops the node's stream within a seco
   assert.ok(last.frame.type === 'error' && last.frame.error.family === 'consent_denied' && last.frame.error.code === 'no_consent', JSON.stringify(last.frame));
   assert.ok(last.at - committedAt <= 1000, `stopped ${(last.at - committedAt).toFixed(0)} ms after the commit`);
   await eventually(() => node.server.activeStreams === 0 && node.runtime.gate.activeTickets === 0, 1000, 'the node to let go');
+  await eventually(() => disposed === 1, 1500, 'the revoked voice to leave the node’s memory');
   assert.equal((await revoke).code, 0);
 });
 
@@ -99,4 +118,6 @@ test('a revocation in the bot process stops the remote stream at once: the bot a
   assert.ok(isConsentDenial(ended.error), `ended by the consent's end: ${String(ended.error)}`);
   await eventually(() => node.server.activeStreams === 0, 1000, 'the node to stop');
   assert.ok(performance.now() - revokedAt < 1000);
+  // Nobody told the node's cache: its sweep finds the consent ended and drops the model within a second or so.
+  await eventually(() => disposed === 2, 2500, 'the revoked voice to leave the node’s memory');
 });
