@@ -19,6 +19,9 @@ export interface PostgresOptions {
 const WRITE_LOCK = 0x766f_6301;
 const SCHEMA_LOCK = 0x766f_6302;
 
+/** Tables whose deleted rows are secrets (crypto-shredded keys): rewritten, not just vacuumed. */
+const SECRET_TABLES: ReadonlySet<string> = new Set(['data_keys']);
+
 /**
  * State in PostgreSQL behind the synchronous `SqlDatabase` interface: one connection, owned by
  * a worker thread, that the caller blocks on (SyncBridge).
@@ -120,14 +123,16 @@ export class PostgresDatabase implements SqlDatabase {
   }
 
   /**
-   * PostgreSQL keeps a deleted row's old version in its page until VACUUM removes it; VACUUM
-   * after commit makes the space reusable and drops the dead tuples' line pointers. What VACUUM
-   * cannot reach (the WAL, replicas, backups) is described in docs/deployment/postgresql.md.
+   * PostgreSQL keeps a deleted row's old version in its page until VACUUM removes it, and even
+   * then its bytes can stay in the page's free space until something overwrites them. So the
+   * table that holds wrapped data keys is rewritten (VACUUM FULL: a new file without the dead
+   * rows; small, one row per user); the others get a plain VACUUM. What remains beyond the table
+   * files (WAL, replicas, backups) is described in docs/deployment/postgresql.md.
    */
   reclaimDeleted(tables: readonly string[]): void {
     for (const table of tables) {
       if (!/^[a-z_]+$/.test(table)) throw new Error(`not a table name: ${table}`);
-      this.exec(`VACUUM ${table}`);
+      this.exec(SECRET_TABLES.has(table) ? `VACUUM FULL ${table}` : `VACUUM ${table}`);
     }
   }
 
