@@ -21,7 +21,7 @@ import {
 import { contentOf, waitForEdit } from '../bots/discord/harness.ts';
 import { eventually } from '../support/runtime-fixture.ts';
 import { speakerFiles } from '../support/speech-data.ts';
-import { launchService, type LogLine, type ServiceProcess } from './service-process.ts';
+import { killIfRunning, launchService, type LogLine, type ServiceProcess } from './service-process.ts';
 
 export interface DiscordService {
   readonly discord: FakeDiscord;
@@ -60,8 +60,20 @@ export async function startDiscordService(options: {
     ...options.env,
   });
   const logs = (msg: string, where: (line: LogLine) => boolean = () => true) => service.logs.filter((line) => line.msg === msg && where(line));
+  // A graceful stop first (the service stops its shards and its Redis), then nothing left to chance.
   const close = async () => {
+    const redisPid = await service.redisPid().catch(() => undefined);
+    const running = await Promise.race([service.exited.then(() => false), Promise.resolve(true)]);
+    if (running) {
+      try {
+        process.kill(service.servicePid(), 'SIGTERM');
+      } catch {
+        // not started far enough to have logged its pid
+      }
+      await Promise.race([service.exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+    }
     service.kill();
+    killIfRunning(redisPid);
     await discord.close();
     await rm(dir, { recursive: true, force: true });
   };

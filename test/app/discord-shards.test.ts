@@ -24,6 +24,8 @@ beforeAll(async () => {
   s = await startDiscordService({
     shards: '2',
     fake: { recommendedShards: 2, maxConcurrency: 16 },
+    // Debug: each command is logged with its guild by the shard process that handled it.
+    env: { VOCALIS_LOG_LEVEL: 'debug' },
     prepare: (fake) => {
       onShard0 = fake.addGuild({ name: 'guild on shard 0', shard: [0, 2] });
       onShard1 = fake.addGuild({ name: 'guild on shard 1', shard: [1, 2] });
@@ -42,6 +44,9 @@ afterAll(async () => {
 });
 
 const logs = (msg: string, where?: Parameters<DiscordService['logs']>[1]) => s.logs(msg, where);
+
+/** The debug log lines of the commands of a guild: `pid` and `shard` say which process handled them. */
+const handledBy = (guild: FakeGuild) => logs('command', (l) => l['guildId'] === guild.id);
 
 /** The newest process of a shard, remembered so a failed test still kills it. */
 function shardPid(shard: number): number {
@@ -64,6 +69,8 @@ test('each shard process identifies with its shard pair and holds only its guild
   // Two processes besides the service, each the Discord adapter of one shard.
   const pids = [shardPid(0), shardPid(1)];
   assert.equal(new Set([...pids, s.service.servicePid()]).size, 3);
+  // The manager is satisfied once a shard's client is ready; the adapter logs after registering commands.
+  await eventually(() => logs('discord adapter ready').length === 2, 10_000, 'both adapters to be ready');
   const ready = logs('discord adapter ready');
   assert.deepEqual(ready.map((l) => l['shards']).sort(), [[0], [1]]);
   const guildsOnShard = (id: number) => [discord.guild.id, onShard0.id, onShard1.id].filter((g) => shardOfGuild(g, 2) === id).length;
@@ -83,6 +90,12 @@ test('/clone and /speak work in a guild of each shard', async () => {
   const message = await voiceMessage(8);
   await Promise.all([cloneByVoiceMessage(discord, onShard0, alice, message), cloneByVoiceMessage(discord, onShard1, bob, message)]);
   await Promise.all([speaksCompletely(discord, onShard0, alice, 10), speaksCompletely(discord, onShard1, bob, 10)]);
+  // Each guild's commands were handled by the process of its shard.
+  for (const [shard, guild] of [onShard0, onShard1].entries()) {
+    const handled = handledBy(guild);
+    assert.deepEqual([...new Set(handled.map((l) => l['command']))].sort(), ['clone', 'speak'], `commands of ${guild.state.name}`);
+    assert.deepEqual([...new Set(handled.map((l) => l['pid']))], [shardPid(shard)], `${guild.state.name} is served by shard ${shard}`);
+  }
 });
 
 test("a revocation made through one shard stops speech in the other shard's guild and denies the next", async (t) => {
@@ -96,6 +109,9 @@ test("a revocation made through one shard stops speech in the other shard's guil
   const del = onShard1.dispatchInteraction({ kind: 'slash', name: 'voice', userId: alice.id, options: [{ name: 'delete', type: OptionType.Subcommand }] });
   await waitForEdit(discord, del.id, /Consent revoked/, 10_000);
   await waitForEdit(discord, speakId, /consent ended/, 5_000);
+  // The revocation went through shard 1's process, the stopped speech was shard 0's.
+  assert.ok(handledBy(onShard1).some((l) => l['command'] === 'voice' && l['pid'] === shardPid(1)));
+  assert.ok(handledBy(onShard0).some((l) => l['command'] === 'speak' && l['pid'] === shardPid(0)));
   await new Promise((resolve) => setTimeout(resolve, 1_500));
   const played = audioFrom(onShard0.voice.frames(), start);
   const late = played.filter((f) => f.arrivedAtNs > revokedAt + 1_000_000_000n);
@@ -123,7 +139,15 @@ test('a killed shard process is started again and its guild works again', async 
   assert.deepEqual(identifies.sort(), ['[0,2]', '[1,2]', '[1,2]']);
   const health = await s.healthz();
   assert.equal(health.checks['discordShard1'], true);
+  const before = handledBy(onShard1).length;
   await speaksCompletely(discord, onShard1, bob, 5);
+  assert.deepEqual(
+    handledBy(onShard1)
+      .slice(before)
+      .map((l) => l['pid']),
+    [respawned],
+    'the new process of shard 1 served the /speak',
+  );
   // Shard 0's process went on untouched.
   assert.equal(shardPid(0), shard0);
   assert.equal(logs('discord shard process started', (l) => l['shard'] === 0).length, 1);
@@ -146,4 +170,19 @@ test('SIGTERM to the service stops every shard and leaves no process behind', as
       .sort(),
     [0, 1],
   );
+});
+
+test('shards whose service was killed stop on their own: nothing keeps their guilds while a new service starts', async () => {
+  const other = await startDiscordService({ shards: '2', fake: { recommendedShards: 2, maxConcurrency: 16 } });
+  let redisPid: number | undefined;
+  try {
+    const pids = [other.shardPid(0), other.shardPid(1)];
+    redisPid = await other.service.redisPid();
+    process.kill(other.service.servicePid(), 'SIGKILL');
+    for (const pid of pids) assert.ok(await waitForExit(pid, 15_000), `shard process ${pid} is gone`);
+    assert.equal(other.logs('the shard manager is gone: stopping this shard').length, 2);
+  } finally {
+    killIfRunning(redisPid);
+    await other.close();
+  }
 });
