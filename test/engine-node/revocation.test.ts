@@ -1,14 +1,10 @@
 import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunningEngineNode } from '../../src/app/engine-service.ts';
 import { isConsentDenial } from '../../src/consent/consent-errors.ts';
 import type { LoadedVoice, VoiceBackend, VoiceFiles } from '../../src/engine/backend.ts';
-import { signRequest } from '../../src/engine-node/request-auth.ts';
-import { encodeSpeakRequest, SPEAK_PATH } from '../../src/engine-node/speak-request.ts';
-import { FrameDecoder, type Frame } from '../../src/engine-node/wire-format.ts';
-import { startInProcessNode, TEST_ENGINE_SECRET } from '../support/engine-node.ts';
+import { openRawStream, startInProcessNode, TEST_ENGINE_SECRET } from '../support/engine-node.ts';
 import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
 import { eventually, startRuntime, type RuntimeFixture } from '../support/runtime-fixture.ts';
 import { runNode } from '../support/spawn-node.ts';
@@ -63,26 +59,11 @@ test("a revocation made in another process stops the node's stream within a seco
   const { identity, userId, voiceId } = await previewVoice(bot.runtime, 'dana');
   const voice = bot.runtime.voices.get(voiceId)!;
   // A request straight to the node, with no bot ticket behind it: only the node's gate can stop it.
-  const body = encodeSpeakRequest({
+  const { frames, done } = openRawStream(node.address, 'node-a', {
     target: { userId, voiceId, version: voice.currentVersion!, backend: voice.backend },
     options: { text: words(10), language: 'en', speed: 1, variability: 0.5 },
     requester: identity,
     context: EVERYWHERE,
-  });
-  const headers = signRequest(TEST_ENGINE_SECRET, { method: 'POST', path: SPEAK_PATH, nodeId: 'node-a', body });
-  const [host, port] = node.address.split(':');
-  const frames: Array<{ frame: Frame; at: number }> = [];
-  const done = new Promise<void>((resolve, reject) => {
-    const decoder = new FrameDecoder(TEST_ENGINE_SECRET, headers['x-vocalis-nonce']!);
-    const req = request({ host, port: Number(port), method: 'POST', path: SPEAK_PATH, headers }, (res) => {
-      res.on('data', (bytes: Buffer) => {
-        decoder.push(bytes);
-        for (let frame = decoder.next(); frame; frame = decoder.next()) frames.push({ frame, at: performance.now() });
-      });
-      res.on('end', resolve);
-    });
-    req.on('error', reject);
-    req.end(body);
   });
   await eventually(() => frames.some((f) => f.frame.type === 'audio'), 5000, 'the first audio');
 

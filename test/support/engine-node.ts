@@ -1,9 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startEngineNode, type RunningEngineNode } from '../../src/app/engine-service.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { VoiceBackend } from '../../src/engine/backend.ts';
+import { signRequest } from '../../src/engine-node/request-auth.ts';
+import { encodeSpeakRequest, SPEAK_PATH, type SpeakRequestBody } from '../../src/engine-node/speak-request.ts';
+import { FrameDecoder, type Frame } from '../../src/engine-node/wire-format.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { REPO_ROOT } from './spawn-node.ts';
 
@@ -56,8 +60,11 @@ export interface EngineNodeProcess {
  * `npm run engine` as a process of its own (src/engine-main.ts with the tone backend:
  * test/engine-node/fixtures/tone-engine-node.ts), configured by environment variables only.
  */
-export function launchEngineNode(options: EngineNodeOptions & { wordMs?: number }): EngineNodeProcess {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'test/engine-node/fixtures/tone-engine-node.ts'], {
+export function launchEngineNode(options: EngineNodeOptions & { wordMs?: number; cpu?: number }): EngineNodeProcess {
+  const node = [process.execPath, '--disable-warning=ExperimentalWarning', 'test/engine-node/fixtures/tone-engine-node.ts'];
+  // Pinned to one core with taskset when asked (the throughput bench).
+  const [command, ...args] = options.cpu === undefined ? node : ['taskset', '-c', String(options.cpu), ...node];
+  const child = spawn(command!, args, {
     cwd: REPO_ROOT,
     env: {
       PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`,
@@ -99,4 +106,36 @@ export function launchEngineNode(options: EngineNodeOptions & { wordMs?: number 
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
   };
+}
+
+export interface RawStream {
+  /** Every frame as it arrived, with performance.now(). */
+  readonly frames: Array<{ readonly frame: Frame; readonly at: number }>;
+  /** Resolves when the node ends the response. */
+  readonly done: Promise<void>;
+  close(): void;
+}
+
+/** A signed /v1/speak straight to one node, with no bot (and no bot ticket) behind it: only the node's gate can stop it. */
+export function openRawStream(address: string, nodeId: string, request_: SpeakRequestBody, secret = TEST_ENGINE_SECRET): RawStream {
+  const body = encodeSpeakRequest(request_);
+  const headers = signRequest(secret, { method: 'POST', path: SPEAK_PATH, nodeId, body });
+  const [host, port] = address.split(':');
+  const frames: Array<{ frame: Frame; at: number }> = [];
+  let req: ReturnType<typeof request> | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    const decoder = new FrameDecoder(secret, headers['x-vocalis-nonce']!);
+    req = request({ host, port: Number(port), method: 'POST', path: SPEAK_PATH, headers }, (res) => {
+      res.on('data', (bytes: Buffer) => {
+        decoder.push(bytes);
+        for (let frame = decoder.next(); frame; frame = decoder.next()) frames.push({ frame, at: performance.now() });
+      });
+      res.on('end', resolve);
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  done.catch(() => undefined);
+  return { frames, done, close: () => req?.destroy() };
 }
