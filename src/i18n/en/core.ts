@@ -38,6 +38,7 @@ export const core = {
   'error.queue_unavailable': 'Training is unavailable right now. Please try again later.',
   'error.engine_unavailable': 'The voice server is unavailable right now. Please try again in a moment.',
   'error.engine_node_lost': 'The voice server went away mid-sentence. Please try again.',
+  'error.database_unavailable': 'The service cannot reach its database right now. Please try again in a moment.',
   'error.unsupported_language': 'That language is not supported. Supported: {languages}.',
   'error.rate_limited': 'Slow down a little: try again in {seconds} s.',
   'error.unspeakable_text': 'Nothing in that text can be spoken in this language (only symbols, emoji or another script).',

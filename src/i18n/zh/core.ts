@@ -37,6 +37,7 @@ export const core = {
   'error.queue_unavailable': '训练服务暂时不可用，请稍后再试。',
   'error.engine_unavailable': '语音服务器暂时不可用，请稍后再试。',
   'error.engine_node_lost': '语音服务器在说话途中断开了，请再试一次。',
+  'error.database_unavailable': '服务暂时无法连接数据库，请稍后再试。',
   'error.unsupported_language': '不支持该语言。支持的语言：{languages}。',
   'error.rate_limited': '请慢一点：{seconds} 秒后再试。',
   'error.unspeakable_text': '这段文字里没有能用该语言读出的内容（只有符号、表情或其他文字）。',
