@@ -79,7 +79,7 @@ test('a server that stops answering is a StorageError after the answer timeout, 
       (error: unknown) => error instanceof StorageError && error.code === 'database_unavailable',
     );
     const waited = performance.now() - started;
-    assert.ok(waited >= 900 && waited < 3000, `gave up after ${waited.toFixed(0)} ms`);
+    assert.ok(waited >= 900 && waited < 6000, `gave up after ${waited.toFixed(0)} ms`);
     server.resume();
     assert.equal(db.prepare('SELECT 1 AS one').get()?.['one'], 1);
   } finally {
