@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { RunningEngineNode } from '../../src/app/engine-service.ts';
+import { createServer, type Socket } from 'node:net';
+import { nodeKey } from '../../src/engine-node/node-registration.ts';
 import { rankNodes } from '../../src/engine-node/rendezvous.ts';
+import { createRedisConnection } from '../../src/jobs/redis-connection.ts';
 import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
 import { startRuntime, type RuntimeFixture } from '../support/runtime-fixture.ts';
 import { startInProcessNode, TEST_ENGINE_SECRET } from '../support/engine-node.ts';
@@ -69,4 +72,41 @@ test('one voice is always served by the same node while it lives, and by the nex
   nodes.delete(home!);
   await speakAll(identity);
   assert.equal(nodes.get(next!)!.server.servedStreams - after[next!]!, 1);
+});
+
+test('a node registered but not answering (cut off from the bots, not from Redis) costs one request its answer timeout, then is passed over', async () => {
+  const { identity, voiceId } = await previewVoice(bot.runtime, 'bea');
+  // A TCP server that accepts and never answers, registered under an id that ranks first for this voice.
+  const sockets: Socket[] = [];
+  const silent = createServer((socket) => void sockets.push(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const port = (silent.address() as { port: number }).port;
+  const live = [...nodes.keys()];
+  let id = 0;
+  while (
+    rankNodes(
+      voiceId,
+      [...live, `silent-${id}`].map((nodeId) => ({ nodeId })),
+    )[0]!.nodeId !== `silent-${id}`
+  )
+    id++;
+  const redisClient = createRedisConnection(redis.url, 'producer');
+  await redisClient.hset(nodeKey(`silent-${id}`), { address: `127.0.0.1:${port}`, startedAt: '1' });
+  await redisClient.pexpire(nodeKey(`silent-${id}`), 60_000);
+  try {
+    const timed = async () => {
+      const started = performance.now();
+      await speakAll(identity);
+      return performance.now() - started;
+    };
+    const first = await timed();
+    assert.ok(first >= 2900, `the first request waited for the silent node's answer (${first.toFixed(0)} ms)`);
+    const second = await timed();
+    assert.ok(second < 1000, `the second did not wait on it again (${second.toFixed(0)} ms)`);
+  } finally {
+    await redisClient.del(nodeKey(`silent-${id}`));
+    await redisClient.quit();
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+  }
 });

@@ -114,3 +114,80 @@ test('SIGTERM: the node leaves Redis at once, finishes the stream it is serving,
     await redisClient.quit();
   }
 });
+
+test('a node that falls silent mid-utterance (its host cut off): engine_node_lost after the idle limit, and the next /speak skips it at once', async () => {
+  const fresh = ['node-r', 'node-s'].map((nodeId) =>
+    launchEngineNode({ dataDir: bot.dataDir, masterKey: bot.masterKey, redisUrl: redis.url, nodeId, wordMs: 40 }),
+  );
+  processes.push(...fresh);
+  await Promise.all(fresh.map((p) => p.address));
+  const { identity, voiceId } = await previewVoice(bot.runtime, 'cy');
+  const live = processes.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
+  const [home, other] = rankNodes(voiceId, live);
+  let chunks = 0;
+  let frozenAt = 0;
+  const outcome = await (async () => {
+    try {
+      for await (const _ of bot.runtime.vocalis.speak({ requester: identity, context: EVERYWHERE, text: words(100) }).audio) {
+        if (++chunks === 3) {
+          // Stopped, not killed: its sockets stay open and say nothing, as a host cut off the network does.
+          home!.kill('SIGSTOP');
+          frozenAt = performance.now();
+        }
+      }
+      return 'finished';
+    } catch (error) {
+      return error;
+    }
+  })();
+  const ms = performance.now() - frozenAt;
+  assert.ok(outcome instanceof VocalisError && outcome.code === 'engine_node_lost', String(outcome));
+  assert.ok(ms >= 4000 && ms < 8000, `ended ${ms.toFixed(0)} ms after the node fell silent (idle limit 5 s)`);
+
+  // Its heartbeat stopped with it: by the idle limit its key has expired or is about to, and this client passes it over meanwhile.
+  const started = performance.now();
+  const audio = bot.runtime.vocalis.speak({ requester: identity, context: EVERYWHERE, text: words(3) }).audio[Symbol.asyncIterator]();
+  assert.equal((await audio.next()).done, false);
+  const firstPacketMs = performance.now() - started;
+  while (!(await audio.next()).done);
+  assert.equal(servedBy().at(-1), other!.nodeId);
+  assert.ok(firstPacketMs < 1500, `the next /speak began ${firstPacketMs.toFixed(0)} ms later (3 s would mean it waited on the silent node)`);
+  home!.kill('SIGKILL');
+}, 30_000);
+
+test('SIGTERM with a stream longer than the grace period: the stream ends with engine_node_lost, not cut silently', async () => {
+  const node = launchEngineNode({
+    dataDir: bot.dataDir,
+    masterKey: bot.masterKey,
+    redisUrl: redis.url,
+    nodeId: 'node-t',
+    wordMs: 40,
+    env: { VOCALIS_SHUTDOWN_TIMEOUT_SECONDS: '2' },
+  });
+  processes.push(node);
+  await node.address;
+  // Only this node is left alive for the voice (the others were killed, stopped or stopped themselves above).
+  for (const p of processes) if (p !== node) p.kill('SIGKILL');
+  const { identity } = await previewVoice(bot.runtime, 'dot');
+  let chunks = 0;
+  let termAt = 0;
+  const outcome = await (async () => {
+    try {
+      for await (const _ of bot.runtime.vocalis.speak({ requester: identity, context: EVERYWHERE, text: words(100) }).audio) {
+        if (++chunks === 2) {
+          node.kill('SIGTERM');
+          termAt = performance.now();
+        }
+      }
+      return 'finished';
+    } catch (error) {
+      return error;
+    }
+  })();
+  const ms = performance.now() - termAt;
+  assert.equal(servedBy().at(-1), 'node-t');
+  assert.ok(outcome instanceof VocalisError && outcome.code === 'engine_node_lost', String(outcome));
+  // Half the shutdown deadline is the streams' grace.
+  assert.ok(ms >= 900 && ms < 2000, `ended ${ms.toFixed(0)} ms after SIGTERM`);
+  assert.equal((await node.exited).code, 0);
+}, 30_000);
