@@ -39,6 +39,9 @@ import type { UtteranceMarks } from '../engine/watermark/utterance-marks.ts';
 import { SampleClipIndex } from '../storage/sample-clips.ts';
 import { ScratchDir, sweepStaleScratch } from '../storage/scratch-dir.ts';
 import { eraseUserFiles } from '../storage/user-erasure.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import { FilesystemBlobStore } from '../storage/filesystem-blob-store.ts';
+import { S3BlobStore } from '../storage/s3-blob-store.ts';
 import { UserDirectory } from '../storage/user-directory.ts';
 import { VoiceCatalog } from '../storage/voice-catalog.ts';
 import { createBackends } from './backends.ts';
@@ -75,6 +78,8 @@ export interface Runtime {
   readonly logger: Logger;
   readonly db: SqlDatabase;
   readonly paths: DataPaths;
+  /** Where encrypted clips, voiceprints and model files live: the data directory or the S3 bucket. */
+  readonly blobs: BlobStore;
   readonly clock: Clock;
   readonly users: UserDirectory;
   readonly ledger: AuditLedger;
@@ -111,6 +116,8 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
   const closers = new ShutdownSequence(logger);
   closers.first('database', () => db.close());
   try {
+    const blobs = openBlobStore(config, paths, logger);
+    closers.first('file store', () => blobs.close());
     const ledger = new AuditLedger(db, { seal: (message) => master.hmac(message) }, clock);
     const keys = new DataKeyStore(db, master, clock);
     const users = new UserDirectory(db, clock);
@@ -131,14 +138,14 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
       clock,
       store: new VerificationStore(db),
       evidence: await defaultVoiceEvidence(config.speakerModel),
-      vault: new EnrolmentFiles(paths, keys),
+      vault: new EnrolmentFiles(blobs, keys),
       policy: { ...config.consentVerification, maxMismatches: 3 },
     });
     const gate = new ConsentGate({ store, users, clock, changes: consentChanges, cachedChecks: db.dialect === 'postgres' });
     const clips = new SampleClipIndex(db, clock);
-    const clipAudio = new ClipAudioFiles(paths, keys);
+    const clipAudio = new ClipAudioFiles(blobs, keys);
     const voices = new VoiceCatalog(db, clock);
-    const voiceFiles = new VoiceFileFolders(paths, keys);
+    const voiceFiles = new VoiceFileFolders(blobs, keys);
     const jobs = new JobHistory(db, clock);
     const backends = new BackendRegistry(overrides.backends ?? (await createBackends(config, logger)), config.backend);
     closers.first('voice backends', () => backends.close());
@@ -189,7 +196,7 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
       hooks: {
         cancelJobs: (voiceIds) => lifecycle.purge(voiceIds),
         evictVoices: (voiceIds) => cache.evict(voiceIds),
-        eraseFiles: (userId) => eraseUserFiles(paths, userId),
+        eraseFiles: (userId) => eraseUserFiles(blobs, userId),
       },
     });
     const vocalis = new Vocalis({
@@ -274,6 +281,7 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
       logger,
       db,
       paths,
+      blobs,
       clock,
       users,
       ledger,
@@ -297,6 +305,14 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
     await closers.run();
     throw error;
   }
+}
+
+/** The S3 bucket when VOCALIS_S3_BUCKET is set (workers then need no shared disk), else the data directory. */
+function openBlobStore(config: Config, paths: DataPaths, logger: Logger): BlobStore {
+  const s3 = config.objectStore;
+  if (!s3) return new FilesystemBlobStore(paths);
+  logger.info({ bucket: s3.bucket, endpoint: s3.endpoint ?? null, region: s3.region }, 'encrypted files are kept in the S3 bucket');
+  return new S3BlobStore({ bucket: s3.bucket, region: s3.region, ...(s3.endpoint ? { endpoint: s3.endpoint } : {}) });
 }
 
 /** The queue as the core sees it: a position number instead of BullMQ's states. */

@@ -23,6 +23,19 @@ const schema = z.object({
   VOCALIS_JOB_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  VOCALIS_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name: 3-63 lowercase letters, digits, dots, hyphens')
+    .optional(),
+  // Credentials never go in the URL: they come from the SDK's chain (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, …).
+  VOCALIS_S3_ENDPOINT: z
+    .url({ protocol: /^https?$/ })
+    .refine((u) => new URL(u).username === '' && new URL(u).password === '', 'no credentials in the URL (use AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)')
+    .optional(),
+  VOCALIS_S3_REGION: z
+    .string()
+    .regex(/^[a-z0-9-]{2,32}$/, 'a region name such as us-east-1')
+    .default('us-east-1'),
   VOCALIS_RAW_SAMPLE_RETENTION_DAYS: duration.default(7),
   VOCALIS_VOICE_INACTIVITY_DAYS: duration.default(365),
   VOCALIS_CONSENT_OFFER_TTL_MINUTES: duration.default(15),
@@ -99,6 +112,8 @@ export type Config = Readonly<{
   redisUrl: string | undefined;
   /** State in this PostgreSQL database; undefined: SQLite in the data directory. Holds a password: never logged. */
   databaseUrl: string | undefined;
+  /** Sample clips, voiceprints and model files in this S3 bucket; undefined: in the data directory. */
+  objectStore: { bucket: string; endpoint: string | undefined; region: string } | undefined;
   retention: { rawSampleDays: number; voiceInactivityDays: number; consentOfferMinutes: number };
   /** Consent verification: `off` only when set explicitly, and then written into every receipt. */
   consentVerification: { mode: 'required' | 'off'; minAssurance: 'acoustic' | 'recognised'; speakerThreshold: number };
@@ -212,6 +227,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     jobAttempts: e.VOCALIS_JOB_ATTEMPTS,
     redisUrl: e.REDIS_URL,
     databaseUrl: e.DATABASE_URL,
+    objectStore: e.VOCALIS_S3_BUCKET ? { bucket: e.VOCALIS_S3_BUCKET, endpoint: e.VOCALIS_S3_ENDPOINT, region: e.VOCALIS_S3_REGION } : undefined,
     retention: {
       rawSampleDays: e.VOCALIS_RAW_SAMPLE_RETENTION_DAYS,
       voiceInactivityDays: e.VOCALIS_VOICE_INACTIVITY_DAYS,

@@ -9,6 +9,8 @@ import type { ConsentGate } from './consent-gate.ts';
 import type { ConsentRecord } from './consent-record.ts';
 import type { ConsentService } from './consent-service.ts';
 import type { AuditLedger } from './ledger.ts';
+import { StorageError } from '../storage/storage-error.ts';
+import type { ErasedFiles } from '../storage/user-erasure.ts';
 import type { SqlDatabase } from '../storage/sql-database.ts';
 
 /** Who asks for a revocation decides what they may revoke. */
@@ -24,9 +26,16 @@ export interface ErasureHooks {
   cancelJobs(voiceIds: readonly string[]): Promise<void>;
   /** Drops loaded models from every in-process cache. */
   evictVoices(voiceIds: readonly string[]): void;
-  /** Deletes the user's folder; returns what was removed. */
-  eraseFiles(userId: string): Promise<{ files: number; bytes: number }>;
+  /**
+   * Deletes every stored file of the user (data directory or object store) and proves it by
+   * listing the user's prefix afterwards; throws when that listing is not empty.
+   */
+  eraseFiles(userId: string): Promise<ErasedFiles>;
 }
+
+/** A failed or unproven file erasure is tried this many times, waiting ERASE_RETRY_MS × attempt between. */
+const ERASE_ATTEMPTS = 3;
+const ERASE_RETRY_MS = 200;
 
 /** The tables revocation deletes from or clears: their old row versions are reclaimed afterwards. */
 const REVOKED_TABLES = ['data_keys', 'utterance_marks', 'voice_versions', 'sample_clips', 'voices', 'jobs', 'consents'] as const;
@@ -53,6 +62,8 @@ export interface DeletionReceipt {
     readonly jobsCancelled: number;
     readonly activeWorkStopped: number;
   };
+  /** The empty listing of the user's prefix taken after the deletion. */
+  readonly filesProof: ErasedFiles['proof'];
 }
 
 export interface RevocationDeps {
@@ -122,7 +133,7 @@ export class Revocation {
     const affected = [...new Set([...voiceIds, ...jobVoices])];
     await d.hooks.cancelJobs(affected);
     d.hooks.evictVoices(affected);
-    const erased = await d.hooks.eraseFiles(userId);
+    const erased = await this.#eraseFiles(userId, consent.id, by);
     // Deleted rows and the shredded key must leave no old copy behind where the engine allows it
     // (SQLite: fold the WAL back; PostgreSQL: VACUUM what revocation changed).
     d.db.reclaimDeleted(REVOKED_TABLES);
@@ -133,9 +144,37 @@ export class Revocation {
       at: d.clock().toISOString(),
       by,
       deleted: { voices: voiceIds.length, clips, files: erased.files, bytes: erased.bytes, jobsCancelled: jobVoices.length, activeWorkStopped },
+      filesProof: erased.proof,
     };
-    d.ledger.append({ type: 'deletion.receipt', actor: by, subject: userId, data: { consentId: consent.id, outcome, ...receipt.deleted } });
+    d.ledger.append({
+      type: 'deletion.receipt',
+      actor: by,
+      subject: userId,
+      data: { consentId: consent.id, outcome, ...receipt.deleted, filesProof: { ...erased.proof } },
+    });
     return receipt;
+  }
+
+  /**
+   * The file erasure, tried again when it fails or its listing is not empty (a store that
+   * hiccups, a write that landed late). Still failing, it is recorded in the ledger as
+   * `deletion.incomplete` and the revocation reports the error: never a receipt without proof.
+   * The data key is already destroyed by then, so what is left is unreadable ciphertext.
+   */
+  async #eraseFiles(userId: string, consentId: string, by: string): Promise<ErasedFiles> {
+    const d = this.#deps;
+    let failure: unknown;
+    for (let attempt = 1; attempt <= ERASE_ATTEMPTS; attempt += 1) {
+      try {
+        return await d.hooks.eraseFiles(userId);
+      } catch (error) {
+        failure = error;
+        if (attempt < ERASE_ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, ERASE_RETRY_MS * attempt));
+      }
+    }
+    const code = failure instanceof StorageError ? failure.code : 'error';
+    d.ledger.append({ type: 'deletion.incomplete', actor: by, subject: userId, data: { consentId, reason: code, attempts: ERASE_ATTEMPTS } });
+    throw failure;
   }
 }
 

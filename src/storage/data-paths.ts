@@ -1,5 +1,6 @@
 import { mkdir, chmod } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { clipIdentity, enrolmentIdentity, voiceFileIdentity } from './object-keys.ts';
 
 /**
  * The data directory's layout, and the only place paths into it are built.
@@ -12,6 +13,9 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
  *   <data>/scratch/<jobId>/                    per-job plaintext scratch, wiped after the job
  *   <data>/users/<userId>/samples/<id>.enc     encrypted sample clips
  *   <data>/users/<userId>/voices/<voiceId>/v<version>/<name>.enc   encrypted model files
+ *
+ * Below `users/` the layout is the object keys' (`object-keys.ts`): the filesystem blob store
+ * keeps object `K` at `<data>/K`.
  */
 
 const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -101,23 +105,20 @@ export class DataPaths {
   }
 
   enrolmentIdentity(userId: string, consentId: string): string {
-    return `user/${assertSafeId(userId, 'user id')}/enrolment/${assertSafeId(consentId, 'consent id')}`;
+    return enrolmentIdentity(userId, consentId);
   }
 
   scratchDir(jobId: string): string {
     return this.#inside(this.scratchRoot, assertSafeId(jobId, 'job id'));
   }
 
-  /**
-   * The identity bound into a clip's ciphertext, so a file cannot pose as another. Its
-   * `sample` segment is part of every stored clip's authenticated data: it stays.
-   */
+  /** The identity bound into a clip's ciphertext (`object-keys.ts` defines it). */
   clipIdentity(userId: string, clipId: string): string {
-    return `user/${assertSafeId(userId, 'user id')}/sample/${assertSafeId(clipId, 'clip id')}`;
+    return clipIdentity(userId, clipId);
   }
 
   voiceFileIdentity(userId: string, voiceId: string, version: number, name: string): string {
-    return `user/${assertSafeId(userId, 'user id')}/voice/${assertSafeId(voiceId, 'voice id')}/v${assertVersion(version)}/${assertSafeFileName(name)}`;
+    return voiceFileIdentity(userId, voiceId, version, name);
   }
 
   /** Creates a folder inside the data dir (and its parents) private to the service: 0700. */

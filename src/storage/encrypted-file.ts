@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { StorageError, type EncryptedFileErrorCode } from './storage-error.ts';
@@ -134,39 +134,112 @@ export async function writeEncryptedFile(
   source: AsyncIterable<Uint8Array> | Uint8Array,
   options: WriteEncryptedOptions = {},
 ): Promise<WrittenFile> {
-  const sink = options.sink ?? nodeFileSink;
-  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  if (!Number.isInteger(chunkSize) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
-    throw new RangeError(`chunk size must be an integer in ${MIN_CHUNK_SIZE}..${MAX_CHUNK_SIZE}`);
-  }
-  const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const chunkSize = checkedChunkSize(options.chunkSize);
   const header = newHeader(chunkSize);
   const crypto = fileCrypto(key, header, identity);
   crypto.commitment.copy(header, COMMIT_OFFSET);
   const staging = Buffer.alloc(chunkSize);
+  try {
+    return await writeAtomically(path, options.sink ?? nodeFileSink, async (out) => {
+      let position = HEADER_BYTES;
+      let index = 0;
+      let filled = 0;
+      let total = 0;
+      const emit = async (plain: Uint8Array, final: boolean): Promise<void> => {
+        const record = crypto.seal(plain, index, final ? total : null);
+        await out.write(record, position);
+        position += record.byteLength;
+        index += 1;
+      };
+      await out.write(header, 0); // placeholder; the length and CRC are filled in at the end
+      for await (const piece of pieces(source)) {
+        options.signal?.throwIfAborted();
+        let offset = 0;
+        while (offset < piece.byteLength) {
+          // A full chunk is sealed only once more data exists, so the last chunk is always marked final.
+          if (filled === chunkSize) {
+            await emit(staging, false);
+            filled = 0;
+          }
+          const n = Math.min(chunkSize - filled, piece.byteLength - offset);
+          staging.set(piece.subarray(offset, offset + n), filled);
+          filled += n;
+          offset += n;
+          total += n;
+        }
+      }
+      options.signal?.throwIfAborted();
+      await emit(staging.subarray(0, filled), true);
+      finishHeader(header, total);
+      await out.write(header, 0);
+      return { plaintextBytes: total, storedBytes: position };
+    });
+  } finally {
+    staging.fill(0);
+  }
+}
+
+/**
+ * Creates `path` atomically with what `fill` writes: a private temp file in the same folder,
+ * fsync, rename, fsync of the folder. On any failure the temp file is removed and nothing
+ * appears at `path`; a full disk or quota is reported as `StorageFullError`.
+ */
+export async function writeAtomically<T>(path: string, sink: FileSink, fill: (out: SinkFile) => Promise<T>): Promise<T> {
+  const dir = dirname(path);
+  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   let file: SinkFile | undefined;
   try {
     file = await sink.create(temp);
     const out = file;
-    let position = HEADER_BYTES;
+    const result = await fill(out);
+    await out.sync();
+    file = undefined;
+    await out.close();
+    await sink.rename(temp, path);
+    await sink.syncDir(dir);
+    return result;
+  } catch (error) {
+    if (file) await file.close().catch(() => undefined);
+    await sink.remove(temp).catch(() => undefined);
+    const code = errorCode(error);
+    throw code === 'ENOSPC' || code === 'EDQUOT' ? new StorageFullError(error) : error;
+  }
+}
+
+/**
+ * The same file format as `writeEncryptedFile`, produced as a stream for a store that uploads
+ * it (header first, then each chunk's record; `encryptedSize(plaintextBytes, chunkSize)` bytes in
+ * all). The length must be known up front because the header carries it; a source that yields
+ * more or fewer bytes fails the stream before its final chunk, so no complete file results.
+ */
+export async function* encryptToStream(
+  key: FileKey,
+  identity: string,
+  source: AsyncIterable<Uint8Array> | Uint8Array,
+  plaintextBytes: number,
+  options: Pick<WriteEncryptedOptions, 'chunkSize' | 'signal'> = {},
+): AsyncGenerator<Buffer, void, undefined> {
+  if (!Number.isSafeInteger(plaintextBytes) || plaintextBytes < 0) throw new RangeError('plaintext length must be a non-negative integer');
+  const chunkSize = checkedChunkSize(options.chunkSize);
+  const header = newHeader(chunkSize);
+  const crypto = fileCrypto(key, header, identity);
+  crypto.commitment.copy(header, COMMIT_OFFSET);
+  finishHeader(header, plaintextBytes);
+  const staging = Buffer.alloc(chunkSize);
+  const lengthMismatch = () => new RangeError(`the source did not hold the ${plaintextBytes} bytes it was declared with`);
+  try {
+    yield header;
     let index = 0;
     let filled = 0;
     let total = 0;
-    const emit = async (plain: Uint8Array, final: boolean): Promise<void> => {
-      const record = crypto.seal(plain, index, final ? total : null);
-      await out.write(record, position);
-      position += record.byteLength;
-      index += 1;
-    };
-    await out.write(header, 0); // placeholder; the length and CRC are filled in at the end
     for await (const piece of pieces(source)) {
       options.signal?.throwIfAborted();
+      if (total + piece.byteLength > plaintextBytes) throw lengthMismatch();
       let offset = 0;
       while (offset < piece.byteLength) {
-        // A full chunk is sealed only once more data exists, so the last chunk is always marked final.
         if (filled === chunkSize) {
-          await emit(staging, false);
+          yield crypto.seal(staging, index, null);
+          index += 1;
           filled = 0;
         }
         const n = Math.min(chunkSize - filled, piece.byteLength - offset);
@@ -177,20 +250,8 @@ export async function writeEncryptedFile(
       }
     }
     options.signal?.throwIfAborted();
-    await emit(staging.subarray(0, filled), true);
-    finishHeader(header, total);
-    await out.write(header, 0);
-    await out.sync();
-    file = undefined;
-    await out.close();
-    await sink.rename(temp, path);
-    await sink.syncDir(dir);
-    return { plaintextBytes: total, storedBytes: position };
-  } catch (error) {
-    if (file) await file.close().catch(() => undefined);
-    await sink.remove(temp).catch(() => undefined);
-    const code = errorCode(error);
-    throw code === 'ENOSPC' || code === 'EDQUOT' ? new StorageFullError(error) : error;
+    if (total !== plaintextBytes) throw lengthMismatch();
+    yield crypto.seal(staging.subarray(0, filled), index, total);
   } finally {
     staging.fill(0);
   }
@@ -204,32 +265,49 @@ export async function* readEncryptedFile(path: string, key: FileKey, identity: s
   const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const size = (await handle.stat()).size;
-    const header = Buffer.alloc(HEADER_BYTES);
-    const got = await readFully(handle, header, 0);
-    const parsed = parseHeader(header.subarray(0, got));
+    yield* decryptStream(fileContents(handle), size, key, identity);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Decrypts a stored file arriving as a byte stream (a local file or an object store's response
+ * body) of `size` bytes, one verified chunk at a time, holding at most one chunk. Nothing
+ * unauthenticated is ever yielded; a failure part-way means the whole read failed. A stream that
+ * ends early or runs on past its header's length fails as a cut-off or altered file does.
+ */
+export async function* decryptStream(
+  body: AsyncIterable<Uint8Array>,
+  size: number,
+  key: FileKey,
+  identity: string,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const reader = new ExactReader(body);
+  try {
+    const parsed = parseHeader(await reader.read(HEADER_BYTES));
     const crypto = fileCrypto(key, parsed.header, identity);
     if (!crypto.commitmentMatches(parsed.header)) throw new EncryptedFileError('wrong_key', 'the file was encrypted with a different key');
     const expected = encryptedSize(parsed.length, parsed.chunkSize);
     if (size < expected) throw new EncryptedFileError('truncated', 'the file is shorter than its header says: it was cut off');
     if (size > expected) throw new EncryptedFileError('tampered', 'the file is longer than its header says');
     const count = chunkCount(parsed.length, parsed.chunkSize);
-    const record = Buffer.alloc(parsed.chunkSize + TAG_BYTES);
-    let position = HEADER_BYTES;
     for (let index = 0; index < count; index += 1) {
       const final = index === count - 1;
       const plainBytes = final ? parsed.length - index * parsed.chunkSize : parsed.chunkSize;
-      const view = record.subarray(0, plainBytes + TAG_BYTES);
-      if ((await readFully(handle, view, position)) !== view.byteLength) {
-        throw new EncryptedFileError('truncated', 'the file ended early');
+      const record = await reader.read(plainBytes + TAG_BYTES);
+      if (record.byteLength !== plainBytes + TAG_BYTES) throw new EncryptedFileError('truncated', 'the file ended early');
+      const plain = crypto.open(record, index, final ? parsed.length : null);
+      if (final && (await reader.read(1)).byteLength > 0) {
+        plain.fill(0);
+        throw new EncryptedFileError('tampered', 'the file runs on past its last chunk');
       }
-      position += view.byteLength;
-      yield crypto.open(view, index, final ? parsed.length : null);
+      yield plain;
     }
   } finally {
-    await handle.close();
+    await reader.close();
   }
 }
-
 /** The whole decrypted file in memory; for model files and short clips. */
 export async function readEncryptedFileAll(path: string, key: FileKey, identity: string): Promise<Buffer> {
   const parts: Uint8Array[] = [];
@@ -359,14 +437,80 @@ async function* pieces(source: AsyncIterable<Uint8Array> | Uint8Array): AsyncGen
   }
 }
 
-async function readFully(handle: Awaited<ReturnType<typeof open>>, into: Buffer, position: number): Promise<number> {
-  let done = 0;
-  while (done < into.byteLength) {
-    const { bytesRead } = await handle.read(into, done, into.byteLength - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
+function checkedChunkSize(chunkSize = DEFAULT_CHUNK_SIZE): number {
+  if (!Number.isInteger(chunkSize) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
+    throw new RangeError(`chunk size must be an integer in ${MIN_CHUNK_SIZE}..${MAX_CHUNK_SIZE}`);
   }
-  return done;
+  return chunkSize;
+}
+
+const FILE_READ_BYTES = 256 * 1024;
+
+/** A file's bytes from the start, in pieces (fresh buffers: the reader may keep one). */
+export async function* fileContents(handle: FileHandle): AsyncGenerator<Uint8Array> {
+  let position = 0;
+  for (;;) {
+    const piece = Buffer.allocUnsafe(FILE_READ_BYTES);
+    const { bytesRead } = await handle.read(piece, 0, piece.byteLength, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield piece.subarray(0, bytesRead);
+  }
+}
+
+/** Reads exact byte counts from a stream of pieces of any size. */
+class ExactReader {
+  readonly #source: AsyncIterator<Uint8Array>;
+  readonly #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #ended = false;
+
+  constructor(body: AsyncIterable<Uint8Array>) {
+    this.#source = body[Symbol.asyncIterator]();
+  }
+
+  /** The next `n` bytes, fewer only where the stream ends. */
+  async read(n: number): Promise<Buffer> {
+    while (this.#pendingBytes < n && !this.#ended) {
+      const next = await this.#source.next();
+      if (next.done) {
+        this.#ended = true;
+        break;
+      }
+      const piece = next.value;
+      if (!(piece instanceof Uint8Array)) throw new TypeError('a stored file must stream Uint8Array pieces');
+      if (piece.byteLength === 0) continue;
+      this.#pending.push(Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
+      this.#pendingBytes += piece.byteLength;
+    }
+    const take = Math.min(n, this.#pendingBytes);
+    const first = this.#pending[0];
+    let out: Buffer;
+    if (first && first.byteLength >= take) {
+      out = first.subarray(0, take);
+      if (first.byteLength === take) this.#pending.shift();
+      else this.#pending[0] = first.subarray(take);
+    } else {
+      out = Buffer.allocUnsafe(take);
+      let filled = 0;
+      while (filled < take) {
+        const head = this.#pending[0] as Buffer;
+        const part = Math.min(head.byteLength, take - filled);
+        head.copy(out, filled, 0, part);
+        filled += part;
+        if (part === head.byteLength) this.#pending.shift();
+        else this.#pending[0] = head.subarray(part);
+      }
+    }
+    this.#pendingBytes -= take;
+    return out;
+  }
+
+  /** Stops the source early (closes its file or connection). */
+  async close(): Promise<void> {
+    this.#pending.length = 0;
+    if (!this.#ended) await this.#source.return?.();
+  }
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -1,38 +1,32 @@
-import { dirname } from 'node:path';
 import type { EnrolmentVault } from '../consent/verification/voice-evidence.ts';
-import type { DataPaths } from './data-paths.ts';
-import { readEncryptedFileAll, writeEncryptedFile } from './encrypted-file.ts';
+import { BlobNotFoundError, type BlobStore } from './blob-store.ts';
+import { getEncryptedAll, putEncrypted } from './encrypted-blobs.ts';
+import { enrolmentIdentity, enrolmentKey } from './object-keys.ts';
 import { requireDataKey, type DataKeySource } from './voice-file-store.ts';
 
 /**
- * Consent voiceprints on disk, encrypted under the owner's data key and bound to user
- * and consent id, like sample clips: destroying the key on revocation shreds them, and
- * the erasure of the user's folder removes them.
+ * Consent voiceprints in the blob store, encrypted under the owner's data key and bound to
+ * user and consent id, like sample clips: destroying the key on revocation shreds them, and
+ * the erasure of the user's prefix removes them.
  */
 export class EnrolmentFiles implements EnrolmentVault {
-  readonly #paths: DataPaths;
+  readonly #store: BlobStore;
   readonly #keys: DataKeySource;
 
-  constructor(paths: DataPaths, keys: DataKeySource) {
-    this.#paths = paths;
+  constructor(store: BlobStore, keys: DataKeySource) {
+    this.#store = store;
     this.#keys = keys;
   }
 
   async write(userId: string, consentId: string, enrolment: Uint8Array): Promise<void> {
-    const file = this.#paths.enrolmentFile(userId, consentId);
-    await this.#paths.ensureDir(dirname(file));
-    await writeEncryptedFile(file, requireDataKey(this.#keys, userId), this.#paths.enrolmentIdentity(userId, consentId), enrolment);
+    await putEncrypted(this.#store, enrolmentKey(userId, consentId), requireDataKey(this.#keys, userId), enrolmentIdentity(userId, consentId), enrolment);
   }
 
   async read(userId: string, consentId: string): Promise<Uint8Array | null> {
     try {
-      return await readEncryptedFileAll(
-        this.#paths.enrolmentFile(userId, consentId),
-        requireDataKey(this.#keys, userId),
-        this.#paths.enrolmentIdentity(userId, consentId),
-      );
+      return await getEncryptedAll(this.#store, enrolmentKey(userId, consentId), requireDataKey(this.#keys, userId), enrolmentIdentity(userId, consentId));
     } catch (error) {
-      if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return null;
+      if (error instanceof BlobNotFoundError) return null;
       throw error;
     }
   }

@@ -9,7 +9,15 @@ export type StorageErrorCode =
   | 'storage_full'
   | 'data_key_missing'
   /** The state database (PostgreSQL) did not answer in time or the connection was lost. */
-  | 'database_unavailable';
+  | 'database_unavailable'
+  /** No stored file under that key. */
+  | 'not_found'
+  /** The object store did not answer (down, unreachable, timed out). */
+  | 'store_unavailable'
+  /** The object store answered with a refusal (access denied, no such bucket, …). */
+  | 'store_refused'
+  /** A user's files were deleted, yet listing their prefix afterwards still found some. */
+  | 'erasure_incomplete';
 
 export class StorageError extends Error {
   readonly code: StorageErrorCode;

@@ -1,8 +1,8 @@
-import { rm, stat } from 'node:fs/promises';
 import type { VoiceFiles } from '../engine/backend.ts';
+import type { BlobStore } from './blob-store.ts';
 import type { DataKey } from './data-keys.ts';
-import type { DataPaths } from './data-paths.ts';
-import { readEncryptedFile, readEncryptedFileAll, writeEncryptedFile, type FileSink } from './encrypted-file.ts';
+import { getEncrypted, getEncryptedAll, putEncrypted } from './encrypted-blobs.ts';
+import { voiceFileIdentity, voiceFileKey, voiceVersionPrefix } from './object-keys.ts';
 import { StorageError } from './storage-error.ts';
 
 /** Where the store gets the user's key; `DataKeyStore` fits. Never creates one. */
@@ -26,13 +26,12 @@ export class DataKeyMissingError extends StorageError {
 }
 
 export interface VoiceFileStoreOptions {
-  readonly paths: DataPaths;
+  /** Where the encrypted files live: the data directory or an object store. */
+  readonly store: BlobStore;
   readonly keys: DataKeySource;
   readonly userId: string;
   readonly voiceId: string;
   readonly version: number;
-  /** Injected only by tests that simulate a failing disk. */
-  readonly sink?: FileSink;
 }
 
 /**
@@ -45,56 +44,50 @@ export class VoiceFileStore implements VoiceFiles {
 
   constructor(options: VoiceFileStoreOptions) {
     // Validate the ids now, so a bad id fails at construction and not in the middle of a job.
-    options.paths.voiceVersionDir(options.userId, options.voiceId, options.version);
+    voiceVersionPrefix(options.userId, options.voiceId, options.version);
     this.#o = options;
   }
 
-  get dir(): string {
+  /** The object-key prefix of this version's files (`users/<u>/voices/<v>/v<n>/`). */
+  get prefix(): string {
     const o = this.#o;
-    return o.paths.voiceVersionDir(o.userId, o.voiceId, o.version);
+    return voiceVersionPrefix(o.userId, o.voiceId, o.version);
   }
 
   async write(name: string, data: Uint8Array): Promise<void> {
-    const path = this.#path(name);
-    const key = this.#key();
-    await this.#o.paths.ensureDir(this.dir);
-    await writeEncryptedFile(path, key, this.#identity(name), data, this.#o.sink ? { sink: this.#o.sink } : {});
+    const objectKey = this.#key(name);
+    await putEncrypted(this.#o.store, objectKey, this.#dataKey(), this.#identity(name), data);
   }
 
   async read(name: string): Promise<Uint8Array> {
-    return readEncryptedFileAll(this.#path(name), this.#key(), this.#identity(name));
+    return getEncryptedAll(this.#o.store, this.#key(name), this.#dataKey(), this.#identity(name));
   }
 
   /** Streams a large model file without holding it whole in memory. */
   stream(name: string): AsyncIterable<Uint8Array> {
-    return readEncryptedFile(this.#path(name), this.#key(), this.#identity(name));
+    return getEncrypted(this.#o.store, this.#key(name), this.#dataKey(), this.#identity(name));
   }
 
   async has(name: string): Promise<boolean> {
-    try {
-      return (await stat(this.#path(name))).isFile();
-    } catch (error) {
-      if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return false;
-      throw error;
-    }
+    return this.#o.store.has(this.#key(name));
   }
 
-  /** Empties the version folder: a failed attempt's number is reused, so writers start clean. */
+  /** Empties the version: a failed attempt's number is reused, so writers start clean. */
   async clear(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
+    await this.#o.store.deletePrefix(this.prefix);
   }
 
-  #path(name: string): string {
+  #key(name: string): string {
     const o = this.#o;
-    return o.paths.voiceFile(o.userId, o.voiceId, o.version, name);
+    return voiceFileKey(o.userId, o.voiceId, o.version, name);
   }
 
   #identity(name: string): string {
     const o = this.#o;
-    return o.paths.voiceFileIdentity(o.userId, o.voiceId, o.version, name);
+    return voiceFileIdentity(o.userId, o.voiceId, o.version, name);
   }
 
-  #key(): DataKey {
+  #dataKey(): DataKey {
     return requireDataKey(this.#o.keys, this.#o.userId);
   }
 }

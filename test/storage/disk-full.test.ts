@@ -6,6 +6,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readEncryptedFileAll, StorageFullError, writeEncryptedFile, DEFAULT_CHUNK_SIZE } from '../../src/storage/encrypted-file.ts';
 import { DataPaths } from '../../src/storage/data-paths.ts';
+import { FilesystemBlobStore } from '../../src/storage/filesystem-blob-store.ts';
 import { VoiceFileStore } from '../../src/storage/voice-file-store.ts';
 import { failingSink } from './support/failing-sink.ts';
 import { keyStore, tempDir } from './support/storage-fixture.ts';
@@ -47,12 +48,13 @@ test('a voice version that hits a full disk never shows a half-written file', as
   const { store } = keyStore();
   store.getOrCreate('u_a');
   const paths = new DataPaths(tmp.dir);
-  const good = new VoiceFileStore({ paths, keys: store, userId: 'u_a', voiceId: 'v_1', version: 1 });
+  const good = new VoiceFileStore({ store: new FilesystemBlobStore(paths), keys: store, userId: 'u_a', voiceId: 'v_1', version: 1 });
   await good.write('config.json', Buffer.from('{"sr":32000}'));
-  const full = new VoiceFileStore({ paths, keys: store, userId: 'u_a', voiceId: 'v_1', version: 1, sink: failingSink(DEFAULT_CHUNK_SIZE) });
+  const fullDisk = new FilesystemBlobStore(paths, { sink: failingSink(DEFAULT_CHUNK_SIZE) });
+  const full = new VoiceFileStore({ store: fullDisk, keys: store, userId: 'u_a', voiceId: 'v_1', version: 1 });
   await assert.rejects(full.write('gpt.onnx', randomBytes(4 * DEFAULT_CHUNK_SIZE)), StorageFullError);
   assert.equal(await good.has('gpt.onnx'), false);
-  assert.deepEqual(await readdir(good.dir), ['config.json.enc']);
+  assert.deepEqual(await readdir(paths.voiceVersionDir('u_a', 'v_1', 1)), ['config.json.enc']);
   assert.equal(Buffer.from(await good.read('config.json')).toString(), '{"sr":32000}');
 });
 

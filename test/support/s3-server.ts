@@ -7,9 +7,9 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 
 /**
  * A real S3-speaking server for tests: s3rver (an npm devDependency, so `npm ci` brings it on a
- * fresh machine), run as a child process on its own data folder. It checks AWS Signature V4
- * against the fixed credentials below, stores objects on disk and answers the S3 REST API the
- * store uses (Put/Get/Head/Delete, DeleteObjects, ListObjectsV2). It does not decode
+ * fresh machine), run as a child process on its own data folder. It stores objects on disk and
+ * answers the S3 REST API the store uses (Put/Get/Head/Delete, DeleteObjects, ListObjectsV2);
+ * it refuses an unknown access key id but does not verify SigV4 signatures. It does not decode
  * `aws-chunked` uploads, so the client must send plain bodies (`requestChecksumCalculation:
  * 'WHEN_REQUIRED'`, which `S3BlobStore` does).
  *
@@ -17,7 +17,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
  * another network namespace and use `waitForS3`/`createTestBucket` from there.
  */
 
-/** s3rver's built-in account: every request must be signed with it. */
+/** s3rver's built-in account: requests must name its access key id. */
 export const S3_TEST_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 export const S3_TEST_REGION = 'us-east-1';
 export const S3_TEST_BUCKET = 'vocalis-test';
