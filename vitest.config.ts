@@ -11,6 +11,9 @@ const POSTGRES_TESTS = [
   'test/core/finetune-lifecycle.test.ts',
   'test/core/revocation.test.ts',
   'test/core/per-chunk-consent-check.test.ts',
+  'test/consent/gate-verification.test.ts',
+  'test/core/consent-property.test.ts',
+  'test/core/retention.test.ts',
   'test/storage/postgres/*.test.ts',
 ];
 
