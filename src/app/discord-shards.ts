@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { REST, Routes, ShardingManager, type RESTGetAPIGatewayBotResult, type Shard } from 'discord.js';
@@ -57,11 +58,11 @@ export async function startDiscordShards(options: DiscordShardsOptions): Promise
   const logger = options.logger.child({ adapter: 'discord' });
   const gateway = await fetchGatewayBot(discord.token, discord.apiRoot);
   const count = discord.shards === 'auto' ? gateway.shards : discord.shards;
-  // Shards in different rate-limit buckets (id % max_concurrency) may identify together.
-  const delay = count <= gateway.session_start_limit.max_concurrency ? 0 : IDENTIFY_SPACING_MS;
+  const maxConcurrency = Math.max(1, gateway.session_start_limit.max_concurrency);
 
   const manager = new ShardingManager(options.entry ?? DISCORD_SHARD_ENTRY, {
     totalShards: count,
+    shardList: [...Array(count).keys()],
     token: discord.token,
     mode: 'process',
     respawn: true,
@@ -128,14 +129,27 @@ export async function startDiscordShards(options: DiscordShardsOptions): Promise
     },
   };
 
-  logger.info({ shards: count, recommended: gateway.shards, spawnDelayMs: delay }, 'starting discord shards');
+  logger.info({ shards: count, recommended: gateway.shards, maxConcurrency }, 'starting discord shards');
   try {
-    await manager.spawn({ amount: count, delay, timeout: SHARD_READY_TIMEOUT_MS });
+    await spawnInWaves(manager, count, maxConcurrency);
   } catch (error) {
     await handle.stop();
     throw error;
   }
   return handle;
+}
+
+/**
+ * Discord admits one identify per rate-limit bucket (`shard_id % max_concurrency`) every 5 s:
+ * `max_concurrency` consecutive shards are in different buckets and start together, the next
+ * wave after the spacing. (discord.js's own spawn() starts one shard at a time.)
+ */
+async function spawnInWaves(manager: ShardingManager, count: number, maxConcurrency: number): Promise<void> {
+  for (let first = 0; first < count; first += maxConcurrency) {
+    if (first > 0) await sleep(IDENTIFY_SPACING_MS);
+    const wave = [...Array(Math.min(maxConcurrency, count - first)).keys()].map((i) => first + i);
+    await Promise.all(wave.map((id) => manager.createShard(id).spawn(SHARD_READY_TIMEOUT_MS)));
+  }
 }
 
 /** GET /gateway/bot: Discord's recommended shard count and the identify concurrency. */

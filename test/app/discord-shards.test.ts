@@ -172,10 +172,14 @@ test('SIGTERM to the service stops every shard and leaves no process behind', as
   );
 });
 
-test('shards whose service was killed stop on their own: nothing keeps their guilds while a new service starts', async () => {
-  const other = await startDiscordService({ shards: '2', fake: { recommendedShards: 2, maxConcurrency: 16 } });
+test('with max_concurrency 1 the shards identify 5 s apart; shards whose service was killed stop on their own', async () => {
+  const other = await startDiscordService({ shards: '2', fake: { recommendedShards: 2, maxConcurrency: 1 } });
   let redisPid: number | undefined;
   try {
+    const identifies = other.discord.gateway.received.entries.filter((f) => f.op === 2);
+    assert.equal(identifies.length, 2);
+    assert.ok(identifies[1]!.at - identifies[0]!.at >= 5_000, `identifies ${identifies[1]!.at - identifies[0]!.at} ms apart`);
+
     const pids = [other.shardPid(0), other.shardPid(1)];
     redisPid = await other.service.redisPid();
     process.kill(other.service.servicePid(), 'SIGKILL');
