@@ -30,6 +30,8 @@ export interface ServicesHost {
   /** A client of the object store (through a tunnel). Closed by close(). */
   s3(): S3Client;
   readonly bucket: string;
+  /** Redis' data folder on the services host (its AOF files). */
+  readonly redisDir: string;
   readonly processes: readonly HostProcess[];
   close(): Promise<void>;
 }
@@ -81,6 +83,7 @@ export async function startServices(host: LanHost, tunnels: Tunnels): Promise<Se
         return client;
       },
       bucket: S3_TEST_BUCKET,
+      redisDir: join(dir, 'redis'),
       processes,
       close,
     };

@@ -54,6 +54,13 @@ export interface Lan {
   cut(role: string): Promise<void>;
   /** Plugs it back in. */
   reconnect(role: string): Promise<void>;
+  /**
+   * Parts two hosts from each other only (the switch drops frames between their ports, both
+   * ends stay up): each still reaches every other host, so an engine node keeps its heartbeat
+   * in Redis while a bot cannot hear it. One partition at a time; `heal()` ends it.
+   */
+  partition(roleA: string, roleB: string): Promise<void>;
+  heal(): Promise<void>;
   /** Pids of every process running in a host's namespace. */
   pids(role: string): Promise<number[]>;
   /** SIGKILLs every process in the namespaces and deletes them; safe to call twice. */
@@ -106,6 +113,7 @@ export async function createLan(roles: readonly string[]): Promise<Lan> {
     await closeState(state);
     throw error;
   }
+  const partitioned: string[] = [];
   const hostOf = (role: string) => {
     const host = hosts.get(role);
     if (!host) throw new Error(`no host "${role}" on this LAN (hosts: ${[...hosts.keys()].join(', ')})`);
@@ -124,6 +132,20 @@ export async function createLan(roles: readonly string[]): Promise<Lan> {
       const host = hostOf(role);
       await ip(['-n', switchNs, 'link', 'set', host.port, 'master', BRIDGE]);
       host.connected = true;
+    },
+    async partition(roleA, roleB) {
+      if (partitioned.length > 0) throw new Error(`${partitioned.join(' and ')} are parted already: heal() first`);
+      if (roleA === roleB) throw new Error('a partition needs two hosts');
+      // Isolated bridge ports forward to every port but each other.
+      for (const role of [roleA, roleB]) {
+        await run('bridge', ['-n', switchNs, 'link', 'set', 'dev', hostOf(role).port, 'isolated', 'on']).catch((error: unknown) => {
+          throw new Error(`bridge link set ${hostOf(role).port} isolated on failed: ${commandFailure(error)}`);
+        });
+        partitioned.push(role);
+      }
+    },
+    async heal() {
+      for (const role of partitioned.splice(0)) await run('bridge', ['-n', switchNs, 'link', 'set', 'dev', hostOf(role).port, 'isolated', 'off']);
     },
     pids: (role) => namespacePids(hostOf(role).namespace),
     close: () => closeState(state),
