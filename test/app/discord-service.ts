@@ -26,6 +26,8 @@ import { killIfRunning, launchService, type LogLine, type ServiceProcess } from 
 export interface DiscordService {
   readonly discord: FakeDiscord;
   readonly service: ServiceProcess;
+  /** The service's data directory (VOCALIS_DATA_DIR). */
+  readonly dataDir: string;
   /** Log lines of the service and its shard processes with this message. */
   logs(msg: string, where?: (line: LogLine) => boolean): LogLine[];
   /** The pid of the newest process of a shard, from the manager's log. */
@@ -50,7 +52,8 @@ export async function startDiscordService(options: {
   // The shard processes dial the fake voice server's wss:// with its self-signed certificate.
   const caFile = join(dir, 'fake-voice-ca.pem');
   await writeFile(caFile, discord.voice.server.certificatePem);
-  const service = launchService('tone-sharded-service', join(dir, 'data'), {
+  const dataDir = join(dir, 'data');
+  const service = launchService('tone-sharded-service', dataDir, {
     DISCORD_TOKEN: discord.token,
     DISCORD_API_ROOT: discord.restUrl,
     ...(options.shards ? { DISCORD_SHARDS: options.shards } : {}),
@@ -86,6 +89,7 @@ export async function startDiscordService(options: {
   return {
     discord,
     service,
+    dataDir,
     logs,
     shardPid(shard) {
       const started = logs('discord shard process started', (l) => l['shard'] === shard).at(-1);
