@@ -100,6 +100,9 @@ const schema = z.object({
     .default('0'),
 });
 
+/** Every variable the configuration reads (the deployment files are checked against it). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 export type Config = Readonly<{
   dataDir: string;
   masterKey: string | undefined;
