@@ -26,6 +26,11 @@ export class EngineNodeConfigError extends Error {
   }
 }
 
+/** `0.0.0.0` or `::`: a listen address, not one anybody can connect to. */
+function isUnspecified(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
 /** Node ids are part of a Redis key and of each signed request. */
 const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -46,6 +51,10 @@ export async function startEngineNode(config: Config, logger: Logger, overrides:
     );
   }
   if (!config.redisUrl) throw new EngineNodeConfigError('REDIS_URL is required to run an engine node: bots find nodes through Redis');
+  const advertised = parseEngineAddress(config.engine.advertise);
+  if (isUnspecified(advertised.host)) {
+    throw new EngineNodeConfigError('VOCALIS_ENGINE_ADVERTISE: the node listens on every interface; set the address bots reach it at');
+  }
   const nodeId = config.engine.nodeId ?? `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
   if (!NODE_ID.test(nodeId)) throw new EngineNodeConfigError('VOCALIS_ENGINE_NODE_ID: letters, digits, dot, dash, underscore; at most 64');
 
@@ -79,7 +88,6 @@ export async function startEngineNode(config: Config, logger: Logger, overrides:
       () => server.close(config.shutdownTimeoutMs / 2),
       () => (server.activeStreams > 0 ? [`${server.activeStreams} streams`] : []),
     );
-    const advertised = parseEngineAddress(config.engine.advertise);
     const address = formatEngineAddress({ host: advertised.host, port: advertised.port === 0 ? port : advertised.port });
     const registration = new NodeRegistration({
       redis,

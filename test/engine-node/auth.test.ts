@@ -8,7 +8,9 @@ import { encodeSpeakRequest, SPEAK_PATH } from '../../src/engine-node/speak-requ
 import { createLogger } from '../../src/observability/logger.ts';
 import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
 import { startRuntime, type RuntimeFixture } from '../support/runtime-fixture.ts';
-import { startInProcessNode, TEST_ENGINE_SECRET } from '../support/engine-node.ts';
+import { launchEngineNode, startInProcessNode, TEST_ENGINE_SECRET } from '../support/engine-node.ts';
+import { nodeKey } from '../../src/engine-node/node-registration.ts';
+import { createRedisConnection } from '../../src/jobs/redis-connection.ts';
 import { createToneBackend } from '../support/tone-backend.ts';
 import { EVERYWHERE, previewVoice } from './voice-fixture.ts';
 
@@ -88,6 +90,17 @@ test('a node will not start without the secret, and a remote bot needs Redis and
     assert.match(error.message, /VOCALIS_ENGINE_SECRET is required.*not a loopback address/);
     return true;
   });
+  const everywhere = loadConfig({
+    VOCALIS_DATA_DIR: bot.dataDir,
+    REDIS_URL: redis.url,
+    VOCALIS_ENGINE_LISTEN: '0.0.0.0:0',
+    VOCALIS_ENGINE_SECRET: TEST_ENGINE_SECRET,
+  });
+  await assert.rejects(
+    startEngineNode(everywhere, createLogger({ level: 'silent' })),
+    /VOCALIS_ENGINE_ADVERTISE/,
+    'every interface, but no address to register',
+  );
   assert.throws(
     () => loadConfig({ VOCALIS_ENGINE: 'remote' }),
     (error: unknown) => error instanceof ConfigError && error.problems.length === 2,
@@ -98,4 +111,35 @@ test('a node will not start without the secret, and a remote bot needs Redis and
     'a bad secret is named, never echoed',
   );
   assert.equal(loadConfig({}).engine.listen, '127.0.0.1:7077', 'loopback by default');
+});
+
+test('npm run engine (src/engine-main.ts) starts from environment variables alone, registers, and stops on SIGTERM; without the secret it refuses', async () => {
+  const redisClient = createRedisConnection(redis.url, 'producer');
+  try {
+    const env = { VOCALIS_BACKEND: 'classic' };
+    const refused = launchEngineNode({
+      dataDir: bot.dataDir,
+      masterKey: bot.masterKey,
+      redisUrl: redis.url,
+      nodeId: 'node-main',
+      env: { ...env, VOCALIS_ENGINE_SECRET: '' },
+      entry: 'npm-run-engine',
+    });
+    assert.equal((await refused.exited).code, 1);
+    assert.ok(
+      refused.logs.some((l) => JSON.stringify(l).includes('VOCALIS_ENGINE_SECRET is required')),
+      'it says why',
+    );
+
+    const node = launchEngineNode({ dataDir: bot.dataDir, masterKey: bot.masterKey, redisUrl: redis.url, nodeId: 'node-main', env, entry: 'npm-run-engine' });
+    const address = await node.address;
+    assert.match(address, /^127\.0\.0\.1:\d+$/);
+    assert.equal(await redisClient.hget(nodeKey('node-main'), 'address'), address);
+    node.kill('SIGTERM');
+    assert.equal((await node.exited).code, 0);
+    assert.equal(await redisClient.exists(nodeKey('node-main')), 0);
+    assert.ok(!JSON.stringify(node.logs).includes(TEST_ENGINE_SECRET), 'the secret is never logged');
+  } finally {
+    await redisClient.quit();
+  }
 });

@@ -102,3 +102,17 @@ test('a revocation in the bot process stops the remote stream at once: the bot a
   // Nobody told the node's cache: its sweep finds the consent ended and drops the model within a second or so.
   await eventually(() => disposed === 2, 2500, 'the revoked voice to leave the node’s memory');
 });
+
+test('a voice loaded on the node with no stream running leaves its memory within about a second of a revocation', async () => {
+  const { identity } = await previewVoice(bot.runtime, 'fay');
+  // One short /speak (the stalling backend gives its first chunk at once): the voice is now loaded on the node, idle.
+  const audio = bot.runtime.vocalis.speak({ requester: identity, context: EVERYWHERE, text: 'hello' }).audio;
+  for await (const _ of audio);
+  await eventually(() => node.server.activeStreams === 0, 2000, 'the stream to end');
+  const before = disposed;
+  const revokedAt = performance.now();
+  await bot.runtime.vocalis.revoke({ target: identity, actor: { kind: 'user', ...identity } });
+  await eventually(() => disposed === before + 1, 2500, 'the revoked voice to leave the node’s memory');
+  const ms = performance.now() - revokedAt;
+  assert.ok(ms < 2000, `dropped ${ms.toFixed(0)} ms after the revocation`);
+});

@@ -60,8 +60,10 @@ export interface EngineNodeProcess {
  * `npm run engine` as a process of its own (src/engine-main.ts with the tone backend:
  * test/engine-node/fixtures/tone-engine-node.ts), configured by environment variables only.
  */
-export function launchEngineNode(options: EngineNodeOptions & { wordMs?: number; cpu?: number }): EngineNodeProcess {
-  const node = [process.execPath, '--disable-warning=ExperimentalWarning', 'test/engine-node/fixtures/tone-engine-node.ts'];
+export function launchEngineNode(options: EngineNodeOptions & { wordMs?: number; cpu?: number; entry?: 'tone' | 'npm-run-engine' }): EngineNodeProcess {
+  // `npm-run-engine`: src/engine-main.ts itself, with the backends the configuration names (classic).
+  const entry = options.entry === 'npm-run-engine' ? 'src/engine-main.ts' : 'test/engine-node/fixtures/tone-engine-node.ts';
+  const node = [process.execPath, '--disable-warning=ExperimentalWarning', entry];
   // Pinned to one core with taskset when asked (the throughput bench).
   const [command, ...args] = options.cpu === undefined ? node : ['taskset', '-c', String(options.cpu), ...node];
   const child = spawn(command!, args, {
