@@ -9,6 +9,7 @@ import { launchEngineNode, TEST_ENGINE_SECRET, type EngineNodeProcess } from '..
 import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
 import { eventually } from '../support/runtime-fixture.ts';
 import { cloneByVoiceMessage, speaksCompletely, startDiscordService, voiceMessage, type DiscordService } from './discord-service.ts';
+import { waitForExit } from './service-process.ts';
 
 let redis: TestRedis;
 let s: DiscordService;
@@ -59,4 +60,21 @@ test('both shards use the configured Redis and speak through the same engine nod
   const served = s.logs('engine node serving');
   assert.deepEqual([...new Set(served.map((l) => l['nodeId']))], ['engine-a']);
   assert.deepEqual([...new Set(served.map((l) => l['pid']))].sort(), [s.shardPid(0), s.shardPid(1)].sort(), 'each shard process asked the node');
+});
+
+test('Ctrl-C to the process group (every shard gets SIGINT too) stops everything once, nothing started again', async () => {
+  const shardPids = [s.shardPid(0), s.shardPid(1)];
+  process.kill(-s.service.pid, 'SIGINT');
+  const exit = await Promise.race([s.service.exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), 20_000))]);
+  assert.ok(exit, 'the service exited');
+  assert.equal(exit.code, 0);
+  for (const pid of shardPids) assert.ok(await waitForExit(pid, 5_000), `shard process ${pid} is gone`);
+  assert.equal(s.logs('discord shard process started').length, 2, 'no shard was started again while stopping');
+  assert.deepEqual(
+    s
+      .logs('stopped', (l) => typeof l['shard'] === 'number')
+      .map((l) => l['shard'])
+      .sort(),
+    [0, 1],
+  );
 });
