@@ -35,7 +35,21 @@ export interface S3ServerArgvOptions {
 export function s3ServerArgv(options: S3ServerArgvOptions): string[] {
   const require = createRequire(import.meta.url);
   const bin = join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
-  return [process.execPath, bin, '--silent', '--no-vhost-buckets', '-d', options.dir, '-a', options.host ?? '127.0.0.1', '-p', String(options.port ?? 0)];
+  // s3rver encrypts ListObjects continuation tokens with DES, which OpenSSL 3 keeps in its legacy provider:
+  // without it, listing past 1000 objects fails with an InternalError.
+  return [
+    process.execPath,
+    '--openssl-legacy-provider',
+    bin,
+    '--silent',
+    '--no-vhost-buckets',
+    '-d',
+    options.dir,
+    '-a',
+    options.host ?? '127.0.0.1',
+    '-p',
+    String(options.port ?? 0),
+  ];
 }
 
 export interface TestS3 {
