@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,13 @@ type Identity = { platform: string; platformUserId: string };
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
+}
+
+/** CPU seconds a process has used (user + system), from /proc: how much of its core a pinned node really got. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of the line, 12 and 13 after "pid (comm) "; in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function firstPacketMs(bot: RuntimeFixture, identity: Identity): Promise<number> {
@@ -115,6 +123,7 @@ const suite: BenchSuite = {
         for (const [i, id] of ids.entries()) nodes.push(await launch(bot, redis.url, id, { cpu: i }));
         // Warm-up: every voice loaded on its node.
         await Promise.all(voices.map((v) => drain(bot.runtime.vocalis.speak({ requester: v.identity, context: EVERYWHERE, text: 'warm up' }).audio)));
+        const cpuBefore = nodes.map((n) => cpuSeconds(n.child.pid!));
         const started = performance.now();
         const seconds = await Promise.all(
           Array.from({ length: THROUGHPUT_STREAMS }, (_, i) =>
@@ -122,8 +131,15 @@ const suite: BenchSuite = {
           ),
         );
         const wall = (performance.now() - started) / 1000;
+        const cpu = nodes.reduce((sum, n, i) => sum + cpuSeconds(n.child.pid!) - cpuBefore[i]!, 0);
         const audio = seconds.reduce((a, b) => a + b, 0);
-        figures.push({ metric: `throughput, ${count} node${count > 1 ? 's' : ''} (one core each)`, value: audio / wall, unit: 'audio s/s' });
+        const label = `${count} node${count > 1 ? 's' : ''}`;
+        figures.push(
+          { metric: `throughput, ${label} (one core each)`, value: audio / wall, unit: 'audio s/s' },
+          // On a shared machine a pinned node gets only part of its core: this says how much it got.
+          { metric: `  cores the ${label} actually got`, value: cpu / wall, unit: 'cores' },
+          { metric: `  audio per node CPU second, ${label}`, value: audio / cpu, unit: 'audio s/s' },
+        );
         await stop(nodes.splice(0));
       }
 
