@@ -1,5 +1,6 @@
 import { testMarks } from '../support/test-marks.ts';
 import { test } from 'vitest';
+import { TEST_DIALECT } from '../support/test-database.ts';
 import assert from 'node:assert/strict';
 import type { VoiceFiles } from '../../src/engine/backend.ts';
 import { BackendRegistry } from '../../src/engine/registry.ts';
@@ -55,27 +56,36 @@ function speakingVoice(): { f: ConsentFixture; engine: SpeechEngine; consentId: 
   return { f, engine, consentId: offer.consent.id, userId: user.id, speak };
 }
 
-test('a revocation that aborts nothing in this process (another process revoked) stops the stream before its next chunk', async () => {
-  const { f, engine, consentId, speak } = speakingVoice();
-  try {
-    let delivered = 0;
-    await assert.rejects(
-      async () => {
-        for await (const _chunk of speak()) {
-          delivered++;
-          // Only the database changes: no gate.abortAll, as when another process revokes.
-          if (delivered === 2) f.consents.end(consentId, 'revoked', 'revoked elsewhere', 'operator');
-        }
-      },
-      { code: 'no_consent' },
-    );
-    assert.equal(delivered, 2, 'no chunk left the engine after the revocation was committed');
-    assert.equal(engine.activeStreams, 0);
-    assert.equal(f.gate.activeTickets, 0, 'the ticket was released');
-  } finally {
-    f.close();
-  }
-});
+// On PostgreSQL the per-chunk check reads the ticket's cached answer by design; a revocation in a
+// process that cannot announce it is caught by the ticket's timer, and one that can reaches it
+// through Redis (test/storage/postgres/gate-cache-across-processes.test.ts).
+test.skipIf(TEST_DIALECT === 'postgres')(
+  'a revocation that aborts nothing in this process (another process revoked) stops the stream before its next chunk',
+  async () => {
+    const { f, engine, consentId, speak } = speakingVoice();
+    const other = f.anotherProcess();
+    try {
+      let delivered = 0;
+      await assert.rejects(
+        async () => {
+          for await (const _chunk of speak()) {
+            delivered++;
+            // Only the database changes, through another connection: no gate.abortAll and no announcement
+            // reach this process, as when another process revokes.
+            if (delivered === 2) other.consents.end(consentId, 'revoked', 'revoked elsewhere', 'operator');
+          }
+        },
+        { code: 'no_consent' },
+      );
+      assert.equal(delivered, 2, 'no chunk left the engine after the revocation was committed');
+      assert.equal(engine.activeStreams, 0);
+      assert.equal(f.gate.activeTickets, 0, 'the ticket was released');
+    } finally {
+      other.close();
+      f.close();
+    }
+  },
+);
 
 test('an in-process abort stops a backend that ignores its signal before the next chunk', async () => {
   const { f, speak, userId } = speakingVoice();

@@ -40,6 +40,8 @@ export interface ConsentFixture {
   readonly gate: ConsentGate;
   /** A second connection to the same database, as another process would have. */
   connectAgain(): SqlDatabase;
+  /** The consent service of another process on the same database, which announces nothing to this one (no Redis). */
+  anotherProcess(): { readonly consents: ConsentService; close(): void };
   close(): void;
 }
 
@@ -53,21 +55,15 @@ export function consentFixture(options: { verification?: 'required' | 'off' } = 
   const ledger = new AuditLedger(db, testSealer(), clock.now);
   // As the runtime wires them: committed changes reach the gate; cached per-chunk checks on PostgreSQL.
   const changes = new ConsentChanges();
-  const consents = new ConsentService({
-    db,
-    changes,
-    store,
-    ledger,
-    clock: clock.now,
-    policy: {
-      offerMinutes: 15,
-      rawSampleRetentionDays: 7,
-      voiceInactivityDays: 365,
-      // These consents never hear audio (the tests move states by hand): verification off, as an operator
-      // would set it, unless a test of verification asks for it.
-      verification: options.verification ?? 'off',
-    },
-  });
+  const policy = {
+    offerMinutes: 15,
+    rawSampleRetentionDays: 7,
+    voiceInactivityDays: 365,
+    // These consents never hear audio (the tests move states by hand): verification off, as an operator
+    // would set it, unless a test of verification asks for it.
+    verification: options.verification ?? 'off',
+  } as const;
+  const consents = new ConsentService({ db, changes, store, ledger, clock: clock.now, policy });
   const gate = new ConsentGate({ store, users, clock: clock.now, changes, cachedChecks: db.dialect === 'postgres' });
   return {
     dir,
@@ -79,6 +75,17 @@ export function consentFixture(options: { verification?: 'required' | 'off' } = 
     consents,
     gate,
     connectAgain,
+    anotherProcess() {
+      const other = connectAgain();
+      const otherConsents = new ConsentService({
+        db: other,
+        store: new ConsentStore(other),
+        ledger: new AuditLedger(other, testSealer(), clock.now),
+        clock: clock.now,
+        policy,
+      });
+      return { consents: otherConsents, close: () => other.close() };
+    },
     close() {
       db.close();
       rmSync(dir, { recursive: true, force: true });
