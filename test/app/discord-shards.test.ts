@@ -5,6 +5,7 @@
 // the service stops every process.
 import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { isRunning } from '../../src/jobs/process-identity.ts';
 import { OptionType, shardOfGuild, type FakeDiscord, type FakeGuild, type FakeUser } from '../fakes/discord/index.ts';
 import { eventually } from '../support/runtime-fixture.ts';
@@ -69,6 +70,13 @@ test('each shard process identifies with its shard pair and holds only its guild
   // Two processes besides the service, each the Discord adapter of one shard.
   const pids = [shardPid(0), shardPid(1)];
   assert.equal(new Set([...pids, s.service.servicePid()]).size, 3);
+  // Started with this Node (24) and the service's own Node flags.
+  for (const pid of pids) {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    assert.equal(argv[0], process.execPath);
+    assert.ok(argv.includes('--disable-warning=ExperimentalWarning'), argv.join(' '));
+    assert.match(argv.find((a) => a.endsWith('.ts')) ?? '', /tone-discord-shard\.ts$/);
+  }
   // The manager is satisfied once a shard's client is ready; the adapter logs after registering commands.
   await eventually(() => logs('discord adapter ready').length === 2, 10_000, 'both adapters to be ready');
   const ready = logs('discord adapter ready');
@@ -131,6 +139,11 @@ test('a killed shard process is started again and its guild works again', async 
   const readyBefore = logs('discord shard ready', (l) => l['shard'] === 1).length;
   process.kill(killed, 'SIGKILL');
   await eventually(() => logs('discord shard process ended: starting it again', (l) => l['shard'] === 1).length === 1, 10_000, 'the manager to see the death');
+  // Until the new process has identified, /healthz says the shard is down.
+  const down = await s.healthz();
+  assert.equal(down.status, 503);
+  assert.equal(down.checks['discordShard1'], false);
+  assert.equal(down.checks['discordShard0'], true);
   await eventually(() => logs('discord shard ready', (l) => l['shard'] === 1).length > readyBefore, 60_000, 'shard 1 to be ready again');
   const respawned = shardPid(1);
   assert.notEqual(respawned, killed);
