@@ -8,7 +8,9 @@ import {
   DEFAULT_CHUNK_SIZE,
   EncryptedFileError,
   HEADER_BYTES,
+  decryptStream,
   encryptedSize,
+  encryptToStream,
   readEncryptedFile,
   readEncryptedFileAll,
   writeEncryptedFile,
@@ -235,4 +237,60 @@ test('small chunk sizes round trip and bad chunk sizes are refused', async () =>
   assert.equal((await stat(file)).size, encryptedSize(10_000, 100));
   assert.deepEqual(await readEncryptedFileAll(file, key, ID), data);
   await assert.rejects(writeEncryptedFile(file, key, ID, data, { chunkSize: 3 }), RangeError);
+});
+
+for (const size of [0, C, 2 * C + 7]) {
+  test(`the stream-sealed and the file-written forms are one format (${size} bytes): each reader opens the other's output`, async () => {
+    const { tmp, key, file } = await setup();
+    await using _ = tmp;
+    const data = patternBytes(size, 7);
+    const sealed: Buffer[] = [];
+    for await (const part of encryptToStream(key, ID, inPieces(data, [5, C + 3, 1000]), size)) sealed.push(part);
+    const streamed = Buffer.concat(sealed);
+    assert.equal(streamed.byteLength, encryptedSize(size));
+    await writeFile(file, streamed);
+    assert.deepEqual(await readEncryptedFileAll(file, key, ID), data, 'the file reader opens a stream-sealed file');
+
+    const other = join(tmp.dir, 'written.enc');
+    await writeEncryptedFile(other, key, ID, data);
+    const onDisk = await readFile(other);
+    // Same layout: magic, version, chunk size and length fields agree; only the random salt (and so the bytes after it) differ.
+    assert.deepEqual(onDisk.subarray(0, 16), streamed.subarray(0, 16));
+    assert.deepEqual(onDisk.subarray(32, 40), streamed.subarray(32, 40));
+    const opened: Uint8Array[] = [];
+    for await (const part of decryptStream(inPieces(onDisk, [3, 70_000, 17]), onDisk.byteLength, key, ID)) opened.push(part);
+    assert.deepEqual(Buffer.concat(opened), data, 'the stream reader opens a written file, in any piece sizes');
+  });
+}
+
+test('the stream reader refuses a stream that runs on past its last chunk or ends early, whatever size it was told', async () => {
+  const { tmp, key } = await setup();
+  await using _ = tmp;
+  const data = randomBytes(2 * C + 5);
+  const sealed: Buffer[] = [];
+  for await (const part of encryptToStream(key, ID, data, data.byteLength)) sealed.push(part);
+  const bytes = Buffer.concat(sealed);
+  const read = async (body: Buffer, size: number) => {
+    for await (const _part of decryptStream(inPieces(body, [4096]), size, key, ID)) {
+      // drain
+    }
+  };
+  await assert.rejects(read(Buffer.concat([bytes, Buffer.from('x')]), bytes.byteLength), isCode('tampered'));
+  await assert.rejects(read(bytes.subarray(0, bytes.byteLength - 10), bytes.byteLength), isCode('truncated'));
+  await assert.rejects(read(bytes, bytes.byteLength + 1), isCode('tampered'));
+  await read(bytes, bytes.byteLength);
+});
+
+test('a sealing stream whose source holds another length than declared fails before its last chunk', async () => {
+  const key = keyStore().store.getOrCreate('u_a');
+  for (const declared of [C - 1, C + 1]) {
+    const out: Buffer[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const part of encryptToStream(key, ID, randomBytes(C), declared)) out.push(part);
+      })(),
+      RangeError,
+    );
+    assert.ok(Buffer.concat(out).byteLength < encryptedSize(declared), `declared ${declared}: no complete file came out`);
+  }
 });
