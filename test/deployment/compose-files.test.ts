@@ -123,7 +123,9 @@ describe('docker/compose.multi-host.yaml', () => {
       }
     }
     assert.deepEqual(services.engine!.ports, ['10.0.0.21:7077:7077']);
+    // No fallback address anywhere: without the host's private address compose refuses to start.
     assert.throws(() => composeFile('compose.multi-host.yaml', {}), /VOCALIS_PRIVATE_IP is unset/);
+    assert.doesNotMatch(readFileSync(`${DOCKER}compose.multi-host.yaml`, 'utf8'), /\$\{VOCALIS_PRIVATE_IP(?!:\?)/);
   });
 
   test('secrets come from env files: no password, key, token or secret in the compose file, none filled in the examples', () => {
