@@ -81,7 +81,16 @@ export async function startEngineNode(config: Config, logger: Logger, overrides:
     );
     sweeper.start();
     stops.first('revoked-voice sweeper', () => sweeper.stop());
-    const server = new EngineServer({ nodeId, secret, gate: runtime.gate, voices: runtime.voices, speech: runtime.speech, sweeper, logger });
+    const server = new EngineServer({
+      nodeId,
+      secret,
+      gate: runtime.gate,
+      voices: runtime.voices,
+      speech: runtime.speech,
+      preparation: runtime.voicePreparation,
+      sweeper,
+      logger,
+    });
     const port = await server.listen(listen.host, listen.port);
     stops.first(
       'engine server',

@@ -1,5 +1,4 @@
 import type { Config } from '../config/config.ts';
-import type { SpeechSynthesis } from '../core/ports.ts';
 import { NodeDirectory } from '../engine-node/node-directory.ts';
 import { RemoteSpeech } from '../engine-node/remote-speech.ts';
 import { createRedisConnection } from '../jobs/redis-connection.ts';
@@ -7,10 +6,10 @@ import type { Logger } from '../observability/logger.ts';
 import type { ShutdownSequence } from './shutdown-sequence.ts';
 
 /**
- * VOCALIS_ENGINE=remote: synthesis on the engine nodes registered in REDIS_URL, requests
+ * VOCALIS_ENGINE=remote: synthesis and preview preparation on the engine nodes registered in REDIS_URL, requests
  * signed with VOCALIS_ENGINE_SECRET (both required by the config for this mode).
  */
-export function openRemoteSpeech(config: Config, logger: Logger, closers: ShutdownSequence): SpeechSynthesis {
+export function openRemoteSpeech(config: Config, logger: Logger, closers: ShutdownSequence): RemoteSpeech {
   const { redisUrl } = config;
   const secret = config.engine.secret;
   if (!redisUrl || !secret) throw new Error('VOCALIS_ENGINE=remote needs REDIS_URL and VOCALIS_ENGINE_SECRET');
@@ -20,6 +19,6 @@ export function openRemoteSpeech(config: Config, logger: Logger, closers: Shutdo
     remote.close();
     await redis.quit();
   });
-  logger.info('synthesis runs on engine nodes');
+  logger.info('synthesis and voice preparation run on engine nodes');
   return remote;
 }

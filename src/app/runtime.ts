@@ -8,7 +8,7 @@ import { RetentionSweeper } from '../consent/retention.ts';
 import { Revocation } from '../consent/revocation.ts';
 import { FineTuneLifecycle } from '../core/finetune-lifecycle.ts';
 import { createFineTuneProcessor } from '../core/finetune-processor.ts';
-import type { CloneQueue, SpeechSynthesis } from '../core/ports.ts';
+import type { CloneQueue, SpeechSynthesis, VoicePreparation } from '../core/ports.ts';
 import { AudioSampleIntake } from '../core/audio-sample-intake.ts';
 import { ConsentVerifier } from '../consent/verification/consent-verifier.ts';
 import { VerificationStore } from '../consent/verification/verification-store.ts';
@@ -94,6 +94,8 @@ export interface Runtime {
   readonly voiceCache: VoiceCache;
   /** What the core speaks through: `speech`, or engine nodes on other hosts (VOCALIS_ENGINE=remote). */
   readonly synthesis: SpeechSynthesis;
+  /** Preparing voices from their sample in this process (what an engine node does for bots). */
+  readonly voicePreparation: VoicePreparation;
   readonly vocalis: Vocalis;
   readonly retention: RetentionSweeper;
   readonly queue: FineTuneQueue | null;
@@ -154,7 +156,13 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
     const markRecords = new UtteranceMarkRecords(db, clock);
     const marks: UtteranceMarks = { key: markKey, issue: (u) => ({ keyId: markKey.keyId, token: markRecords.create({ keyId: markKey.keyId, ...u }) }) };
     const speech = new SpeechEngine({ backends, cache, filesFor: (t) => voiceFiles.files(t.userId, t.voiceId, t.version), marks });
-    const synthesis = config.engine.mode === 'remote' ? openRemoteSpeech(config, logger, closers) : speech;
+    // Preparing a voice here: the backend reads the consented sample through the core (called once the core exists).
+    const voicePreparation: VoicePreparation = {
+      prepare: (t, signal) =>
+        backends.get(t.backend).prepareSample(vocalis.sampleSource(t.userId, t.consentId), voiceFiles.files(t.userId, t.voiceId, t.version), signal),
+    };
+    const remote = config.engine.mode === 'remote' ? openRemoteSpeech(config, logger, closers) : null;
+    const synthesis: SpeechSynthesis = remote ?? speech;
 
     const wantQueue = needs.queue || needs.worker === true;
     const redisUrl = wantQueue ? await connectRedis(config, paths, logger, closers, needs.stopsOnSignals ?? false) : null;
@@ -213,6 +221,7 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
       jobs,
       backends,
       speech: synthesis,
+      preparation: remote ?? voicePreparation,
       revocation,
       lifecycle,
       keys: { issue: (userId) => void keys.getOrCreate(userId) },
@@ -293,6 +302,7 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
       speech,
       voiceCache: cache,
       synthesis,
+      voicePreparation,
       vocalis,
       retention,
       queue,

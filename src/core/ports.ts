@@ -1,5 +1,5 @@
 import type { ConsentTicket, PlatformIdentity } from '../consent/consent-gate.ts';
-import type { SampleSource, VoiceFiles } from '../engine/backend.ts';
+import type { PreparedSample, SampleSource, VoiceFiles } from '../engine/backend.ts';
 import type { PcmChunk } from '../engine/pcm.ts';
 import type { SpeechOptions, VoiceTarget } from '../engine/speech-engine.ts';
 
@@ -32,6 +32,20 @@ export interface ConsentSamples {
 /** The user's data key must exist before anything of theirs is written. */
 export interface DataKeyIssuer {
   issue(userId: string): void;
+}
+
+/** One voice version about to be prepared from its consent's sample. */
+export interface PreparationTarget extends VoiceTarget {
+  readonly consentId: string;
+}
+
+/**
+ * Preparing a voice version from the consented sample (the preview voice, ready at once for
+ * zero-shot backends): in this process, or on the voice's engine node (VOCALIS_ENGINE=remote),
+ * which reads the sample and writes the version's files itself. The core publishes the version.
+ */
+export interface VoicePreparation {
+  prepare(target: PreparationTarget, signal: AbortSignal): Promise<PreparedSample>;
 }
 
 /** Who asks for speech and where it will be heard: a remote engine node asks its own gate again with it. */

@@ -18,7 +18,7 @@ import type { UserDirectory, UserRef } from '../storage/user-directory.ts';
 import type { VoiceCatalog, VoiceRecord } from '../storage/voice-catalog.ts';
 import type { FineTuneLifecycle } from './finetune-lifecycle.ts';
 import type { MarkCheck, MarkChecker } from './mark-check.ts';
-import type { ClipAudioStore, CloneQueue, DataKeyIssuer, SpeechSynthesis, VoiceFileAccess } from './ports.ts';
+import type { ClipAudioStore, CloneQueue, DataKeyIssuer, SpeechSynthesis, VoiceFileAccess, VoicePreparation } from './ports.ts';
 import type { ClipVerdict, SampleIntake } from './sample-intake.ts';
 import { isUserFacingError, VocalisError } from './user-facing-error.ts';
 import type { SqlDatabase } from '../storage/sql-database.ts';
@@ -41,6 +41,8 @@ export interface VocalisDeps {
   readonly backends: BackendRegistry;
   /** In-process synthesis or engine nodes on other hosts (src/app decides). */
   readonly speech: SpeechSynthesis;
+  /** Prepares preview voices from the sample: in process, or on the voice's engine node. */
+  readonly preparation: VoicePreparation;
   /** Where the fine-tune queue reports a run's place in line. */
   readonly queue: Pick<CloneQueue, 'position'>;
   /** Queues fine-tunes and records everything that happens to them. */
@@ -422,12 +424,10 @@ export class Vocalis {
     const d = this.#d;
     const voice = d.voices.ensure(userId, consentId, backendName);
     const version = d.voices.nextVersion(voice.id);
-    const backend = d.backends.get(backendName);
     await d.voiceFiles.discard(userId, voice.id, version);
     try {
-      const prepared = await backend.prepareSample(
-        this.sampleSource(userId, consentId),
-        d.voiceFiles.files(userId, voice.id, version),
+      const prepared = await d.preparation.prepare(
+        { userId, consentId, voiceId: voice.id, version, backend: backendName },
         signal ?? new AbortController().signal,
       );
       if (prepared.zeroShot) {

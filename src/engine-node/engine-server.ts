@@ -1,14 +1,16 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ConsentDeniedError } from '../consent/consent-errors.ts';
 import type { ConsentGate } from '../consent/consent-gate.ts';
+import type { PreparationTarget, VoicePreparation } from '../core/ports.ts';
 import { VocalisError } from '../core/user-facing-error.ts';
-import type { PcmChunk } from '../engine/pcm.ts';
 import type { SpeechEngine } from '../engine/speech-engine.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { VoiceCatalog } from '../storage/voice-catalog.ts';
 import { RequestVerifier } from './request-auth.ts';
 import type { RevokedVoiceSweeper } from './revoked-voice-sweeper.ts';
+import { decodePrepareRequest, PREPARE_PATH } from './prepare-request.ts';
 import { decodeSpeakRequest, MAX_BODY_BYTES, SPEAK_PATH, type SpeakRequestBody } from './speak-request.ts';
 import { toWireError } from './wire-errors.ts';
 import { FRAME_CONTENT_TYPE, FrameEncoder, type Frame } from './wire-format.ts';
@@ -22,6 +24,8 @@ export interface EngineServerDeps {
   readonly gate: ConsentGate;
   readonly voices: VoiceCatalog;
   readonly speech: SpeechEngine;
+  /** Prepares preview voices from their sample, in this process. */
+  readonly preparation: VoicePreparation;
   /** Drops loaded voices whose consent ended: told of each voice served, and asked to sweep at a denial. */
   readonly sweeper: RevokedVoiceSweeper;
   readonly logger: Logger;
@@ -106,7 +110,7 @@ export class EngineServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== 'POST' || req.url !== SPEAK_PATH) return void res.writeHead(404).end();
+    if (req.method !== 'POST' || (req.url !== SPEAK_PATH && req.url !== PREPARE_PATH)) return void res.writeHead(404).end();
     if (this.#phase.status === 'draining') return void res.writeHead(503, { connection: 'close' }).end();
     const body = await readBody(req);
     if (!body) return void res.writeHead(413, { connection: 'close' }).end();
@@ -116,77 +120,134 @@ export class EngineServer {
       this.#d.logger.warn({ reason: verdict.reason, remote: req.socket.remoteAddress }, 'engine request refused');
       return void res.writeHead(401, { connection: 'close' }).end();
     }
+    if (req.url === PREPARE_PATH) {
+      const request = decodePrepareRequest(body);
+      if (!request) return void res.writeHead(400).end();
+      await this.#respond(verdict.nonce, res, (work) => this.#prepare(request, work));
+      return;
+    }
     const request = decodeSpeakRequest(body);
     if (!request) return void res.writeHead(400).end();
     this.#served++;
-    await this.#stream(request, verdict.nonce, res);
+    await this.#respond(verdict.nonce, res, (work) => this.#stream(request, work));
   }
 
-  async #stream(request: SpeakRequestBody, nonce: string, res: ServerResponse): Promise<void> {
+  /**
+   * One response of frames: tracked for shutdown, aborted when the client goes away, ended
+   * with the work's last frame or with its error as a typed error frame.
+   */
+  async #respond(nonce: string, res: ServerResponse, run: (work: Work) => Promise<void>): Promise<void> {
     const abort = new AbortController();
     let finish = (): void => {};
     const active: ActiveStream = { abort, finished: new Promise<void>((resolve) => (finish = resolve)) };
     this.#streams.add(active);
-    // The client went away (aborted, or its host died): stop the synthesis now, not when the next write fails.
+    // The client went away (aborted, or its host died): stop the work now, not when the next write fails.
     const onClose = () => {
       if (!res.writableFinished) abort.abort(new Error('the client closed the stream'));
     };
     res.on('close', onClose);
     const encoder = new FrameEncoder(this.#d.secret, nonce);
-    // Once the ticket exists, its end also stops a write waiting on a slow reader.
     let stop = abort.signal;
-    const send = async (frame: Frame): Promise<void> => {
-      const ok = res.write(encoder.encode(frame));
-      this.#peakQueuedBytes = Math.max(this.#peakQueuedBytes, res.writableLength);
-      if (!ok) await drained(res, stop);
+    let cleanup: (() => Promise<unknown>) | undefined;
+    const work: Work = {
+      signal: abort.signal,
+      send: async (frame) => {
+        const ok = res.write(encoder.encode(frame));
+        this.#peakQueuedBytes = Math.max(this.#peakQueuedBytes, res.writableLength);
+        if (!ok) await drained(res, stop);
+      },
+      // Once a ticket exists, its end also stops a write waiting on a slow reader.
+      stopAlsoOn: (signal) => {
+        stop = AbortSignal.any([abort.signal, signal]);
+      },
+      atEnd: (fn) => {
+        cleanup = fn;
+      },
     };
     res.writeHead(200, { 'content-type': FRAME_CONTENT_TYPE, 'cache-control': 'no-store' });
     res.flushHeaders();
-    let chunks: AsyncIterator<PcmChunk> | undefined;
     try {
-      const { target, options, requester, context } = request;
-      const ticket = this.#d.gate.authorize({ purpose: 'speak', ownerUserId: target.userId, requester, context, text: options.text });
-      try {
-        // The voice must be the one this consent stands behind, in a version that was published.
-        const voice = this.#d.voices.forConsent(ticket.consentId);
-        if (!voice || voice.id !== target.voiceId || voice.backend !== target.backend || !this.#d.voices.version(voice.id, target.version)) {
-          throw new VocalisError('no_voice', 'the requested voice is not the consenting owner’s published voice');
-        }
-      } catch (error) {
-        ticket.release();
-        throw error;
-      }
-      this.#d.sweeper.loaded(target.userId, target.voiceId);
-      stop = AbortSignal.any([abort.signal, ticket.signal]);
-      chunks = this.#d.speech.stream(target, { ...options, signal: abort.signal }, ticket)[Symbol.asyncIterator]();
-      let pending = chunks.next();
-      for (;;) {
-        const step = await withKeepalive(pending, () => send({ type: 'keepalive' }));
-        if (step.done) break;
-        await send({ type: 'audio', chunk: step.value });
-        pending = chunks.next();
-      }
-      await send({ type: 'end' });
+      await run(work);
       res.end();
     } catch (error) {
       if (res.destroyed || (abort.signal.aborted && !(abort.signal.reason instanceof VocalisError))) {
         res.destroy();
       } else {
         const wire = toWireError(abort.signal.aborted ? abort.signal.reason : error);
-        if (wire.family === 'internal') this.#d.logger.error({ err: error }, 'synthesis failed on the engine node');
+        if (wire.family === 'internal') this.#d.logger.error({ err: error }, 'work failed on the engine node');
         // A consent that ended here takes its loaded voice out of memory now, not at the next sweep.
         if (wire.family === 'consent_denied') this.#d.sweeper.sweep();
         res.end(encoder.encode({ type: 'error', error: wire }));
       }
     } finally {
       abort.abort(new Error('the stream ended'));
-      // Ends the generator if it is parked at a yield: releases the voice and the ticket.
-      await chunks?.return?.(undefined).catch(() => undefined);
+      await cleanup?.().catch(() => undefined);
       res.off('close', onClose);
       this.#streams.delete(active);
       finish();
     }
   }
+
+  async #stream(request: SpeakRequestBody, work: Work): Promise<void> {
+    const { target, options, requester, context } = request;
+    const ticket = this.#d.gate.authorize({ purpose: 'speak', ownerUserId: target.userId, requester, context, text: options.text });
+    try {
+      // The voice must be the one this consent stands behind, in a version that was published.
+      const voice = this.#d.voices.forConsent(ticket.consentId);
+      if (!voice || voice.id !== target.voiceId || voice.backend !== target.backend || !this.#d.voices.version(voice.id, target.version)) {
+        throw new VocalisError('no_voice', 'the requested voice is not the consenting owner’s published voice');
+      }
+    } catch (error) {
+      ticket.release();
+      throw error;
+    }
+    this.#d.sweeper.loaded(target.userId, target.voiceId);
+    work.stopAlsoOn(ticket.signal);
+    const chunks = this.#d.speech.stream(target, { ...options, signal: work.signal }, ticket)[Symbol.asyncIterator]();
+    // Ends the generator if it is parked at a yield: releases the voice and the ticket.
+    work.atEnd(() => chunks.return?.(undefined) ?? Promise.resolve());
+    let pending = chunks.next();
+    for (;;) {
+      const step = await withKeepalive(pending, () => work.send({ type: 'keepalive' }));
+      if (step.done) break;
+      await work.send({ type: 'audio', chunk: step.value });
+      pending = chunks.next();
+    }
+    await work.send({ type: 'end' });
+  }
+
+  /** Prepares a voice version from its consent's sample (files written by this node), under a `train` ticket. */
+  async #prepare(target: PreparationTarget, work: Work): Promise<void> {
+    const ticket = this.#d.gate.authorize({ purpose: 'train', userId: target.userId });
+    try {
+      if (ticket.consentId !== target.consentId) throw new ConsentDeniedError('no_consent', 'the consent this voice was asked for has ended');
+      // A new version of the consent's own voice: never one already published.
+      const voice = this.#d.voices.forConsent(ticket.consentId);
+      if (!voice || voice.id !== target.voiceId || this.#d.voices.version(voice.id, target.version)) {
+        throw new VocalisError('no_voice', 'the requested version is not a new version of the consenting owner’s voice');
+      }
+      ticket.watch();
+      work.stopAlsoOn(ticket.signal);
+      const prepared = await withKeepalive(this.#d.preparation.prepare(target, AbortSignal.any([work.signal, ticket.signal])), () =>
+        work.send({ type: 'keepalive' }),
+      );
+      ticket.check();
+      await work.send({ type: 'prepared', zeroShot: prepared.zeroShot });
+    } finally {
+      ticket.release();
+    }
+  }
+}
+
+/** What a request's work may do with its response. */
+interface Work {
+  /** Aborted when the client goes away or the node stops. */
+  readonly signal: AbortSignal;
+  /** Writes a frame, waiting while the client has not taken the last ones. */
+  send(frame: Frame): Promise<void>;
+  stopAlsoOn(signal: AbortSignal): void;
+  /** Runs after the response ended, however it ended. */
+  atEnd(fn: () => Promise<unknown>): void;
 }
 
 /** Waits for a step of the synthesis, sending keepalives while it takes long. */

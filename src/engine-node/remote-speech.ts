@@ -1,13 +1,15 @@
 import { Agent, request, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { ConsentTicket } from '../consent/consent-gate.ts';
-import type { SpeechRequester, SpeechSynthesis } from '../core/ports.ts';
+import type { PreparationTarget, SpeechRequester, SpeechSynthesis, VoicePreparation } from '../core/ports.ts';
 import { VocalisError } from '../core/user-facing-error.ts';
+import type { PreparedSample } from '../engine/backend.ts';
 import type { PcmChunk } from '../engine/pcm.ts';
 import type { SpeechOptions, VoiceTarget } from '../engine/speech-engine.ts';
 import type { Logger } from '../observability/logger.ts';
 import { parseEngineAddress } from './engine-address.ts';
 import type { EngineNode, NodeDirectory } from './node-directory.ts';
 import { signRequest } from './request-auth.ts';
+import { encodePrepareRequest, PREPARE_PATH } from './prepare-request.ts';
 import { encodeSpeakRequest, SPEAK_PATH } from './speak-request.ts';
 import { fromWireError } from './wire-errors.ts';
 import { FRAME_CONTENT_TYPE, FrameDecoder, WireFormatError, type Frame } from './wire-format.ts';
@@ -43,7 +45,7 @@ interface OpenCall {
  * truncation. The bot's own ticket is checked before each chunk is handed on, as in process,
  * and its end (or the caller's signal) aborts the request, which stops the node's synthesis.
  */
-export class RemoteSpeech implements SpeechSynthesis {
+export class RemoteSpeech implements SpeechSynthesis, VoicePreparation {
   readonly #directory: NodeDirectory;
   readonly #secret: string;
   readonly #logger: Logger;
@@ -74,7 +76,7 @@ export class RemoteSpeech implements SpeechSynthesis {
       for (const node of await this.#directory.forVoice(target.voiceId)) {
         signal.throwIfAborted();
         try {
-          const call = await this.#open(node, body, signal);
+          const call = await this.#open(node, SPEAK_PATH, body, signal);
           this.#logger.debug({ nodeId: node.nodeId, voiceId: target.voiceId }, 'engine node serving');
           try {
             for await (const frame of this.#frames(call, signal)) {
@@ -109,26 +111,59 @@ export class RemoteSpeech implements SpeechSynthesis {
     }
   }
 
+  /**
+   * Prepares a preview voice on the voice's node (where it will be loaded to speak): the node reads
+   * the consented sample and writes the version's files itself. Nothing is handed on before the
+   * answer, so any node failure moves the request to the next node.
+   */
+  async prepare(target: PreparationTarget, signal: AbortSignal): Promise<PreparedSample> {
+    const body = encodePrepareRequest(target);
+    for (const node of await this.#directory.forVoice(target.voiceId)) {
+      signal.throwIfAborted();
+      try {
+        const call = await this.#open(node, PREPARE_PATH, body, signal);
+        try {
+          for await (const frame of this.#frames(call, signal)) {
+            if (frame.type === 'prepared') return { zeroShot: frame.zeroShot };
+            if (frame.type === 'error') {
+              const error = fromWireError(frame.error);
+              if (error instanceof VocalisError && error.code === 'engine_node_lost') throw new NodeFailure('the node ended the request as it stopped');
+              throw error;
+            }
+          }
+        } finally {
+          call.req.destroy();
+        }
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        if (!(error instanceof NodeFailure)) throw error;
+        this.#directory.suspect(node);
+        this.#logger.warn({ nodeId: node.nodeId, reason: error.message }, 'engine node failed');
+      }
+    }
+    throw new VocalisError('engine_unavailable', 'no engine node could prepare this voice');
+  }
+
   /** Stops reusing connections (the runtime closes). */
   close(): void {
     this.#agent.destroy();
   }
 
-  #open(node: EngineNode, body: Buffer, signal: AbortSignal): Promise<OpenCall> {
+  #open(node: EngineNode, path: string, body: Buffer, signal: AbortSignal): Promise<OpenCall> {
     let address: { host: string; port: number };
     try {
       address = parseEngineAddress(node.address);
     } catch (error) {
       return Promise.reject(new NodeFailure('the node registered an unusable address', { cause: error }));
     }
-    const headers = signRequest(this.#secret, { method: 'POST', path: SPEAK_PATH, nodeId: node.nodeId, body });
+    const headers = signRequest(this.#secret, { method: 'POST', path, nodeId: node.nodeId, body });
     const nonce = headers['x-vocalis-nonce']!;
     return new Promise<OpenCall>((resolve, reject) => {
       const req = request({
         host: address.host,
         port: address.port,
         method: 'POST',
-        path: SPEAK_PATH,
+        path,
         agent: this.#agent,
         signal,
         headers: { ...headers, 'content-type': 'application/json', 'content-length': String(body.length) },

@@ -10,6 +10,7 @@ import type { PcmChunk } from '../engine/pcm.ts';
  * audio:     sample rate (u32 BE) · float32 LE samples (exact: remote output equals local output)
  * keepalive: empty; sent while synthesis is slow, so a silent link is told from a slow model
  * end:       empty; the utterance is complete (a stream without it was cut short)
+ * prepared:  JSON { zeroShot }: the answer of `/v1/prepare` (the voice version's files are written)
  * error:     JSON { family, code, details }: a typed error, see wire-errors.ts
  *
  * The MAC is HMAC-SHA256 (shared secret) over the request's nonce, the frame's index, its
@@ -22,6 +23,7 @@ export type Frame =
   | { readonly type: 'audio'; readonly chunk: PcmChunk }
   | { readonly type: 'keepalive' }
   | { readonly type: 'end' }
+  | { readonly type: 'prepared'; readonly zeroShot: boolean }
   | { readonly type: 'error'; readonly error: WireError };
 
 export interface WireError {
@@ -30,7 +32,7 @@ export interface WireError {
   readonly details: Readonly<Record<string, string | number>>;
 }
 
-const TYPE_CODES = { audio: 1, keepalive: 2, end: 3, error: 4 } as const;
+const TYPE_CODES = { audio: 1, keepalive: 2, end: 3, error: 4, prepared: 5 } as const;
 const TYPE_NAMES = new Map<number, Frame['type']>(Object.entries(TYPE_CODES).map(([name, code]) => [code, name as Frame['type']]));
 const HEADER_BYTES = 5;
 const MAC_BYTES = 16;
@@ -65,6 +67,8 @@ function payloadOf(frame: Frame): Buffer {
     }
     case 'error':
       return Buffer.from(JSON.stringify(frame.error), 'utf8');
+    case 'prepared':
+      return Buffer.from(JSON.stringify({ zeroShot: frame.zeroShot }), 'utf8');
     case 'keepalive':
     case 'end':
       return Buffer.alloc(0);
@@ -150,10 +154,24 @@ function decodePayload(type: Frame['type'], payload: Buffer): Frame {
       if (!parsed) throw new WireFormatError('an error frame that is not a typed error');
       return { type: 'error', error: parsed };
     }
+    case 'prepared': {
+      const zeroShot = parseJson(payload.toString('utf8'))?.['zeroShot'];
+      if (typeof zeroShot !== 'boolean') throw new WireFormatError('a prepared frame without its answer');
+      return { type: 'prepared', zeroShot };
+    }
     case 'keepalive':
       return { type: 'keepalive' };
     case 'end':
       return { type: 'end' };
+  }
+}
+
+function parseJson(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
   }
 }
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { RunningEngineNode } from '../../src/app/engine-service.ts';
 import { createServer, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { nodeKey } from '../../src/engine-node/node-registration.ts';
 import { rankNodes } from '../../src/engine-node/rendezvous.ts';
 import { createRedisConnection } from '../../src/jobs/redis-connection.ts';
@@ -93,6 +94,8 @@ test('a node registered but not answering (cut off from the bots, not from Redis
   const redisClient = createRedisConnection(redis.url, 'producer');
   await redisClient.hset(nodeKey(`silent-${id}`), { address: `127.0.0.1:${port}`, startedAt: '1' });
   await redisClient.pexpire(nodeKey(`silent-${id}`), 60_000);
+  // Bots re-read the directory at most once a second: let this bot see the new entry.
+  await sleep(1100);
   try {
     const timed = async () => {
       const started = performance.now();

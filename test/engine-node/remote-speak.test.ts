@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { RunningEngineNode } from '../../src/app/engine-service.ts';
+import type { VoiceBackend } from '../../src/engine/backend.ts';
 import type { PcmChunk } from '../../src/engine/pcm.ts';
 import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
 import { startRuntime, type RuntimeFixture } from '../support/runtime-fixture.ts';
@@ -15,6 +16,8 @@ let node: RunningEngineNode;
 beforeAll(async () => {
   redis = await startTestRedis();
   bot = await startRuntime({
+    // The bot's own backend refuses to prepare a voice: in remote mode the node prepares it.
+    backends: [refusingToPrepare(createToneBackend())],
     needs: { queue: false },
     env: { VOCALIS_ENGINE: 'remote', REDIS_URL: redis.url, VOCALIS_ENGINE_SECRET: TEST_ENGINE_SECRET },
   });
@@ -27,6 +30,12 @@ afterAll(async () => {
   await redis?.cleanup();
 });
 
+function refusingToPrepare(backend: VoiceBackend): VoiceBackend {
+  return new Proxy(backend, {
+    get: (t, p, r) => (p === 'prepareSample' ? () => Promise.reject(new Error('the bot prepared a voice itself')) : Reflect.get(t, p, r)),
+  });
+}
+
 async function collect(audio: AsyncIterable<PcmChunk>): Promise<PcmChunk[]> {
   const chunks: PcmChunk[] = [];
   for await (const chunk of audio) chunks.push(chunk);
@@ -34,7 +43,9 @@ async function collect(audio: AsyncIterable<PcmChunk>): Promise<PcmChunk[]> {
 }
 
 test('/speak through an engine node gives what in-process synthesis gives, chunk for chunk, and carries the mark of the owner', async () => {
+  // The preview voice is prepared by the node (the bot's backend would refuse) and published by the bot.
   const { identity, userId, voiceId } = await previewVoice(bot.runtime, 'ada');
+  assert.equal(bot.runtime.voices.get(voiceId)?.currentVersion, 1);
   // Twelve seconds: long enough for the mark's whole payload.
   const text = words(60);
   const remote = await collect(bot.runtime.vocalis.speak({ requester: identity, context: EVERYWHERE, text }).audio);

@@ -27,15 +27,18 @@ function roundTrip(frames: readonly Frame[], split = 7): Frame[] {
 test('audio frames carry every sample bit for bit, whatever pieces the bytes arrive in', () => {
   const samples = new Float32Array(4801);
   for (let i = 0; i < samples.length; i++) samples[i] = Math.sin(i * 0.37) * 0.9 + (i === 5 ? Number.MIN_VALUE : 0);
-  const out = roundTrip([{ type: 'audio', chunk: { samples, sampleRate: 24_000 } }, { type: 'keepalive' }, { type: 'end' }], 1013);
-  assert.equal(out.length, 3);
+  const out = roundTrip(
+    [{ type: 'audio', chunk: { samples, sampleRate: 24_000 } }, { type: 'keepalive' }, { type: 'end' }, { type: 'prepared', zeroShot: true }],
+    1013,
+  );
+  assert.equal(out.length, 4);
   const first = out[0]!;
   assert.ok(first.type === 'audio');
   assert.equal(first.chunk.sampleRate, 24_000);
   assert.deepEqual(Buffer.from(first.chunk.samples.buffer), Buffer.from(samples.buffer));
   assert.deepEqual(
     out.slice(1).map((f) => f.type),
-    ['keepalive', 'end'],
+    ['keepalive', 'end', 'prepared'],
   );
 });
 
