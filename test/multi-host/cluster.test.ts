@@ -108,6 +108,15 @@ describe('Vocalis on five hosts', () => {
     assert.equal(enginesThatSynthesised(before).length, 1, 'one engine node synthesised it');
     assert.deepEqual(cluster.synthesisEvents(cluster.bot), [], 'the bot host synthesised nothing itself');
     assert.ok(cluster.synthesisEvents(cluster.engines[enginesThatSynthesised(before)[0]!]).some((e) => e.phase === 'end'));
+    // The engine host read her model from the object store: no host, the bot's or the engines', has a file of hers.
+    const aliceId = await userId(alice);
+    for (const [role, dir] of Object.entries(cluster.dataDirs)) {
+      assert.deepEqual(
+        (await filesUnder(dir)).filter((f) => f.includes(aliceId)),
+        [],
+        `${role} keeps no file of hers`,
+      );
+    }
   });
 
   /**
