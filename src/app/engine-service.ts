@@ -3,6 +3,7 @@ import type { Config } from '../config/config.ts';
 import { formatEngineAddress, isLoopback, parseEngineAddress } from '../engine-node/engine-address.ts';
 import { EngineServer } from '../engine-node/engine-server.ts';
 import { NodeRegistration } from '../engine-node/node-registration.ts';
+import { logRedisOutages } from '../engine-node/redis-outage-log.ts';
 import { RevokedVoiceSweeper } from '../engine-node/revoked-voice-sweeper.ts';
 import { createRedisConnection, redactRedisUrl } from '../jobs/redis-connection.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -68,6 +69,7 @@ export async function startEngineNode(config: Config, logger: Logger, overrides:
   );
   try {
     const redis = createRedisConnection(config.redisUrl, 'producer');
+    logRedisOutages(redis, logger, 'engine node registration');
     stops.first('redis connection', async () => void (await redis.quit()));
     const sweeper = new RevokedVoiceSweeper(
       {

@@ -1,5 +1,6 @@
 import type { Config } from '../config/config.ts';
 import { NodeDirectory } from '../engine-node/node-directory.ts';
+import { logRedisOutages } from '../engine-node/redis-outage-log.ts';
 import { RemoteSpeech } from '../engine-node/remote-speech.ts';
 import { createRedisConnection } from '../jobs/redis-connection.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -14,6 +15,7 @@ export function openRemoteSpeech(config: Config, logger: Logger, closers: Shutdo
   const secret = config.engine.secret;
   if (!redisUrl || !secret) throw new Error('VOCALIS_ENGINE=remote needs REDIS_URL and VOCALIS_ENGINE_SECRET');
   const redis = createRedisConnection(redisUrl, 'producer');
+  logRedisOutages(redis, logger, 'engine node directory');
   const remote = new RemoteSpeech({ directory: new NodeDirectory(redis), secret, logger });
   closers.first('engine node client', async () => {
     remote.close();

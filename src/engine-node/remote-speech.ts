@@ -73,7 +73,7 @@ export class RemoteSpeech implements SpeechSynthesis, VoicePreparation {
       const { signal: _, ...synthesis } = options;
       const body = encodeSpeakRequest({ target, options: synthesis, requester: who.requester, context: who.context });
       let handedOn = 0;
-      for (const node of await this.#directory.forVoice(target.voiceId)) {
+      for (const node of await this.#nodesFor(target.voiceId)) {
         signal.throwIfAborted();
         try {
           const call = await this.#open(node, SPEAK_PATH, body, signal);
@@ -118,7 +118,7 @@ export class RemoteSpeech implements SpeechSynthesis, VoicePreparation {
    */
   async prepare(target: PreparationTarget, signal: AbortSignal): Promise<PreparedSample> {
     const body = encodePrepareRequest(target);
-    for (const node of await this.#directory.forVoice(target.voiceId)) {
+    for (const node of await this.#nodesFor(target.voiceId)) {
       signal.throwIfAborted();
       try {
         const call = await this.#open(node, PREPARE_PATH, body, signal);
@@ -147,6 +147,16 @@ export class RemoteSpeech implements SpeechSynthesis, VoicePreparation {
   /** Stops reusing connections (the runtime closes). */
   close(): void {
     this.#agent.destroy();
+  }
+
+  /** The voice's nodes, best first; Redis out of reach is "no node", the same answer to the user. */
+  async #nodesFor(voiceId: string): Promise<EngineNode[]> {
+    try {
+      return await this.#directory.forVoice(voiceId);
+    } catch (error) {
+      this.#logger.error({ err: error }, 'could not read the engine nodes from Redis');
+      throw new VocalisError('engine_unavailable', 'the engine node directory could not be read');
+    }
   }
 
   #open(node: EngineNode, path: string, body: Buffer, signal: AbortSignal): Promise<OpenCall> {

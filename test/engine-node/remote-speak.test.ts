@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { RunningEngineNode } from '../../src/app/engine-service.ts';
+import { VocalisError } from '../../src/core/user-facing-error.ts';
 import type { VoiceBackend } from '../../src/engine/backend.ts';
+import { renderError } from '../../src/i18n/error-messages.ts';
 import type { PcmChunk } from '../../src/engine/pcm.ts';
 import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
 import { startRuntime, type RuntimeFixture } from '../support/runtime-fixture.ts';
@@ -87,3 +89,19 @@ function joinChunks(chunks: readonly PcmChunk[]): PcmChunk {
   }
   return { samples, sampleRate: chunks[0]!.sampleRate };
 }
+
+test('with no engine node reachable (Redis gone), /speak is refused with engine_unavailable, in both languages', async () => {
+  const { identity } = await previewVoice(bot.runtime, 'bob');
+  await redis.kill('SIGKILL');
+  // The bot's list of nodes is at most a second old.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const outcome = await collect(bot.runtime.vocalis.speak({ requester: identity, context: EVERYWHERE, text: 'hello' }).audio).then(
+    () => 'spoke',
+    (error: unknown) => error,
+  );
+  assert.ok(outcome instanceof VocalisError && outcome.code === 'engine_unavailable', String(outcome));
+  assert.equal(renderError('en', outcome), 'The voice server is unavailable right now. Please try again in a moment.');
+  assert.equal(renderError('zh', outcome), '语音服务器暂时不可用，请稍后再试。');
+  assert.equal(bot.runtime.gate.activeTickets, 0);
+  await redis.start();
+}, 60_000);
