@@ -148,14 +148,14 @@ describe('Vocalis on five hosts', () => {
   let lastNodeFailureAt = 0;
   const CLIENT_PASSES_OVER_MS = 15_000;
 
-  test('an engine host the bot can no longer hear, though it still heartbeats, is passed over: a clear message, then the other node', async () => {
+  test('an engine host the bot can no longer hear, though it still heartbeats, is passed over: a clear message, then the other node', async (t) => {
     // Still registered (its heartbeat reaches Redis): only the client's own memory of the failure can send the next /speak elsewhere.
     const outcome = await loseTheHolderMidUtterance((holder) => cluster.lan.partition('bot', holder)).finally(async () => {
       lastNodeFailureAt = Date.now();
       await cluster.lan.heal();
     });
     assert.equal(await cluster.services.redis().exists(`vocalis:engine:node:${outcome.holder}`), 1, 'the parted node was registered all along');
-    console.log(
+    await t.annotate(
       `bot parted from ${outcome.holder} mid-utterance: told after ${outcome.toldAfterMs} ms; ${outcome.other} served the next /speak in ${outcome.nextServedMs} ms`,
     );
   });
@@ -175,7 +175,7 @@ describe('Vocalis on five hosts', () => {
 
   let bobIds: { userId: string; voiceId: string; consentId: string; clipIds: string[]; wrappedHex: string; jobIds: string[] };
 
-  test('a revocation on the bot host stops the stream on the engine host within a second', async () => {
+  test('a revocation on the bot host stops the stream on the engine host within a second', async (t) => {
     await cloneOverTelegram(cluster.telegram, bob, '1688');
     const uid = await userId(bob);
     const voice = (await voiceOf(uid))!;
@@ -205,7 +205,7 @@ describe('Vocalis on five hosts', () => {
     const committed = await cluster.services.sql<{ at: string }>("SELECT at FROM audit_events WHERE type = 'consent.revoked' AND subject = $1", [uid]);
     assert.equal(committed.length, 1);
     const reachMs = stop.at - Date.parse(committed[0]!.at);
-    console.log(`revocation reach (ledger commit on the bot host → synthesis stopped on ${engine}): ${reachMs} ms`);
+    await t.annotate(`revocation reach (ledger commit on the bot host → synthesis stopped on ${engine}): ${reachMs} ms`);
     assert.ok(reachMs >= 0 && reachMs <= 1000, `the engine host stopped ${reachMs} ms after the revocation`);
   });
 
@@ -250,11 +250,11 @@ describe('Vocalis on five hosts', () => {
     assert.deepEqual(redisMentions(await dumpRedis(cluster.services.redis()), needles), []);
     assert.deepEqual(await fileMentions(await filesUnder(cluster.services.redisDir), needles), []);
   });
-  test('the engine host holding the voice is cut off mid-utterance: a clear message, and the next /speak is served by the other node', async () => {
+  test('the engine host holding the voice is cut off mid-utterance: a clear message, and the next /speak is served by the other node', async (t) => {
     // The node parted earlier must be back in the client's choice, or no node would be left.
     await sleep(Math.max(0, lastNodeFailureAt + CLIENT_PASSES_OVER_MS + 500 - Date.now()));
     const outcome = await loseTheHolderMidUtterance((holder) => cluster.lan.cut(holder));
-    console.log(
+    await t.annotate(
       `cut ${outcome.holder} mid-utterance: told after ${outcome.toldAfterMs} ms; ${outcome.other} served the next /speak in ${outcome.nextServedMs} ms`,
     );
   });
