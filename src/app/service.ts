@@ -39,7 +39,7 @@ export async function startService(
   try {
     const metrics = new ServiceMetrics({
       queueCounts: async () => (runtime.queue ? { ...(await runtime.queue.counts()) } : {}),
-      activeStreams: () => runtime.speech.activeStreams,
+      activeStreams: () => runtime.synthesis.activeStreams,
     });
     // Job durations are measured from the attempt's start, per job id.
     const startedAt = new Map<string, number>();
