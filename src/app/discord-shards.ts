@@ -18,6 +18,7 @@ const SHARD_READY_TIMEOUT_MS = 120_000;
 
 /** One shard process as the manager sees it. */
 export type ShardState =
+  | { readonly status: 'pending' }
   | { readonly status: 'starting'; readonly pid: number }
   | { readonly status: 'ready'; readonly pid: number }
   | { readonly status: 'reconnecting'; readonly pid: number }
@@ -26,8 +27,6 @@ export type ShardState =
 export interface ShardReport {
   readonly id: number;
   readonly state: ShardState;
-  /** How often the manager started this shard again after its process ended. */
-  readonly respawns: number;
 }
 
 export interface DiscordShards extends PlatformAdapter {
@@ -70,7 +69,6 @@ export async function startDiscordShards(options: DiscordShardsOptions): Promise
     execArgv: process.execArgv.filter((flag) => !flag.startsWith('--inspect') && !flag.startsWith('--watch')),
   });
   const states = new Map<number, ShardState>();
-  const respawns = new Map<number, number>();
   let stopping = false;
 
   manager.on('shardCreate', (shard: Shard) => {
@@ -78,7 +76,6 @@ export async function startDiscordShards(options: DiscordShardsOptions): Promise
     shard.on('spawn', (child: ChildProcess | Worker) => {
       const pid = 'pid' in child ? child.pid : undefined;
       const previous = states.get(shard.id);
-      if (previous?.status === 'exited') respawns.set(shard.id, (respawns.get(shard.id) ?? 0) + 1);
       states.set(shard.id, { status: 'starting', pid: pid ?? 0 });
       logger.info({ shard: shard.id, pid, respawn: previous?.status === 'exited' }, 'discord shard process started');
     });
@@ -106,12 +103,7 @@ export async function startDiscordShards(options: DiscordShardsOptions): Promise
   const handle: DiscordShards = {
     name: 'discord',
     count,
-    shards: () =>
-      [...Array(count).keys()].map((id) => ({
-        id,
-        state: states.get(id) ?? { status: 'exited', code: null, signal: null },
-        respawns: respawns.get(id) ?? 0,
-      })),
+    shards: () => [...Array(count).keys()].map((id) => ({ id, state: states.get(id) ?? { status: 'pending' } })),
     stillOpen: () => [...manager.shards.values()].filter(running).map((shard) => `discord shard ${shard.id} (pid ${shard.process?.pid})`),
     async stop() {
       // No respawn from here on: a shard ending now is part of the shutdown.
