@@ -12,6 +12,7 @@ const POSTGRES_TESTS = [
   'test/core/revocation.test.ts',
   'test/core/per-chunk-consent-check.test.ts',
   'test/consent/gate-verification.test.ts',
+  'test/consent/verification-store.test.ts',
   'test/core/consent-property.test.ts',
   'test/core/retention.test.ts',
   'test/storage/postgres/*.test.ts',
