@@ -39,10 +39,30 @@ export class ConsentChanges {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Connects this process to the others; resolves once their announcements arrive here. */
-  async relayThrough(relay: ConsentChangeRelay): Promise<void> {
+  /**
+   * Connects this process to the others; resolves once their announcements arrive here, or after
+   * `waitMs` when the relay is not reachable yet (false; it keeps trying, and until then other
+   * processes' changes reach this one through the tickets' watch timer). Never blocks a start.
+   */
+  async relayThrough(relay: ConsentChangeRelay, waitMs = 2000): Promise<boolean> {
     this.#relay = relay;
-    await relay.subscribe((userId) => this.#deliver(userId));
+    const subscribed = relay
+      .subscribe((userId) => this.#deliver(userId))
+      .then(
+        () => true,
+        (error: unknown) => {
+          this.#onError(error);
+          return false;
+        },
+      );
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), waitMs);
+    });
+    const ok = await Promise.race([subscribed, waited]);
+    clearTimeout(timer);
+    if (!ok) this.#onError(new Error(`consent changes are not relayed yet (no subscription within ${waitMs} ms); the watch timer covers meanwhile`));
+    return ok;
   }
 
   #deliver(userId: string): void {

@@ -4,6 +4,8 @@ import { Broadcast } from './cancel-channel.ts';
 /** The Redis channel every process's consent gate listens on. */
 export const CONSENT_CHANGES_CHANNEL = 'vocalis:consent-changes';
 
+const CLOSE_WAIT_MS = 3000;
+
 interface ConsentChangeMessage {
   /** The internal user id (`u_…`): never a platform id, never anything else. */
   readonly userId: string;
@@ -30,8 +32,11 @@ export class ConsentChangeChannel implements ConsentChangeRelay {
     return this.#broadcast.subscribe((message) => listener(message.userId));
   }
 
+  /** Waits (at most CLOSE_WAIT_MS: Redis may be unreachable) for announcements still being sent, then disconnects. */
   async close(): Promise<void> {
-    await Promise.all(this.#sending);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.#sending), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
     await this.#broadcast.close();
   }
 }
