@@ -5,11 +5,25 @@ import type { MessagePort } from 'node:worker_threads';
  * What the blocking caller and the worker that owns the PostgreSQL connection say to each other
  * (over a MessagePort; the worker then wakes the caller through a shared Int32Array).
  */
-export type BridgeRequest =
-  /** A statement with parameters (extended protocol, prepared once per connection). */
-  | { readonly id: number; readonly kind: 'query'; readonly sql: string; readonly params: readonly SqlValue[] }
-  /** One or more statements without parameters (simple protocol). */
-  | { readonly id: number; readonly kind: 'exec'; readonly sql: string };
+/** A statement with parameters (extended protocol, prepared once per connection). */
+export interface QueryRequest {
+  readonly id: number;
+  readonly kind: 'query';
+  readonly sql: string;
+  readonly params: readonly SqlValue[];
+}
+
+/** One or more statements without parameters (simple protocol). */
+export interface ExecRequest {
+  readonly id: number;
+  readonly kind: 'exec';
+  readonly sql: string;
+}
+
+export type BridgeRequest = QueryRequest | ExecRequest;
+
+/** A request as the caller makes it: the bridge numbers them. */
+export type BridgeCall = Omit<QueryRequest, 'id'> | Omit<ExecRequest, 'id'>;
 
 export type BridgeResponse =
   | { readonly id: number; readonly ok: true; readonly rows: SqlRow[]; readonly changes: number }

@@ -1,6 +1,7 @@
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { StorageError } from '../storage-error.ts';
-import { type BridgeRequest, type BridgeResponse, type BridgeWorkerData, CONNECT_REQUEST_ID } from './bridge-protocol.ts';
+import { type BridgeCall, type BridgeResponse, type BridgeWorkerData, CONNECT_REQUEST_ID } from './bridge-protocol.ts';
+import { PostgresStatementError } from './statement-error.ts';
 
 export interface SyncBridgeOptions {
   readonly url: string;
@@ -9,19 +10,6 @@ export interface SyncBridgeOptions {
   /** How long the caller blocks for any one answer (a little over the statement timeout). */
   readonly answerTimeoutMs: number;
   readonly connectTimeoutMs: number;
-}
-
-/** A request without its id: the bridge numbers them. */
-export type BridgeCall = BridgeRequest extends infer R ? (R extends BridgeRequest ? Omit<R, 'id'> : never) : never;
-
-/** A statement PostgreSQL refused (constraint, syntax…); the connection is still good. */
-export class PostgresStatementError extends Error {
-  readonly sqlState: string | null;
-  constructor(message: string, sqlState: string | null) {
-    super(message);
-    this.name = 'PostgresStatementError';
-    this.sqlState = sqlState;
-  }
 }
 
 interface Connection {
