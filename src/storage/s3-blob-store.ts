@@ -1,5 +1,9 @@
 import { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  type CompletedPart,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -8,6 +12,7 @@ import {
   PutObjectCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { BlobNotFoundError, type BlobRead, type BlobStore, type StoredObject } from './blob-store.ts';
 import { keySegments } from './object-keys.ts';
@@ -22,12 +27,14 @@ export interface S3BlobStoreOptions {
 
 /** DeleteObjects takes at most this many keys per request. */
 const DELETE_BATCH = 1000;
+/** Bytes per upload part (S3 wants at least 5 MiB for all but the last); also the most a put holds in memory. */
+const PART_BYTES = 8 * 1024 * 1024;
 
 /**
  * Objects in an S3 bucket through the S3 API, so any S3-compatible store works. Credentials come
  * from the SDK's own chain (environment, shared files, instance roles), never from Vocalis' config.
- * A put is one PutObject whose body streams the ciphertext as it is sealed (S3 publishes an
- * object whole or not at all); a get streams the response body.
+ * A put sends the ciphertext as it is sealed, one part at a time (see `put`); a get streams
+ * the response body.
  *
  * Bodies go plain (`requestChecksumCalculation: 'WHEN_REQUIRED'`): the SDK's default streams
  * uploads as `aws-chunked` with a trailing CRC, which several S3-compatible stores (the test
@@ -53,36 +60,54 @@ export class S3BlobStore implements BlobStore {
     });
   }
 
+  /**
+   * Up to one part: the body is gathered first and sent in one PutObject, so a body that fails
+   * never reaches the store. Larger: a multipart upload, one part in memory at a time, published
+   * only by CompleteMultipartUpload once every byte arrived, and aborted on any failure (a
+   * streamed PutObject cut short is kept as a short object by some S3-compatible servers).
+   */
   async put(key: string, body: AsyncIterable<Uint8Array>, length: number, signal?: AbortSignal): Promise<void> {
     keySegments(key, 'key');
-    // A body that fails part-way must abort the request, never end it: an ended request with a
-    // short body is stored by some servers as a short object (the test server does).
-    const bodyFailed = new AbortController();
-    let cause: unknown;
-    const guarded = async function* (): AsyncGenerator<Uint8Array> {
-      try {
-        yield* body;
-      } catch (error) {
-        cause = error;
-        bodyFailed.abort(error);
-        throw error;
-      }
-    };
-    const stream = Readable.from(guarded(), { objectMode: false });
-    stream.on('error', () => undefined); // reported below through `cause`
-    const abortSignal = signal ? AbortSignal.any([signal, bodyFailed.signal]) : bodyFailed.signal;
+    const parts = inParts(body, length, PART_BYTES, signal);
+    if (length <= PART_BYTES) {
+      const first = await parts.next();
+      const whole = first.done ? Buffer.alloc(0) : first.value;
+      if (!(await parts.next()).done) throw new RangeError('the object is longer than declared');
+      await this.#send('PutObject', signal, (o) =>
+        this.#client.send(new PutObjectCommand({ Bucket: this.#bucket, Key: key, Body: whole, ContentLength: whole.byteLength }), o),
+      );
+      return;
+    }
+    const { UploadId } = await this.#send('CreateMultipartUpload', signal, (o) =>
+      this.#client.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: key }), o),
+    );
+    if (!UploadId) throw new StorageError('store_refused', `the object store at ${this.#where} started no multipart upload`);
     try {
-      await this.#client.send(new PutObjectCommand({ Bucket: this.#bucket, Key: key, Body: stream, ContentLength: length }), { abortSignal });
+      const done: CompletedPart[] = [];
+      for await (const part of parts) {
+        const PartNumber = done.length + 1;
+        const { ETag } = await this.#send('UploadPart', signal, (o) =>
+          this.#client.send(new UploadPartCommand({ Bucket: this.#bucket, Key: key, UploadId, PartNumber, Body: part, ContentLength: part.byteLength }), o),
+        );
+        done.push({ PartNumber, ETag });
+      }
+      await this.#send('CompleteMultipartUpload', signal, (o) =>
+        this.#client.send(new CompleteMultipartUploadCommand({ Bucket: this.#bucket, Key: key, UploadId, MultipartUpload: { Parts: done } }), o),
+      );
     } catch (error) {
-      stream.destroy();
-      if (cause === undefined && !signal?.aborted) throw this.#failure('PutObject', error);
-      // S3 drops an aborted upload, but some S3-compatible servers (the test server among them)
-      // keep the partial body as the object. Vocalis never rewrites a key that holds a good object
-      // (versions get new numbers and are cleared first; clips and voiceprints get new ids), so
-      // removing whatever the aborted upload left loses nothing.
-      await this.delete(key).catch(() => undefined);
-      // The body's own failure (a length mismatch, a cancelled job) is the real cause.
-      throw cause ?? signal?.reason;
+      // Nothing was published; the parts are dropped (best effort: a lifecycle rule on the bucket catches what a dead store keeps).
+      await this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: key, UploadId })).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** One request; a cancellation stays what it is, anything else becomes a StorageError. */
+  async #send<Output>(operation: string, signal: AbortSignal | undefined, run: (options: { abortSignal?: AbortSignal }) => Promise<Output>): Promise<Output> {
+    try {
+      return await run(signal ? { abortSignal: signal } : {});
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw this.#failure(operation, error);
     }
   }
 
@@ -167,6 +192,36 @@ export class S3BlobStore implements BlobStore {
     const reason = errorCode(error) ?? (error instanceof Error ? error.name : 'unknown error');
     return new StorageError('store_unavailable', `the object store at ${this.#where} did not answer ${operation} (${reason})`, { cause: error });
   }
+}
+
+/**
+ * The body in pieces of exactly `partBytes` (the last one shorter), checked against the declared
+ * length: a body longer or shorter than declared throws before its last part is handed on.
+ */
+async function* inParts(body: AsyncIterable<Uint8Array>, length: number, partBytes: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  let part = Buffer.allocUnsafe(Math.min(partBytes, length));
+  let filled = 0;
+  let total = 0;
+  for await (const piece of body) {
+    signal?.throwIfAborted();
+    if (total + piece.byteLength > length) throw new RangeError('the object is longer than declared');
+    let offset = 0;
+    while (offset < piece.byteLength) {
+      const n = Math.min(part.byteLength - filled, piece.byteLength - offset);
+      part.set(piece.subarray(offset, offset + n), filled);
+      filled += n;
+      offset += n;
+      total += n;
+      if (filled === part.byteLength && total < length) {
+        yield part;
+        part = Buffer.allocUnsafe(Math.min(partBytes, length - total));
+        filled = 0;
+      }
+    }
+  }
+  signal?.throwIfAborted();
+  if (total !== length) throw new RangeError('the object is shorter than declared');
+  yield part;
 }
 
 function isNotFound(error: unknown): boolean {

@@ -160,3 +160,23 @@ test('listing and deleting a prefix page past 1000 objects', async () => {
   assert.equal(erased.files, count);
   assert.deepEqual(await opened.store.list('users/'), []);
 });
+
+test('the store itself refuses a body of another length than declared and publishes nothing, in one part or many', async () => {
+  await using opened = await stores.open('s3');
+  const body = async function* (bytes: number): AsyncGenerator<Uint8Array> {
+    for (let sent = 0; sent < bytes; sent += MiB) yield randomBytes(Math.min(MiB, bytes - sent));
+  };
+  const key = 'users/u_a/voices/v_1/v1/gpt.onnx.enc';
+  // One part (up to 8 MiB) and a multipart upload, each too short and too long.
+  for (const [sent, declared] of [
+    [2 * MiB, 3 * MiB],
+    [3 * MiB, 2 * MiB],
+    [9 * MiB, 20 * MiB],
+    [20 * MiB, 17 * MiB],
+  ] as const) {
+    await assert.rejects(opened.store.put(key, body(sent), declared), RangeError, `${sent} sent, ${declared} declared`);
+    assert.deepEqual(await opened.store.list('users/u_a/'), [], `${sent} sent, ${declared} declared: nothing published`);
+  }
+  await opened.store.put(key, body(17 * MiB), 17 * MiB);
+  assert.deepEqual(await opened.store.list('users/u_a/'), [{ key, size: 17 * MiB }]);
+});

@@ -10,8 +10,9 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
  * fresh machine), run as a child process on its own data folder. It stores objects on disk and
  * answers the S3 REST API the store uses (Put/Get/Head/Delete, DeleteObjects, ListObjectsV2);
  * it refuses an unknown access key id but does not verify SigV4 signatures. It does not decode
- * `aws-chunked` uploads, so the client must send plain bodies (`requestChecksumCalculation:
- * 'WHEN_REQUIRED'`, which `S3BlobStore` does).
+ * `aws-chunked` uploads (the SDK's default for streamed bodies) and keeps a streamed PutObject cut
+ * short as a short object: `S3BlobStore` sends whole parts with `requestChecksumCalculation:
+ * 'WHEN_REQUIRED'`, so neither reaches it.
  *
  * The command line is exported too (`s3ServerArgv`), so a harness can start the server inside
  * another network namespace and use `waitForS3`/`createTestBucket` from there.
