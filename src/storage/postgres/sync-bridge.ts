@@ -3,6 +3,9 @@ import { StorageError } from '../storage-error.ts';
 import { type BridgeCall, type BridgeResponse, type BridgeWorkerData, CONNECT_REQUEST_ID } from './bridge-protocol.ts';
 import { PostgresStatementError } from './statement-error.ts';
 
+/** SQLSTATE of a statement cancelled by statement_timeout. */
+const QUERY_CANCELED = '57014';
+
 export interface SyncBridgeOptions {
   readonly url: string;
   /** PostgreSQL's statement_timeout for every statement. */
@@ -58,6 +61,9 @@ export class SyncBridge {
       this.reset();
       throw new StorageError('database_unavailable', response.message);
     }
+    // Cancelled by statement_timeout (a lock held too long, an overloaded server): the database is
+    // not answering in time, though this connection stays good.
+    if (response.sqlState === QUERY_CANCELED) throw new StorageError('database_unavailable', `PostgreSQL cancelled a statement: ${response.message}`);
     throw new PostgresStatementError(response.message, response.sqlState);
   }
 

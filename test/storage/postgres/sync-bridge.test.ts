@@ -88,6 +88,20 @@ test('a server that stops answering is a StorageError after the answer timeout, 
   }
 });
 
+test('a statement over statement_timeout is a StorageError and the connection stays usable', async () => {
+  const db = new PostgresDatabase(await server.createDatabase(), { statementTimeoutMs: 300, answerTimeoutMs: 5000 });
+  try {
+    const backend = db.prepare('SELECT pg_backend_pid() AS pid').get()?.['pid'];
+    assert.throws(
+      () => db.prepare('SELECT pg_sleep(2)').get(),
+      (error: unknown) => error instanceof StorageError && error.code === 'database_unavailable',
+    );
+    assert.equal(db.prepare('SELECT pg_backend_pid() AS pid').get()?.['pid'], backend, 'the same connection goes on');
+  } finally {
+    db.close();
+  }
+});
+
 test('a server that goes away is a StorageError at once; once it is back the next call reconnects', async () => {
   const db = new PostgresDatabase(await server.createDatabase(), { answerTimeoutMs: 5000, connectTimeoutMs: 1000 });
   try {
