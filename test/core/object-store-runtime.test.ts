@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { createClassicBackend } from '../../src/engine/backends/classic/index.ts';
 import { VoiceFileFolders } from '../../src/storage/clip-audio-files.ts';
 import { DataKeyStore } from '../../src/storage/data-keys.ts';
 import { MasterKey } from '../../src/storage/master-key.ts';
 import { S3BlobStore } from '../../src/storage/s3-blob-store.ts';
 import { StorageError } from '../../src/storage/storage-error.ts';
-import { clonedVoice, startRuntime } from '../support/runtime-fixture.ts';
+import { clonedVoice, eventually, startRuntime } from '../support/runtime-fixture.ts';
+import { speakerFiles } from '../support/speech-data.ts';
 import { S3_TEST_CREDENTIALS, S3_TEST_REGION, startTestS3, type TestS3 } from '../support/s3-server.ts';
 
 let s3: TestS3;
@@ -100,6 +102,38 @@ test('revocation with the object store down: the key is shredded, the failure is
     // Crypto-shredding happened first: what is left in the bucket is unreadable.
     assert.equal(runtime.db.prepare('SELECT COUNT(*) AS n FROM data_keys WHERE user_id = ?').get(victim.userId)?.['n'], 0);
     assert.ok((await bucketKeys(`users/${victim.userId}/`)).length > 0);
+  } finally {
+    await f.close();
+  }
+});
+
+test('the classic backend fine-tunes through the bucket: the sample read from it, the model written to it, nothing of the user on disk', async () => {
+  const f = await startRuntime({ env: { ...s3.env }, backends: [createClassicBackend({ baseVoices: ['flite-slt'], mixtures: [1, 2] })] });
+  try {
+    const { runtime } = f;
+    // The classic backend wants 45 s of net speech: LibriSpeech 3331's utterances, one clip each, until the clone starts.
+    const identity = { platform: 'cli', platformUserId: 'classic-user' };
+    const offer = runtime.vocalis.offerConsent({ identity, language: 'en', context: everywhere });
+    runtime.vocalis.acceptConsent({ identity, consentId: offer.consent.id });
+    let clone: { jobId: string; voiceId: string } | undefined;
+    for (const file of speakerFiles('3331')) {
+      const outcome = await runtime.vocalis.addClip({ identity, audio: await readFile(file) });
+      if (outcome.kind === 'stored' && outcome.clone) {
+        clone = outcome.clone;
+        break;
+      }
+    }
+    assert.ok(clone, 'the sample completed and a fine-tune was queued');
+    await eventually(() => runtime.jobs.get(clone.jobId)?.state === 'completed', 480_000, 'the classic fine-tune');
+    const voice = { identity, userId: runtime.users.find('cli', 'classic-user')!.id, voiceId: clone.voiceId };
+    const version = runtime.voices.require(voice.voiceId).currentVersion;
+    assert.ok(version !== null && version > 1, 'a fine-tuned version is published');
+    const keys = await bucketKeys(`users/${voice.userId}/voices/${voice.voiceId}/v${version}/`);
+    assert.ok(keys.length > 0, 'the fine-tuned model is in the bucket');
+    assert.equal((await readdir(f.dataDir)).includes('users'), false);
+    const speech = runtime.vocalis.speak({ requester: voice.identity, context: everywhere, text: 'hello there' });
+    const first = await speech.audio[Symbol.asyncIterator]().next();
+    assert.equal(first.done, false, 'the voice speaks from the model it loaded out of the bucket');
   } finally {
     await f.close();
   }
