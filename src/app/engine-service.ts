@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Config } from '../config/config.ts';
 import { formatEngineAddress, isLoopback, parseEngineAddress } from '../engine-node/engine-address.ts';
@@ -83,7 +84,9 @@ export async function startEngineNode(config: Config, logger: Logger, overrides:
     );
     sweeper.start();
     stops.first('revoked-voice sweeper', () => sweeper.stop());
+    const tls = config.engine.tls ? { cert: await readFile(config.engine.tls.cert), key: await readFile(config.engine.tls.key) } : undefined;
     const server = new EngineServer({
+      ...(tls ? { tls } : {}),
       nodeId,
       secret,
       gate: runtime.gate,
@@ -109,7 +112,14 @@ export async function startEngineNode(config: Config, logger: Logger, overrides:
     await registration.start();
     stops.first('node registration', () => registration.stop());
     logger.info(
-      { nodeId, listen: formatEngineAddress({ host: listen.host, port }), address, redis: redactRedisUrl(config.redisUrl), backends: runtime.backends.names() },
+      {
+        nodeId,
+        listen: formatEngineAddress({ host: listen.host, port }),
+        address,
+        tls: Boolean(tls),
+        redis: redactRedisUrl(config.redisUrl),
+        backends: runtime.backends.names(),
+      },
       'engine node running',
     );
     return { nodeId, address, runtime, server, sweeper, stop: () => stops.run(), stillOpen: () => stops.stillOpen() };

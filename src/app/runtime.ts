@@ -161,7 +161,7 @@ export async function openRuntime(config: Config, logger: Logger, needs: Runtime
       prepare: (t, signal) =>
         backends.get(t.backend).prepareSample(vocalis.sampleSource(t.userId, t.consentId), voiceFiles.files(t.userId, t.voiceId, t.version), signal),
     };
-    const remote = config.engine.mode === 'remote' ? openRemoteSpeech(config, logger, closers) : null;
+    const remote = config.engine.mode === 'remote' ? await openRemoteSpeech(config, logger, closers) : null;
     const synthesis: SpeechSynthesis = remote ?? speech;
 
     const wantQueue = needs.queue || needs.worker === true;

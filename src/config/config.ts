@@ -58,6 +58,9 @@ const schema = z.object({
   VOCALIS_ENGINE_LISTEN: z.string().regex(HOST_PORT, 'expected host:port').default('127.0.0.1:7077'),
   VOCALIS_ENGINE_ADVERTISE: z.string().regex(HOST_PORT, 'expected host:port').optional(),
   VOCALIS_ENGINE_SECRET: z.string().trim().min(32, 'at least 32 characters').optional(),
+  VOCALIS_ENGINE_TLS_CERT: optionalString,
+  VOCALIS_ENGINE_TLS_KEY: optionalString,
+  VOCALIS_ENGINE_TLS_CA: optionalString,
   VOCALIS_ENGINE_NODE_ID: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash, underscore; at most 64')
@@ -172,6 +175,12 @@ export interface EngineConfig {
   readonly secret: string | undefined;
   /** Default `<hostname>-<pid>`, chosen where the node starts. */
   readonly nodeId: string | undefined;
+  /**
+   * TLS between bots and nodes (the HMAC signatures authenticate; TLS also keeps text and audio
+   * private on the wire): a node's certificate and key files, a bot's CA file to verify nodes with.
+   */
+  readonly tls: { readonly cert: string; readonly key: string } | undefined;
+  readonly tlsCa: string | undefined;
 }
 
 /**
@@ -212,6 +221,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
   const e = parsed.data;
   const speakerModel = speakerModelOf(e, cwd);
   if ('problems' in speakerModel) throw new ConfigError(speakerModel.problems);
+  if (Boolean(e.VOCALIS_ENGINE_TLS_CERT) !== Boolean(e.VOCALIS_ENGINE_TLS_KEY)) {
+    throw new ConfigError(['VOCALIS_ENGINE_TLS_CERT and VOCALIS_ENGINE_TLS_KEY: set both (the node serves TLS with that certificate) or neither']);
+  }
   if (e.VOCALIS_ENGINE === 'remote') {
     const missing = [
       ...(e.REDIS_URL ? [] : ['REDIS_URL: required with VOCALIS_ENGINE=remote (engine nodes are found through Redis)']),
@@ -246,6 +258,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       advertise: e.VOCALIS_ENGINE_ADVERTISE ?? e.VOCALIS_ENGINE_LISTEN,
       secret: e.VOCALIS_ENGINE_SECRET,
       nodeId: e.VOCALIS_ENGINE_NODE_ID,
+      tls: e.VOCALIS_ENGINE_TLS_CERT && e.VOCALIS_ENGINE_TLS_KEY ? { cert: resolve(cwd, e.VOCALIS_ENGINE_TLS_CERT), key: resolve(cwd, e.VOCALIS_ENGINE_TLS_KEY) } : undefined,
+      tlsCa: e.VOCALIS_ENGINE_TLS_CA ? resolve(cwd, e.VOCALIS_ENGINE_TLS_CA) : undefined,
     },
     discord: e.DISCORD_TOKEN
       ? {

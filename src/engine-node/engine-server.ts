@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ConsentDeniedError } from '../consent/consent-errors.ts';
 import type { ConsentGate } from '../consent/consent-gate.ts';
@@ -29,6 +30,8 @@ export interface EngineServerDeps {
   /** Drops loaded voices whose consent ended: told of each voice served, and asked to sweep at a denial. */
   readonly sweeper: RevokedVoiceSweeper;
   readonly logger: Logger;
+  /** Serve over TLS with this certificate (PEM), so text and audio are private on the wire too. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
 }
 
 type Phase = { readonly status: 'serving' } | { readonly status: 'draining' };
@@ -60,12 +63,13 @@ export class EngineServer {
   constructor(deps: EngineServerDeps) {
     this.#d = deps;
     this.#verifier = new RequestVerifier(deps.secret, deps.nodeId);
-    this.#server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.#handle(req, res).catch((error: unknown) => {
         deps.logger.error({ err: error }, 'engine request failed outside its stream');
         res.destroy();
       });
-    });
+    };
+    this.#server = deps.tls ? createTlsServer({ cert: deps.tls.cert, key: deps.tls.key }, handler) : createServer(handler);
     // Streams last as long as the utterance: no socket timeout, the keepalives show the link lives.
     this.#server.requestTimeout = 30_000;
     this.#server.keepAliveTimeout = 5000;

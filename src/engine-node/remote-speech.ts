@@ -1,4 +1,5 @@
 import { Agent, request, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as TlsAgent, request as tlsRequest } from 'node:https';
 import type { ConsentTicket } from '../consent/consent-gate.ts';
 import type { PreparationTarget, SpeechRequester, SpeechSynthesis, VoicePreparation } from '../core/ports.ts';
 import { VocalisError } from '../core/user-facing-error.ts';
@@ -50,15 +51,19 @@ export class RemoteSpeech implements SpeechSynthesis, VoicePreparation {
   readonly #secret: string;
   readonly #logger: Logger;
   readonly #timeouts: RemoteTimeouts;
-  // Keep-alive: a /speak after the first reuses the connection (no TCP handshake before the first packet).
-  readonly #agent = new Agent({ keepAlive: true });
+  // Keep-alive: a /speak after the first reuses the connection (no handshake before the first packet).
+  readonly #agent: Agent;
+  readonly #request: typeof request;
   #active = 0;
 
-  constructor(deps: { directory: NodeDirectory; secret: string; logger: Logger; timeouts?: Partial<RemoteTimeouts> }) {
+  /** `tlsCa`: the nodes serve TLS; verify their certificates with this CA (PEM). */
+  constructor(deps: { directory: NodeDirectory; secret: string; logger: Logger; timeouts?: Partial<RemoteTimeouts>; tlsCa?: Buffer }) {
     this.#directory = deps.directory;
     this.#secret = deps.secret;
     this.#logger = deps.logger;
     this.#timeouts = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
+    this.#agent = deps.tlsCa ? new TlsAgent({ keepAlive: true, ca: deps.tlsCa }) : new Agent({ keepAlive: true });
+    this.#request = deps.tlsCa ? tlsRequest : request;
   }
 
   get activeStreams(): number {
@@ -169,7 +174,7 @@ export class RemoteSpeech implements SpeechSynthesis, VoicePreparation {
     const headers = signRequest(this.#secret, { method: 'POST', path, nodeId: node.nodeId, body });
     const nonce = headers['x-vocalis-nonce']!;
     return new Promise<OpenCall>((resolve, reject) => {
-      const req = request({
+      const req = this.#request({
         host: address.host,
         port: address.port,
         method: 'POST',
