@@ -15,6 +15,8 @@ export interface RetentionReport {
   readonly offersExpired: number;
   readonly rawSamplesDeleted: number;
   readonly voicesExpired: number;
+  /** File erasures of earlier revocations that had failed, finished now (see `Revocation.finishIncompleteErasures`). */
+  readonly erasuresFinished: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -71,6 +73,7 @@ export class RetentionSweeper {
         rawSamplesDeleted++;
       }
     }
-    return { offersExpired, rawSamplesDeleted, voicesExpired };
+    const erasuresFinished = await revocation.finishIncompleteErasures();
+    return { offersExpired, rawSamplesDeleted, voicesExpired, erasuresFinished };
   }
 }

@@ -156,9 +156,49 @@ export class Revocation {
   }
 
   /**
+   * Finishes the file erasures that revocations recorded as `deletion.incomplete` (the store was
+   * down, or its listing stayed non-empty): each is tried once more, and an empty listing is
+   * recorded as `deletion.completed` with its proof. The retention sweep calls this every hour.
+   * A user who consented again since is left alone: their prefix holds new files now (the old
+   * ones stay unreadable: their key is gone). Returns how many were finished.
+   */
+  async finishIncompleteErasures(): Promise<number> {
+    const d = this.#deps;
+    const latest = new Map<string, { seq: number; consentId: string; done: boolean }>();
+    // A later receipt (the user consented again and revoked again) or completion settles an incomplete erasure.
+    for (const type of ['deletion.incomplete', 'deletion.completed', 'deletion.receipt'] as const) {
+      for (const event of d.ledger.events({ type })) {
+        if (!event.subject) continue;
+        const seen = latest.get(event.subject);
+        if (!seen || event.seq > seen.seq)
+          latest.set(event.subject, { seq: event.seq, consentId: String(event.data['consentId']), done: type !== 'deletion.incomplete' });
+      }
+    }
+    let finished = 0;
+    for (const [userId, last] of latest) {
+      if (last.done || d.consents.store.live(userId)) continue;
+      let erased: ErasedFiles;
+      try {
+        erased = await d.hooks.eraseFiles(userId);
+      } catch {
+        continue; // still failing: the next sweep tries again
+      }
+      d.ledger.append({
+        type: 'deletion.completed',
+        actor: 'system',
+        subject: userId,
+        data: { consentId: last.consentId, files: erased.files, bytes: erased.bytes, filesProof: { ...erased.proof } },
+      });
+      finished += 1;
+    }
+    return finished;
+  }
+
+  /**
    * The file erasure, tried again when it fails or its listing is not empty (a store that
    * hiccups, a write that landed late). Still failing, it is recorded in the ledger as
-   * `deletion.incomplete` and the revocation reports the error: never a receipt without proof.
+   * `deletion.incomplete` and the revocation reports the error: never a receipt without proof
+   * (`finishIncompleteErasures` tries again later).
    * The data key is already destroyed by then, so what is left is unreadable ciphertext.
    */
   async #eraseFiles(userId: string, consentId: string, by: string): Promise<ErasedFiles> {

@@ -82,7 +82,7 @@ test('with VOCALIS_S3_BUCKET the clip and every model version live in the bucket
   }
 });
 
-test('revocation with the object store down: the key is shredded, the failure is reported and recorded, no receipt claims deletion', async () => {
+test('revocation with the object store down: the key is shredded, the failure is reported and recorded, no receipt claims deletion; the retention sweep finishes it once the store is back', async () => {
   const f = await startRuntime({ env: { ...s3.env } });
   try {
     const { runtime } = f;
@@ -102,6 +102,14 @@ test('revocation with the object store down: the key is shredded, the failure is
     // Crypto-shredding happened first: what is left in the bucket is unreadable.
     assert.equal(runtime.db.prepare('SELECT COUNT(*) AS n FROM data_keys WHERE user_id = ?').get(victim.userId)?.['n'], 0);
     assert.ok((await bucketKeys(`users/${victim.userId}/`)).length > 0);
+
+    // The store is back: the next retention sweep finishes the erasure and records its proof.
+    assert.equal((await runtime.retention.sweep()).erasuresFinished, 1);
+    assert.deepEqual(await bucketKeys(`users/${victim.userId}/`), []);
+    const completed = runtime.ledger.events({ subject: victim.userId, type: 'deletion.completed' });
+    assert.equal(completed.length, 1);
+    assert.deepEqual(completed[0]?.data['filesProof'], { store: 's3', prefix: `users/${victim.userId}/`, listedAfter: 0 });
+    assert.equal((await runtime.retention.sweep()).erasuresFinished, 0, 'done once');
   } finally {
     await f.close();
   }

@@ -27,9 +27,9 @@ test('raw samples go 7 days after the voice is ready unless kept; the voice keep
     const keeper = await readyVoice(f, 'keeper');
     f.runtime.vocalis.setVoiceOptions({ identity: keeper.identity, keepRaw: true });
     clock.advance(6 * DAY);
-    assert.deepEqual(await f.runtime.retention.sweep(), { offersExpired: 0, rawSamplesDeleted: 0, voicesExpired: 0 });
+    assert.deepEqual(await f.runtime.retention.sweep(), { offersExpired: 0, rawSamplesDeleted: 0, voicesExpired: 0, erasuresFinished: 0 });
     clock.advance(1 * DAY + 1000);
-    assert.deepEqual(await f.runtime.retention.sweep(), { offersExpired: 0, rawSamplesDeleted: 1, voicesExpired: 0 });
+    assert.deepEqual(await f.runtime.retention.sweep(), { offersExpired: 0, rawSamplesDeleted: 1, voicesExpired: 0, erasuresFinished: 0 });
     assert.deepEqual(await readdir(f.runtime.paths.samplesDir(plain.user.id)), [], 'the raw clip file is gone');
     assert.equal((await readdir(f.runtime.paths.samplesDir(keeper.user.id))).length, 1, 'a kept sample stays');
     assert.equal(f.runtime.vocalis.status(plain.identity).sample.clips, 0);
