@@ -60,6 +60,10 @@ export class SpeechEngine {
         yield chunk;
       }
       signal.throwIfAborted();
+    } catch (error) {
+      // A backend stopped by the abort may throw a bare AbortError: the reason (a revocation, the caller's cancel) is what the person hears.
+      if (signal.aborted && error !== signal.reason) throw signal.reason;
+      throw error;
     } finally {
       this.#active--;
       release?.();
