@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DEFAULT_USER, privateChat } from '../../fakes/telegram/index.ts';
 import { stallingAfterFirstChunk } from '../../support/stalling-backend.ts';
 import { createToneBackend } from '../../support/tone-backend.ts';
-import { buttons, press, resultMessage, sentTexts, speakerNotes, startHarness, waitForText, type TelegramHarness } from './harness.ts';
+import { buttons, press, resultMessage, speakerNotes, startHarness, waitForText, type TelegramHarness } from './harness.ts';
 
 /**
  * A person who regrets a /speak while it is still being synthesised sends /delete in the same
