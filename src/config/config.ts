@@ -258,7 +258,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       advertise: e.VOCALIS_ENGINE_ADVERTISE ?? e.VOCALIS_ENGINE_LISTEN,
       secret: e.VOCALIS_ENGINE_SECRET,
       nodeId: e.VOCALIS_ENGINE_NODE_ID,
-      tls: e.VOCALIS_ENGINE_TLS_CERT && e.VOCALIS_ENGINE_TLS_KEY ? { cert: resolve(cwd, e.VOCALIS_ENGINE_TLS_CERT), key: resolve(cwd, e.VOCALIS_ENGINE_TLS_KEY) } : undefined,
+      tls:
+        e.VOCALIS_ENGINE_TLS_CERT && e.VOCALIS_ENGINE_TLS_KEY
+          ? { cert: resolve(cwd, e.VOCALIS_ENGINE_TLS_CERT), key: resolve(cwd, e.VOCALIS_ENGINE_TLS_KEY) }
+          : undefined,
       tlsCa: e.VOCALIS_ENGINE_TLS_CA ? resolve(cwd, e.VOCALIS_ENGINE_TLS_CA) : undefined,
     },
     discord: e.DISCORD_TOKEN
