@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 /**
@@ -17,6 +18,8 @@ const run = promisify(execFile);
 const PREFIX = 'vocalis-mh';
 const NAME_PATTERN = /^vocalis-mh-(\d+)-/;
 const BRIDGE = 'br0';
+/** iproute2's `bridge` is installed in /usr/sbin, which a plain (non-login) PATH such as CI's may lack. */
+const BRIDGE_TOOL = ['/usr/sbin/bridge', '/sbin/bridge'].find((path) => existsSync(path)) ?? 'bridge';
 const HOST_LINK = 'eth0';
 
 export class NetnsUnavailableError extends Error {
@@ -138,14 +141,14 @@ export async function createLan(roles: readonly string[]): Promise<Lan> {
       if (roleA === roleB) throw new Error('a partition needs two hosts');
       // Isolated bridge ports forward to every port but each other.
       for (const role of [roleA, roleB]) {
-        await run('bridge', ['-n', switchNs, 'link', 'set', 'dev', hostOf(role).port, 'isolated', 'on']).catch((error: unknown) => {
+        await run(BRIDGE_TOOL, ['-n', switchNs, 'link', 'set', 'dev', hostOf(role).port, 'isolated', 'on']).catch((error: unknown) => {
           throw new Error(`bridge link set ${hostOf(role).port} isolated on failed: ${commandFailure(error)}`);
         });
         partitioned.push(role);
       }
     },
     async heal() {
-      for (const role of partitioned.splice(0)) await run('bridge', ['-n', switchNs, 'link', 'set', 'dev', hostOf(role).port, 'isolated', 'off']);
+      for (const role of partitioned.splice(0)) await run(BRIDGE_TOOL, ['-n', switchNs, 'link', 'set', 'dev', hostOf(role).port, 'isolated', 'off']);
     },
     pids: (role) => namespacePids(hostOf(role).namespace),
     close: () => closeState(state),
