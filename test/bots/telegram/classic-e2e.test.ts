@@ -53,7 +53,11 @@ describe('Telegram with the classic backend', () => {
       assert.ok(queued, 'enough speech completed the sample');
       phase('sample');
       // About 40 s alone on 2 cores; the whole suite runs beside it (two test files at a time), so room for twice that and more.
-      await fake.waitForCall('editMessageText', (c) => c.params.message_id === queued!.message_id && /Your voice is ready/.test(String(c.params.text)), 180_000);
+      await fake.waitForCall(
+        'editMessageText',
+        (c) => c.params.message_id === queued!.message_id && /Your voice is ready/.test(String(c.params.text)),
+        180_000,
+      );
       phase('fine-tune');
 
       const text = 'Please bring the blue book and four red apples to the kitchen table';
