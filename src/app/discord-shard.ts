@@ -2,8 +2,7 @@ import type { Config } from '../config/config.ts';
 import { startDiscordAdapter } from '../bots/discord/discord-adapter.ts';
 import type { Logger } from '../observability/logger.ts';
 import { runUntilSignal, type Stoppable } from './process-lifecycle.ts';
-import { openRuntime, type RuntimeOverrides } from './runtime.ts';
-import { ShutdownSequence } from './shutdown-sequence.ts';
+import { openRuntime, shutdownEndingWith, type RuntimeOverrides } from './runtime.ts';
 
 /**
  * One Discord shard process, started by the service's ShardingManager (src/app/discord-shards.ts):
@@ -16,12 +15,7 @@ import { ShutdownSequence } from './shutdown-sequence.ts';
 export async function startDiscordShard(config: Config, logger: Logger, overrides: RuntimeOverrides = {}): Promise<Stoppable> {
   if (!config.discord) throw new Error('a Discord shard needs DISCORD_TOKEN');
   const runtime = await openRuntime(config, logger, { queue: true, worker: false, stopsOnSignals: true }, overrides);
-  const stops = new ShutdownSequence(logger);
-  stops.first(
-    'runtime',
-    () => runtime.close(),
-    () => runtime.stillOpen(),
-  );
+  const stops = shutdownEndingWith(runtime, logger);
   try {
     const adapter = await startDiscordAdapter({ config: { ...config.discord, streamLeadMs: config.streamLeadMs }, vocalis: runtime.vocalis, logger });
     stops.first('discord adapter', () => adapter.stop());

@@ -9,8 +9,7 @@ import { RevokedVoiceSweeper } from '../engine-node/revoked-voice-sweeper.ts';
 import { createRedisConnection, redactRedisUrl } from '../jobs/redis-connection.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Stoppable } from './process-lifecycle.ts';
-import { openRuntime, type Runtime, type RuntimeOverrides } from './runtime.ts';
-import { ShutdownSequence } from './shutdown-sequence.ts';
+import { openRuntime, shutdownEndingWith, type Runtime, type RuntimeOverrides } from './runtime.ts';
 
 export interface RunningEngineNode extends Stoppable {
   readonly nodeId: string;
@@ -62,12 +61,7 @@ export async function startEngineNode(config: Config, logger: Logger, overrides:
 
   // The node synthesises here, whatever mode the shared configuration names for bots.
   const runtime = await openRuntime({ ...config, engine: { ...config.engine, mode: 'local' } }, logger, { queue: false }, overrides);
-  const stops = new ShutdownSequence(logger);
-  stops.first(
-    'runtime',
-    () => runtime.close(),
-    () => runtime.stillOpen(),
-  );
+  const stops = shutdownEndingWith(runtime, logger);
   try {
     const redis = createRedisConnection(config.redisUrl, 'producer');
     logRedisOutages(redis, logger, 'engine node registration');

@@ -325,6 +325,17 @@ function openBlobStore(config: Config, paths: DataPaths, logger: Logger): BlobSt
   return new S3BlobStore({ bucket: s3.bucket, region: s3.region, ...(s3.endpoint ? { endpoint: s3.endpoint } : {}) });
 }
 
+/** A process's shutdown order that ends with this runtime (its parts named while it closes); the process adds its own parts before it. */
+export function shutdownEndingWith(runtime: Runtime, logger: Logger): ShutdownSequence {
+  const stops = new ShutdownSequence(logger);
+  stops.first(
+    'runtime',
+    () => runtime.close(),
+    () => runtime.stillOpen(),
+  );
+  return stops;
+}
+
 /** The queue as the core sees it: a position number instead of BullMQ's states. */
 function queuePort(queue: FineTuneQueue): CloneQueue {
   return {

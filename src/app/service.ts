@@ -2,11 +2,10 @@ import type { Config } from '../config/config.ts';
 import { OperatorHttpServer } from '../observability/http-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import { ServiceMetrics } from '../observability/metrics.ts';
-import { openRuntime, type Runtime, type RuntimeOverrides } from './runtime.ts';
+import { openRuntime, shutdownEndingWith, type Runtime, type RuntimeOverrides } from './runtime.ts';
 import type { DiscordShards } from './discord-shards.ts';
 import { startPlatformAdapters, type PlatformAdapter, type PlatformAdapterOptions } from './platform-adapters.ts';
 import type { Stoppable } from './process-lifecycle.ts';
-import { ShutdownSequence } from './shutdown-sequence.ts';
 
 /** How often retention rules run. Hourly is plenty for day-scale deadlines. */
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
@@ -30,12 +29,7 @@ export async function startService(
 ): Promise<RunningService> {
   // Run under runUntilSignal: this process stops Redis itself, last.
   const runtime = await openRuntime(config, logger, { queue: true, worker: config.runWorker, stopsOnSignals: true }, overrides);
-  const stops = new ShutdownSequence(logger);
-  stops.first(
-    'runtime',
-    () => runtime.close(),
-    () => runtime.stillOpen(),
-  );
+  const stops = shutdownEndingWith(runtime, logger);
   try {
     const metrics = new ServiceMetrics({
       queueCounts: async () => (runtime.queue ? { ...(await runtime.queue.counts()) } : {}),
