@@ -143,33 +143,15 @@ export async function writeEncryptedFile(
     return await writeAtomically(path, options.sink ?? nodeFileSink, async (out) => {
       let position = HEADER_BYTES;
       let index = 0;
-      let filled = 0;
       let total = 0;
-      const emit = async (plain: Uint8Array, final: boolean): Promise<void> => {
-        const record = crypto.seal(plain, index, final ? total : null);
+      await out.write(header, 0); // placeholder; the length and CRC are filled in at the end
+      for await (const chunk of plaintextChunks(source, staging, options.signal)) {
+        total = chunk.total;
+        const record = crypto.seal(chunk.plain, index, chunk.final ? total : null);
         await out.write(record, position);
         position += record.byteLength;
         index += 1;
-      };
-      await out.write(header, 0); // placeholder; the length and CRC are filled in at the end
-      for await (const piece of pieces(source)) {
-        options.signal?.throwIfAborted();
-        let offset = 0;
-        while (offset < piece.byteLength) {
-          // A full chunk is sealed only once more data exists, so the last chunk is always marked final.
-          if (filled === chunkSize) {
-            await emit(staging, false);
-            filled = 0;
-          }
-          const n = Math.min(chunkSize - filled, piece.byteLength - offset);
-          staging.set(piece.subarray(offset, offset + n), filled);
-          filled += n;
-          offset += n;
-          total += n;
-        }
       }
-      options.signal?.throwIfAborted();
-      await emit(staging.subarray(0, filled), true);
       finishHeader(header, total);
       await out.write(header, 0);
       return { plaintextBytes: total, storedBytes: position };
@@ -207,6 +189,37 @@ export async function writeAtomically<T>(path: string, sink: FileSink, fill: (ou
 }
 
 /**
+ * Cuts `source` into the format's plaintext chunks, each `staging` filled (the caller seals it
+ * before asking for the next). A full chunk is handed on only once more data exists, so the
+ * last chunk, possibly empty, is always the one marked final; `total` counts the bytes so far.
+ */
+async function* plaintextChunks(
+  source: AsyncIterable<Uint8Array> | Uint8Array,
+  staging: Buffer,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<{ readonly plain: Uint8Array; readonly final: boolean; readonly total: number }> {
+  let filled = 0;
+  let total = 0;
+  for await (const piece of pieces(source)) {
+    signal?.throwIfAborted();
+    let offset = 0;
+    while (offset < piece.byteLength) {
+      if (filled === staging.byteLength) {
+        yield { plain: staging, final: false, total };
+        filled = 0;
+      }
+      const n = Math.min(staging.byteLength - filled, piece.byteLength - offset);
+      staging.set(piece.subarray(offset, offset + n), filled);
+      filled += n;
+      offset += n;
+      total += n;
+    }
+  }
+  signal?.throwIfAborted();
+  yield { plain: staging.subarray(0, filled), final: true, total };
+}
+
+/**
  * The same file format as `writeEncryptedFile`, produced as a stream for a store that uploads
  * it (header first, then each chunk's record; `encryptedSize(plaintextBytes, chunkSize)` bytes in
  * all). The length must be known up front because the header carries it; a source that yields
@@ -230,28 +243,11 @@ export async function* encryptToStream(
   try {
     yield header;
     let index = 0;
-    let filled = 0;
-    let total = 0;
-    for await (const piece of pieces(source)) {
-      options.signal?.throwIfAborted();
-      if (total + piece.byteLength > plaintextBytes) throw lengthMismatch();
-      let offset = 0;
-      while (offset < piece.byteLength) {
-        if (filled === chunkSize) {
-          yield crypto.seal(staging, index, null);
-          index += 1;
-          filled = 0;
-        }
-        const n = Math.min(chunkSize - filled, piece.byteLength - offset);
-        staging.set(piece.subarray(offset, offset + n), filled);
-        filled += n;
-        offset += n;
-        total += n;
-      }
+    for await (const chunk of plaintextChunks(source, staging, options.signal)) {
+      if (chunk.total > plaintextBytes || (chunk.final && chunk.total !== plaintextBytes)) throw lengthMismatch();
+      yield crypto.seal(chunk.plain, index, chunk.final ? chunk.total : null);
+      index += 1;
     }
-    options.signal?.throwIfAborted();
-    if (total !== plaintextBytes) throw lengthMismatch();
-    yield crypto.seal(staging.subarray(0, filled), index, total);
   } finally {
     staging.fill(0);
   }
