@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunningEngineNode } from '../../src/app/engine-service.ts';
 import { VocalisError } from '../../src/core/user-facing-error.ts';
 import type { PcmChunk } from '../../src/engine/pcm.ts';
 import { startInProcessNode, TEST_ENGINE_SECRET } from '../support/engine-node.ts';
+import { selfSignedCertificate } from '../support/tls-cert.ts';
 import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
 import { startRuntime, type RuntimeFixture } from '../support/runtime-fixture.ts';
 import { createToneBackend } from '../support/tone-backend.ts';
@@ -18,33 +18,13 @@ let dir: string;
 let node: RunningEngineNode;
 const bots: RuntimeFixture[] = [];
 
-/** A self-signed certificate for 127.0.0.1 (the node's address), made with openssl. */
-function certificate(name: string): { cert: string; key: string } {
+/** A self-signed certificate for 127.0.0.1 (the node's address), as the files an operator configures. */
+async function certificate(name: string): Promise<{ cert: string; key: string }> {
+  const material = selfSignedCertificate(name);
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${name}`,
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  await writeFile(cert, material.cert);
+  await writeFile(key, material.key, { mode: 0o600 });
   return { cert, key };
 }
 
@@ -54,8 +34,8 @@ let otherCert: { cert: string; key: string };
 beforeAll(async () => {
   redis = await startTestRedis();
   dir = await mkdtemp(join(tmpdir(), 'vocalis-tls-'));
-  nodeCert = certificate('node-a');
-  otherCert = certificate('someone-else');
+  nodeCert = await certificate('node-a');
+  otherCert = await certificate('someone-else');
 }, 60_000);
 
 afterAll(async () => {

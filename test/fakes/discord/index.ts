@@ -31,7 +31,7 @@ import { MessageStore, type StoredAttachment, type StoredMessage } from './messa
 import { FakeRest } from './rest-server.ts';
 import { WaitableLog } from './waitable-log.ts';
 import { analyzeFrames, type FrameStats, type RecordedFrame } from './voice/frame-analysis.ts';
-import { trustCertificate } from './voice/tls-cert.ts';
+import { trustCertificate } from '../../support/tls-cert.ts';
 import { VoiceCloseCode } from './voice/voice-opcodes.ts';
 import { FakeVoiceServer, type SendAudioOptions, type SendAudioResult, type VoiceSession } from './voice/voice-server.ts';
 import type { DaveCallSession } from './voice/dave-session.ts';

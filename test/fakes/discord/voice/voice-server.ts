@@ -18,7 +18,7 @@ import type { RecordedFrame } from './frame-analysis.ts';
 import { discoveryResponse, discoverySsrc, isDiscoveryRequest } from './ip-discovery.ts';
 import { MlsExternalSender } from './mls-external-sender.ts';
 import { ENCRYPTION_MODE, openOpusPacket, sealOpusPacket, SILENCE_FRAME } from './rtp-crypto.ts';
-import { selfSignedCertificate } from './tls-cert.ts';
+import { selfSignedCertificate } from '../../../support/tls-cert.ts';
 import { DaveOp, VoiceCloseCode, VoiceOp } from './voice-opcodes.ts';
 
 /** One voice connection of the bot, surviving voice RESUMEs. */

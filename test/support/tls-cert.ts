@@ -1,5 +1,6 @@
-// A throwaway self-signed certificate for 127.0.0.1, made with the openssl CLI at test time,
-// because @discordjs/voice always dials wss://<endpoint>.
+// Throwaway self-signed certificates for 127.0.0.1, made with the openssl CLI at test time:
+// the fake Discord voice server needs one because @discordjs/voice always dials wss://<endpoint>;
+// the engine-node TLS test needs two (the node's, and one the bot must not trust).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,11 +12,12 @@ export interface TlsMaterial {
   readonly key: string;
 }
 
-let cached: TlsMaterial | undefined;
+const cached = new Map<string, TlsMaterial>();
 
-/** Generates the certificate once per process (about 50 ms). */
-export function selfSignedCertificate(): TlsMaterial {
-  if (cached) return cached;
+/** Generates the certificate for `commonName` once per process (about 50 ms). */
+export function selfSignedCertificate(commonName = 'fake-discord-voice'): TlsMaterial {
+  const known = cached.get(commonName);
+  if (known) return known;
   const dir = mkdtempSync(join(tmpdir(), 'fake-discord-tls-'));
   try {
     const keyPath = join(dir, 'key.pem');
@@ -33,7 +35,7 @@ export function selfSignedCertificate(): TlsMaterial {
         '-days',
         '2',
         '-subj',
-        '/CN=fake-discord-voice',
+        `/CN=${commonName}`,
         '-addext',
         'subjectAltName=IP:127.0.0.1,DNS:localhost',
         '-keyout',
@@ -43,8 +45,9 @@ export function selfSignedCertificate(): TlsMaterial {
       ],
       { stdio: 'pipe' },
     );
-    cached = { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8') };
-    return cached;
+    const material = { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8') };
+    cached.set(commonName, material);
+    return material;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
